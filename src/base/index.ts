@@ -1,0 +1,4 @@
+export { ERROR_NAMES, PteronError, assert } from './errors.ts';
+export type { ErrorName } from './errors.ts';
+export { formatLocalTime } from './time.ts';
+export { log, type Logger } from './log.ts';

@@ -1,0 +1,43 @@
+// The `pteron` command.
+import { parseArgs } from 'node:util';
+import { ConfigError } from '../config/index.ts';
+import { onebox } from './onebox.ts';
+import { serve } from './serve.ts';
+
+const USAGE = `usage:
+  pteron meta|replica|collector [--config FILE] [--set section.key=value]... [--port N]
+  pteron onebox [--config FILE] [--set section.key=value]...
+`;
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      config: { type: 'string' },
+      set: { type: 'string', multiple: true },
+      port: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    allowPositionals: false,
+  });
+  if (command === undefined || values.help || command === 'help') {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const passThrough = [...(values.config ? ['--config', values.config] : []), ...(values.set ?? []).flatMap((set) => ['--set', set])];
+  if (command === 'onebox') return onebox(passThrough);
+  let port: number | undefined;
+  if (values.port !== undefined) {
+    port = Number(values.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`--port expects 0-65535, got "${values.port}"`);
+  }
+  await serve({ role: command, configFile: values.config, sets: values.set ?? [], port });
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  const known = error instanceof ConfigError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+  process.stderr.write(`pteron: ${known ? (error as Error).message : (error as Error).stack}\n`);
+  if (!known) process.stderr.write(USAGE);
+  process.exit(2);
+});

@@ -1,0 +1,15 @@
+// The server roles `pteron` can run, with their default ports (spec pegasus-arch §4.1).
+import type { LoadedConfig } from '../config/index.ts';
+import type { PteronServer } from '../runtime/index.ts';
+
+export interface RoleDefinition {
+  defaultPort: number;
+  /** Adds the role's own HTTP calls, RPC handlers and background work; returns its shutdown. */
+  install?: (server: PteronServer, config: LoadedConfig) => Promise<() => Promise<void>>;
+}
+
+export const ROLES: Record<string, RoleDefinition> = {
+  meta: { defaultPort: 34601 },
+  replica: { defaultPort: 34801 },
+  collector: { defaultPort: 34101 },
+};

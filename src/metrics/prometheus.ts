@@ -1,0 +1,65 @@
+// The same metrics in Prometheus text exposition format 0.0.4. A metric is named
+// `<entity type>_<metric name>`; the entity id and attributes become labels.
+import { Percentile, VolatileCounter, type Metric } from './metric.ts';
+import { entityMatches, type MetricsQuery } from './query.ts';
+import type { MetricEntity } from './registry.ts';
+import { PERCENTILE_RANKS } from './types.ts';
+
+export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+function escapeLabel(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+}
+
+function sanitizeName(name: string): string {
+  const cleaned = name.replace(/[^a-zA-Z0-9_:]/g, '_');
+  return /^[0-9]/.test(cleaned) ? `_${cleaned}` : cleaned;
+}
+
+function promType(metric: Metric): string {
+  switch (metric.prototype.type) {
+    case 'Counter':
+      return 'counter';
+    case 'Percentile':
+      return 'summary';
+    default:
+      return 'gauge';
+  }
+}
+
+function formatValue(value: number): string {
+  return Number.isFinite(value) ? String(value) : value > 0 ? '+Inf' : value < 0 ? '-Inf' : 'NaN';
+}
+
+export function renderPrometheus(common: Record<string, string>, entities: Iterable<MetricEntity>, query: MetricsQuery): string {
+  // Group samples by metric family: a family's HELP/TYPE must appear once, before its samples.
+  const families = new Map<string, { help: string; type: string; samples: string[] }>();
+  for (const entity of entities) {
+    if (!entityMatches(entity, query)) continue;
+    const labelPairs = { ...common, entity: entity.type, id: entity.id, ...entity.attributes };
+    const labels = Object.entries(labelPairs).map(([name, value]) => `${sanitizeName(name)}="${escapeLabel(value)}"`);
+    for (const metric of entity.metrics.values()) {
+      if (query.metrics.size > 0 && !query.metrics.has(metric.prototype.name)) continue;
+      const name = sanitizeName(`${entity.type}_${metric.prototype.name}`);
+      let family = families.get(name);
+      if (!family) {
+        family = { help: metric.prototype.desc, type: promType(metric), samples: [] };
+        families.set(name, family);
+      }
+      if (metric instanceof Percentile) {
+        for (const kind of metric.kinds) {
+          family.samples.push(`${name}{${[...labels, `quantile="${PERCENTILE_RANKS[kind]}"`].join(',')}} ${formatValue(metric.get(kind) ?? 0)}`);
+        }
+        family.samples.push(`${name}_count{${labels.join(',')}} ${metric.observations}`);
+      } else {
+        const value = metric instanceof VolatileCounter ? metric.take() : metric.value;
+        family.samples.push(`${name}{${labels.join(',')}} ${formatValue(value)}`);
+      }
+    }
+  }
+  const lines: string[] = [];
+  for (const [name, family] of families) {
+    lines.push(`# HELP ${name} ${family.help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}`, `# TYPE ${name} ${family.type}`, ...family.samples);
+  }
+  return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,66 @@
+// The admin HTTP call registry: one per process, exact-match lookup on the normalised path.
+import type { IncomingHttpHeaders } from 'node:http';
+
+export interface AdminRequest {
+  method: string;
+  /** Normalised path without a leading slash: `""`, `version`, `meta/app`. */
+  path: string;
+  query: Map<string, string>;
+  /** The query component as received, before decoding. */
+  rawQuery: string;
+  body: Buffer;
+  headers: IncomingHttpHeaders;
+  remoteAddress: string;
+}
+
+export interface AdminResponse {
+  status: number;
+  body: string | Buffer;
+  /** Pegasus answers everything as text/plain; a few Pteron calls (console, downloads) differ. */
+  contentType?: string;
+  location?: string;
+  headers?: Record<string, string>;
+}
+
+export type AdminHandler = (request: AdminRequest) => AdminResponse | Promise<AdminResponse>;
+
+export interface HttpCall {
+  /** Registered without a leading slash, as Pegasus does: `""`, `config`, `pprof/heap`. */
+  path: string;
+  /** Shown before the description in the help listing, e.g. `name=<config_name>`. */
+  parameters?: string;
+  description: string;
+  /** Accepted methods; Pegasus's calls take GET and POST alike. */
+  methods?: readonly string[];
+  handler: AdminHandler;
+}
+
+export const DEFAULT_METHODS = ['GET', 'POST'] as const;
+
+export class HttpRouter {
+  private readonly calls = new Map<string, HttpCall>();
+
+  register(call: HttpCall): void {
+    if (this.calls.has(call.path)) throw new Error(`http call "/${call.path}" registered twice`);
+    this.calls.set(call.path, call);
+  }
+
+  find(path: string): HttpCall | undefined {
+    return this.calls.get(path);
+  }
+
+  paths(): string[] {
+    return [...this.calls.keys()];
+  }
+
+  /** `(/path, help)` rows in ascending byte order of the path, as `GET /` lists them. */
+  helpRows(): Array<[string, string]> {
+    return [...this.calls.values()]
+      .sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)))
+      .map((call) => [`/${call.path}`, call.parameters ? `${call.parameters}. ${call.description}` : call.description]);
+  }
+}
+
+export function text(status: number, body: string): AdminResponse {
+  return { status, body };
+}

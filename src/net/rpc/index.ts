@@ -1,0 +1,1 @@
+export { RpcServer, frameBodyBytesMax, type RpcHandler, type RpcReply, type RpcRequest } from './server.ts';

@@ -1,0 +1,140 @@
+// The server side of Pegasus's thrift RPC: THFT frames in, `<name>_ACK` frames out, matched by
+// seqid. Handlers are registered by RPC name; a request for an unknown name gets
+// ERR_HANDLER_NOT_FOUND with an empty body, as rDSN answers it.
+import type net from 'node:net';
+import { log, type ErrorName } from '../../base/index.ts';
+import { defineFlag } from '../../config/index.ts';
+import { defineMetric, serverEntity } from '../../metrics/index.ts';
+import {
+  encodeResponseFrame, FrameError, MessageType, parseRequestFrame, ThriftDecodeError, type RequestFrame,
+} from '../../wire/index.ts';
+import type { RpcConnectionHandler } from '../listener.ts';
+
+export const frameBodyBytesMax = defineFlag({
+  section: 'network',
+  name: 'max_frame_body_bytes',
+  type: 'FV_UINT64',
+  default: 16 * 1024 * 1024,
+  description: 'A THFT frame whose body is longer than this closes the connection',
+  validator: (value) => value >= 4096,
+});
+
+/** Requests of one connection being handled at once; past it the connection stops being read. */
+const IN_FLIGHT_PER_CONNECTION_MAX = 1024;
+
+const framesRejectedMetric = defineMetric({
+  entityType: 'server', type: 'Counter', name: 'rpc_frames_rejected', unit: 'Frames',
+  desc: 'The number of RPC frames rejected as malformed (bad header, oversized body, bad thrift, bad arguments)',
+});
+const rpcRequestsMetric = defineMetric({
+  entityType: 'server', type: 'Counter', name: 'rpc_requests', unit: 'Requests',
+  desc: 'The number of RPC requests received',
+});
+const unknownRpcMetric = defineMetric({
+  entityType: 'server', type: 'Counter', name: 'rpc_unknown_requests', unit: 'Requests',
+  desc: 'The number of RPC requests whose name has no handler (answered ERR_HANDLER_NOT_FOUND)',
+});
+
+export interface RpcRequest {
+  frame: RequestFrame;
+  remoteAddress: string;
+  remotePort: number;
+}
+
+/** `result` is the encoded result struct; it is sent only with ERR_OK. */
+export interface RpcReply {
+  error: ErrorName;
+  result?: Buffer;
+}
+
+/** Returns undefined for one-way requests (nothing is sent back). */
+export type RpcHandler = (request: RpcRequest) => RpcReply | undefined | Promise<RpcReply | undefined>;
+
+export class RpcServer implements RpcConnectionHandler {
+  private readonly handlers = new Map<string, RpcHandler>();
+  private readonly framesRejected = serverEntity().counter(framesRejectedMetric);
+  private readonly requests = serverEntity().counter(rpcRequestsMetric);
+  private readonly unknownRequests = serverEntity().counter(unknownRpcMetric);
+
+  register(name: string, handler: RpcHandler): void {
+    if (this.handlers.has(name)) throw new Error(`rpc handler ${name} registered twice`);
+    this.handlers.set(name, handler);
+  }
+
+  accept(socket: net.Socket, head: Buffer): void {
+    const chunks: Buffer[] = [head];
+    let buffered = head.length;
+    let bytesKnown = 0;
+    let inFlight = 0;
+
+    const reply = (frame: RequestFrame, answer: RpcReply): void => {
+      if (socket.destroyed) return;
+      socket.write(encodeResponseFrame(answer.error, frame.name, frame.seqid, answer.result));
+    };
+
+    const dispatch = (frame: RequestFrame): void => {
+      this.requests.increment();
+      const handler = this.handlers.get(frame.name);
+      const oneway = frame.messageType === MessageType.ONEWAY;
+      if (!handler) {
+        this.unknownRequests.increment();
+        if (!oneway) reply(frame, { error: 'ERR_HANDLER_NOT_FOUND' });
+        return;
+      }
+      inFlight++;
+      if (inFlight >= IN_FLIGHT_PER_CONNECTION_MAX) socket.pause();
+      const request: RpcRequest = { frame, remoteAddress: socket.remoteAddress ?? '', remotePort: socket.remotePort ?? 0 };
+      Promise.resolve()
+        .then(() => handler(request))
+        .catch((error: unknown): RpcReply => {
+          if (error instanceof ThriftDecodeError) {
+            this.framesRejected.increment();
+            return { error: 'ERR_INVALID_DATA' };
+          }
+          log.error({ err: error, rpc: frame.name }, 'rpc handler failed');
+          return { error: 'ERR_UNKNOWN' };
+        })
+        .then((answer) => {
+          inFlight--;
+          if (inFlight < IN_FLIGHT_PER_CONNECTION_MAX && socket.isPaused() && !socket.destroyed) socket.resume();
+          if (answer && !oneway) reply(frame, answer);
+        });
+    };
+
+    const drain = (): void => {
+      while (buffered > 0 && buffered >= bytesKnown) {
+        const buffer = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, buffered);
+        chunks.length = 0;
+        chunks.push(buffer);
+        let parsed;
+        try {
+          parsed = parseRequestFrame(buffer, frameBodyBytesMax.value);
+        } catch (error) {
+          if (!(error instanceof FrameError)) throw error;
+          this.framesRejected.increment();
+          log.warn({ remote: socket.remoteAddress, reason: error.message }, 'closing RPC connection after a malformed frame');
+          socket.destroy();
+          return;
+        }
+        if (parsed.kind === 'need-more') {
+          bytesKnown = parsed.bytesKnown ?? buffered + 1;
+          return;
+        }
+        bytesKnown = 0;
+        const rest = buffer.subarray(parsed.bytes);
+        chunks.length = 0;
+        if (rest.length > 0) chunks.push(rest);
+        buffered = rest.length;
+        dispatch(parsed.frame);
+      }
+    };
+
+    socket.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      buffered += chunk.length;
+      drain();
+    });
+    drain();
+    socket.resume();
+  }
+}

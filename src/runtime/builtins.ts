@@ -1,0 +1,134 @@
+// The admin calls every Pteron server answers (spec pegasus-http §3–§4.7, except /pprof/*).
+import os from 'node:os';
+import { formatLocalTime, PteronError } from '../base/index.ts';
+import { allFlags, defineFlag, findFlag, formatValue, setFlagFromText, tagsOf, type Flag } from '../config/index.ts';
+import {
+  metricRegistry, MetricsQueryError, parseMetricsQuery, PROMETHEUS_CONTENT_TYPE, renderMetricsError, renderMetricsJson,
+  renderPrometheus,
+} from '../metrics/index.ts';
+import { tp, tpRows, type AdminRequest, type AdminResponse, type HttpRouter } from '../net/index.ts';
+import type { ServerIdentity } from './identity.ts';
+
+export const clusterName = defineFlag({
+  section: 'replication',
+  name: 'cluster_name',
+  type: 'FV_STRING',
+  default: '',
+  description: 'The name of the cluster this server belongs to',
+});
+
+const ok = (body: string): AdminResponse => ({ status: 200, body });
+
+function flagRows(flag: Flag): Array<[string, string]> {
+  return [
+    ['name', flag.name],
+    ['section', flag.section],
+    ['type', flag.type],
+    ['tags', tagsOf(flag)],
+    ['description', flag.description],
+    ['value', formatValue(flag)],
+  ];
+}
+
+function wantsPrometheus(request: AdminRequest): boolean {
+  const format = request.query.get('format');
+  if (format !== undefined) return format === 'prometheus';
+  const accept = request.headers.accept ?? '';
+  return /version=0\.0\.4/.test(accept) || accept.includes('application/openmetrics-text');
+}
+
+export function registerBuiltinCalls(router: HttpRouter, identity: ServerIdentity): void {
+  router.register({
+    path: '',
+    description: 'List all supported calls.',
+    handler: () => ok(tpRows(router.helpRows())),
+  });
+
+  router.register({
+    path: 'version',
+    description: 'Get the server version.',
+    handler: () => ok(tpRows([['Version', identity.version], ['GitCommit', identity.gitCommit]])),
+  });
+
+  router.register({
+    path: 'recentStartTime',
+    description: 'Get the server start time.',
+    handler: () => ok(tpRows([['RecentStartTime', formatLocalTime(identity.startTime)]])),
+  });
+
+  router.register({
+    path: 'config',
+    parameters: 'name=<config_name>',
+    description:
+      'Gets the details of a specified config. Only the configs which are registered by DSN_DEFINE_xxx macro can be queried.',
+    handler: ({ query }) => {
+      for (const key of query.keys()) if (key !== 'name') return { status: 400, body: '' };
+      const name = query.get('name') ?? '';
+      if (name === '') return { status: 400, body: "name shouldn't be empty" };
+      const flag = findFlag(name);
+      if (!flag) return ok(`ERR_OBJECT_NOT_FOUND: '${name}' is not found`);
+      return ok(tpRows(flagRows(flag)));
+    },
+  });
+
+  router.register({
+    path: 'configs',
+    description: 'List all configs. Only the configs which are registered by DSN_DEFINE_xxx macro can be queried.',
+    handler: ({ query }) => {
+      if (query.size > 0) return { status: 400, body: '' };
+      return ok(tp(...allFlags().map((flag) => ({ kind: 'single' as const, name: flag.name, rows: flagRows(flag) }))));
+    },
+  });
+
+  router.register({
+    path: 'updateConfig',
+    parameters: '<key>=<new_value>',
+    description: 'Update the config to the new value.',
+    handler: ({ query }) => {
+      let status = 'ERR_OK';
+      try {
+        if (query.size !== 1) {
+          throw new PteronError('ERR_INVALID_PARAMETERS', 'there should be exactly one config to be updated once');
+        }
+        const [[name, value]] = query;
+        setFlagFromText(name, value);
+      } catch (error) {
+        if (!(error instanceof PteronError)) throw error;
+        status = error.message;
+      }
+      return ok(tpRows([['update_status', status]]));
+    },
+  });
+
+  router.register({
+    path: 'metrics',
+    description:
+      '[with_metric_fields=field1,field2,...][&types=type1,type2,...][&ids=id1,id2,...][&attributes=attr1,value1,attr2,value2,...][&metrics=metric1,metric2,...][&detail=true|false]Query the node metrics.',
+    handler: (request) => {
+      if (request.method !== 'GET') {
+        return { status: 400, body: renderMetricsError("please use 'GET' method while querying for metrics") };
+      }
+      const prometheus = wantsPrometheus(request);
+      const params = new Map(request.query);
+      params.delete('format');
+      try {
+        const query = parseMetricsQuery(params);
+        if (prometheus) {
+          const common = { cluster: clusterName.value || 'unknown', role: identity.role, port: String(identity.port) };
+          return { status: 200, body: renderPrometheus(common, metricRegistry.entities(), query), contentType: PROMETHEUS_CONTENT_TYPE };
+        }
+        const header = {
+          cluster: clusterName.value || 'unknown',
+          role: identity.role,
+          host: os.hostname() || 'unknown',
+          port: identity.port,
+          timestampNs: BigInt(Date.now()) * 1000000n + (process.hrtime.bigint() % 1000000n),
+        };
+        return ok(renderMetricsJson(header, metricRegistry.entities(), query));
+      } catch (error) {
+        if (!(error instanceof MetricsQueryError)) throw error;
+        return { status: 400, body: renderMetricsError(error.message) };
+      }
+    },
+  });
+}
