@@ -66,6 +66,8 @@ export function parseRequestFrame(buffer: Buffer, bodyBytesMax: number): FramePa
   if (version === 0) {
     const headerLength = buffer.readUInt32BE(8);
     if (headerLength !== HEADER_V0_BYTES) throw new FrameError(`bad header length ${headerLength}, expected ${HEADER_V0_BYTES}`);
+    // body_length sits at bytes 16..19, past the 16 bytes checked above.
+    if (buffer.length < 20) return { kind: 'need-more' };
     bodyLength = buffer.readUInt32BE(16);
     if (bodyLength > bodyBytesMax) throw new FrameError(`body length ${bodyLength} exceeds the limit of ${bodyBytesMax} bytes`);
     if (buffer.length < HEADER_V0_BYTES) return { kind: 'need-more', bytesKnown: HEADER_V0_BYTES + bodyLength };

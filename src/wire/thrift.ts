@@ -43,7 +43,8 @@ export class ThriftWriter {
 
   private reserve(bytes: number): void {
     if (this.length + bytes <= this.buffer.length) return;
-    let size = this.buffer.length * 2;
+    // At least 64 bytes: doubling an empty buffer would never grow it.
+    let size = Math.max(64, this.buffer.length * 2);
     while (size < this.length + bytes) size *= 2;
     const grown = Buffer.allocUnsafe(size);
     this.buffer.copy(grown, 0, 0, this.length);
