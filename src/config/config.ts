@@ -2,7 +2,7 @@
 // and keeps the structured sections (such as `[meta_server.apps.temp]`) for the roles to read.
 import { readFileSync } from 'node:fs';
 import { parseIni, type IniEntry } from './ini.ts';
-import { findFlag, setFlagFromText } from './flags.ts';
+import { findFlag, groupValidatorFailures, setFlagFromText } from './flags.ts';
 import { PteronError } from '../base/index.ts';
 
 export class ConfigError extends Error {}
@@ -69,6 +69,8 @@ export function loadConfig(file: string | undefined, sets: string[]): LoadedConf
       used.add(`${sectionName}\u0000${entry.key}`);
     }
   }
+  const failures = groupValidatorFailures();
+  if (failures.length > 0) throw new ConfigError(`${source}: ${failures.join('; ')}`);
 
   return {
     source,

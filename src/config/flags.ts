@@ -31,7 +31,7 @@ interface FlagEntry extends Flag {
   listeners: Array<(value: FlagValue) => void>;
 }
 
-/** A cross-flag consistency check: returns an empty string when fine, otherwise a hint (may be ""). */
+/** A cross-flag consistency check: returns true when fine, otherwise a hint for the failure message (may be ""). */
 export type GroupValidator = () => true | string;
 
 const flags = new Map<string, FlagEntry>();
@@ -51,7 +51,11 @@ export function defineFlag<T extends FlagValue>(spec: FlagSpec<T>): Flag<T> {
     }
     return existing as unknown as Flag<T>;
   }
-  if (typeof spec.default !== TYPE_OF_DEFAULT[spec.type]) {
+  const integral = spec.type !== 'FV_BOOL' && spec.type !== 'FV_DOUBLE' && spec.type !== 'FV_STRING';
+  if (
+    typeof spec.default !== TYPE_OF_DEFAULT[spec.type] ||
+    (integral && parseFlagValue(spec.type, String(spec.default)) !== spec.default)
+  ) {
     throw new Error(`flag "${spec.name}": default ${String(spec.default)} does not fit ${spec.type}`);
   }
   const entry: FlagEntry = {
@@ -103,7 +107,8 @@ export function tagsOf(flag: Flag): string {
   return flag.mutable ? 'flag_tag::FT_MUTABLE' : '';
 }
 
-function runGroupValidators(): string[] {
+/** Runs every group validator; returns their failure messages, empty when all pass. */
+export function groupValidatorFailures(): string[] {
   const failures: string[] = [];
   for (const [name, check] of groupValidators) {
     const result = check();
@@ -115,7 +120,9 @@ function runGroupValidators(): string[] {
 
 /**
  * Sets a flag from text, with the checks Pegasus's /updateConfig makes, in its order.
- * `fromConfig` is start-up loading: immutability does not apply and string flags may be set.
+ * `fromConfig` is start-up loading: immutability does not apply, string flags may be set, and
+ * the group validators are left to the loader, which runs them once every value is in place
+ * (checked one by one, a consistent file could fail half-way through).
  */
 export function setFlagFromText(name: string, text: string, fromConfig = false): void {
   const flag = flags.get(name);
@@ -132,7 +139,7 @@ export function setFlagFromText(name: string, text: string, fromConfig = false):
     flag.value = previous;
     throw new PteronError('ERR_INVALID_PARAMETERS', 'value validation failed');
   }
-  const failures = runGroupValidators();
+  const failures = fromConfig ? [] : groupValidatorFailures();
   if (failures.length > 0) {
     flag.value = previous;
     throw new PteronError('ERR_INVALID_PARAMETERS', failures.join('; '));

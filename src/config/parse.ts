@@ -28,6 +28,25 @@ export function parseCInteger(text: string, unsigned: boolean): bigint | undefin
   return magnitude;
 }
 
+/** strtod over the whole string: leading blanks, sign, decimal or hexadecimal (`0x1.8p3`) forms. */
+function parseCDouble(text: string): number | undefined {
+  const match = /^[ \t\n\v\f\r]*([+-]?)(?:0[xX]([0-9a-fA-F]*)(?:\.([0-9a-fA-F]*))?(?:[pP]([+-]?\d+))?|((?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?))$/.exec(text);
+  if (!match) return undefined;
+  const [, sign, hexInteger, hexFraction, binaryExponent, decimal] = match;
+  let magnitude: number;
+  if (decimal !== undefined) {
+    magnitude = Number(decimal);
+  } else {
+    const digits = (hexInteger ?? '') + (hexFraction ?? '');
+    if (digits === '') return undefined; // "0x" or "0x.": strtod stops after the "0"
+    const exponent = Number(binaryExponent ?? '0') - 4 * (hexFraction ?? '').length;
+    // Number(bigint) rounds to nearest; scaling by a power of two is then exact (short of the subnormal range).
+    const mantissa = BigInt('0x' + digits);
+    magnitude = mantissa === 0n ? 0 : Number(mantissa) * 2 ** exponent;
+  }
+  return sign === '-' ? -magnitude : magnitude;
+}
+
 /** Parses a flag value for its type; undefined when the text is not a valid value. */
 export function parseFlagValue(type: FlagType, text: string): FlagValue | undefined {
   switch (type) {
@@ -38,9 +57,9 @@ export function parseFlagValue(type: FlagType, text: string): FlagValue | undefi
     case 'FV_STRING':
       return text;
     case 'FV_DOUBLE': {
-      if (!/^[ \t\n\v\f\r]*[+-]?(\d+\.?\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?|0[xX][0-9a-fA-F]+)$/.test(text)) return undefined;
-      const value = Number(text.trim());
-      return Number.isFinite(value) ? value : undefined;
+      // strtod also reads "inf" and "nan", which are rejected anyway, so they need no branch here.
+      const value = parseCDouble(text);
+      return value !== undefined && Number.isFinite(value) ? value : undefined;
     }
     default: {
       const range = INTEGER_RANGES[type]!;
@@ -57,6 +76,19 @@ export function formatFlagValue(type: FlagType, value: FlagValue): string {
   return String(value);
 }
 
+/** `std::fixed` with two decimals, except that anything below 1e-6 in magnitude is "0.00". */
 export function formatDouble(value: number): string {
-  return Math.abs(value) < 1e-6 ? '0.00' : value.toFixed(2);
+  if (Math.abs(value) < 1e-6) return '0.00';
+  // toFixed switches to exponent notation from 1e21; such doubles are integers.
+  if (Math.abs(value) >= 1e21) return `${BigInt(value)}.00`;
+  const text = value.toFixed(2);
+  // toFixed rounds an exact tie away from zero, printf to even. At two decimals a double is an
+  // exact tie only when it is an odd multiple of 1/8 (0.125, 0.625, ...).
+  const eighths = value * 8;
+  if (!Number.isInteger(eighths) || eighths % 2 === 0) return text;
+  const negative = value < 0;
+  let cents = BigInt(text.replace('-', '').replace('.', ''));
+  if (cents % 2n === 1n) cents -= 1n;
+  const digits = cents.toString().padStart(3, '0');
+  return `${negative ? '-' : ''}${digits.slice(0, -2)}.${digits.slice(-2)}`;
 }
