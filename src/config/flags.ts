@@ -4,6 +4,9 @@
 import { PteronError } from '../base/index.ts';
 import { formatFlagValue, parseFlagValue, type FlagType, type FlagValue } from './parse.ts';
 
+/** The value type a default stands for: `default: 1` declares a number flag, not a flag of 1. */
+export type WidenedValue<T extends FlagValue> = T extends boolean ? boolean : T extends number ? number : string;
+
 export interface FlagSpec<T extends FlagValue> {
   section: string;
   name: string;
@@ -12,7 +15,7 @@ export interface FlagSpec<T extends FlagValue> {
   description: string;
   mutable?: boolean;
   /** Returns true when the value is acceptable. */
-  validator?: (value: T) => boolean;
+  validator?: (value: WidenedValue<T>) => boolean;
 }
 
 export interface Flag<T extends FlagValue = FlagValue> {
@@ -43,13 +46,13 @@ const TYPE_OF_DEFAULT: Record<FlagType, string> = {
 };
 
 /** Declares a flag, or returns the one already declared with the same spec (modules can be re-imported). */
-export function defineFlag<T extends FlagValue>(spec: FlagSpec<T>): Flag<T> {
+export function defineFlag<T extends FlagValue>(spec: FlagSpec<T>): Flag<WidenedValue<T>> {
   const existing = flags.get(spec.name);
   if (existing) {
     if (existing.section !== spec.section || existing.type !== spec.type) {
       throw new Error(`flag "${spec.name}" declared twice with different section or type`);
     }
-    return existing as unknown as Flag<T>;
+    return existing as unknown as Flag<WidenedValue<T>>;
   }
   const integral = spec.type !== 'FV_BOOL' && spec.type !== 'FV_DOUBLE' && spec.type !== 'FV_STRING';
   if (
@@ -73,7 +76,7 @@ export function defineFlag<T extends FlagValue>(spec: FlagSpec<T>): Flag<T> {
     throw new Error(`flag "${spec.name}": default ${String(spec.default)} fails its own validator`);
   }
   flags.set(spec.name, entry);
-  return entry as unknown as Flag<T>;
+  return entry as unknown as Flag<WidenedValue<T>>;
 }
 
 export function defineGroupValidator(name: string, check: GroupValidator): void {
