@@ -1,0 +1,109 @@
+// The RPCs Pteron speaks, by the name in the TMessage header (spec pegasus-arch §1.8): what the
+// args struct's field 1 holds, what the result struct's field 0 holds, and which server role
+// answers. The reply's name is always the request name + "_ACK".
+import { commandCodec } from './command.ts';
+import * as meta from './meta.ts';
+import { blobType } from './placeholders.ts';
+import * as rrdb from './rrdb.ts';
+import { i64Type, stringType, type WireType } from './types.ts';
+
+/** Which server answers: replica servers (header carries app_id/pidx), meta servers, or any. */
+export type RpcRole = 'replica' | 'meta' | 'any';
+
+export interface RpcDefinition<A, R> {
+  readonly name: string;
+  readonly ackName: string;
+  readonly args: WireType<A>;
+  /** Undefined for one-way RPCs: the server sends nothing back. */
+  readonly result: WireType<R> | undefined;
+  readonly oneway: boolean;
+  readonly role: RpcRole;
+}
+
+function call<A, R>(name: string, role: RpcRole, args: WireType<A>, result: WireType<R>): RpcDefinition<A, R> {
+  return Object.freeze({ name, ackName: `${name}_ACK`, args, result, oneway: false, role });
+}
+
+function oneway<A>(name: string, role: RpcRole, args: WireType<A>): RpcDefinition<A, never> {
+  return Object.freeze({ name, ackName: `${name}_ACK`, args, result: undefined, oneway: true, role });
+}
+
+export const RPCS = {
+  // Data plane: sent to the replica server hosting the partition.
+  RPC_RRDB_RRDB_PUT: call('RPC_RRDB_RRDB_PUT', 'replica', rrdb.updateRequestCodec, rrdb.updateResponseCodec),
+  RPC_RRDB_RRDB_MULTI_PUT: call('RPC_RRDB_RRDB_MULTI_PUT', 'replica', rrdb.multiPutRequestCodec, rrdb.updateResponseCodec),
+  /** Argument: the composite key. */
+  RPC_RRDB_RRDB_REMOVE: call('RPC_RRDB_RRDB_REMOVE', 'replica', blobType, rrdb.updateResponseCodec),
+  RPC_RRDB_RRDB_MULTI_REMOVE: call('RPC_RRDB_RRDB_MULTI_REMOVE', 'replica', rrdb.multiRemoveRequestCodec, rrdb.multiRemoveResponseCodec),
+  RPC_RRDB_RRDB_INCR: call('RPC_RRDB_RRDB_INCR', 'replica', rrdb.incrRequestCodec, rrdb.incrResponseCodec),
+  RPC_RRDB_RRDB_CHECK_AND_SET: call('RPC_RRDB_RRDB_CHECK_AND_SET', 'replica', rrdb.checkAndSetRequestCodec, rrdb.checkAndSetResponseCodec),
+  RPC_RRDB_RRDB_CHECK_AND_MUTATE: call(
+    'RPC_RRDB_RRDB_CHECK_AND_MUTATE', 'replica', rrdb.checkAndMutateRequestCodec, rrdb.checkAndMutateResponseCodec,
+  ),
+  /** Argument: the composite key. */
+  RPC_RRDB_RRDB_GET: call('RPC_RRDB_RRDB_GET', 'replica', blobType, rrdb.readResponseCodec),
+  RPC_RRDB_RRDB_MULTI_GET: call('RPC_RRDB_RRDB_MULTI_GET', 'replica', rrdb.multiGetRequestCodec, rrdb.multiGetResponseCodec),
+  RPC_RRDB_RRDB_BATCH_GET: call('RPC_RRDB_RRDB_BATCH_GET', 'replica', rrdb.batchGetRequestCodec, rrdb.batchGetResponseCodec),
+  /** Argument: the hash key. */
+  RPC_RRDB_RRDB_SORTKEY_COUNT: call('RPC_RRDB_RRDB_SORTKEY_COUNT', 'replica', blobType, rrdb.countResponseCodec),
+  /** Argument: the composite key. */
+  RPC_RRDB_RRDB_TTL: call('RPC_RRDB_RRDB_TTL', 'replica', blobType, rrdb.ttlResponseCodec),
+  RPC_RRDB_RRDB_GET_SCANNER: call('RPC_RRDB_RRDB_GET_SCANNER', 'replica', rrdb.getScannerRequestCodec, rrdb.scanResponseCodec),
+  RPC_RRDB_RRDB_SCAN: call('RPC_RRDB_RRDB_SCAN', 'replica', rrdb.scanRequestCodec, rrdb.scanResponseCodec),
+  /** Argument: the scanner context id. Never answered (Java sends it as CALL all the same). */
+  RPC_RRDB_RRDB_CLEAR_SCANNER: oneway('RPC_RRDB_RRDB_CLEAR_SCANNER', 'replica', i64Type),
+
+  // Meta plane: sent to a meta server with app_id 0 and partition_hash 0.
+  RPC_CM_QUERY_PARTITION_CONFIG_BY_INDEX: call(
+    'RPC_CM_QUERY_PARTITION_CONFIG_BY_INDEX', 'meta', meta.queryCfgRequestCodec, meta.queryCfgResponseCodec,
+  ),
+  RPC_CM_CREATE_APP: call('RPC_CM_CREATE_APP', 'meta', meta.createAppRequestCodec, meta.createAppResponseCodec),
+  RPC_CM_DROP_APP: call('RPC_CM_DROP_APP', 'meta', meta.dropAppRequestCodec, meta.dropAppResponseCodec),
+  RPC_CM_RECALL_APP: call('RPC_CM_RECALL_APP', 'meta', meta.recallAppRequestCodec, meta.recallAppResponseCodec),
+  RPC_CM_RENAME_APP: call('RPC_CM_RENAME_APP', 'meta', meta.renameAppRequestCodec, meta.renameAppResponseCodec),
+  RPC_CM_LIST_APPS: call('RPC_CM_LIST_APPS', 'meta', meta.listAppsRequestCodec, meta.listAppsResponseCodec),
+  RPC_CM_LIST_NODES: call('RPC_CM_LIST_NODES', 'meta', meta.listNodesRequestCodec, meta.listNodesResponseCodec),
+  RPC_CM_CLUSTER_INFO: call('RPC_CM_CLUSTER_INFO', 'meta', meta.clusterInfoRequestCodec, meta.clusterInfoResponseCodec),
+  RPC_CM_UPDATE_APP_ENV: call('RPC_CM_UPDATE_APP_ENV', 'meta', meta.updateAppEnvRequestCodec, meta.updateAppEnvResponseCodec),
+  RPC_CM_CONTROL_META: call('RPC_CM_CONTROL_META', 'meta', meta.metaControlRequestCodec, meta.metaControlResponseCodec),
+  RPC_CM_PROPOSE_BALANCER: call('RPC_CM_PROPOSE_BALANCER', 'meta', meta.balancerRequestCodec, meta.balancerResponseCodec),
+  RPC_CM_GET_MAX_REPLICA_COUNT: call(
+    'RPC_CM_GET_MAX_REPLICA_COUNT', 'meta', meta.getMaxReplicaCountRequestCodec, meta.getMaxReplicaCountResponseCodec,
+  ),
+  RPC_CM_SET_MAX_REPLICA_COUNT: call(
+    'RPC_CM_SET_MAX_REPLICA_COUNT', 'meta', meta.setMaxReplicaCountRequestCodec, meta.setMaxReplicaCountResponseCodec,
+  ),
+  RPC_CM_GET_ATOMIC_IDEMPOTENT: call(
+    'RPC_CM_GET_ATOMIC_IDEMPOTENT', 'meta', meta.getAtomicIdempotentRequestCodec, meta.getAtomicIdempotentResponseCodec,
+  ),
+  RPC_CM_SET_ATOMIC_IDEMPOTENT: call(
+    'RPC_CM_SET_ATOMIC_IDEMPOTENT', 'meta', meta.setAtomicIdempotentRequestCodec, meta.setAtomicIdempotentResponseCodec,
+  ),
+  RPC_CM_START_MANUAL_COMPACT: call(
+    'RPC_CM_START_MANUAL_COMPACT', 'meta', meta.startManualCompactRequestCodec, meta.startManualCompactResponseCodec,
+  ),
+  RPC_CM_QUERY_MANUAL_COMPACT_STATUS: call(
+    'RPC_CM_QUERY_MANUAL_COMPACT_STATUS', 'meta', meta.queryManualCompactRequestCodec, meta.queryManualCompactResponseCodec,
+  ),
+  /** Sent to a replica server: the tables it knows (Go admin-cli). */
+  RPC_QUERY_APP_INFO: call('RPC_QUERY_APP_INFO', 'replica', meta.queryAppInfoRequestCodec, meta.queryAppInfoResponseCodec),
+
+  // Any server.
+  /** Result: the command's output as a plain string (field 0 of type STRING). */
+  RPC_CLI_CLI_CALL: call('RPC_CLI_CLI_CALL', 'any', commandCodec, stringType),
+} as const;
+
+export type RpcName = keyof typeof RPCS;
+export type RpcArgs<N extends RpcName> = (typeof RPCS)[N] extends RpcDefinition<infer A, unknown> ? A : never;
+export type RpcResult<N extends RpcName> = (typeof RPCS)[N] extends RpcDefinition<unknown, infer R> ? R : never;
+
+export type AnyRpcDefinition = RpcDefinition<any, any>;
+
+export const RPC_BY_NAME: ReadonlyMap<string, AnyRpcDefinition> = new Map(
+  Object.values(RPCS).map((definition: AnyRpcDefinition) => [definition.name, definition]),
+);
+
+/** The definition of an RPC by its wire name, or undefined for a name Pteron does not speak. */
+export function findRpc(name: string): AnyRpcDefinition | undefined {
+  return RPC_BY_NAME.get(name);
+}
