@@ -11,9 +11,14 @@ function escapeLabel(value: string): string {
   return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 }
 
-function sanitizeName(name: string): string {
-  const cleaned = name.replace(/[^a-zA-Z0-9_:]/g, '_');
+/** Metric names may hold colons, label names may not. */
+function sanitizeName(name: string, allowed = /[^a-zA-Z0-9_:]/g): string {
+  const cleaned = name.replace(allowed, '_');
   return /^[0-9]/.test(cleaned) ? `_${cleaned}` : cleaned;
+}
+
+function sanitizeLabelName(name: string): string {
+  return sanitizeName(name, /[^a-zA-Z0-9_]/g);
 }
 
 function promType(metric: Metric): string {
@@ -37,7 +42,7 @@ export function renderPrometheus(common: Record<string, string>, entities: Itera
   for (const entity of entities) {
     if (!entityMatches(entity, query)) continue;
     const labelPairs = { ...common, entity: entity.type, id: entity.id, ...entity.attributes };
-    const labels = Object.entries(labelPairs).map(([name, value]) => `${sanitizeName(name)}="${escapeLabel(value)}"`);
+    const labels = Object.entries(labelPairs).map(([name, value]) => `${sanitizeLabelName(name)}="${escapeLabel(value)}"`);
     for (const metric of entity.metrics.values()) {
       if (query.metrics.size > 0 && !query.metrics.has(metric.prototype.name)) continue;
       const name = sanitizeName(`${entity.type}_${metric.prototype.name}`);

@@ -91,11 +91,16 @@ export function metricFields(metric: Metric, fields: Set<string>): Array<[string
   return out;
 }
 
-/** rapidjson prints doubles with a fractional part always present (`0.0`, `1.5`). */
+/**
+ * rapidjson prints doubles shortest-round-trip with a fractional part always present (`0.0`,
+ * `1.5`), and exponents without a plus sign (`1e21`, `1.5e-7`) from the same points as JS.
+ */
 function formatNumber(value: number, isDouble: boolean): string {
   if (!Number.isFinite(value)) return '0';
-  if (isDouble) return Number.isInteger(value) ? value.toFixed(1) : String(value);
-  return String(Math.trunc(value));
+  if (!isDouble) return BigInt(Math.trunc(value)).toString();
+  if (Object.is(value, -0)) return '-0.0';
+  const text = String(value).replace('e+', 'e');
+  return /[.e]/.test(text) ? text : `${text}.0`;
 }
 
 export interface MetricsHeader {
@@ -106,7 +111,13 @@ export interface MetricsHeader {
   timestampNs: bigint;
 }
 
-const q = JSON.stringify;
+/** A JSON string as rapidjson writes it: JSON.stringify's escapes, but upper-case hex digits. */
+function q(text: string): string {
+  // Escaped backslashes are matched first so that a literal "\\u0001" in the text is left alone.
+  return JSON.stringify(text).replace(/\\\\|\\u(00[01][0-9a-f])/g, (escape: string, hex: string | undefined) =>
+    hex === undefined ? escape : `\\u${hex.toUpperCase()}`,
+  );
+}
 
 /** The success body, byte-for-byte in rapidjson PrettyWriter's layout, without a trailing newline. */
 export function renderMetricsJson(header: MetricsHeader, entities: Iterable<MetricEntity>, query: MetricsQuery): string {
