@@ -180,6 +180,7 @@ describe('formatDouble / formatFlagValue', () => {
       [5.12, '5.12'], [0.001, '0.00'], [0, '0.00'], [1e-7, '0.00'], [-1e-7, '0.00'], [1, '1.00'], [123.456, '123.46'],
       [-0.001, '-0.00'], [-2.5, '-2.50'], [0.33333, '0.33'], [1e20, '100000000000000000000.00'],
       [1e21, '1000000000000000000000.00'], [-1.5e22, '-15000000000000000000000.00'],
+      [Infinity, 'inf'], [-Infinity, '-inf'], [Number.NaN, 'nan'],
     ];
     for (const [value, text] of cases) assert.equal(formatDouble(value), text, String(value));
   });

@@ -79,6 +79,7 @@ export function formatFlagValue(type: FlagType, value: FlagValue): string {
 /** `std::fixed` with two decimals, except that anything below 1e-6 in magnitude is "0.00". */
 export function formatDouble(value: number): string {
   if (Math.abs(value) < 1e-6) return '0.00';
+  if (!Number.isFinite(value)) return Number.isNaN(value) ? 'nan' : value > 0 ? 'inf' : '-inf';
   // toFixed switches to exponent notation from 1e21; such doubles are integers.
   if (Math.abs(value) >= 1e21) return `${BigInt(value)}.00`;
   const text = value.toFixed(2);
