@@ -20,11 +20,23 @@ export interface RpcDefinition<A, R> {
   readonly role: RpcRole;
 }
 
-function call<A, R>(name: string, role: RpcRole, args: WireType<A>, result: WireType<R>): RpcDefinition<A, R> {
+/** An RPC with a reply. */
+export interface CallDefinition<A, R> extends RpcDefinition<A, R> {
+  readonly result: WireType<R>;
+  readonly oneway: false;
+}
+
+/** A one-way RPC: no reply. */
+export interface OnewayDefinition<A> extends RpcDefinition<A, never> {
+  readonly result: undefined;
+  readonly oneway: true;
+}
+
+function call<A, R>(name: string, role: RpcRole, args: WireType<A>, result: WireType<R>): CallDefinition<A, R> {
   return Object.freeze({ name, ackName: `${name}_ACK`, args, result, oneway: false, role });
 }
 
-function oneway<A>(name: string, role: RpcRole, args: WireType<A>): RpcDefinition<A, never> {
+function oneway<A>(name: string, role: RpcRole, args: WireType<A>): OnewayDefinition<A> {
   return Object.freeze({ name, ackName: `${name}_ACK`, args, result: undefined, oneway: true, role });
 }
 

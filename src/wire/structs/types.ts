@@ -91,12 +91,22 @@ export const binaryType: WireType<Buffer> = {
   empty: () => EMPTY_BYTES,
 };
 
-export function listOf<T>(element: WireType<T>): WireType<T[]> {
+export interface ListType<T> extends WireType<T[]> {
+  readonly element: WireType<T>;
+}
+
+export interface MapType<K, V> extends WireType<Map<K, V>> {
+  readonly key: WireType<K>;
+  readonly value: WireType<V>;
+}
+
+export function listOf<T>(element: WireType<T>): ListType<T> {
   const label = `list<${element.label}>`;
   return {
     ttype: TType.LIST,
     placeholder: false,
     label,
+    element,
     write(writer, values) {
       writer.listBegin(element.ttype, values.length);
       for (const value of values) element.write(writer, value);
@@ -114,12 +124,14 @@ export function listOf<T>(element: WireType<T>): WireType<T[]> {
   };
 }
 
-export function mapOf<K, V>(key: WireType<K>, value: WireType<V>): WireType<Map<K, V>> {
+export function mapOf<K, V>(key: WireType<K>, value: WireType<V>): MapType<K, V> {
   const label = `map<${key.label},${value.label}>`;
   return {
     ttype: TType.MAP,
     placeholder: false,
     label,
+    key,
+    value,
     write(writer, entries) {
       writer.mapBegin(key.ttype, value.ttype, entries.size);
       for (const [k, v] of entries) {
