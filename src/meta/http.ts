@@ -1,0 +1,353 @@
+// The meta server's admin HTTP calls: /meta/app, /meta/apps, /meta/nodes, /meta/cluster,
+// /meta/app_envs and /envs/list, with Pegasus's exact bodies, status codes and the backup-meta
+// 307 redirect (spec pegasus-http §5.1–§5.6, §5.14).
+import { formatLocalTime } from '../base/index.ts';
+import { nj, tp, type AdminRequest, type AdminResponse, type HttpRouter, type Table } from '../net/index.ts';
+import { appEnvCatalogue } from './app-envs.ts';
+import { compareHostPort, functionLevelDisplayName, appStatusDisplayName, type AppInfo, type PartitionConfiguration } from './model.ts';
+import type { MetaServerState } from './server-state.ts';
+
+/** Who leads the metas: this process, another one, or nobody known. */
+export type LeaderInfo = { self: true } | { self: false; leader: string | undefined };
+
+export interface BalanceOperationCount {
+  move_pri: number;
+  copy_pri: number;
+  copy_sec: number;
+  total: number;
+}
+
+export interface MetaHttpDeps {
+  state: MetaServerState;
+  /** Consulted by every /meta/* call; a backup meta answers 307 to the leader. */
+  leader: () => LeaderInfo;
+  /** The configured meta list (`[meta_server] server_list`), as host:port. */
+  metaServers: () => string[];
+  /** This meta's own host:port. */
+  selfAddress: () => string;
+  /** The balancer's last plan; default: all zero, total -1 until every alive node reported its replicas. */
+  balanceOperationCount?: () => BalanceOperationCount;
+}
+
+const ok = (body: string): AdminResponse => ({ status: 200, body });
+const badRequest = (body = ''): AdminResponse => ({ status: 400, body });
+
+/** Header values cannot carry control characters; Pegasus strips NULs, we strip all of them. */
+function headerSafe(text: string): string {
+  return text.replace(/[^\t\x20-\x7e\x80-\xff]/g, '');
+}
+
+/** The 307 a backup meta answers, or undefined on the leader. */
+export function redirectIfNotLeader(request: AdminRequest, deps: Pick<MetaHttpDeps, 'leader'>): AdminResponse | undefined {
+  const leader = deps.leader();
+  if (leader.self) return undefined;
+  const host = leader.leader === undefined || leader.leader === '' ? 'invalid host_port' : leader.leader;
+  let location = `http://${host}/${request.path}`;
+  if (request.query.size > 0) location += `?${[...request.query].map(([key, value]) => `${key}=${value}`).join('&')}`;
+  return { status: 307, body: '', location: headerSafe(location) };
+}
+
+function onlyKeys(request: AdminRequest, allowed: readonly string[]): boolean {
+  for (const key of request.query.keys()) if (!allowed.includes(key)) return false;
+  return true;
+}
+
+/** /meta/app and /meta/apps health counters (a hard-coded "fewer than 2" rule, spec §5.2). */
+export interface PartitionHealthCounts {
+  fullyHealthy: number;
+  unhealthy: number;
+  writeUnhealthy: number;
+  readUnhealthy: number;
+}
+
+export function healthCounts(configs: readonly PartitionConfiguration[]): PartitionHealthCounts {
+  const counts = { fullyHealthy: 0, unhealthy: 0, writeUnhealthy: 0, readUnhealthy: 0 };
+  for (const config of configs) {
+    const count = (config.primary === '' ? 0 : 1) + config.secondaries.length;
+    if (config.primary === '') {
+      counts.writeUnhealthy++;
+      counts.readUnhealthy++;
+    } else if (count >= config.maxReplicaCount) {
+      counts.fullyHealthy++;
+    } else if (count < 2) {
+      counts.writeUnhealthy++;
+    }
+  }
+  counts.unhealthy = configs.length - counts.fullyHealthy;
+  return counts;
+}
+
+function createTime(app: AppInfo): string {
+  return app.createSecond === 0 ? '-' : formatLocalTime(new Date(app.createSecond * 1000), true);
+}
+
+/** Primary and secondary counts per node over the given partitions. */
+function countReplicas(configs: Iterable<PartitionConfiguration>): Map<string, { primary: number; secondary: number }> {
+  const counts = new Map<string, { primary: number; secondary: number }>();
+  const entry = (node: string) => {
+    let value = counts.get(node);
+    if (!value) counts.set(node, (value = { primary: 0, secondary: 0 }));
+    return value;
+  };
+  for (const config of configs) {
+    if (config.primary !== '') entry(config.primary).primary++;
+    for (const node of config.secondaries) entry(node).secondary++;
+  }
+  return counts;
+}
+
+function availablePartitions(state: MetaServerState): PartitionConfiguration[] {
+  return state.listApps({ status: 'AS_AVAILABLE' }).infos.flatMap((app) => state.partitionsOf(app.appId));
+}
+
+// ---------------------------------------------------------------------------------------------
+// handlers (exported for tests; registerMetaHttpCalls wires them)
+
+export function getApp(request: AdminRequest, deps: MetaHttpDeps): AdminResponse {
+  if (!onlyKeys(request, ['name', 'detail'])) return badRequest();
+  const redirect = redirectIfNotLeader(request, deps);
+  if (redirect) return redirect;
+  const name = request.query.get('name') ?? '';
+  if (name === '') return badRequest("app name shouldn't be empty");
+  const detailed = request.query.has('detail');
+  const result = deps.state.queryConfiguration(name);
+  if (result.err === 'ERR_OBJECT_NOT_FOUND') return { status: 404, body: `table not found: "${name}"` };
+  if (result.err !== 'ERR_OK') return { status: 500, body: result.err };
+  const configs = result.partitions;
+  const tables: Table[] = [{
+    kind: 'single',
+    name: 'general',
+    rows: [
+      ['app_name', name],
+      ['app_id', String(result.appId)],
+      ['partition_count', String(result.partitionCount)],
+      ['max_replica_count', String(configs[0]?.maxReplicaCount ?? 0)],
+    ],
+  }];
+  if (detailed) {
+    tables.push({
+      kind: 'multi',
+      name: 'replicas',
+      title: 'pidx',
+      columns: ['ballot', 'replica_count', 'primary', 'secondaries'],
+      rows: configs.map((config) => {
+        const present = (config.primary === '' ? 0 : 1) + config.secondaries.length;
+        return [
+          String(config.gpid.partitionIndex),
+          String(config.ballot),
+          `${present}/${config.maxReplicaCount}`,
+          config.primary === '' ? '-' : config.primary,
+          `[${config.secondaries.join(',')}]`,
+        ];
+      }),
+    });
+    const counts = countReplicas(configs);
+    const nodeRows = [...counts.keys()].sort(compareHostPort).map((node) => {
+      const { primary, secondary } = counts.get(node)!;
+      return [node, String(primary), String(secondary), String(primary + secondary)];
+    });
+    let primaries = 0;
+    let secondaries = 0;
+    for (const value of counts.values()) {
+      primaries += value.primary;
+      secondaries += value.secondary;
+    }
+    nodeRows.push(['total', String(primaries), String(secondaries), String(primaries + secondaries)]);
+    tables.push({ kind: 'multi', name: 'nodes', title: 'node', columns: ['primary', 'secondary', 'total'], rows: nodeRows });
+    const health = healthCounts(configs);
+    tables.push({
+      kind: 'single',
+      name: 'healthy',
+      rows: [
+        ['fully_healthy_partition_count', String(health.fullyHealthy)],
+        ['unhealthy_partition_count', String(health.unhealthy)],
+        ['write_unhealthy_partition_count', String(health.writeUnhealthy)],
+        ['read_unhealthy_partition_count', String(health.readUnhealthy)],
+      ],
+    });
+  }
+  return ok(tp(...tables));
+}
+
+export function getApps(request: AdminRequest, deps: MetaHttpDeps): AdminResponse {
+  if (!onlyKeys(request, ['detail'])) return badRequest();
+  const redirect = redirectIfNotLeader(request, deps);
+  if (redirect) return redirect;
+  const detailed = request.query.has('detail');
+  const listed = deps.state.listApps({ status: 'AS_INVALID' });
+  if (listed.err !== 'ERR_OK') return { status: 500, body: listed.err };
+  const apps = listed.infos.filter((app) => app.status === 'AS_AVAILABLE').sort((a, b) => a.appId - b.appId);
+  const tables: Table[] = [{
+    kind: 'multi',
+    name: 'general_info',
+    title: 'app_id',
+    columns: ['status', 'app_name', 'app_type', 'partition_count', 'replica_count', 'is_stateful', 'create_time', 'drop_time', 'drop_expire', 'envs_count'],
+    rows: apps.map((app) => [
+      String(app.appId), appStatusDisplayName(app.status), app.appName, app.appType, String(app.partitionCount),
+      String(app.maxReplicaCount), String(app.isStateful), createTime(app), '-', '-', String(Object.keys(app.envs).length),
+    ]),
+  }];
+  const summary: Array<[string, string]> = [['total_app_count', String(apps.length)]];
+  if (detailed && apps.length > 0) {
+    let fullyHealthyApps = 0;
+    let writeUnhealthyApps = 0;
+    let readUnhealthyApps = 0;
+    const rows = apps.map((app) => {
+      const health = healthCounts(deps.state.partitionsOf(app.appId));
+      if (health.fullyHealthy === app.partitionCount) fullyHealthyApps++;
+      if (health.writeUnhealthy > 0) writeUnhealthyApps++;
+      if (health.readUnhealthy > 0) readUnhealthyApps++;
+      return [
+        String(app.appId), app.appName, String(app.partitionCount), String(health.fullyHealthy), String(health.unhealthy),
+        String(health.writeUnhealthy), String(health.readUnhealthy),
+      ];
+    });
+    tables.push({
+      kind: 'multi',
+      name: 'healthy_info',
+      title: 'app_id',
+      columns: ['app_name', 'partition_count', 'fully_healthy', 'unhealthy', 'write_unhealthy', 'read_unhealthy'],
+      rows,
+    });
+    summary.push(
+      ['fully_healthy_app_count', String(fullyHealthyApps)],
+      ['unhealthy_app_count', String(apps.length - fullyHealthyApps)],
+      ['write_unhealthy_app_count', String(writeUnhealthyApps)],
+      ['read_unhealthy_app_count', String(readUnhealthyApps)],
+    );
+  }
+  tables.push({ kind: 'single', name: 'summary', rows: summary });
+  return ok(tp(...tables));
+}
+
+export function getNodes(request: AdminRequest, deps: MetaHttpDeps): AdminResponse {
+  if (!onlyKeys(request, ['detail'])) return badRequest();
+  const redirect = redirectIfNotLeader(request, deps);
+  if (redirect) return redirect;
+  const detailed = request.query.has('detail');
+  const nodes = deps.state.listNodes().sort((a, b) => compareHostPort(a.address, b.address));
+  const counts = detailed ? countReplicas(availablePartitions(deps.state)) : new Map<string, { primary: number; secondary: number }>();
+  const alive = nodes.filter((node) => node.status === 'ALIVE').length;
+  return ok(tp(
+    {
+      kind: 'multi',
+      name: 'details',
+      title: 'address',
+      columns: detailed ? ['status', 'replica_count', 'primary_count', 'secondary_count'] : ['status'],
+      rows: nodes.map((node) => {
+        if (!detailed) return [node.address, node.status];
+        const { primary, secondary } = counts.get(node.address) ?? { primary: 0, secondary: 0 };
+        return [node.address, node.status, String(primary + secondary), String(primary), String(secondary)];
+      }),
+    },
+    {
+      kind: 'single',
+      name: 'summary',
+      rows: [
+        ['total_node_count', String(nodes.length)],
+        ['alive_node_count', String(alive)],
+        ['unalive_node_count', String(nodes.length - alive)],
+      ],
+    },
+  ));
+}
+
+/** sqrt(Σ(x−mean)²/d), d = n−1 for a partial sample, rounded to 2 decimals as Pegasus does. */
+function roundedStddev(sample: readonly number[], partial: boolean): number {
+  const mean = sample.reduce((sum, value) => sum + value, 0) / sample.length;
+  const squares = sample.reduce((sum, value) => sum + (value - mean) ** 2, 0);
+  const stddev = Math.sqrt(squares / (partial ? sample.length - 1 : sample.length));
+  return Math.floor((stddev + 0.005) * 100) / 100;
+}
+
+/** primary_replica_count_stddev and total_replica_count_stddev of /meta/cluster (spec §5.5). */
+export function replicaCountStddev(state: MetaServerState): { primary: string; total: string } {
+  const counts = countReplicas(availablePartitions(state));
+  const primarySample: number[] = [];
+  const totalSample: number[] = [];
+  let primaryPartial = false;
+  let totalPartial = false;
+  for (const node of state.listNodes()) {
+    const { primary, secondary } = counts.get(node.address) ?? { primary: 0, secondary: 0 };
+    if (node.status === 'ALIVE') {
+      if (primary + secondary === 0) continue;
+      primarySample.push(primary);
+      totalSample.push(primary + secondary);
+    } else {
+      if (primary > 0) primaryPartial = true;
+      if (primary + secondary > 0) totalPartial = true;
+    }
+  }
+  if (primarySample.length <= 1 || totalSample.length <= 1) return { primary: '0.00', total: '0.00' };
+  return {
+    primary: roundedStddev(primarySample, primaryPartial).toFixed(2),
+    total: roundedStddev(totalSample, totalPartial).toFixed(2),
+  };
+}
+
+export function getCluster(request: AdminRequest, deps: MetaHttpDeps): AdminResponse {
+  const redirect = redirectIfNotLeader(request, deps);
+  if (redirect) return redirect;
+  const state = deps.state;
+  const balance = deps.balanceOperationCount?.() ?? {
+    move_pri: 0, copy_pri: 0, copy_sec: 0, total: state.allReplicasCollected() ? 0 : -1,
+  };
+  const stddev = replicaCountStddev(state);
+  return ok(tp({
+    kind: 'single',
+    rows: [
+      ['meta_servers', deps.metaServers().join(',')],
+      ['primary_meta_server', deps.selfAddress()],
+      ...state.store.describe(),
+      ['meta_function_level', functionLevelDisplayName(state.effectiveFunctionLevel())],
+      ['balance_operation_count', nj(balance, 2)],
+      ['primary_replica_count_stddev', stddev.primary],
+      ['total_replica_count_stddev', stddev.total],
+    ],
+  }));
+}
+
+export function getAppEnvs(request: AdminRequest, deps: MetaHttpDeps): AdminResponse {
+  const redirect = redirectIfNotLeader(request, deps);
+  if (redirect) return redirect;
+  const name = request.query.get('name') ?? '';
+  if (name === '') return badRequest("app name shouldn't be empty");
+  const listed = deps.state.listApps({ status: 'AS_AVAILABLE' });
+  if (listed.err !== 'ERR_OK') return { status: 500, body: listed.err };
+  const app = listed.infos.find((info) => info.appName === name);
+  const rows: Array<[string, string]> = app
+    ? Object.keys(app.envs).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))).map((key) => [key, app.envs[key]!])
+    : [];
+  return ok(tp({ kind: 'single', rows }));
+}
+
+export function listEnvs(): AdminResponse {
+  return ok(nj(appEnvCatalogue(), 2));
+}
+
+export function registerMetaHttpCalls(router: HttpRouter, deps: MetaHttpDeps): void {
+  router.register({
+    path: 'meta/app', parameters: 'name=<app_name>[&detail]', description: 'Query app info.',
+    handler: (request) => getApp(request, deps),
+  });
+  router.register({
+    path: 'meta/apps', parameters: '[detail]', description: 'List all apps in the cluster.',
+    handler: (request) => getApps(request, deps),
+  });
+  router.register({
+    path: 'meta/nodes', parameters: '[detail]', description: 'Query the replica servers info.',
+    handler: (request) => getNodes(request, deps),
+  });
+  router.register({
+    path: 'meta/cluster', description: 'Query the cluster info.',
+    handler: (request) => getCluster(request, deps),
+  });
+  router.register({
+    path: 'meta/app_envs', parameters: 'name=<app_name>', description: 'Query app environments.',
+    handler: (request) => getAppEnvs(request, deps),
+  });
+  router.register({
+    path: 'envs/list', description: 'List all available table environments.',
+    handler: () => listEnvs(),
+  });
+}

@@ -1,0 +1,13 @@
+// The meta server: tables, partition configurations, replica-server liveness and curing.
+export * from './model.ts';
+export * from './state-store.ts';
+export {
+  SimpleStateStore, openSimpleStore, MetaStoreCorruptionError, SIMPLE_STORE_FILE_NAME, crc32, replayLog, encodeRecord,
+  simpleStoreRepairTail, simpleStoreCompactionBytesMin, type SimpleStoreOptions, type ReplayResult,
+} from './simple-store.ts';
+export { APP_ENV_DEFINITIONS, validateAppEnv, validateCreateAppEnvs, appEnvCatalogue, parseEnvList, type EnvValueType } from './app-envs.ts';
+export * from './failure-detector.ts';
+export * from './placement.ts';
+export * from './guardian.ts';
+export * from './server-state.ts';
+export * from './http.ts';
