@@ -137,7 +137,7 @@ export class RpcClient {
   call(name: string, args: Buffer, target: RpcCallTarget = {}): Promise<RpcResponse> {
     return new Promise<RpcResponse>((resolve, reject) => {
       if (this.closed) {
-        reject(this.failure('ERR_NETWORK_FAILURE', `client for ${this.label()} is closed`));
+        reject(this.failure('ERR_NETWORK_FAILURE', 'client is closed'));
         return;
       }
       const timeoutMs = positiveInteger(target.timeoutMs ?? this.timeoutMs, 'timeoutMs', TIMEOUT_MS_MAX);
@@ -175,20 +175,24 @@ export class RpcClient {
   send(name: string, args: Buffer, target: RpcCallTarget = {}): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       if (this.closed) {
-        reject(this.failure('ERR_NETWORK_FAILURE', `client for ${this.label()} is closed`));
+        reject(this.failure('ERR_NETWORK_FAILURE', 'client is closed'));
         return;
       }
+      const timeoutMs = positiveInteger(target.timeoutMs ?? this.timeoutMs, 'timeoutMs', TIMEOUT_MS_MAX);
       const connection = this.connect();
       const frame = encodeRequestFrameV0(name, this.takeSeqid(connection), args, {
         appId: target.appId ?? 0,
         partitionIndex: target.partitionIndex ?? 0,
         partitionHash: target.partitionHash ?? 0n,
-        clientTimeoutMs: target.timeoutMs ?? this.timeoutMs,
+        clientTimeoutMs: timeoutMs,
         oneway: true,
       });
+      // A connection that never completes must not hold the caller forever.
+      const timer = setTimeout(() => reject(this.failure('ERR_TIMEOUT', `${name} was not sent within ${timeoutMs} ms`)), timeoutMs);
       // Held referenced until flushed, so that a process does not exit with the request unsent.
       connection.socket.ref();
       connection.socket.write(frame, (error) => {
+        clearTimeout(timer);
         if (connection.pending.size === 0 && !connection.closed) connection.socket.unref();
         if (error) reject(this.failure('ERR_NETWORK_FAILURE', `sending ${name} failed: ${error.message}`));
         else resolve();
