@@ -4,6 +4,7 @@
 import { commandCodec } from './command.ts';
 import * as meta from './meta.ts';
 import { blobType } from './placeholders.ts';
+import * as replication from './replication.ts';
 import * as rrdb from './rrdb.ts';
 import { i64Type, stringType, type WireType } from './types.ts';
 
@@ -64,6 +65,14 @@ export const RPCS = {
   RPC_RRDB_RRDB_SCAN: call('RPC_RRDB_RRDB_SCAN', 'replica', rrdb.scanRequestCodec, rrdb.scanResponseCodec),
   /** Argument: the scanner context id. Never answered (Java sends it as CALL all the same). */
   RPC_RRDB_RRDB_CLEAR_SCANNER: oneway('RPC_RRDB_RRDB_CLEAR_SCANNER', 'replica', i64Type),
+
+  // Replica servers to the meta: liveness beacons and configuration sync.
+  RPC_FD_FAILURE_DETECTOR_PING: call(
+    'RPC_FD_FAILURE_DETECTOR_PING', 'meta', replication.beaconMessageCodec, replication.beaconAckCodec,
+  ),
+  RPC_CM_CONFIG_SYNC: call(
+    'RPC_CM_CONFIG_SYNC', 'meta', replication.configurationQueryByNodeRequestCodec, replication.configurationQueryByNodeResponseCodec,
+  ),
 
   // Meta plane: sent to a meta server with app_id 0 and partition_hash 0.
   RPC_CM_QUERY_PARTITION_CONFIG_BY_INDEX: call(
