@@ -380,6 +380,8 @@ interface PartitionContext {
   dropped: DroppedReplica[];
   /** A write of this partition's configuration is in flight. */
   pending: boolean;
+  /** While pending: the members before and after the change (config sync of these nodes must wait). */
+  pendingNodes: Set<string>;
   metrics: MetricEntity;
 }
 
@@ -584,7 +586,7 @@ export class MetaServerState {
         const metrics = metricRegistry.entity('partition', `partition@${key}`, {
           table_id: String(config.gpid.appId), partition_id: String(config.gpid.partitionIndex),
         });
-        this.contexts.set(key, { dropped: [], pending: false, metrics });
+        this.contexts.set(key, { dropped: [], pending: false, pendingNodes: new Set(), metrics });
       }
     }
     this.refreshTableMetrics(app);
@@ -992,11 +994,8 @@ export class MetaServerState {
     const none: ConfigSyncResult = { err: 'ERR_OBJECT_NOT_FOUND', partitions: [], gcReplicas: [] };
     if (!this.failureDetector.list().some((worker) => worker.address === node)) return none;
     // A change that concerns this node is being written: its answer would be stale.
-    for (const [appId, configs] of this.partitions) {
-      if (this.appsById.get(appId)?.status !== 'AS_AVAILABLE') continue;
-      for (const config of configs) {
-        if (this.contexts.get(gpidText(config.gpid))!.pending && isMember(config, node)) return { err: 'ERR_BUSY', partitions: [], gcReplicas: [] };
-      }
+    for (const context of this.contexts.values()) {
+      if (context.pending && context.pendingNodes.has(node)) return { err: 'ERR_BUSY', partitions: [], gcReplicas: [] };
     }
     const partitions: ConfigSyncResult['partitions'] = [];
     for (const [appId, configs] of this.partitions) {
@@ -1079,10 +1078,12 @@ export class MetaServerState {
     assert(!context.pending, `configuration of ${gpidText(current.gpid)} written twice at once`);
     assert(next.ballot === current.ballot + 1, `ballot of ${gpidText(current.gpid)} goes ${current.ballot} → ${next.ballot}`);
     context.pending = true;
+    context.pendingNodes = new Set([...membersOf(current), ...membersOf(next)]);
     try {
       await this.store.set(this.partitionPath(next.gpid), Buffer.from(partitionConfigurationToJson(next)));
     } finally {
       context.pending = false;
+      context.pendingNodes = new Set();
     }
     this.applyLocally(current, next);
   }
