@@ -73,6 +73,9 @@ export type GuardianAction =
   /** All replicas dead and none can be picked safely: an operator has to recover it. */
   | { kind: 'ddd'; gpid: Gpid; reason: string };
 
+export type GuardianProposal = Extract<GuardianAction, { kind: 'proposal' }>;
+export type GuardianUpdate = Extract<GuardianAction, { kind: 'update' }>;
+
 /**
  * The level the meta really works at: a level above freezed drops to freezed while fewer than
  * `minLiveNodes` replica servers are alive or less than `livePercentage`% of the known ones.

@@ -4,7 +4,7 @@
 // unit tests and as the meta half of a cluster simulator.
 import { MemoryStateStore, type MetaStateStore } from './state-store.ts';
 import type { FailureDetectorOptions } from './failure-detector.ts';
-import type { GuardianAction } from './guardian.ts';
+import type { GuardianProposal } from './guardian.ts';
 import { MetaServerState, type MetaServerStateOptions } from './server-state.ts';
 
 export const HARNESS_START_MS = 1_700_000_000_000;
@@ -22,7 +22,7 @@ export const HARNESS_FAILURE_DETECTOR: FailureDetectorOptions = {
 
 export const HARNESS_NODES: readonly string[] = ['127.0.0.1:34801', '127.0.0.1:34802', '127.0.0.1:34803'];
 
-export type Proposal = Extract<GuardianAction, { kind: 'proposal' }>;
+export type Proposal = GuardianProposal;
 
 export interface MetaHarness {
   state: MetaServerState;

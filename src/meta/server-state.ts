@@ -15,7 +15,7 @@ import { defineFlag, type LoadedConfig } from '../config/index.ts';
 import { defineMetric, metricRegistry, serverEntity, type Counter, type MetricEntity } from '../metrics/index.ts';
 import { parseEnvList, validateAppEnv, validateCreateAppEnvs } from './app-envs.ts';
 import { failureDetectorOptionsFromFlags, MasterFailureDetector, type BeaconOutcome, type FailureDetectorOptions } from './failure-detector.ts';
-import { effectiveFunctionLevel, guardianStep, type DroppedReplica, type GuardianAction, type GuardianEvent, type GuardianOptions } from './guardian.ts';
+import { effectiveFunctionLevel, guardianStep, type DroppedReplica, type GuardianAction, type GuardianEvent, type GuardianOptions, type GuardianProposal } from './guardian.ts';
 import {
   APP_TYPE_PEGASUS, appInfoFromJson, appInfoToJson, applyConfigChange, cloneAppInfo, clonePartitionConfiguration, gpidText,
   isMember, levelAtMost, membersOf, newPartitionConfiguration, parseFunctionLevel, partitionConfigurationFromJson,
@@ -277,7 +277,7 @@ export interface UpdateConfigurationRequest {
 }
 
 export type UpdateConfigurationResult =
-  | { err: ErrorName; config: PartitionConfiguration | undefined; proposals: GuardianAction[] }
+  | { err: ErrorName; config: PartitionConfiguration | undefined; proposals: GuardianProposal[] }
   /** Another change of this partition is being written: no reply (the replica retries). */
   | 'ignored';
 
@@ -370,7 +370,7 @@ export interface MetaServerStateOptions {
   /** Created when the store has no tables yet (first start of a cluster). */
   defaultApps?: readonly DefaultAppSpec[];
   /** Called for every proposal the guardian makes (the role sends RPC_CONFIG_PROPOSAL). */
-  sendProposal?: (proposal: Extract<GuardianAction, { kind: 'proposal' }>) => void;
+  sendProposal?: (proposal: GuardianProposal) => void;
   /** Initial level (default: meta_function_level_on_start). */
   functionLevel?: FunctionLevel;
 }
@@ -396,7 +396,7 @@ export class MetaServerState {
   readonly failureDetector: MasterFailureDetector;
   private readonly clock: () => number;
   private readonly guardianOptions: () => GuardianOptions;
-  private readonly sendProposal: (proposal: Extract<GuardianAction, { kind: 'proposal' }>) => void;
+  private readonly sendProposal: (proposal: GuardianProposal) => void;
 
   private readonly appsById = new Map<number, AppInfo>();
   /** Tables that hold their name: creating, available, recalling, dropping. */
@@ -1068,7 +1068,7 @@ export class MetaServerState {
       expected.lastCommittedDecree = Math.max(current.lastCommittedDecree, request.config.lastCommittedDecree);
       await this.writeConfiguration(current, expected);
       const actions = await this.cureLocked({ kind: 'cure', gpids: [gpid] });
-      return { err: 'ERR_OK', config: clonePartitionConfiguration(expected), proposals: actions.filter((action) => action.kind === 'proposal') };
+      return { err: 'ERR_OK', config: clonePartitionConfiguration(expected), proposals: actions.filter((action): action is GuardianProposal => action.kind === 'proposal') };
     });
   }
 
