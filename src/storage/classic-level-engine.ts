@@ -1,0 +1,177 @@
+// StorageEngine on classic-level (LevelDB): one database directory per engine, Buffer keys and
+// values throughout. LevelDB runs reads and writes on libuv's thread pool; getSync is the one
+// call that runs on the JS thread.
+import { rm } from 'node:fs/promises';
+import { ClassicLevel, type Iterator as LevelIterator, type Snapshot as LevelSnapshot } from 'classic-level';
+import { assert } from '../base/index.ts';
+import {
+  checkBounds, type CursorOptions, type EngineCursor, type EngineSnapshot, type EngineStatus, type Entry,
+  type ReadOptions, type StorageEngine, type WriteOp, type WriteOptions,
+} from './engine.ts';
+import type { KeyBounds } from './schema.ts';
+
+/** LevelDB tuning, fixed when the database opens. Unset fields keep classic-level's defaults. */
+export interface ClassicLevelTuning {
+  /** Memtable size before it is written out as a table file (default 4 MiB). */
+  writeBufferBytes?: number;
+  /** Block cache (default 8 MiB). */
+  cacheBytes?: number;
+  /** Approximate uncompressed block size (default 4 KiB). */
+  blockBytes?: number;
+  /** Table file size before LevelDB starts a new one (default 2 MiB). */
+  maxFileBytes?: number;
+  maxOpenFiles?: number;
+  /** Snappy compression (default on). */
+  compression?: boolean;
+}
+
+type Db = ClassicLevel<Buffer, Buffer>;
+
+class ClassicSnapshot implements EngineSnapshot {
+  closed = false;
+  constructor(readonly owner: ClassicLevelEngine, readonly inner: LevelSnapshot) {}
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.inner.close();
+  }
+}
+
+class ClassicCursor implements EngineCursor {
+  closed = false;
+  constructor(private readonly iterator: LevelIterator<Db, Buffer, Buffer>) {}
+  async next(maxEntries: number): Promise<Entry[]> {
+    assert(Number.isInteger(maxEntries) && maxEntries > 0, 'a cursor step asks for at least one entry');
+    if (this.closed) return [];
+    return (await this.iterator.nextv(maxEntries)) as Entry[];
+  }
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.iterator.close();
+  }
+}
+
+export class ClassicLevelEngine implements StorageEngine {
+  readonly location: string;
+  private readonly db: Db;
+
+  constructor(location: string, tuning: ClassicLevelTuning = {}) {
+    this.location = location;
+    this.db = new ClassicLevel<Buffer, Buffer>(location, {
+      keyEncoding: 'buffer',
+      valueEncoding: 'buffer',
+      createIfMissing: true,
+      errorIfExists: false,
+      ...(tuning.writeBufferBytes !== undefined && { writeBufferSize: tuning.writeBufferBytes }),
+      ...(tuning.cacheBytes !== undefined && { cacheSize: tuning.cacheBytes }),
+      ...(tuning.blockBytes !== undefined && { blockSize: tuning.blockBytes }),
+      ...(tuning.maxFileBytes !== undefined && { maxFileSize: tuning.maxFileBytes }),
+      ...(tuning.maxOpenFiles !== undefined && { maxOpenFiles: tuning.maxOpenFiles }),
+      ...(tuning.compression !== undefined && { compression: tuning.compression }),
+    });
+  }
+
+  get status(): EngineStatus {
+    return this.db.status;
+  }
+
+  async open(): Promise<void> {
+    await this.db.open();
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+
+  /** Closes the database and removes its directory. */
+  async destroy(): Promise<void> {
+    await this.db.close();
+    await rm(this.location, { recursive: true, force: true });
+  }
+
+  private snapshotOption(options: ReadOptions | undefined): LevelSnapshot | undefined {
+    const snapshot = options?.snapshot;
+    if (snapshot === undefined) return undefined;
+    assert(snapshot instanceof ClassicSnapshot && snapshot.owner === this, 'snapshot belongs to this engine');
+    assert(!snapshot.closed, 'snapshot is still open');
+    return snapshot.inner;
+  }
+
+  get(key: Buffer, options?: ReadOptions): Promise<Buffer | undefined> {
+    const snapshot = this.snapshotOption(options);
+    return snapshot === undefined ? this.db.get(key) : this.db.get(key, { snapshot });
+  }
+
+  getSync(key: Buffer, options?: ReadOptions): Buffer | undefined {
+    const snapshot = this.snapshotOption(options);
+    return snapshot === undefined ? this.db.getSync(key) : this.db.getSync(key, { snapshot });
+  }
+
+  getMany(keys: readonly Buffer[], options?: ReadOptions): Promise<Array<Buffer | undefined>> {
+    if (keys.length === 0) return Promise.resolve([]);
+    const snapshot = this.snapshotOption(options);
+    const list = keys as Buffer[];
+    return snapshot === undefined ? this.db.getMany(list) : this.db.getMany(list, { snapshot });
+  }
+
+  hasMany(keys: readonly Buffer[], options?: ReadOptions): Promise<boolean[]> {
+    if (keys.length === 0) return Promise.resolve([]);
+    const snapshot = this.snapshotOption(options);
+    const list = keys as Buffer[];
+    return snapshot === undefined ? this.db.hasMany(list) : this.db.hasMany(list, { snapshot });
+  }
+
+  async write(ops: readonly WriteOp[], options: WriteOptions = {}): Promise<void> {
+    if (ops.length === 0) return;
+    await this.db.batch(ops as WriteOp[], { sync: options.sync === true });
+  }
+
+  async clearRange(bounds: KeyBounds): Promise<void> {
+    checkBounds(bounds);
+    await this.db.clear({ ...bounds });
+  }
+
+  cursor(options: CursorOptions = {}): EngineCursor {
+    checkBounds(options);
+    const snapshot = this.snapshotOption(options);
+    const limit = options.limit;
+    assert(limit === undefined || (Number.isInteger(limit) && limit >= 0), 'cursor limit is a non-negative integer');
+    const iterator = this.db.iterator({
+      ...(options.gt !== undefined && { gt: options.gt }),
+      ...(options.gte !== undefined && { gte: options.gte }),
+      ...(options.lt !== undefined && { lt: options.lt }),
+      ...(options.lte !== undefined && { lte: options.lte }),
+      reverse: options.reverse === true,
+      limit: limit ?? -1,
+      ...(snapshot !== undefined && { snapshot }),
+    });
+    return new ClassicCursor(iterator);
+  }
+
+  snapshot(): EngineSnapshot {
+    return new ClassicSnapshot(this, this.db.snapshot());
+  }
+
+  compactRange(start: Buffer, end: Buffer): Promise<void> {
+    return this.db.compactRange(start, end);
+  }
+
+  approximateSize(start: Buffer, end: Buffer): Promise<number> {
+    return this.db.approximateSize(start, end);
+  }
+
+  property(name: string): string | undefined {
+    if (this.db.status !== 'open') return undefined;
+    try {
+      return this.db.getProperty(name);
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+/** The default engine factory: a LevelDB database at `location`. */
+export function classicLevelEngine(tuning: ClassicLevelTuning = {}): (location: string) => ClassicLevelEngine {
+  return (location) => new ClassicLevelEngine(location, tuning);
+}

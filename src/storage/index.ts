@@ -1,0 +1,27 @@
+export {
+  entries, checkBounds, ENTRIES_BATCH_DEFAULT,
+  type Entry, type WriteOp, type WriteOptions, type EngineSnapshot, type ReadOptions, type CursorOptions,
+  type EngineCursor, type EngineStatus, type StorageEngine, type EngineFactory,
+} from './engine.ts';
+export { ClassicLevelEngine, classicLevelEngine, type ClassicLevelTuning } from './classic-level-engine.ts';
+export { MemoryEngine, MemoryDisk, MemoryVolume, memoryEngine } from './memory-engine.ts';
+export {
+  HASH_KEY_LENGTH_LIMIT, encodeKey, decodeKey, isValidKey, hashKeyOf, sortKeyOf, hashKeyPrefix, prefixSuccessor,
+  keySuccessor, hashKeyBounds, sortKeyBounds, compositeBounds, inBounds,
+  EPOCH_2016_UNIX_SECONDS, DATA_VERSION_LATEST, DATA_VERSION_READABLE_MAX, NO_EXPIRY, EXPIRE_TS_MAX,
+  valueHeaderBytes, now2016Seconds, expireTsToDate, isExpireTsPassed, ttlToExpireTs, ttlRemainingSeconds,
+  valueVersionOf, readExpireTs, decodeValue, encodeValue, withExpireTs, isExpired, makeTimetag, splitTimetag,
+  META_PREFIX, DATA_PREFIX, dataStoreKey, compositeKeyOf, metaStoreKey, dataFamilyBounds, metaFamilyBounds,
+  toDataFamilyBounds,
+  type KeyParts, type KeyBounds, type SortKeyRange, type CompositeRange, type ValueParts, type TimetagParts,
+} from './schema.ts';
+export {
+  ReplicaStore, RecordCursor, replicaDirOf, rdbDirOf,
+  META_LAST_APPLIED_DECREE, META_DATA_VERSION, META_KEY_COUNT, META_LAST_MANUAL_COMPACT_FINISH_TIME,
+  META_IMPORT_IN_PROGRESS,
+  type MutationOp, type StoredRecord, type Checkpoint, type OpenCheckpoint, type ReplicaStoreOptions,
+  type ScanOptions, type ScanStep, type CompactOptions, type CompactStats, type ImportStats,
+} from './replica-store.ts';
+export {
+  encodeCheckpoint, decodeCheckpoint, writeCheckpointFile, readCheckpointFile, type DecodedCheckpoint,
+} from './checkpoint-stream.ts';

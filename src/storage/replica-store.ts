@@ -1,0 +1,753 @@
+// The database of one replica: Pegasus's data and meta column families as key prefixes of one
+// engine, the decree bookkeeping the replica's mutation path relies on, expiry-aware reads,
+// a compaction pass that drops expired records, and logical checkpoints for learning.
+//
+// Every change goes through one write queue, so decrees are applied strictly in order and a
+// compaction never races a mutation on the same key. A failed engine write leaves the store
+// failed: its state on disk is no longer known to match memory, and the replica must reopen it.
+import { join } from 'node:path';
+import { PteronError, assert } from '../base/index.ts';
+import { classicLevelEngine } from './classic-level-engine.ts';
+import { ENTRIES_BATCH_DEFAULT, type EngineCursor, type EngineFactory, type EngineSnapshot, type Entry, type StorageEngine, type WriteOp } from './engine.ts';
+import {
+  DATA_VERSION_LATEST, EXPIRE_TS_MAX, NO_EXPIRY, compositeKeyOf, dataFamilyBounds, dataStoreKey, decodeValue,
+  encodeValue, hashKeyBounds, isExpireTsPassed, isValidKey, metaStoreKey, now2016Seconds, readExpireTs,
+  toDataFamilyBounds, ttlRemainingSeconds, valueHeaderBytes, valueVersionOf, withExpireTs, type KeyBounds,
+} from './schema.ts';
+
+// Meta keys (the `meta` family). Values are decimal strings, as in Pegasus's meta column family.
+export const META_LAST_APPLIED_DECREE = 'last_applied_decree';
+export const META_DATA_VERSION = 'data_version';
+export const META_KEY_COUNT = 'key_count';
+export const META_LAST_MANUAL_COMPACT_FINISH_TIME = 'last_manual_compact_finish_time';
+/** Present while a checkpoint import is under way; found at open, it means the import died. */
+export const META_IMPORT_IN_PROGRESS = 'import_in_progress';
+const RESERVED_META = new Set([META_LAST_APPLIED_DECREE, META_DATA_VERSION, META_KEY_COUNT, META_IMPORT_IN_PROGRESS]);
+
+/** Import batches are cut at whichever limit comes first. */
+const IMPORT_BATCH_ENTRIES_MAX = 1024;
+const IMPORT_BATCH_BYTES_MAX = 4 * 1024 * 1024;
+/** Compaction rewrites candidates in batches of at most this many keys. */
+const COMPACT_BATCH_KEYS_MAX = 512;
+/** Largest entry a checkpoint may carry: a hash key < 64 KiB, a sort key and value are far below this. */
+const ENTRY_BYTES_MAX = 256 * 1024 * 1024;
+
+/** `<data_dir>/replica/reps/<app_id>.<pidx>.pegasus`, the directory of one replica. */
+export function replicaDirOf(dataDir: string, appId: number, partitionIndex: number): string {
+  assert(Number.isInteger(appId) && appId > 0, 'app id is a positive integer');
+  assert(Number.isInteger(partitionIndex) && partitionIndex >= 0, 'partition index is a non-negative integer');
+  return join(dataDir, 'replica', 'reps', `${appId}.${partitionIndex}.pegasus`);
+}
+
+/** The database directory inside a replica directory (Pegasus's `data/rdb`). */
+export function rdbDirOf(replicaDir: string): string {
+  return join(replicaDir, 'data', 'rdb');
+}
+
+export type MutationOp =
+  | {
+      type: 'put';
+      /** Composite key (schema.encodeKey). */
+      key: Buffer;
+      userData: Buffer;
+      /** Seconds since 2016; 0 = never expires. */
+      expireTs: number;
+      /** Written into v1 values; ignored by v0 databases. Default 0. */
+      timetag?: bigint;
+    }
+  | { type: 'del'; key: Buffer };
+
+/** A live (unexpired) record as the read helpers return it. */
+export interface StoredRecord {
+  /** Composite key. */
+  key: Buffer;
+  userData: Buffer;
+  expireTs: number;
+  timetag: bigint;
+}
+
+/** A consistent copy of a replica's data at one decree: what learning ships and imports. */
+export interface Checkpoint {
+  readonly decree: number;
+  readonly dataVersion: number;
+  /** (composite key, stored value with its header) in ascending key order. May be iterated once. */
+  entries(): AsyncIterable<Entry>;
+}
+
+/** A checkpoint read from a live store under a snapshot; close it to release the snapshot. */
+export interface OpenCheckpoint extends Checkpoint {
+  readonly keyCount: number;
+  close(): Promise<void>;
+}
+
+export interface ReplicaStoreOptions {
+  /** The replica directory; the database lives in `<replicaDir>/data/rdb`. */
+  replicaDir: string;
+  /** Default: LevelDB through classic-level. */
+  engineFactory?: EngineFactory;
+  /** fsync every mutation (default false: the write reaches the OS, so it survives a process crash). */
+  syncWrites?: boolean;
+  /** Value schema for a new database (0 or 1; default 1). Existing databases keep theirs. */
+  dataVersion?: number;
+}
+
+export interface ScanOptions {
+  reverse?: boolean;
+  /** Seconds since 2016 used to decide expiry (default: now). */
+  now?: number;
+  /** Read under this snapshot instead of the store's current state. */
+  snapshot?: EngineSnapshot;
+}
+
+export interface ScanStep {
+  /** Live records, in scan order. */
+  records: StoredRecord[];
+  /** True when the range has no more entries. */
+  done: boolean;
+}
+
+/**
+ * A walk over live records of a composite-key range, for scanners that keep their position
+ * across requests. Expired records are skipped and counted, never returned.
+ */
+export class RecordCursor {
+  scannedEntries = 0;
+  expiredSkipped = 0;
+  private finished = false;
+
+  constructor(
+    private readonly cursor: EngineCursor,
+    private readonly dataVersion: number,
+    private readonly now: number,
+  ) {}
+
+  get closed(): boolean {
+    return this.cursor.closed;
+  }
+
+  /**
+   * Up to `maxRecords` live records, reading at most `maxScanned` entries (expired ones count
+   * toward it), so one step is bounded even when the range is full of expired data.
+   */
+  async next(maxRecords: number, maxScanned: number = Number.MAX_SAFE_INTEGER): Promise<ScanStep> {
+    assert(Number.isInteger(maxRecords) && maxRecords > 0, 'a scan step asks for at least one record');
+    assert(maxScanned > 0, 'a scan step may read at least one entry');
+    const records: StoredRecord[] = [];
+    let scanned = 0;
+    while (!this.finished && records.length < maxRecords && scanned < maxScanned) {
+      const want = Math.min(maxRecords - records.length, maxScanned - scanned, ENTRIES_BATCH_DEFAULT);
+      const batch = await this.cursor.next(want);
+      if (batch.length === 0) {
+        this.finished = true;
+        break;
+      }
+      scanned += batch.length;
+      for (const [storeKey, raw] of batch) {
+        const parts = decodeValue(raw, this.dataVersion);
+        if (isExpireTsPassed(parts.expireTs, this.now)) {
+          this.expiredSkipped += 1;
+          continue;
+        }
+        records.push({ key: compositeKeyOf(storeKey), ...parts });
+      }
+    }
+    this.scannedEntries += scanned;
+    return { records, done: this.finished };
+  }
+
+  async close(): Promise<void> {
+    await this.cursor.close();
+  }
+}
+
+export interface CompactOptions {
+  /** Seconds since 2016 used to decide expiry (default: now). */
+  now?: number;
+  /** Give records without a TTL this one (the table's `default_ttl`); 0/unset: leave them. */
+  defaultTtlSeconds?: number;
+  /** Also drop live records this returns true for (e.g. keys that moved away in a split). */
+  drop?: (record: StoredRecord) => boolean;
+}
+
+export interface CompactStats {
+  scannedEntries: number;
+  expiredDropped: number;
+  /** Records dropped by the `drop` predicate. */
+  predicateDropped: number;
+  ttlApplied: number;
+  /** Candidates left alone because a write changed them after the pass read them. */
+  raced: number;
+}
+
+export interface ImportStats {
+  entries: number;
+  bytes: number;
+}
+
+function parseMetaNumber(name: string, raw: Buffer | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const text = raw.toString('utf8');
+  if (!/^\d{1,16}$/.test(text)) throw new PteronError('ERR_CORRUPTION', `meta key ${name} holds "${text}", not a decimal integer`);
+  const value = Number(text);
+  if (!Number.isSafeInteger(value)) throw new PteronError('ERR_CORRUPTION', `meta key ${name} holds ${text}, out of range`);
+  return value;
+}
+
+function metaPut(name: string, value: number | string): WriteOp {
+  return { type: 'put', key: metaStoreKey(name), value: Buffer.from(String(value), 'utf8') };
+}
+
+function checkMutationOp(op: MutationOp): void {
+  if (!isValidKey(op.key)) {
+    throw new PteronError('ERR_INVALID_PARAMETERS', `malformed composite key of ${op.key.length} bytes`);
+  }
+  if (op.type === 'put' && !(Number.isInteger(op.expireTs) && op.expireTs >= 0 && op.expireTs <= EXPIRE_TS_MAX)) {
+    throw new PteronError('ERR_INVALID_PARAMETERS', `expire_ts ${op.expireTs} is outside [0, ${EXPIRE_TS_MAX}]`);
+  }
+}
+
+export class ReplicaStore {
+  readonly replicaDir: string;
+  readonly engine: StorageEngine;
+  private readonly syncWrites: boolean;
+  private appliedDecree = 0;
+  private version = DATA_VERSION_LATEST;
+  private keys = 0;
+  private writeTail: Promise<unknown> = Promise.resolve();
+  private failure: Error | undefined;
+  private closing = false;
+  /** True when open found an interrupted import and reset the store to empty at decree 0. */
+  recoveredInterruptedImport = false;
+
+  private constructor(engine: StorageEngine, options: ReplicaStoreOptions) {
+    this.engine = engine;
+    this.replicaDir = options.replicaDir;
+    this.syncWrites = options.syncWrites === true;
+  }
+
+  /** Opens (creating if needed) the database of the replica at `options.replicaDir`. */
+  static async open(options: ReplicaStoreOptions): Promise<ReplicaStore> {
+    const factory = options.engineFactory ?? classicLevelEngine();
+    const engine = factory(rdbDirOf(options.replicaDir));
+    await engine.open();
+    const store = new ReplicaStore(engine, options);
+    try {
+      await store.load(options.dataVersion ?? DATA_VERSION_LATEST);
+    } catch (error) {
+      await engine.close();
+      throw error;
+    }
+    return store;
+  }
+
+  /** The decree of the last mutation whose writes are in the database. */
+  get lastAppliedDecree(): number {
+    return this.appliedDecree;
+  }
+
+  /** The database-wide value schema version (v0/v1 records follow it). */
+  get dataVersion(): number {
+    return this.version;
+  }
+
+  /** Data records in the database, expired-but-not-compacted ones included. */
+  get keyCount(): number {
+    return this.keys;
+  }
+
+  /** The error that failed the store, if one did. */
+  get failedWith(): Error | undefined {
+    return this.failure;
+  }
+
+  private async load(newDataVersion: number): Promise<void> {
+    assert(newDataVersion === 0 || newDataVersion === 1, 'new databases use value schema v0 or v1');
+    const names = [META_DATA_VERSION, META_LAST_APPLIED_DECREE, META_KEY_COUNT, META_IMPORT_IN_PROGRESS];
+    const [versionRaw, decreeRaw, countRaw, importRaw] = await this.engine.getMany(names.map(metaStoreKey));
+    const version = parseMetaNumber(META_DATA_VERSION, versionRaw);
+    if (version === undefined) {
+      if (await this.hasDataRecords()) {
+        throw new PteronError('ERR_CORRUPTION', `${this.engine.location} holds data but no ${META_DATA_VERSION}`);
+      }
+      this.version = newDataVersion;
+      await this.engine.write(
+        [metaPut(META_DATA_VERSION, newDataVersion), metaPut(META_LAST_APPLIED_DECREE, 0), metaPut(META_KEY_COUNT, 0)],
+        { sync: true },
+      );
+      return;
+    }
+    if (version > 1) {
+      throw new PteronError('ERR_INVALID_VERSION', `${this.engine.location} uses value schema v${version}; this build writes v0/v1 only`);
+    }
+    this.version = version;
+    if (importRaw !== undefined) {
+      await this.resetToEmpty();
+      this.recoveredInterruptedImport = true;
+      return;
+    }
+    const decree = parseMetaNumber(META_LAST_APPLIED_DECREE, decreeRaw);
+    if (decree === undefined) throw new PteronError('ERR_CORRUPTION', `${this.engine.location} has no ${META_LAST_APPLIED_DECREE}`);
+    this.appliedDecree = decree;
+    const count = parseMetaNumber(META_KEY_COUNT, countRaw);
+    if (count === undefined) {
+      this.keys = await this.countDataRecords();
+      await this.engine.write([metaPut(META_KEY_COUNT, this.keys)], { sync: true });
+    } else {
+      this.keys = count;
+    }
+  }
+
+  private async hasDataRecords(): Promise<boolean> {
+    const cursor = this.engine.cursor({ ...dataFamilyBounds(), limit: 1 });
+    try {
+      return (await cursor.next(1)).length > 0;
+    } finally {
+      await cursor.close();
+    }
+  }
+
+  private async countDataRecords(snapshot?: EngineSnapshot): Promise<number> {
+    const cursor = this.engine.cursor({ ...dataFamilyBounds(), ...(snapshot && { snapshot }) });
+    let count = 0;
+    try {
+      for (;;) {
+        const batch = await cursor.next(1024);
+        if (batch.length === 0) return count;
+        count += batch.length;
+      }
+    } finally {
+      await cursor.close();
+    }
+  }
+
+  /** Drops all data and bookkeeping except the data version: an empty replica at decree 0. */
+  private async resetToEmpty(): Promise<void> {
+    await this.engine.clearRange(dataFamilyBounds());
+    await this.engine.write(
+      [
+        metaPut(META_LAST_APPLIED_DECREE, 0),
+        metaPut(META_KEY_COUNT, 0),
+        { type: 'del', key: metaStoreKey(META_IMPORT_IN_PROGRESS) },
+      ],
+      { sync: true },
+    );
+    this.appliedDecree = 0;
+    this.keys = 0;
+  }
+
+  /**
+   * Runs `job` after every earlier queued job. A job that throws after the engine may have
+   * changed data (`mayHaveWritten` says so) fails the store; earlier throws reject only the job.
+   */
+  private enqueue<T>(job: (progress: { mayHaveWritten: boolean }) => Promise<T>): Promise<T> {
+    if (this.closing) return Promise.reject(new PteronError('ERR_INVALID_STATE', 'replica store is closed'));
+    const run = async (): Promise<T> => {
+      if (this.failure !== undefined) throw new PteronError('ERR_LOCAL_APP_FAILURE', `storage failed earlier: ${this.failure.message}`);
+      const progress = { mayHaveWritten: false };
+      try {
+        return await job(progress);
+      } catch (error) {
+        if (progress.mayHaveWritten) this.failure = error instanceof Error ? error : new Error(String(error));
+        throw error;
+      }
+    };
+    const result = this.writeTail.then(run, run);
+    this.writeTail = result.catch(() => undefined);
+    return result;
+  }
+
+  /**
+   * Applies the writes of decree `decree` and records it as the last applied decree, in one
+   * atomic batch. Decrees must arrive in order (last + 1); calls may be issued before earlier
+   * ones resolve, they run in call order. An empty `ops` just advances the decree (Pegasus's
+   * "empty write").
+   */
+  applyMutation(decree: number, ops: readonly MutationOp[], options: { sync?: boolean } = {}): Promise<void> {
+    try {
+      assert(Number.isSafeInteger(decree) && decree > 0, `decree ${decree} is a positive integer`);
+      for (const op of ops) checkMutationOp(op);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const sync = options.sync ?? this.syncWrites;
+    return this.enqueue(async (progress) => {
+      if (decree !== this.appliedDecree + 1) {
+        throw new PteronError('ERR_INVALID_STATE', `decree ${decree} does not follow last applied decree ${this.appliedDecree}`);
+      }
+      const storeKeys = ops.map((op) => dataStoreKey(op.key));
+      const keyDelta = await this.keyCountDelta(ops, storeKeys);
+      const batch: WriteOp[] = ops.map((op, index) =>
+        op.type === 'put'
+          ? { type: 'put', key: storeKeys[index]!, value: encodeValue(this.version, op.userData, op.expireTs, op.timetag ?? 0n) }
+          : { type: 'del', key: storeKeys[index]! },
+      );
+      batch.push(metaPut(META_LAST_APPLIED_DECREE, decree));
+      if (keyDelta !== 0) batch.push(metaPut(META_KEY_COUNT, this.keys + keyDelta));
+      progress.mayHaveWritten = true;
+      await this.engine.write(batch, { sync });
+      this.appliedDecree = decree;
+      this.keys += keyDelta;
+      assert(this.keys >= 0, 'key count never goes negative');
+    });
+  }
+
+  /** How the ops change the number of data records (ops on one key apply in order). */
+  private async keyCountDelta(ops: readonly MutationOp[], storeKeys: readonly Buffer[]): Promise<number> {
+    if (ops.length === 0) return 0;
+    const uniqueKeys = new Map<string, number>();
+    const lookups: Buffer[] = [];
+    for (const key of storeKeys) {
+      const id = key.toString('latin1');
+      if (!uniqueKeys.has(id)) {
+        uniqueKeys.set(id, lookups.length);
+        lookups.push(key);
+      }
+    }
+    const existedBefore = await this.engine.hasMany(lookups);
+    const existsAfter = existedBefore.slice();
+    ops.forEach((op, index) => {
+      existsAfter[uniqueKeys.get(storeKeys[index]!.toString('latin1'))!] = op.type === 'put';
+    });
+    let delta = 0;
+    for (let index = 0; index < lookups.length; index += 1) {
+      delta += Number(existsAfter[index]) - Number(existedBefore[index]);
+    }
+    return delta;
+  }
+
+  /** Sets or (with undefined) removes bookkeeping meta keys of other layers; never advances the decree. */
+  writeMeta(entries: Record<string, string | undefined>): Promise<void> {
+    for (const name of Object.keys(entries)) {
+      if (RESERVED_META.has(name)) return Promise.reject(new Error(`meta key ${name} is owned by the replica store`));
+    }
+    return this.enqueue(async (progress) => {
+      const batch: WriteOp[] = Object.entries(entries).map(([name, value]) =>
+        value === undefined
+          ? { type: 'del', key: metaStoreKey(name) }
+          : { type: 'put', key: metaStoreKey(name), value: Buffer.from(value, 'utf8') },
+      );
+      progress.mayHaveWritten = true;
+      await this.engine.write(batch, { sync: this.syncWrites });
+    });
+  }
+
+  async readMeta(name: string): Promise<string | undefined> {
+    return (await this.engine.get(metaStoreKey(name)))?.toString('utf8');
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Reads. Expired records are never returned.
+
+  private liveRecord(key: Buffer, raw: Buffer | undefined, now: number): StoredRecord | undefined {
+    if (raw === undefined) return undefined;
+    const parts = decodeValue(raw, this.version);
+    return isExpireTsPassed(parts.expireTs, now) ? undefined : { key, ...parts };
+  }
+
+  /** The live record at a composite key. */
+  async get(key: Buffer, now: number = now2016Seconds(), snapshot?: EngineSnapshot): Promise<StoredRecord | undefined> {
+    const raw = await this.engine.get(dataStoreKey(key), snapshot && { snapshot });
+    return this.liveRecord(key, raw, now);
+  }
+
+  /** As `get`, on the JS thread: fast for cached data, blocks the loop on a disk read. */
+  getSync(key: Buffer, now: number = now2016Seconds(), snapshot?: EngineSnapshot): StoredRecord | undefined {
+    return this.liveRecord(key, this.engine.getSync(dataStoreKey(key), snapshot && { snapshot }), now);
+  }
+
+  /** Live records at several composite keys, in request order (undefined where absent or expired). */
+  async getMany(keys: readonly Buffer[], now: number = now2016Seconds(), snapshot?: EngineSnapshot): Promise<Array<StoredRecord | undefined>> {
+    const raws = await this.engine.getMany(keys.map(dataStoreKey), snapshot && { snapshot });
+    return raws.map((raw, index) => this.liveRecord(keys[index]!, raw, now));
+  }
+
+  /** The ttl RPC: seconds left, -1 without expiry, undefined when absent or expired. */
+  async ttlSeconds(key: Buffer, now: number = now2016Seconds()): Promise<number | undefined> {
+    const raw = await this.engine.get(dataStoreKey(key));
+    return raw === undefined ? undefined : ttlRemainingSeconds(readExpireTs(raw, this.version), now);
+  }
+
+  /** A cursor over live records with composite keys inside `bounds`. */
+  openScan(bounds: KeyBounds, options: ScanOptions = {}): RecordCursor {
+    const cursor = this.engine.cursor({
+      ...toDataFamilyBounds(bounds),
+      reverse: options.reverse === true,
+      ...(options.snapshot && { snapshot: options.snapshot }),
+    });
+    return new RecordCursor(cursor, this.version, options.now ?? now2016Seconds());
+  }
+
+  /** Live records with composite keys inside `bounds`, in order. */
+  async *records(bounds: KeyBounds, options: ScanOptions = {}): AsyncGenerator<StoredRecord, void, undefined> {
+    const cursor = this.openScan(bounds, options);
+    try {
+      for (;;) {
+        const step = await cursor.next(ENTRIES_BATCH_DEFAULT);
+        yield* step.records;
+        if (step.done) return;
+      }
+    } finally {
+      await cursor.close();
+    }
+  }
+
+  /** Live records of one hash key (sortkey_count). */
+  async sortKeyCount(hashKey: Uint8Array, now: number = now2016Seconds()): Promise<number> {
+    const cursor = this.openScan(hashKeyBounds(hashKey), { now });
+    let count = 0;
+    try {
+      for (;;) {
+        const step = await cursor.next(1024);
+        count += step.records.length;
+        if (step.done) return count;
+      }
+    } finally {
+      await cursor.close();
+    }
+  }
+
+  /** A consistent read view for several reads; close it when done. */
+  snapshot(): EngineSnapshot {
+    return this.engine.snapshot();
+  }
+
+  /** Approximate bytes on disk of the data family. */
+  approximateDataBytes(): Promise<number> {
+    const bounds = dataFamilyBounds();
+    return this.engine.approximateSize(bounds.gte!, bounds.lt!);
+  }
+
+  /** Counts data records again and repairs the stored key count if it drifted; returns the count. */
+  recountKeys(): Promise<number> {
+    return this.enqueue(async (progress) => {
+      const count = await this.countDataRecords();
+      if (count !== this.keys) {
+        progress.mayHaveWritten = true;
+        await this.engine.write([metaPut(META_KEY_COUNT, count)], { sync: this.syncWrites });
+        this.keys = count;
+      }
+      return count;
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Compaction
+
+  /**
+   * Drops expired records (and those `options.drop` selects), gives TTL-less records the
+   * default TTL if one is set, then asks the engine to compact the data family so the space is
+   * freed. The pass reads under a snapshot and rewrites in small queued batches, re-checking
+   * each candidate against its current value, so mutations applied meanwhile are never undone.
+   * These rewrites are local: they consume no decree.
+   */
+  async compact(options: CompactOptions = {}): Promise<CompactStats> {
+    const now = options.now ?? now2016Seconds();
+    const defaultTtl = options.defaultTtlSeconds ?? 0;
+    assert(Number.isInteger(defaultTtl) && defaultTtl >= 0, 'default ttl is a non-negative integer');
+    const stats: CompactStats = { scannedEntries: 0, expiredDropped: 0, predicateDropped: 0, ttlApplied: 0, raced: 0 };
+    const snapshot = this.engine.snapshot();
+    const cursor = this.engine.cursor({ ...dataFamilyBounds(), snapshot });
+    try {
+      for (;;) {
+        const batch = await cursor.next(COMPACT_BATCH_KEYS_MAX);
+        if (batch.length === 0) break;
+        stats.scannedEntries += batch.length;
+        const candidates = this.compactionCandidates(batch, now, defaultTtl, options.drop);
+        if (candidates.length > 0) await this.applyCompactionBatch(candidates, stats);
+      }
+    } finally {
+      await cursor.close();
+      await snapshot.close();
+    }
+    const bounds = dataFamilyBounds();
+    await this.engine.compactRange(bounds.gte!, bounds.lt!);
+    return stats;
+  }
+
+  private compactionCandidates(
+    batch: readonly Entry[],
+    now: number,
+    defaultTtl: number,
+    drop: CompactOptions['drop'],
+  ): CompactionCandidate[] {
+    const candidates: CompactionCandidate[] = [];
+    for (const [storeKey, raw] of batch) {
+      const parts = decodeValue(raw, this.version);
+      if (isExpireTsPassed(parts.expireTs, now)) {
+        candidates.push({ storeKey, seen: raw, action: 'expired' });
+      } else if (drop !== undefined && drop({ key: compositeKeyOf(storeKey), ...parts })) {
+        candidates.push({ storeKey, seen: raw, action: 'predicate' });
+      } else if (defaultTtl > 0 && parts.expireTs === NO_EXPIRY) {
+        const expireTs = Math.min(now + defaultTtl, EXPIRE_TS_MAX);
+        candidates.push({ storeKey, seen: raw, action: 'ttl', rewrite: withExpireTs(raw, this.version, expireTs) });
+      }
+    }
+    return candidates;
+  }
+
+  private applyCompactionBatch(candidates: readonly CompactionCandidate[], stats: CompactStats): Promise<void> {
+    return this.enqueue(async (progress) => {
+      const current = await this.engine.getMany(candidates.map((candidate) => candidate.storeKey));
+      const batch: WriteOp[] = [];
+      let removed = 0;
+      candidates.forEach((candidate, index) => {
+        const value = current[index];
+        if (value === undefined || !value.equals(candidate.seen)) {
+          stats.raced += 1;
+          return;
+        }
+        if (candidate.action === 'ttl') {
+          batch.push({ type: 'put', key: candidate.storeKey, value: candidate.rewrite! });
+          stats.ttlApplied += 1;
+          return;
+        }
+        batch.push({ type: 'del', key: candidate.storeKey });
+        removed += 1;
+        if (candidate.action === 'expired') stats.expiredDropped += 1;
+        else stats.predicateDropped += 1;
+      });
+      if (batch.length === 0) return;
+      if (removed > 0) batch.push(metaPut(META_KEY_COUNT, this.keys - removed));
+      progress.mayHaveWritten = true;
+      await this.engine.write(batch, { sync: this.syncWrites });
+      this.keys -= removed;
+      assert(this.keys >= 0, 'key count never goes negative');
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Checkpoints (logical copies for learning)
+
+  /**
+   * A consistent copy of the store: the decree, data version and key count are read under the
+   * same snapshot as the entries, so they describe exactly the data the entries hold.
+   */
+  async openCheckpoint(): Promise<OpenCheckpoint> {
+    if (this.failure !== undefined) throw new PteronError('ERR_LOCAL_APP_FAILURE', `storage failed earlier: ${this.failure.message}`);
+    const snapshot = this.engine.snapshot();
+    try {
+      const names = [META_LAST_APPLIED_DECREE, META_DATA_VERSION, META_KEY_COUNT];
+      const [decreeRaw, versionRaw, countRaw] = await this.engine.getMany(names.map(metaStoreKey), { snapshot });
+      const decree = parseMetaNumber(META_LAST_APPLIED_DECREE, decreeRaw);
+      const dataVersion = parseMetaNumber(META_DATA_VERSION, versionRaw);
+      const keyCount = parseMetaNumber(META_KEY_COUNT, countRaw);
+      assert(decree !== undefined && dataVersion !== undefined && keyCount !== undefined, 'an open store has its meta keys');
+      const engine = this.engine;
+      let iterated = false;
+      return {
+        decree,
+        dataVersion,
+        keyCount,
+        async *entries(): AsyncGenerator<Entry, void, undefined> {
+          assert(!iterated, 'checkpoint entries are iterated once');
+          iterated = true;
+          const cursor = engine.cursor({ ...dataFamilyBounds(), snapshot });
+          try {
+            for (;;) {
+              const batch = await cursor.next(ENTRIES_BATCH_DEFAULT);
+              if (batch.length === 0) return;
+              for (const [storeKey, raw] of batch) yield [compositeKeyOf(storeKey), raw];
+            }
+          } finally {
+            await cursor.close();
+          }
+        },
+        close: () => snapshot.close(),
+      };
+    } catch (error) {
+      await snapshot.close();
+      throw error;
+    }
+  }
+
+  /**
+   * Replaces the whole content of the store with `checkpoint` (learning). Entries must come in
+   * strictly ascending key order with well-formed keys and values. The import is marked in the
+   * meta family first: if it dies half way (crash, bad input), the store is reset to an empty
+   * replica at decree 0, now or at the next open, and the replica learns again.
+   */
+  importCheckpoint(checkpoint: Checkpoint): Promise<ImportStats> {
+    return this.enqueue(async (progress) => {
+      assert(Number.isSafeInteger(checkpoint.decree) && checkpoint.decree >= 0, 'checkpoint decree is a non-negative integer');
+      if (checkpoint.dataVersion !== 0 && checkpoint.dataVersion !== 1) {
+        throw new PteronError('ERR_INVALID_VERSION', `checkpoint uses value schema v${checkpoint.dataVersion}`);
+      }
+      progress.mayHaveWritten = true;
+      await this.engine.write([metaPut(META_IMPORT_IN_PROGRESS, checkpoint.decree)], { sync: true });
+      try {
+        return await this.importEntries(checkpoint);
+      } catch (error) {
+        // Reset so the store is usable (empty at decree 0) rather than failed; if the reset
+        // itself fails, the marker stays and the next open finishes the job.
+        await this.resetToEmpty();
+        progress.mayHaveWritten = false;
+        throw error;
+      }
+    });
+  }
+
+  private async importEntries(checkpoint: Checkpoint): Promise<ImportStats> {
+    await this.engine.clearRange(dataFamilyBounds());
+    const headerBytes = valueHeaderBytes(checkpoint.dataVersion);
+    let previous: Buffer | undefined;
+    let batch: WriteOp[] = [];
+    let batchBytes = 0;
+    const stats: ImportStats = { entries: 0, bytes: 0 };
+    for await (const [key, value] of checkpoint.entries()) {
+      if (!isValidKey(key)) throw new PteronError('ERR_INVALID_DATA', `checkpoint entry ${stats.entries} has a malformed key`);
+      if (previous !== undefined && Buffer.compare(previous, key) >= 0) {
+        throw new PteronError('ERR_INVALID_DATA', `checkpoint entry ${stats.entries} is out of key order`);
+      }
+      if (key.length + value.length > ENTRY_BYTES_MAX) throw new PteronError('ERR_INVALID_DATA', `checkpoint entry ${stats.entries} is too large`);
+      if (value.length < headerBytes || valueVersionOf(value, checkpoint.dataVersion) !== checkpoint.dataVersion) {
+        throw new PteronError('ERR_INVALID_DATA', `checkpoint entry ${stats.entries} is not a v${checkpoint.dataVersion} value`);
+      }
+      previous = key;
+      batch.push({ type: 'put', key: dataStoreKey(key), value: Buffer.from(value) });
+      batchBytes += key.length + value.length;
+      stats.entries += 1;
+      stats.bytes += key.length + value.length;
+      if (batch.length >= IMPORT_BATCH_ENTRIES_MAX || batchBytes >= IMPORT_BATCH_BYTES_MAX) {
+        await this.engine.write(batch);
+        batch = [];
+        batchBytes = 0;
+      }
+    }
+    batch.push(
+      metaPut(META_LAST_APPLIED_DECREE, checkpoint.decree),
+      metaPut(META_DATA_VERSION, checkpoint.dataVersion),
+      metaPut(META_KEY_COUNT, stats.entries),
+      { type: 'del', key: metaStoreKey(META_IMPORT_IN_PROGRESS) },
+    );
+    await this.engine.write(batch, { sync: true });
+    this.appliedDecree = checkpoint.decree;
+    this.version = checkpoint.dataVersion;
+    this.keys = stats.entries;
+    return stats;
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  /** Waits for queued writes (new ones are refused), then closes the engine (and any open snapshots and cursors). */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    const drained = this.writeTail;
+    this.closing = true;
+    await drained;
+    await this.engine.close();
+  }
+
+  /** Closes the store and deletes its database. */
+  async destroy(): Promise<void> {
+    await this.close();
+    await this.engine.destroy();
+  }
+}
+
+interface CompactionCandidate {
+  storeKey: Buffer;
+  /** The value the pass read; the candidate is applied only if it is still the current value. */
+  seen: Buffer;
+  action: 'expired' | 'predicate' | 'ttl';
+  rewrite?: Buffer;
+}
