@@ -80,6 +80,7 @@ describe('key ranges', () => {
     const bounds = hashKeyBounds(b('hk'));
     assert.equal(hex(bounds.gte!), '00 02 68 6b');
     assert.equal(hex(bounds.lt!), '00 02 68 6c');
+    assert.equal(hex(hashKeyPrefix(b('hk'))), '00 02 68 6b');
     assert.deepEqual(hashKeyBounds(Buffer.alloc(0)), { gte: x('00 00'), lt: x('00 01') });
     assert.deepEqual(hashKeyBounds(x('ff')), { gte: x('00 01 ff'), lt: x('00 02') });
     assert.deepEqual(hashKeyBounds(x('ff ff')), { gte: x('00 02 ff ff'), lt: x('00 03') });

@@ -54,11 +54,18 @@ class ClassicCursor implements EngineCursor {
 
 export class ClassicLevelEngine implements StorageEngine {
   readonly location: string;
-  private readonly db: Db;
+  private readonly tuning: ClassicLevelTuning;
+  /** Made by the first open: abstract-level databases start opening as soon as they exist. */
+  private database: Db | undefined;
 
   constructor(location: string, tuning: ClassicLevelTuning = {}) {
     this.location = location;
-    this.db = new ClassicLevel<Buffer, Buffer>(location, {
+    this.tuning = tuning;
+  }
+
+  private makeDatabase(): Db {
+    const tuning = this.tuning;
+    return new ClassicLevel<Buffer, Buffer>(this.location, {
       keyEncoding: 'buffer',
       valueEncoding: 'buffer',
       createIfMissing: true,
@@ -72,21 +79,27 @@ export class ClassicLevelEngine implements StorageEngine {
     });
   }
 
+  private get db(): Db {
+    if (this.database === undefined) throw new Error(`LevelDB database ${this.location} is not open`);
+    return this.database;
+  }
+
   get status(): EngineStatus {
-    return this.db.status;
+    return this.database?.status ?? 'closed';
   }
 
   async open(): Promise<void> {
-    await this.db.open();
+    this.database ??= this.makeDatabase();
+    await this.database.open();
   }
 
   async close(): Promise<void> {
-    await this.db.close();
+    await this.database?.close();
   }
 
   /** Closes the database and removes its directory. */
   async destroy(): Promise<void> {
-    await this.db.close();
+    await this.close();
     await rm(this.location, { recursive: true, force: true });
   }
 
@@ -162,12 +175,10 @@ export class ClassicLevelEngine implements StorageEngine {
   }
 
   property(name: string): string | undefined {
-    if (this.db.status !== 'open') return undefined;
-    try {
-      return this.db.getProperty(name);
-    } catch {
-      return undefined;
-    }
+    if (this.status !== 'open') return undefined;
+    // LevelDB answers an unknown property with an empty string.
+    const value = this.db.getProperty(name);
+    return value === '' ? undefined : value;
   }
 }
 

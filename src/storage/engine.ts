@@ -39,7 +39,9 @@ export interface CursorOptions extends KeyBounds, ReadOptions {
 
 /**
  * An ordered walk over a key range. Without an explicit snapshot, a cursor still reads one
- * consistent view: the store as it was when the cursor was opened.
+ * consistent view: the store as it was when the cursor was opened. After its own close(),
+ * next() returns []; after the engine closed under it, next() rejects (so a cut-short walk is
+ * never mistaken for the end of the range).
  */
 export interface EngineCursor {
   /** Up to `maxEntries` next entries; an empty array means the walk is over. */

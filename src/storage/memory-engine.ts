@@ -103,6 +103,7 @@ class MemoryCursor implements EngineCursor {
     private readonly end: number,
     private readonly reverse: boolean,
     limit: number | undefined,
+    private readonly engineOpen: () => boolean,
   ) {
     this.position = reverse ? end - 1 : begin;
     this.remaining = limit ?? Number.POSITIVE_INFINITY;
@@ -110,6 +111,7 @@ class MemoryCursor implements EngineCursor {
   async next(maxEntries: number): Promise<Entry[]> {
     assert(Number.isInteger(maxEntries) && maxEntries > 0, 'a cursor step asks for at least one entry');
     await Promise.resolve();
+    if (!this.closed && !this.engineOpen()) throw new Error('memory engine closed under an open cursor');
     const batch: Entry[] = [];
     while (!this.closed && batch.length < maxEntries && this.remaining > 0) {
       if (this.reverse ? this.position < this.begin : this.position >= this.end) break;
@@ -145,7 +147,9 @@ export class MemoryEngine implements StorageEngine {
   async close(): Promise<void> {
     if (this.currentStatus === 'closed') return;
     this.currentStatus = 'closing';
-    for (const resource of this.openResources) await resource.close();
+    // Snapshots are released; cursors stay unclosed so that their next step fails loudly
+    // instead of looking like the end of the range.
+    for (const resource of this.openResources) if (resource instanceof MemorySnapshot) await resource.close();
     this.openResources.clear();
     this.currentStatus = 'closed';
   }
@@ -254,7 +258,7 @@ export class MemoryEngine implements StorageEngine {
     checkBounds(options);
     const table = options.snapshot !== undefined ? this.tableFor(options) : (this.assertOpen(), this.pinTable());
     const [begin, end] = indexRange(table.keys, options);
-    const cursor = new MemoryCursor(table, begin, end, options.reverse === true, options.limit);
+    const cursor = new MemoryCursor(table, begin, end, options.reverse === true, options.limit, () => this.currentStatus === 'open');
     this.track(cursor);
     return cursor;
   }
