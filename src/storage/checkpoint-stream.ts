@@ -75,6 +75,10 @@ export async function* encodeCheckpoint(checkpoint: Checkpoint): AsyncGenerator<
   yield Buffer.concat(pending);
 }
 
+async function* toAsync(chunks: Iterable<Uint8Array>): AsyncGenerator<Uint8Array, void, undefined> {
+  yield* chunks;
+}
+
 /** Reads exact byte counts from a chunk stream, keeping a running CRC of what it handed out. */
 class ChunkReader {
   private buffered: Buffer[] = [];
@@ -130,8 +134,8 @@ export interface DecodedCheckpoint extends Checkpoint {
   close(): Promise<void>;
 }
 
-export async function decodeCheckpoint(chunks: AsyncIterable<Uint8Array>): Promise<DecodedCheckpoint> {
-  const iterator = chunks[Symbol.asyncIterator]();
+export async function decodeCheckpoint(chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<DecodedCheckpoint> {
+  const iterator = Symbol.asyncIterator in chunks ? chunks[Symbol.asyncIterator]() : toAsync(chunks);
   const reader = new ChunkReader(iterator);
   const close = async (): Promise<void> => {
     await iterator.return?.();
