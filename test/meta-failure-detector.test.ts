@@ -123,3 +123,21 @@ describe('failure detector flags', () => {
     assert.equal(fdLeaseSeconds.value, 20);
   });
 });
+
+describe('meta background work', () => {
+  it('runs the node check on a timer until stopped', async () => {
+    const { createMetaHarness, HARNESS_NODES, startMetaBackgroundWork } = await import('../src/meta/index.ts');
+    const meta = await createMetaHarness();
+    assert.deepEqual(meta.state.listNodes()[0], { address: HARNESS_NODES[0], status: 'ALIVE', lastBeaconMs: meta.now(), graceDeadlineMs: meta.now() + 1500 });
+    const stop = startMetaBackgroundWork(meta.state, { checkNodesIntervalMs: 5, checkAllIntervalMs: 5 });
+    try {
+      meta.advance(2000);
+      const deadline = Date.now() + 2000;
+      while (meta.state.aliveNodes().size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+      assert.equal(meta.state.aliveNodes().size, 0, 'every node missed its grace');
+      assert.deepEqual(meta.state.listNodes().map((node) => node.status), HARNESS_NODES.map(() => 'UNALIVE'));
+    } finally {
+      stop();
+    }
+  });
+});

@@ -271,8 +271,10 @@ export interface NodeInfo {
   /** `host:port` of the replica server. */
   address: string;
   status: 'ALIVE' | 'UNALIVE';
-  /** Meta-side time of the last beacon received; undefined if none since this meta started. */
+  /** Meta-side time of the last beacon received (or of the meta's start for a node it assumed alive). */
   lastBeaconMs: number | undefined;
+  /** While alive: when the node is declared dead unless another beacon arrives (last beacon + grace). */
+  graceDeadlineMs: number | undefined;
 }
 
 /** Splits `host:port`; the port is the part after the last colon. */

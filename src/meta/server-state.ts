@@ -293,8 +293,8 @@ export interface ConfigSyncResult {
   err: ErrorName;
   /** Every partition the meta counts the node as a member of, with its table. */
   partitions: Array<{ info: AppInfo; config: PartitionConfiguration }>;
-  /** Replicas the node may delete (only at level lively). */
-  gcReplicas: Gpid[];
+  /** The node's stored replicas it may delete (only at level lively): tables gone or dropped and expired. */
+  gcReplicas: ReplicaInfo[];
 }
 
 export interface DefaultAppSpec {
@@ -946,7 +946,12 @@ export class MetaServerState {
   listNodes(): NodeInfo[] {
     return this.failureDetector
       .list()
-      .map((worker) => ({ address: worker.address, status: worker.alive ? 'ALIVE' as const : 'UNALIVE' as const, lastBeaconMs: worker.lastBeaconMs }));
+      .map((worker) => ({
+        address: worker.address,
+        status: worker.alive ? 'ALIVE' as const : 'UNALIVE' as const,
+        lastBeaconMs: worker.lastBeaconMs,
+        graceDeadlineMs: worker.alive ? worker.lastBeaconMs + this.failureDetector.options.graceMs : undefined,
+      }));
   }
 
   /** Whether every alive node has reported its replicas through config sync since the meta started. */
@@ -1003,18 +1008,18 @@ export class MetaServerState {
       if (app.status !== 'AS_AVAILABLE') continue;
       for (const config of configs) if (isMember(config, node)) partitions.push({ info: cloneAppInfo(app), config: clonePartitionConfiguration(config) });
     }
-    const gcReplicas: Gpid[] = [];
+    const gcReplicas: ReplicaInfo[] = [];
     const gcAllowed = !levelAtMost(this.effectiveFunctionLevel(), 'fl_steady');
     const nowSeconds = this.nowSeconds();
     for (const replica of storedReplicas.slice(0, 1_000_000)) {
       const app = this.appsById.get(replica.gpid.appId);
       if (!app) {
         // A table this cluster never had (or its metadata is gone): nothing can use it.
-        if (gcAllowed) gcReplicas.push({ ...replica.gpid });
+        if (gcAllowed) gcReplicas.push({ ...replica, gpid: { ...replica.gpid } });
         continue;
       }
       if (app.status === 'AS_DROPPED' && app.expireSecond <= nowSeconds) {
-        if (gcAllowed) gcReplicas.push({ ...replica.gpid });
+        if (gcAllowed) gcReplicas.push({ ...replica, gpid: { ...replica.gpid } });
         continue;
       }
       const config = this.partitions.get(app.appId)?.[replica.gpid.partitionIndex];

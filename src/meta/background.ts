@@ -1,0 +1,38 @@
+// The meta's periodic work on real timers: the failure-detector check (fd_check_interval_seconds)
+// and the guardian's sweep over every partition (lb_interval_ms). The state's own logic stays
+// timer-free; this is the thin I/O shell around it.
+import { log } from '../base/index.ts';
+import { lbIntervalMs, type MetaServerState } from './server-state.ts';
+
+export interface MetaBackgroundOptions {
+  /** Default: the failure detector's check interval. */
+  checkNodesIntervalMs?: number;
+  /** Default: lb_interval_ms. */
+  checkAllIntervalMs?: number;
+  onError?: (what: string, error: unknown) => void;
+}
+
+/** Starts the timers; returns a function that stops them. A run never overlaps the previous one. */
+export function startMetaBackgroundWork(state: MetaServerState, options: MetaBackgroundOptions = {}): () => void {
+  const onError = options.onError ?? ((what, error) => log.error({ err: error }, `meta background work failed: ${what}`));
+  const timers: NodeJS.Timeout[] = [];
+  const every = (what: string, intervalMs: number, work: () => Promise<unknown>): void => {
+    let running = false;
+    const timer = setInterval(() => {
+      if (running) return;
+      running = true;
+      work()
+        .catch((error: unknown) => onError(what, error))
+        .finally(() => {
+          running = false;
+        });
+    }, intervalMs);
+    timer.unref();
+    timers.push(timer);
+  };
+  every('check nodes', options.checkNodesIntervalMs ?? state.failureDetector.options.checkIntervalMs, () => state.checkNodes());
+  every('check all partitions', options.checkAllIntervalMs ?? lbIntervalMs.value, () => state.checkAllPartitions());
+  return () => {
+    for (const timer of timers) clearInterval(timer);
+  };
+}
