@@ -298,3 +298,33 @@ describe('backup-meta redirect', () => {
     assert.equal(cluster.status, 307);
   });
 });
+
+describe('over a real HTTP server', () => {
+  it('serves the exact bodies as text/plain, and the 307 with its Location', async () => {
+    const { createAdminHttpServer } = await import('../src/net/index.ts');
+    const meta = await exampleMeta();
+    let leader: LeaderInfo = { self: true };
+    const router = new HttpRouter();
+    registerMetaHttpCalls(router, { ...depsFor(meta.state), leader: () => leader });
+    const server = createAdminHttpServer(router);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as import('node:net').AddressInfo;
+    try {
+      const app = await fetch(`http://127.0.0.1:${port}/meta/app?name=t1`);
+      assert.equal(app.status, 200);
+      assert.equal(app.headers.get('content-type'), 'text/plain');
+      assert.equal(await app.text(), '{"general":{"app_name":"t1","app_id":"2","partition_count":"2","max_replica_count":"3"}}\n');
+      const missing = await fetch(`http://127.0.0.1:${port}/meta/app?name=%6Eope`);
+      assert.equal(missing.status, 404);
+      assert.equal(await missing.text(), 'table not found: "nope"');
+      leader = { self: false, leader: 'h2:34601' };
+      const moved = await fetch(`http://127.0.0.1:${port}//meta//apps/?detail`, { redirect: 'manual' });
+      assert.equal(moved.status, 307);
+      assert.equal(moved.headers.get('location'), 'http://h2:34601/meta/apps?detail=');
+      assert.equal(await moved.text(), '');
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
