@@ -130,6 +130,62 @@ describe('applying mutations', () => {
     await store.close();
   });
 
+  it('refuses only the out-of-order decrees of a pipelined group', async () => {
+    const store = await ReplicaStore.open({ replicaDir: freshDir() });
+    const results = await Promise.allSettled([
+      store.applyMutation(1, [put('h', 'a', '1')]),
+      store.applyMutation(2, [put('h', 'b', '2')]),
+      store.applyMutation(2, [put('h', 'b', 'duplicate')]),
+      store.applyMutation(4, [put('h', 'd', 'gap')]),
+      store.applyMutation(3, [put('h', 'c', '3')]),
+    ]);
+    assert.deepEqual(results.map((result) => result.status), ['fulfilled', 'fulfilled', 'rejected', 'rejected', 'fulfilled']);
+    assert.equal(store.lastAppliedDecree, 3);
+    assert.deepEqual(await allRecords(store), ['h/a=1', 'h/b=2', 'h/c=3']);
+    assert.equal(store.keyCount, 3);
+    await store.close();
+  });
+
+  it('keeps mutations issued after an import behind it', async () => {
+    const store = await ReplicaStore.open({ replicaDir: freshDir(), engineFactory: memoryEngine() });
+    const checkpoint: Checkpoint = {
+      decree: 9,
+      dataVersion: 1,
+      async *entries() { yield [key('learned', ''), Buffer.alloc(12)] as Entry; },
+    };
+    const before = store.applyMutation(1, [put('h', 'before', 'x')]);
+    const imported = store.importCheckpoint(checkpoint);
+    const after = [store.applyMutation(10, [put('h', 'after', 'y')]), store.applyMutation(11, [])];
+    await Promise.all([before, imported, ...after]);
+    assert.equal(store.lastAppliedDecree, 11);
+    assert.deepEqual(await allRecords(store), ['h/after=y', 'learned/=']);
+    await store.close();
+  });
+
+  it('fails every mutation of a group whose write fails', async () => {
+    const memory = memoryEngine();
+    let failWrites = false;
+    const store = await ReplicaStore.open({
+      replicaDir: 'group-fail',
+      engineFactory: (location) => {
+        const engine = memory(location);
+        const write = engine.write.bind(engine);
+        engine.write = async (ops, options) => {
+          if (failWrites) throw new Error('write refused');
+          return write(ops, options);
+        };
+        return engine;
+      },
+    });
+    await store.applyMutation(1, []);
+    failWrites = true;
+    const results = await Promise.allSettled([2, 3, 4].map((decree) => store.applyMutation(decree, [put('h', String(decree), 'v')])));
+    assert.deepEqual(results.map((result) => result.status), ['rejected', 'rejected', 'rejected']);
+    assert.equal(store.lastAppliedDecree, 1);
+    assert.ok(store.failedWith !== undefined);
+    await store.close();
+  });
+
   it('rejects malformed keys and expire_ts before writing anything', async () => {
     const store = await ReplicaStore.open({ replicaDir: freshDir() });
     await assert.rejects(store.applyMutation(1, [{ type: 'put', key: Buffer.of(0, 5, 1), userData: b(''), expireTs: 0 }]), isCode('ERR_INVALID_PARAMETERS'));
@@ -213,13 +269,18 @@ describe('applying mutations', () => {
     const script = `
       import { ReplicaStore, encodeKey } from ${JSON.stringify(storeModule)};
       const store = await ReplicaStore.open({ replicaDir: ${JSON.stringify(replicaDir)} });
-      for (let decree = 1; ; decree += 1) {
-        const ops = [];
-        for (let index = 0; index < 20; index += 1) {
-          ops.push({ type: 'put', key: encodeKey(Buffer.from('d' + decree), Buffer.from(String(index))), userData: Buffer.alloc(200, decree & 0xff), expireTs: 0 });
+      // Pipelined, so that group commit folds several decrees into one batch.
+      for (let decree = 1; ; ) {
+        const inFlight = [];
+        for (let pipelined = 0; pipelined < 8; pipelined += 1, decree += 1) {
+          const ops = [];
+          for (let index = 0; index < 20; index += 1) {
+            ops.push({ type: 'put', key: encodeKey(Buffer.from('d' + decree), Buffer.from(String(index))), userData: Buffer.alloc(200, decree & 0xff), expireTs: 0 });
+          }
+          inFlight.push(store.applyMutation(decree, ops));
         }
-        await store.applyMutation(decree, ops);
-        if (decree === 50) process.stdout.write('ready\\n');
+        await Promise.all(inFlight);
+        if (decree > 50 && decree <= 58) process.stdout.write('ready\\n');
       }
     `;
     const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });

@@ -24,6 +24,9 @@ export const META_LAST_MANUAL_COMPACT_FINISH_TIME = 'last_manual_compact_finish_
 export const META_IMPORT_IN_PROGRESS = 'import_in_progress';
 const RESERVED_META = new Set([META_LAST_APPLIED_DECREE, META_DATA_VERSION, META_KEY_COUNT, META_IMPORT_IN_PROGRESS]);
 
+/** A group commit takes at most this many mutations, or this many bytes of keys and values. */
+const GROUP_MUTATIONS_MAX = 256;
+const GROUP_BYTES_MAX = 4 * 1024 * 1024;
 /** Import batches are cut at whichever limit comes first. */
 const IMPORT_BATCH_ENTRIES_MAX = 1024;
 const IMPORT_BATCH_BYTES_MAX = 4 * 1024 * 1024;
@@ -214,6 +217,8 @@ export class ReplicaStore {
   private version = DATA_VERSION_LATEST;
   private keys = 0;
   private writeTail: Promise<unknown> = Promise.resolve();
+  /** The mutation group whose write job is queued but not started: new mutations join it. */
+  private openGroup: MutationGroup | undefined;
   private failure: Error | undefined;
   private closing = false;
   /** True when open found an interrupted import and reset the store to empty at decree 0. */
@@ -341,6 +346,8 @@ export class ReplicaStore {
    */
   private enqueue<T>(job: (progress: { mayHaveWritten: boolean }) => Promise<T>): Promise<T> {
     if (this.closing) return Promise.reject(new PteronError('ERR_INVALID_STATE', 'replica store is closed'));
+    // Mutations issued after this job must not join a group queued before it.
+    this.openGroup = undefined;
     const run = async (): Promise<T> => {
       if (this.failure !== undefined) throw new PteronError('ERR_LOCAL_APP_FAILURE', `storage failed earlier: ${this.failure.message}`);
       const progress = { mayHaveWritten: false };
@@ -361,6 +368,10 @@ export class ReplicaStore {
    * atomic batch. Decrees must arrive in order (last + 1); calls may be issued before earlier
    * ones resolve, they run in call order. An empty `ops` just advances the decree (Pegasus's
    * "empty write").
+   *
+   * Group commit: mutations issued while an earlier write is in flight are written together in
+   * one atomic batch that ends with the last of their decrees, so the database still only ever
+   * holds the state after some whole decree.
    */
   applyMutation(decree: number, ops: readonly MutationOp[], options: { sync?: boolean } = {}): Promise<void> {
     try {
@@ -369,26 +380,60 @@ export class ReplicaStore {
     } catch (error) {
       return Promise.reject(error);
     }
-    const sync = options.sync ?? this.syncWrites;
-    return this.enqueue(async (progress) => {
-      if (decree !== this.appliedDecree + 1) {
-        throw new PteronError('ERR_INVALID_STATE', `decree ${decree} does not follow last applied decree ${this.appliedDecree}`);
+    if (this.closing) return Promise.reject(new PteronError('ERR_INVALID_STATE', 'replica store is closed'));
+    const opBytes = ops.reduce((sum, op) => sum + op.key.length + (op.type === 'put' ? op.userData.length : 0), 0);
+    return new Promise<void>((resolve, reject) => {
+      let group = this.openGroup;
+      if (group === undefined || group.items.length >= GROUP_MUTATIONS_MAX || group.bytes + opBytes > GROUP_BYTES_MAX) {
+        const fresh: MutationGroup = { items: [], bytes: 0 };
+        this.enqueue(async (progress) => {
+          if (this.openGroup === fresh) this.openGroup = undefined;
+          await this.writeGroup(fresh, progress);
+        }).catch((error: unknown) => {
+          for (const item of fresh.items) if (!item.settled) item.reject(error);
+        });
+        this.openGroup = fresh;
+        group = fresh;
       }
-      const storeKeys = ops.map((op) => dataStoreKey(op.key));
-      const keyDelta = await this.keyCountDelta(ops, storeKeys);
-      const batch: WriteOp[] = ops.map((op, index) =>
-        op.type === 'put'
-          ? { type: 'put', key: storeKeys[index]!, value: encodeValue(this.version, op.userData, op.expireTs, op.timetag ?? 0n) }
-          : { type: 'del', key: storeKeys[index]! },
-      );
-      batch.push(metaPut(META_LAST_APPLIED_DECREE, decree));
-      if (keyDelta !== 0) batch.push(metaPut(META_KEY_COUNT, this.keys + keyDelta));
-      progress.mayHaveWritten = true;
-      await this.engine.write(batch, { sync });
-      this.appliedDecree = decree;
-      this.keys += keyDelta;
-      assert(this.keys >= 0, 'key count never goes negative');
+      group.items.push({ decree, ops, sync: options.sync ?? this.syncWrites, resolve, reject, settled: false });
+      group.bytes += opBytes;
     });
+  }
+
+  /** Writes the in-order mutations of a group as one batch; out-of-order ones are refused alone. */
+  private async writeGroup(group: MutationGroup, progress: { mayHaveWritten: boolean }): Promise<void> {
+    const accepted: PendingMutation[] = [];
+    let nextDecree = this.appliedDecree + 1;
+    for (const item of group.items) {
+      if (item.decree === nextDecree) {
+        accepted.push(item);
+        nextDecree += 1;
+      } else {
+        item.settled = true;
+        item.reject(new PteronError('ERR_INVALID_STATE', `decree ${item.decree} does not follow last applied decree ${nextDecree - 1}`));
+      }
+    }
+    if (accepted.length === 0) return;
+    const ops = accepted.flatMap((item) => item.ops);
+    const storeKeys = ops.map((op) => dataStoreKey(op.key));
+    const keyDelta = await this.keyCountDelta(ops, storeKeys);
+    const batch: WriteOp[] = ops.map((op, index) =>
+      op.type === 'put'
+        ? { type: 'put', key: storeKeys[index]!, value: encodeValue(this.version, op.userData, op.expireTs, op.timetag ?? 0n) }
+        : { type: 'del', key: storeKeys[index]! },
+    );
+    const lastDecree = accepted[accepted.length - 1]!.decree;
+    batch.push(metaPut(META_LAST_APPLIED_DECREE, lastDecree));
+    if (keyDelta !== 0) batch.push(metaPut(META_KEY_COUNT, this.keys + keyDelta));
+    progress.mayHaveWritten = true;
+    await this.engine.write(batch, { sync: accepted.some((item) => item.sync) });
+    this.appliedDecree = lastDecree;
+    this.keys += keyDelta;
+    assert(this.keys >= 0, 'key count never goes negative');
+    for (const item of accepted) {
+      item.settled = true;
+      item.resolve();
+    }
   }
 
   /** How the ops change the number of data records (ops on one key apply in order). */
@@ -742,6 +787,20 @@ export class ReplicaStore {
     await this.close();
     await this.engine.destroy();
   }
+}
+
+interface PendingMutation {
+  decree: number;
+  ops: readonly MutationOp[];
+  sync: boolean;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+  settled: boolean;
+}
+
+interface MutationGroup {
+  items: PendingMutation[];
+  bytes: number;
 }
 
 interface CompactionCandidate {
