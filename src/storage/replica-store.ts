@@ -3,7 +3,8 @@
 // a compaction pass that drops expired records, and logical checkpoints for learning.
 //
 // Every change goes through one write queue, so decrees are applied strictly in order and a
-// compaction never races a mutation on the same key. A failed engine write leaves the store
+// compaction never races a mutation on the same key. Mutations that pile up behind a write in
+// flight are committed together (group commit), still as one atomic batch per group. A failed engine write leaves the store
 // failed: its state on disk is no longer known to match memory, and the replica must reopen it.
 import { join } from 'node:path';
 import { PteronError, assert } from '../base/index.ts';
@@ -121,7 +122,7 @@ export class RecordCursor {
   constructor(
     private readonly cursor: EngineCursor,
     private readonly dataVersion: number,
-    private readonly now: number,
+    private now: number,
   ) {}
 
   get closed(): boolean {
@@ -129,10 +130,13 @@ export class RecordCursor {
   }
 
   /**
-   * Up to `maxRecords` live records, reading at most `maxScanned` entries (expired ones count
-   * toward it), so one step is bounded even when the range is full of expired data.
+   * Up to `maxRecords` live records, reading at most `step.maxScanned` entries (expired ones
+   * count toward it), so one step is bounded even when the range is full of expired data.
+   * `step.now` overrides the cursor's expiry clock (a scanner context lives across requests).
    */
-  async next(maxRecords: number, maxScanned: number = Number.MAX_SAFE_INTEGER): Promise<ScanStep> {
+  async next(maxRecords: number, step: { maxScanned?: number; now?: number } = {}): Promise<ScanStep> {
+    const maxScanned = step.maxScanned ?? Number.MAX_SAFE_INTEGER;
+    if (step.now !== undefined) this.now = step.now;
     assert(Number.isInteger(maxRecords) && maxRecords > 0, 'a scan step asks for at least one record');
     assert(maxScanned > 0, 'a scan step may read at least one entry');
     const records: StoredRecord[] = [];
