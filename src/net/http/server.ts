@@ -3,9 +3,11 @@
 import http from 'node:http';
 import { log, PteronError } from '../../base/index.ts';
 import { defineFlag } from '../../config/index.ts';
-import { defineMetric, metricRegistry, serverEntity } from '../../metrics/index.ts';
+import {
+  defineMetric, metricRegistry, serverEntity, type Counter, type MetricEntity, type Percentile,
+} from '../../metrics/index.ts';
 import { normalizePath, parseQuery, percentDecode, splitTarget } from './request.ts';
-import { DEFAULT_METHODS, type AdminResponse, type HttpRouter } from './router.ts';
+import { DEFAULT_METHODS, type AdminResponse, type HttpCall, type HttpRouter } from './router.ts';
 
 const bodyBytesMax = defineFlag({
   section: 'http',
@@ -35,14 +37,16 @@ const callLatencyMetric = defineMetric({
 });
 
 function send(response: http.ServerResponse, answer: AdminResponse): void {
-  const body = typeof answer.body === 'string' ? Buffer.from(answer.body, 'utf8') : answer.body;
+  const body = answer.body;
   const headers: Record<string, string | number> = {
     'Content-Type': answer.contentType ?? 'text/plain',
-    'Content-Length': body.length,
+    'Content-Length': typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.length,
     ...answer.headers,
   };
   if (answer.location) headers.Location = answer.location;
   response.writeHead(answer.status, headers);
+  // A string body goes out as UTF-8 in the same write as the head (node joins them); a Buffer
+  // would cost a copy here and a second chunk in the socket write.
   response.end(body);
 }
 
@@ -69,19 +73,48 @@ function readBody(request: http.IncomingMessage, limit: number): Promise<Buffer 
   });
 }
 
+/** No Content-Length and no Transfer-Encoding (or a zero length) means no body (RFC 9112 §6.3). */
+function hasNoBody(request: http.IncomingMessage): boolean {
+  const headers = request.headers;
+  return headers['transfer-encoding'] === undefined && (headers['content-length'] === undefined || headers['content-length'] === '0');
+}
+
+const EMPTY_BODY = Buffer.alloc(0);
+
+function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as Promise<T> | undefined)?.then === 'function';
+}
+
+interface CallMetrics {
+  entity: MetricEntity;
+  requests: Counter;
+  latencyNs: Percentile;
+}
+
 export function createAdminHttpServer(router: HttpRouter): http.Server {
   const entity = serverEntity();
   const requests = entity.counter(requestsMetric);
   const badRequests = entity.counter(badRequestsMetric);
+  // Per-call metrics, looked up once per registered path rather than once per request.
+  const callMetricsByPath = new Map<string, CallMetrics>();
+
+  const fail = (request: http.IncomingMessage, response: http.ServerResponse, error: unknown): void => {
+    log.error({ err: error, url: request.url }, 'http request failed');
+    if (!response.headersSent) send(response, { status: 500, body: `internal error: ${(error as Error).message}` });
+    else response.destroy();
+  };
 
   const server = http.createServer({ maxHeaderSize: 16384 }, (request, response) => {
     response.sendDate = false;
     requests.increment();
-    void serve(request, response).catch((error: unknown) => {
-      log.error({ err: error, url: request.url }, 'http request failed');
-      if (!response.headersSent) send(response, { status: 500, body: `internal error: ${(error as Error).message}` });
-      else response.destroy();
-    });
+    // Requests without a body and with a synchronous handler are answered right here, without
+    // waiting for the request's 'end' or a microtask; the rest continue asynchronously.
+    try {
+      const pending = serve(request, response);
+      if (pending) pending.catch((error: unknown) => fail(request, response, error));
+    } catch (error) {
+      fail(request, response, error);
+    }
   });
 
   const reject = (response: http.ServerResponse, status: number, body: string, extra?: Record<string, string>): void => {
@@ -89,7 +122,18 @@ export function createAdminHttpServer(router: HttpRouter): http.Server {
     send(response, { status, body, headers: extra });
   };
 
-  async function serve(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
+  function callMetrics(path: string): CallMetrics {
+    const cached = callMetricsByPath.get(path);
+    // A retired entity is fetched again, which revives it (or replaces it once it was dropped).
+    if (cached && cached.entity.retiredAtMs === undefined) return cached;
+    const callEntity = metricRegistry.entity('http_call', `http_call@/${path}`, { path: `/${path}` });
+    const metrics = { entity: callEntity, requests: callEntity.counter(callRequestsMetric), latencyNs: callEntity.percentile(callLatencyMetric) };
+    callMetricsByPath.set(path, metrics);
+    return metrics;
+  }
+
+  /** Returns a promise only when the request could not be answered synchronously. */
+  function serve(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> | undefined {
     const startNs = process.hrtime.bigint();
     const { rawPath, rawQuery } = splitTarget(request.url ?? '/');
     let path: string;
@@ -101,40 +145,69 @@ export function createAdminHttpServer(router: HttpRouter): http.Server {
       if (!(error instanceof PteronError)) throw error;
       request.resume();
       reject(response, 400, `failed to parse request: ${error.message}`);
-      return;
+      return undefined;
     }
     const call = router.find(path);
     if (!call) {
       request.resume();
       reject(response, 404, `service not found for "${path}"`);
-      return;
+      return undefined;
     }
     const method = request.method ?? 'GET';
     const methods = call.methods ?? DEFAULT_METHODS;
     if (!methods.includes(method)) {
       request.resume();
       reject(response, 405, `method ${method} is not supported by /${path}; use ${methods.join(' or ')}`, { Allow: methods.join(', ') });
-      return;
+      return undefined;
     }
-    const body = await readBody(request, bodyBytesMax.value);
-    if (body === 'too-large') {
-      reject(response, 413, `request body exceeds the limit of ${bodyBytesMax.value} bytes`, { Connection: 'close' });
-      response.once('finish', () => request.socket.destroy());
-      return;
-    }
-    let answer: AdminResponse;
+
+    if (hasNoBody(request)) return handle(call, request, response, path, query, rawQuery, EMPTY_BODY, startNs);
+    return readBody(request, bodyBytesMax.value).then((body) => {
+      if (body === 'too-large') {
+        reject(response, 413, `request body exceeds the limit of ${bodyBytesMax.value} bytes`, { Connection: 'close' });
+        response.once('finish', () => request.socket.destroy());
+        return undefined;
+      }
+      return handle(call, request, response, path, query, rawQuery, body, startNs);
+    });
+  }
+
+  // The functions below take everything as arguments: closures created per request cost time.
+
+  function handle(
+    call: HttpCall, request: http.IncomingMessage, response: http.ServerResponse, path: string, query: Map<string, string>,
+    rawQuery: string, body: Buffer, startNs: bigint,
+  ): Promise<void> | undefined {
+    let result: AdminResponse | Promise<AdminResponse>;
     try {
-      answer = await call.handler({
-        method, path, query, rawQuery, body, headers: request.headers, remoteAddress: request.socket.remoteAddress ?? '',
+      result = call.handler({
+        method: request.method ?? 'GET', path, query, rawQuery, body, headers: request.headers, remoteAddress: request.socket.remoteAddress ?? '',
       });
     } catch (error) {
-      if (!(error instanceof PteronError)) throw error;
-      answer = { status: 400, body: error.message };
+      handlerFailed(response, path, startNs, error);
+      return undefined;
     }
+    if (isPromise(result)) {
+      return result.then(
+        (answer) => respond(response, path, startNs, answer),
+        (error: unknown) => handlerFailed(response, path, startNs, error),
+      );
+    }
+    respond(response, path, startNs, result);
+    return undefined;
+  }
+
+  function respond(response: http.ServerResponse, path: string, startNs: bigint, answer: AdminResponse): void {
     send(response, answer);
-    const callEntity = metricRegistry.entity('http_call', `http_call@/${path}`, { path: `/${path}` });
-    callEntity.counter(callRequestsMetric).increment();
-    callEntity.percentile(callLatencyMetric).observe(Number(process.hrtime.bigint() - startNs));
+    const metrics = callMetrics(path);
+    metrics.requests.increment();
+    metrics.latencyNs.observe(Number(process.hrtime.bigint() - startNs));
+  }
+
+  /** A user-caused error (PteronError) is a 400 answer; anything else is a bug and propagates. */
+  function handlerFailed(response: http.ServerResponse, path: string, startNs: bigint, error: unknown): void {
+    if (!(error instanceof PteronError)) throw error;
+    respond(response, path, startNs, { status: 400, body: error.message });
   }
 
   server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
