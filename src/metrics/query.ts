@@ -97,7 +97,11 @@ export function metricFields(metric: Metric, fields: Set<string>): Array<[string
  */
 function formatNumber(value: number, isDouble: boolean): string {
   if (!Number.isFinite(value)) return '0';
-  if (!isDouble) return BigInt(Math.trunc(value)).toString();
+  if (!isDouble) {
+    const integer = Math.trunc(value);
+    // Safe integers print the same digits either way; BigInt is only needed past 2^53.
+    return Number.isSafeInteger(integer) ? String(integer) : BigInt(integer).toString();
+  }
   if (Object.is(value, -0)) return '-0.0';
   const text = String(value).replace('e+', 'e');
   return /[.e]/.test(text) ? text : `${text}.0`;
@@ -111,8 +115,13 @@ export interface MetricsHeader {
   timestampNs: bigint;
 }
 
+/** Characters JSON.stringify escapes: controls, quote, backslash, and (lone) surrogates. */
+const NEEDS_ESCAPE = /[\u0000-\u001f"\\\ud800-\udfff]/;
+
 /** A JSON string as rapidjson writes it: JSON.stringify's escapes, but upper-case hex digits. */
 function q(text: string): string {
+  // Almost every name and id needs no escape at all: skip JSON.stringify and the rewrite.
+  if (!NEEDS_ESCAPE.test(text)) return `"${text}"`;
   // Escaped backslashes are matched first so that a literal "\\u0001" in the text is left alone.
   return JSON.stringify(text).replace(/\\\\|\\u(00[01][0-9a-f])/g, (escape: string, hex: string | undefined) =>
     hex === undefined ? escape : `\\u${hex.toUpperCase()}`,
