@@ -36,8 +36,15 @@ const callLatencyMetric = defineMetric({
   desc: 'The time from receiving a request of this HTTP call to writing its response',
 });
 
+/**
+ * Bodies up to this many characters go to node as strings, which it writes in one chunk with the
+ * head; longer ones are encoded once here, as joining a large string to the head would copy it.
+ */
+const STRING_BODY_CHARS_MAX = 16384;
+
 function send(response: http.ServerResponse, answer: AdminResponse): void {
-  const body = answer.body;
+  const body =
+    typeof answer.body === 'string' && answer.body.length > STRING_BODY_CHARS_MAX ? Buffer.from(answer.body, 'utf8') : answer.body;
   const headers: Record<string, string | number> = {
     'Content-Type': answer.contentType ?? 'text/plain',
     'Content-Length': typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.length,
@@ -45,8 +52,6 @@ function send(response: http.ServerResponse, answer: AdminResponse): void {
   };
   if (answer.location) headers.Location = answer.location;
   response.writeHead(answer.status, headers);
-  // A string body goes out as UTF-8 in the same write as the head (node joins them); a Buffer
-  // would cost a copy here and a second chunk in the socket write.
   response.end(body);
 }
 
@@ -104,7 +109,8 @@ export function createAdminHttpServer(router: HttpRouter): http.Server {
     else response.destroy();
   };
 
-  const server = http.createServer({ maxHeaderSize: 16384 }, (request, response) => {
+  // Pegasus answers HTTP/1.1 requests without a Host header like any other; node would reject them.
+  const server = http.createServer({ maxHeaderSize: 16384, requireHostHeader: false }, (request, response) => {
     response.sendDate = false;
     requests.increment();
     // Requests without a body and with a synchronous handler are answered right here, without
