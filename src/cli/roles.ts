@@ -1,5 +1,7 @@
 // The server roles `pteron` can run, with their default ports (spec pegasus-arch §4.1).
 import type { LoadedConfig } from '../config/index.ts';
+import { installMeta } from '../meta/index.ts';
+import { installReplica } from '../replica/role.ts';
 import type { PteronServer } from '../runtime/index.ts';
 
 export interface RoleDefinition {
@@ -9,7 +11,7 @@ export interface RoleDefinition {
 }
 
 export const ROLES: Record<string, RoleDefinition> = {
-  meta: { defaultPort: 34601 },
-  replica: { defaultPort: 34801 },
+  meta: { defaultPort: 34601, install: installMeta },
+  replica: { defaultPort: 34801, install: installReplica },
   collector: { defaultPort: 34101 },
 };

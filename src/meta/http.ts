@@ -285,26 +285,28 @@ export function replicaCountStddev(state: MetaServerState): { primary: string; t
   };
 }
 
-export function getCluster(request: AdminRequest, deps: MetaHttpDeps): AdminResponse {
-  const redirect = redirectIfNotLeader(request, deps);
-  if (redirect) return redirect;
+/** The cluster facts /meta/cluster and RPC_CM_CLUSTER_INFO report, in Pegasus's order. */
+export function clusterInfoRows(deps: MetaHttpDeps): Array<[string, string]> {
   const state = deps.state;
   const balance = deps.balanceOperationCount?.() ?? {
     move_pri: 0, copy_pri: 0, copy_sec: 0, total: state.allReplicasCollected() ? 0 : -1,
   };
   const stddev = replicaCountStddev(state);
-  return ok(tp({
-    kind: 'single',
-    rows: [
-      ['meta_servers', deps.metaServers().join(',')],
-      ['primary_meta_server', deps.selfAddress()],
-      ...state.store.describe(),
-      ['meta_function_level', functionLevelDisplayName(state.effectiveFunctionLevel())],
-      ['balance_operation_count', nj(balance, 2)],
-      ['primary_replica_count_stddev', stddev.primary],
-      ['total_replica_count_stddev', stddev.total],
-    ],
-  }));
+  return [
+    ['meta_servers', deps.metaServers().join(',')],
+    ['primary_meta_server', deps.selfAddress()],
+    ...state.store.describe(),
+    ['meta_function_level', functionLevelDisplayName(state.effectiveFunctionLevel())],
+    ['balance_operation_count', nj(balance, 2)],
+    ['primary_replica_count_stddev', stddev.primary],
+    ['total_replica_count_stddev', stddev.total],
+  ];
+}
+
+export function getCluster(request: AdminRequest, deps: MetaHttpDeps): AdminResponse {
+  const redirect = redirectIfNotLeader(request, deps);
+  if (redirect) return redirect;
+  return ok(tp({ kind: 'single', rows: clusterInfoRows(deps) }));
 }
 
 export function getAppEnvs(request: AdminRequest, deps: MetaHttpDeps): AdminResponse {

@@ -13,3 +13,5 @@ export * from './server-state.ts';
 export * from './http.ts';
 export { createMetaHarness, HARNESS_FAILURE_DETECTOR, HARNESS_NODES, HARNESS_START_MS, type MetaHarness, type MetaHarnessOptions, type Proposal } from './harness.ts';
 export { startMetaBackgroundWork, type MetaBackgroundOptions } from './background.ts';
+export * from './convert.ts';
+export { installMeta, metaServerList } from './role.ts';

@@ -373,6 +373,12 @@ export interface MetaServerStateOptions {
   sendProposal?: (proposal: GuardianProposal) => void;
   /** Initial level (default: meta_function_level_on_start). */
   functionLevel?: FunctionLevel;
+  /**
+   * For this long after opening, a node coming alive does not trigger curing at once, so that
+   * the replica servers of a starting cluster all register before partitions are placed
+   * (otherwise the first one to beacon would get every primary). Default 0.
+   */
+  settleMs?: number;
 }
 
 interface PartitionContext {
@@ -412,6 +418,7 @@ export class MetaServerState {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly disconnections: Counter;
   private closed = false;
+  private readonly settleUntilMs: number;
 
   private constructor(options: MetaServerStateOptions) {
     this.store = options.store;
@@ -421,6 +428,7 @@ export class MetaServerState {
     this.failureDetector = new MasterFailureDetector(options.failureDetector ?? failureDetectorOptionsFromFlags());
     this.guardianOptions = options.guardianOptions ?? guardianOptionsFromFlags;
     this.sendProposal = options.sendProposal ?? (() => {});
+    this.settleUntilMs = this.clock() + (options.settleMs ?? 0);
     const level = options.functionLevel ?? parseFunctionLevel(metaFunctionLevelOnStart.value);
     assert(level !== undefined, 'meta_function_level_on_start is validated');
     this.level = level;
@@ -973,6 +981,7 @@ export class MetaServerState {
     if (outcome.restarted) this.replicasCollected.delete(node);
     if (!outcome.becameAlive) return Promise.resolve(outcome);
     log.info({ node }, 'replica server is alive');
+    if (this.nowMs() < this.settleUntilMs) return Promise.resolve(outcome);
     return this.serial(async () => {
       await this.cureLocked({ kind: 'check_all' });
       return outcome;

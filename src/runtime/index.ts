@@ -1,3 +1,3 @@
-export { createServer, listenAddress, type PteronServer, type ServerOptions } from './server.ts';
+export { createServer, listenAddress, dataDir, type PteronServer, type ServerOptions } from './server.ts';
 export { clusterName } from './builtins.ts';
 export type { ServerIdentity } from './identity.ts';

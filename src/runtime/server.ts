@@ -2,6 +2,7 @@
 // and the process metrics. A role adds its own HTTP calls and RPC handlers to `router` and `rpc`.
 import type http from 'node:http';
 import { defineFlag } from '../config/index.ts';
+import { createBuiltinCommands, registerCommandApi } from '../diag/index.ts';
 import { createAdminHttpServer, HttpRouter, listen, RpcServer, type Listener } from '../net/index.ts';
 import { registerBuiltinCalls } from './builtins.ts';
 import { gitCommit, pteronVersion, type ServerIdentity } from './identity.ts';
@@ -14,6 +15,14 @@ export const listenAddress = defineFlag({
   type: 'FV_STRING',
   default: '127.0.0.1',
   description: 'The address every server listens on; 0.0.0.0 exposes it to other machines',
+});
+
+export const dataDir = defineFlag({
+  section: 'core',
+  name: 'data_dir',
+  type: 'FV_STRING',
+  default: 'data',
+  description: 'The directory this server keeps its state in (meta state, replica data and logs)',
 });
 
 export interface ServerOptions {
@@ -44,6 +53,7 @@ export function createServer(options: ServerOptions): PteronServer {
   };
   registerBuiltinCalls(router, identity);
   registerPprofCalls(router);
+  registerCommandApi(router, createBuiltinCommands(), { server: identity });
   let http: http.Server | undefined;
   let listener: Listener | undefined;
   return {

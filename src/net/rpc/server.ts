@@ -6,7 +6,8 @@ import { log, type ErrorName } from '../../base/index.ts';
 import { defineFlag } from '../../config/index.ts';
 import { defineMetric, serverEntity } from '../../metrics/index.ts';
 import {
-  encodeResponseFrame, FrameError, MessageType, parseRequestFrame, ThriftDecodeError, type RequestFrame,
+  decodeArgs, encodeResponseFrame, encodeResult, FrameError, MessageType, parseRequestFrame, ThriftDecodeError,
+  type CallDefinition, type OnewayDefinition, type RequestFrame,
 } from '../../wire/index.ts';
 import type { RpcConnectionHandler } from '../listener.ts';
 
@@ -137,4 +138,25 @@ export class RpcServer implements RpcConnectionHandler {
     drain();
     socket.resume();
   }
+}
+
+/** Registers a handler that works on decoded args and returns the decoded result (answered ERR_OK). */
+export function registerTypedRpc<A, R>(
+  server: RpcServer,
+  definition: CallDefinition<A, R>,
+  handler: (args: A, request: RpcRequest) => R | Promise<R>,
+): void {
+  server.register(definition.name, async (request) => {
+    const args = decodeArgs(definition.args, request.frame.args);
+    const result = await handler(args, request);
+    return { error: 'ERR_OK', result: encodeResult(definition.result, result) };
+  });
+}
+
+/** Registers a handler for a one-way RPC: nothing is sent back. */
+export function registerOnewayRpc<A>(server: RpcServer, definition: OnewayDefinition<A>, handler: (args: A, request: RpcRequest) => void | Promise<void>): void {
+  server.register(definition.name, async (request) => {
+    await handler(decodeArgs(definition.args, request.frame.args), request);
+    return undefined;
+  });
 }

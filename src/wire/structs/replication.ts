@@ -119,3 +119,15 @@ export const configurationQueryByNodeResponseCodec: StructType<ConfigurationQuer
     { id: 2, name: 'partitions', type: listOf(configurationUpdateRequestCodec) },
     { id: 3, name: 'gcReplicas', type: listOf(replicaInfoCodec), optional: true },
   ]);
+
+export interface ConfigurationUpdateResponse {
+  err: string;
+  config: PartitionConfiguration;
+}
+export const configurationUpdateResponseCodec: StructType<ConfigurationUpdateResponse> = defineStruct<ConfigurationUpdateResponse>(
+  'configuration_update_response',
+  [
+    { id: 1, name: 'err', type: errorCodeType },
+    { id: 2, name: 'config', type: partitionConfigurationCodec },
+  ],
+);

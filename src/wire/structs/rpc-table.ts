@@ -73,6 +73,12 @@ export const RPCS = {
   RPC_CM_CONFIG_SYNC: call(
     'RPC_CM_CONFIG_SYNC', 'meta', replication.configurationQueryByNodeRequestCodec, replication.configurationQueryByNodeResponseCodec,
   ),
+  /** A replica server asks the meta to persist a configuration change (ballot + 1). */
+  RPC_CM_UPDATE_PARTITION_CONFIGURATION: call(
+    'RPC_CM_UPDATE_PARTITION_CONFIGURATION', 'meta', replication.configurationUpdateRequestCodec, replication.configurationUpdateResponseCodec,
+  ),
+  /** The meta asks a replica server to carry out a configuration change. Never answered. */
+  RPC_CONFIG_PROPOSAL: oneway('RPC_CONFIG_PROPOSAL', 'replica', replication.configurationUpdateRequestCodec),
 
   // Meta plane: sent to a meta server with app_id 0 and partition_hash 0.
   RPC_CM_QUERY_PARTITION_CONFIG_BY_INDEX: call(
