@@ -11,7 +11,7 @@ import {
   defineMetric, metricRegistry, parseMetricsQuery, renderMetricsJson, renderPrometheus, type MetricPrototype,
 } from '../src/metrics/index.ts';
 import { createServer } from '../src/runtime/index.ts';
-import { freePort, httpGet, startChildServer, type ChildServer } from './lib/processes.ts';
+import { freePort, httpGet, machineCpuSeconds, startChildServer, type ChildServer } from './lib/processes.ts';
 import { fixed, median, quantileSorted, SampleBuffer, table, timeRuns } from './lib/stats.ts';
 
 const RATIO_GOAL = 0.8;
@@ -95,11 +95,15 @@ interface LoadRun {
   cpuUsPerRequest: number | undefined;
   /** Server CPU use over the run, in cores (1.0 = one core busy all the time). */
   cpuCores: number | undefined;
+  /** CPU that neither the server nor this process used during the run, in cores: other load. */
+  otherCores: number | undefined;
 }
 
 async function load(server: ChildServer, path: string, connections: number, durationS: number): Promise<LoadRun> {
   const latenciesMs = new SampleBuffer();
   const cpuBefore = server.cpuSeconds();
+  const machineBefore = machineCpuSeconds();
+  const selfBefore = process.cpuUsage();
   const instance = autocannon({ url: `${server.baseUrl}${path}`, connections, duration: durationS, pipelining: 1, timeout: 10 });
   // autocannon's own histogram keeps whole milliseconds; keep each response's time instead.
   instance.on('response', (_client: unknown, _status: number, _bytes: number, responseTimeMs: number) => latenciesMs.add(responseTimeMs));
@@ -108,6 +112,8 @@ async function load(server: ChildServer, path: string, connections: number, dura
   const result = await instance;
   clearTimeout(guard);
   const cpuAfter = server.cpuSeconds();
+  const machineAfter = machineCpuSeconds();
+  const self = process.cpuUsage(selfBefore);
   const sorted = latenciesMs.sorted();
   const completed = result.requests.total;
   const cpuSeconds = cpuBefore !== undefined && cpuAfter !== undefined ? cpuAfter - cpuBefore : undefined;
@@ -120,17 +126,23 @@ async function load(server: ChildServer, path: string, connections: number, dura
     errors: result.errors + result.timeouts + result.non2xx,
     cpuUsPerRequest: cpuSeconds !== undefined && completed > 0 ? (cpuSeconds * 1e6) / completed : undefined,
     cpuCores: cpuSeconds !== undefined ? cpuSeconds / result.duration : undefined,
+    otherCores:
+      cpuSeconds !== undefined && machineBefore !== undefined && machineAfter !== undefined
+        ? Math.max(0, machineAfter - machineBefore - cpuSeconds - (self.user + self.system) / 1e6) / result.duration
+        : undefined,
   };
 }
 
 function describeRun(run: LoadRun): string[] {
   return [
     run.target, fixed(run.requestsPerS, 0), fixed(run.p50Ms, 3), fixed(run.p99Ms, 3),
-    fixed(run.cpuUsPerRequest, 1), fixed(run.cpuCores, 2), String(run.errors),
+    fixed(run.cpuUsPerRequest, 1), fixed(run.cpuCores, 2), fixed(run.otherCores, 2), String(run.errors),
   ];
 }
 
-const RUN_HEADER = ['target', 'req/s', 'p50 ms', 'p99 ms', 'server CPU µs/req', 'server cores', 'errors'];
+const RUN_HEADER = ['target', 'req/s', 'p50 ms', 'p99 ms', 'server CPU µs/req', 'server cores', 'other load cores', 'errors'];
+/** Other processes using more than this many cores during a run make its numbers doubtful. */
+const OTHER_LOAD_CORES_WARN = 0.1;
 
 /** Both servers must answer GET /version with the same status, headers and body bytes. */
 async function checkSameAnswer(pteron: ChildServer, bare: ChildServer): Promise<void> {
@@ -221,6 +233,11 @@ async function benchVersion(options: Options): Promise<VersionResults> {
     };
     const pteronSummary = summarize('pteron');
     const bareSummary = summarize('bare');
+    const loaded = runs.filter((run) => run.otherCores !== undefined && run.otherCores > OTHER_LOAD_CORES_WARN).length;
+    if (loaded > 0) {
+      console.log(`WARNING: other processes used more than ${OTHER_LOAD_CORES_WARN} cores during ${loaded} of ${runs.length} runs; ` +
+        'those req/s and latencies understate what this machine can do');
+    }
     const totalErrors = runs.reduce((sum, run) => sum + run.errors, 0);
     if (totalErrors > 0) console.log(`WARNING: ${totalErrors} errors/timeouts/non-2xx answers during the measured runs`);
     return {

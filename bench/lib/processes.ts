@@ -108,6 +108,21 @@ function procCpuSeconds(pid: number): number | undefined {
   }
 }
 
+/**
+ * User + system CPU seconds of every process on the machine (not interrupts), or undefined
+ * where /proc/stat is missing. Compared with the bench's own processes, it shows how much of the
+ * machine something else took during a measurement.
+ */
+export function machineCpuSeconds(): number | undefined {
+  try {
+    const fields = readFileSync('/proc/stat', 'latin1').split('\n', 1)[0]!.trim().split(/\s+/);
+    // cpu user nice system idle iowait irq softirq steal ...
+    return (Number(fields[1]) + Number(fields[2]) + Number(fields[3])) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
+}
+
 export async function startChildServer(options: ChildServerOptions): Promise<ChildServer> {
   installExitHook();
   const child = spawn(process.execPath, options.nodeArgs, {
