@@ -1,5 +1,6 @@
 // The `pteron` command.
 import { parseArgs } from 'node:util';
+import { PteronError } from '../base/index.ts';
 import { ConfigError } from '../config/index.ts';
 import { onebox } from './onebox.ts';
 import { serve } from './serve.ts';
@@ -36,7 +37,7 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
-  const known = error instanceof ConfigError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+  const known = error instanceof ConfigError || error instanceof PteronError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
   process.stderr.write(`pteron: ${known ? (error as Error).message : (error as Error).stack}\n`);
   if (!known) process.stderr.write(USAGE);
   process.exit(2);
