@@ -32,7 +32,8 @@ const HELP = `usage: npm run bench -- http-admin [options]
   --duration S      seconds per measured autocannon run (default 5)
   --warmup S        seconds of warm-up per target before the rounds (default 2)
   --connections N   concurrent connections (default 50)
-  --rounds R        measured rounds; each round runs both targets, order alternating (default 3)
+  --rounds R        measured rounds; each round runs both targets, order alternating (default 3);
+                    a round during which other processes were busy is repeated, up to R times
   --iterations N    /metrics render iterations per variant (default 50)
   --entities N      metric entities to register, ${METRICS_PER_ENTITY} metrics each (default 1000)
   --only PART       http | metrics | all (default all)
@@ -202,10 +203,15 @@ async function benchVersion(options: Options): Promise<VersionResults> {
       console.log(`warm-up ${server.name}: ${fixed(warm.requestsPerS, 0)} req/s`);
     }
 
+    // A round whose runs shared the machine with other busy processes is kept in the table but
+    // left out of the medians, and replaced by one more round, up to `rounds` extra rounds.
     const runs: LoadRun[] = [];
-    const roundRows: string[][] = [['round', ...RUN_HEADER, 'ratio']];
+    const cleanRuns: LoadRun[] = [];
+    const roundRows: string[][] = [['round', ...RUN_HEADER, 'ratio', 'counted']];
     const ratios: number[] = [];
-    for (let round = 0; round < options.rounds; round++) {
+    const roundsMax = options.rounds * 2;
+    let cleanRounds = 0;
+    for (let round = 0; round < roundsMax && cleanRounds < options.rounds; round++) {
       // Alternate which target goes first so drift on a noisy machine hits both alike.
       const order = round % 2 === 0 ? [pteron, bare] : [bare, pteron];
       const byName = new Map<string, LoadRun>();
@@ -214,16 +220,35 @@ async function benchVersion(options: Options): Promise<VersionResults> {
         byName.set(server.name, run);
         runs.push(run);
         console.log(`round ${round + 1} ${server.name}: ${fixed(run.requestsPerS, 0)} req/s, p50 ${fixed(run.p50Ms, 3)} ms, ` +
-          `p99 ${fixed(run.p99Ms, 3)} ms, errors ${run.errors}`);
+          `p99 ${fixed(run.p99Ms, 3)} ms, other load ${fixed(run.otherCores, 2)} cores, errors ${run.errors}`);
       }
+      const clean = [...byName.values()].every((run) => run.otherCores === undefined || run.otherCores <= OTHER_LOAD_CORES_WARN);
       const ratio = byName.get('pteron')!.requestsPerS / byName.get('bare')!.requestsPerS;
-      ratios.push(ratio);
-      for (const server of order) roundRows.push([String(round + 1), ...describeRun(byName.get(server.name)!), server === pteron ? fixed(ratio, 3) : '']);
+      if (clean) {
+        cleanRounds++;
+        ratios.push(ratio);
+        cleanRuns.push(...byName.values());
+      }
+      for (const server of order) {
+        const first = server === order[0];
+        roundRows.push([String(round + 1), ...describeRun(byName.get(server.name)!), first ? fixed(ratio, 3) : '', first ? (clean ? 'yes' : 'no') : '']);
+      }
     }
     console.log(`\n${table(roundRows)}`);
+    const counted = cleanRounds > 0 ? cleanRuns : runs;
+    if (cleanRounds === 0) {
+      console.log(`WARNING: other processes used more than ${OTHER_LOAD_CORES_WARN} cores in every round; ` +
+        'the medians below use all rounds and understate what this machine can do');
+      for (let index = 0; index < runs.length; index += 2) {
+        const [a, b] = [runs[index]!, runs[index + 1]!];
+        ratios.push((a.target === 'pteron' ? a : b).requestsPerS / (a.target === 'pteron' ? b : a).requestsPerS);
+      }
+    } else if (cleanRounds < options.rounds) {
+      console.log(`WARNING: only ${cleanRounds} of ${options.rounds} rounds ran without other load (over ${OTHER_LOAD_CORES_WARN} cores)`);
+    }
 
     const summarize = (name: string): VersionResults['pteron'] => {
-      const mine = runs.filter((run) => run.target === name);
+      const mine = counted.filter((run) => run.target === name);
       return {
         requestsPerS: median(mine.map((run) => run.requestsPerS)),
         p50Ms: median(mine.map((run) => run.p50Ms)),
@@ -233,11 +258,6 @@ async function benchVersion(options: Options): Promise<VersionResults> {
     };
     const pteronSummary = summarize('pteron');
     const bareSummary = summarize('bare');
-    const loaded = runs.filter((run) => run.otherCores !== undefined && run.otherCores > OTHER_LOAD_CORES_WARN).length;
-    if (loaded > 0) {
-      console.log(`WARNING: other processes used more than ${OTHER_LOAD_CORES_WARN} cores during ${loaded} of ${runs.length} runs; ` +
-        'those req/s and latencies understate what this machine can do');
-    }
     const totalErrors = runs.reduce((sum, run) => sum + run.errors, 0);
     if (totalErrors > 0) console.log(`WARNING: ${totalErrors} errors/timeouts/non-2xx answers during the measured runs`);
     return {
@@ -433,7 +453,7 @@ function printSummary(options: Options, version: VersionResults | undefined, met
   console.log(table(rows));
   if (version) {
     console.log(`(a) ${options.rounds} rounds × ${options.durationS} s at ${options.connections} connections per target; ` +
-      'req/s and latencies are medians over rounds, the ratio is the median of per-round ratios ' +
+      'req/s and latencies are medians over the counted rounds, the ratio is the median of their per-round ratios ' +
       `(${version.roundRatios.map((ratio) => ratio.toFixed(3)).join(', ')}); "eff." is bare CPU per request / Pteron CPU per request.`);
   }
   if (metrics) {
@@ -450,7 +470,7 @@ export async function run(args: string[]): Promise<void> {
   }
   // Everything is bounded: past this, the bench gives up (children are killed on exit).
   const budgetS =
-    120 + (options.only === 'metrics' ? 0 : 2 * (options.warmupS + options.rounds * options.durationS) + 30 * (2 + 2 * options.rounds)) +
+    120 + (options.only === 'metrics' ? 0 : 2 * (options.warmupS + 2 * options.rounds * options.durationS) + 30 * (2 + 4 * options.rounds)) +
     (options.only === 'http' ? 0 : options.iterations * 4);
   const watchdog = setTimeout(() => {
     process.stderr.write(`http-admin bench exceeded its ${budgetS} s budget; stopping\n`);
