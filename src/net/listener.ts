@@ -53,6 +53,7 @@ export async function listen(options: ListenerOptions): Promise<Listener> {
 
     let head: Buffer = Buffer.alloc(0);
     const timer = setTimeout(() => socket.destroy(), SNIFF_TIMEOUT_MS);
+    socket.once('close', () => clearTimeout(timer));
     const onData = (chunk: Buffer): void => {
       head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
       if (head.length < SNIFF_BYTES) return;
@@ -81,6 +82,9 @@ export async function listen(options: ListenerOptions): Promise<Listener> {
       resolve();
     });
   });
+  // The HTTP server never listens itself; node starts its per-connection bookkeeping (the
+  // headersTimeout/requestTimeout checks that end slow or stalled requests) on 'listening'.
+  options.http.emit('listening');
   const address = server.address() as net.AddressInfo;
   return {
     server,
@@ -89,6 +93,8 @@ export async function listen(options: ListenerOptions): Promise<Listener> {
       new Promise<void>((resolve) => {
         server.close(() => resolve());
         for (const socket of sockets) socket.destroy();
+        // Stops the bookkeeping started above; the HTTP server has no socket of its own to close.
+        options.http.close();
       }),
   };
 }

@@ -19,6 +19,9 @@ export const clusterName = defineFlag({
 
 const ok = (body: string): AdminResponse => ({ status: 200, body });
 
+/** Wall-clock ns = this + hrtime: ns precision, and never going backwards between two queries. */
+const epochNsAtHrtimeZero = BigInt(Date.now()) * 1000000n - process.hrtime.bigint();
+
 function flagRows(flag: Flag): Array<[string, string]> {
   return [
     ['name', flag.name],
@@ -122,7 +125,7 @@ export function registerBuiltinCalls(router: HttpRouter, identity: ServerIdentit
           role: identity.role,
           host: os.hostname() || 'unknown',
           port: identity.port,
-          timestampNs: BigInt(Date.now()) * 1000000n + (process.hrtime.bigint() % 1000000n),
+          timestampNs: epochNsAtHrtimeZero + process.hrtime.bigint(),
         };
         return ok(renderMetricsJson(header, metricRegistry.entities(), query));
       } catch (error) {

@@ -25,6 +25,8 @@ const handles = server('active_handles', 'Gauge', 'Values', 'The number of activ
 const PAGE_BYTES = 4096;
 /** Event-loop lag statistics cover at most this window, then start afresh. */
 const LOOP_WINDOW_MS = 10000;
+/** The CPU time counter lags the process's real CPU time by at most this much. */
+const CPU_SYNC_INTERVAL_MS = 1000;
 
 function virtualMemoryMb(): number {
   try {
@@ -58,6 +60,7 @@ export function registerProcessMetrics(): void {
     lastCpuAt = now;
     return elapsedUs <= 0 ? 0 : Math.round(((used.user + used.system) / elapsedUs) * 10000) / 100;
   });
+  // A counter cannot sample itself when read, so the CPU time is brought up to date on a timer.
   const cpuTime = entity.counter(cpuTotal);
   let cpuReported = 0;
   const syncCpu = (): void => {
@@ -66,17 +69,16 @@ export function registerProcessMetrics(): void {
     cpuTime.increment(totalMs - cpuReported);
     cpuReported = totalMs;
   };
+  syncCpu();
+  setInterval(syncCpu, CPU_SYNC_INTERVAL_MS).unref();
 
+  // The lag statistics cover the current window; the window restarts on a timer, never on a read,
+  // so the three gauges of one query describe the same window.
   const histogram = monitorEventLoopDelay({ resolution: 10 });
   histogram.enable();
-  let windowStart = Date.now();
+  setInterval(() => histogram.reset(), LOOP_WINDOW_MS).unref();
   const loopStat = (read: () => number) => () => {
-    syncCpu();
     const value = histogram.count > 0 ? read() : 0;
-    if (Date.now() - windowStart > LOOP_WINDOW_MS) {
-      histogram.reset();
-      windowStart = Date.now();
-    }
     return Number.isFinite(value) ? Math.round(value) : 0;
   };
   entity.gauge(loopLagMean).sampleWith(loopStat(() => histogram.mean));

@@ -6,9 +6,16 @@ function isHex(code: number): boolean {
   return (code >= 0x30 && code <= 0x39) || (code >= 0x41 && code <= 0x46) || (code >= 0x61 && code <= 0x66);
 }
 
-/** Decodes `%XY` escapes byte-wise (no UTF-8 validation), as Pegasus's uri decoder does. */
+const PLAIN_ASCII = /^[\x00-\x24\x26-\x7f]*$/;
+
+/**
+ * Decodes `%XY` escapes byte-wise (no validation, `%80` is accepted), as Pegasus's uri decoder
+ * does. `text` holds the target's bytes one per char (node's parser hands the URL over as
+ * latin1); the decoded bytes are read as UTF-8, so `%E4%B8%AD` becomes `中` and a handler that
+ * echoes it sends back the same three bytes.
+ */
 export function percentDecode(text: string): string {
-  if (!text.includes('%')) return text;
+  if (PLAIN_ASCII.test(text)) return text;
   const input = Buffer.from(text, 'latin1');
   const output = Buffer.alloc(input.length);
   let length = 0;
@@ -22,7 +29,7 @@ export function percentDecode(text: string): string {
       throw new PteronError('ERR_INVALID_PARAMETERS', 'Encountered partial escape sequence at end of string');
     }
     if (!isHex(input[index + 1]!) || !isHex(input[index + 2]!)) {
-      const rest = input.subarray(index + 1).toString('latin1');
+      const rest = input.subarray(index + 1).toString('utf8');
       throw new PteronError(
         'ERR_INVALID_PARAMETERS',
         `The characters ${rest} do not form a hex value. Please escape it or pass a valid hex value`,
@@ -31,7 +38,7 @@ export function percentDecode(text: string): string {
     output[length++] = Number.parseInt(input.subarray(index + 1, index + 3).toString('latin1'), 16);
     index += 2;
   }
-  return output.subarray(0, length).toString('latin1');
+  return output.subarray(0, length).toString('utf8');
 }
 
 const LEADING_BLANKS = /^[ \t]+/;
