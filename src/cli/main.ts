@@ -4,14 +4,20 @@ import { PteronError } from '../base/index.ts';
 import { ConfigError } from '../config/index.ts';
 import { onebox } from './onebox.ts';
 import { serve } from './serve.ts';
+import { runShell } from './shell/index.ts';
 
 const USAGE = `usage:
   pteron meta|replica|collector [--config FILE] [--set section.key=value]... [--port N]
   pteron onebox [--config FILE] [--set section.key=value]...
+  pteron shell [--meta host:port[,host:port...]] [-e "command"]...
 `;
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
+  if (command === 'shell') {
+    process.exitCode = await runShell(rest);
+    return;
+  }
   const { values } = parseArgs({
     args: rest,
     options: {

@@ -1,0 +1,174 @@
+// `pteron shell`: commands from `-e`, from stdin when it is not a terminal, or typed at an
+// interactive prompt with history. Scripted runs exit 1 when any command failed.
+import { appendFileSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
+import { parseArgs } from 'node:util';
+import { formatHostPort, parseHostPortList, PteronError, type HostPort } from '../../base/index.ts';
+import { pteronVersion } from '../../runtime/identity.ts';
+import { CommandLineError, splitCommandLine } from './command-line.ts';
+import { runCommand, SHELL_COMMANDS, SHELL_DEFAULTS, type CommandResult, type ShellOutput, type ShellState } from './commands.ts';
+import { MetaClient, type MetaCaller } from './meta-client.ts';
+
+export const DEFAULT_META_SERVERS = '127.0.0.1:34601';
+const PROMPT = '>>> ';
+/** Lines of history kept in memory and loaded from the history file. */
+const HISTORY_LINES_MAX = 1000;
+
+export const SHELL_USAGE = `usage:
+  pteron shell [--meta host:port[,host:port...]] [-e "command"]...
+    --meta     the meta servers (default ${DEFAULT_META_SERVERS})
+    -e         run this command and exit (repeatable); without -e, commands are read
+               from stdin when it is not a terminal, else typed at a prompt
+`;
+
+export interface ShellStreams {
+  input: Readable & { isTTY?: boolean };
+  output: Writable;
+  error: Writable;
+}
+
+export interface ShellSession {
+  readonly state: ShellState;
+  /** Runs one line; blank lines succeed. */
+  runLine(line: string): Promise<CommandResult>;
+}
+
+export function createShellSession(meta: MetaCaller, io: ShellOutput, overrides: Partial<Omit<ShellState, 'meta' | 'io'>> = {}): ShellSession {
+  const state: ShellState = {
+    meta,
+    io,
+    currentApp: overrides.currentApp ?? '',
+    sleep: overrides.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+    readyPollMs: overrides.readyPollMs ?? SHELL_DEFAULTS.readyPollMs,
+    readyWaitMs: overrides.readyWaitMs ?? SHELL_DEFAULTS.readyWaitMs,
+    version: overrides.version ?? pteronVersion(),
+  };
+  return {
+    state,
+    async runLine(line) {
+      let words: string[];
+      try {
+        words = splitCommandLine(line);
+      } catch (error) {
+        if (!(error instanceof CommandLineError)) throw error;
+        io.out(`Invalid argument(s): ${error.message}\n`);
+        return 'failed';
+      }
+      return runCommand(state, words);
+    },
+  };
+}
+
+/** Runs lines until one says `exit`; returns whether every command succeeded. */
+async function runScript(session: ShellSession, lines: Iterable<string> | AsyncIterable<string>): Promise<boolean> {
+  let allOk = true;
+  for await (const line of lines) {
+    const trimmed = line.trim();
+    if (trimmed === '' || trimmed.startsWith('#')) continue;
+    const result = await session.runLine(trimmed);
+    if (result === 'exit') break;
+    if (result !== 'ok') allOk = false;
+  }
+  return allOk;
+}
+
+function historyFile(): string {
+  return process.env.PTERON_SHELL_HISTORY ?? path.join(os.homedir(), '.pteron_shell_history');
+}
+
+function loadHistory(file: string): string[] {
+  try {
+    const lines = readFileSync(file, 'utf8').split('\n').filter((line) => line.trim() !== '');
+    // readline keeps the newest entry first.
+    return lines.slice(-HISTORY_LINES_MAX).reverse();
+  } catch {
+    return [];
+  }
+}
+
+async function runInteractive(session: ShellSession, metas: readonly HostPort[], streams: ShellStreams): Promise<void> {
+  const io = session.state.io;
+  io.out(`Pteron Shell ${session.state.version}\n`);
+  io.out('Type "help" to list the commands; "exit", Ctrl-D or Ctrl-C leaves.\n');
+  io.out(`The cluster meta list is: ${metas.map(formatHostPort).join(',')}\n\n`);
+  const file = historyFile();
+  const names = SHELL_COMMANDS.map((command) => command.name);
+  const rl = readline.createInterface({
+    input: streams.input,
+    output: streams.output,
+    terminal: true,
+    history: loadHistory(file),
+    historySize: HISTORY_LINES_MAX,
+    removeHistoryDuplicates: true,
+    prompt: PROMPT,
+    completer: (line: string): [string[], string] => {
+      if (/\s/.test(line)) return [[], line];
+      const hits = names.filter((name) => name.startsWith(line));
+      return [hits, line];
+    },
+  });
+  rl.on('SIGINT', () => rl.close());
+  rl.prompt();
+  for await (const line of rl) {
+    const trimmed = line.trim();
+    if (trimmed !== '') {
+      try {
+        appendFileSync(file, `${trimmed}\n`);
+      } catch {
+        // History is a convenience: an unwritable home directory must not stop the shell.
+      }
+      if ((await session.runLine(trimmed)) === 'exit') break;
+    }
+    rl.prompt();
+  }
+  rl.close();
+}
+
+/** `pteron shell …`; resolves with the process exit code. */
+export async function runShell(argv: readonly string[], streams: ShellStreams = { input: process.stdin, output: process.stdout, error: process.stderr }): Promise<number> {
+  let metas: HostPort[];
+  let commands: string[];
+  try {
+    const { values } = parseArgs({
+      args: [...argv],
+      options: {
+        meta: { type: 'string', default: DEFAULT_META_SERVERS },
+        execute: { type: 'string', short: 'e', multiple: true },
+        help: { type: 'boolean', short: 'h' },
+      },
+      allowPositionals: false,
+    });
+    if (values.help) {
+      streams.output.write(SHELL_USAGE);
+      return 0;
+    }
+    metas = parseHostPortList(values.meta ?? DEFAULT_META_SERVERS);
+    if (metas.length === 0) throw new PteronError('ERR_INVALID_PARAMETERS', '--meta names no meta server');
+    commands = values.execute ?? [];
+  } catch (error) {
+    const message = error instanceof PteronError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? (error as Error).message : String(error);
+    streams.error.write(`pteron shell: ${message}\n${SHELL_USAGE}`);
+    return 2;
+  }
+  const meta = new MetaClient(metas);
+  const io: ShellOutput = { out: (text) => void streams.output.write(text), err: (text) => void streams.error.write(text) };
+  const session = createShellSession(meta, io);
+  try {
+    if (commands.length > 0) return (await runScript(session, commands.flatMap((command) => command.split('\n')))) ? 0 : 1;
+    if (!streams.input.isTTY) {
+      const rl = readline.createInterface({ input: streams.input, terminal: false, crlfDelay: Infinity });
+      try {
+        return (await runScript(session, rl)) ? 0 : 1;
+      } finally {
+        rl.close();
+      }
+    }
+    await runInteractive(session, metas, streams);
+    return 0;
+  } finally {
+    await meta.close();
+  }
+}
