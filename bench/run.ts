@@ -1,6 +1,9 @@
 // `npm run bench -- NAME [options]`: runs one bench from the registry below.
 // A bench is a module in bench/ exporting `run(args)`; adding one is a new file plus one line here.
 
+// Benches print their own summary; the servers they start in-process log warnings only.
+process.env.PTERON_LOG_LEVEL ??= 'warn';
+
 interface BenchModule {
   run(args: string[]): Promise<void>;
 }
@@ -14,6 +17,10 @@ const BENCHES: Record<string, BenchEntry> = {
   'http-admin': {
     description: 'GET /version req/s and latency vs bare node:http; /metrics render time with 10,000 metrics',
     load: () => import('./http-admin.ts'),
+  },
+  meta: {
+    description: '/meta/apps?detail and /meta/app?detail render time for 100 tables x 64 partitions vs GET /version',
+    load: () => import('./meta.ts'),
   },
 };
 
