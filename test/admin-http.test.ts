@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -12,7 +13,7 @@ import { defineFlag, defineGroupValidator } from '../src/config/index.ts';
 import { createAdminHttpServer, HttpRouter, listen, RpcServer } from '../src/net/index.ts';
 import { createServer, type PteronServer } from '../src/runtime/index.ts';
 import { encodeRequestFrameV0, parseResponseFrame, type ResponseFrame } from '../src/wire/index.ts';
-import { PROJECT_ROOT, sleep, startPteron, waitFor, type RunningProcess } from './helpers/process.ts';
+import { freePort, PROJECT_ROOT, sleep, startPteron, waitFor, type RunningProcess } from './helpers/process.ts';
 import { RawConnection, rawRequest, requestBytes, type RawResponse } from './helpers/raw-http.ts';
 
 const CLUSTER = 'admin_http_test';
@@ -67,8 +68,17 @@ let dataRoot = '';
 before(async () => {
   startedAtMs = Date.now();
   dataRoot = await mkdtemp(path.join(os.tmpdir(), 'pteron-admin-http-'));
-  const args = (role: string): string[] => ['--set', `replication.cluster_name=${CLUSTER}`, '--set', `core.data_dir=${path.join(dataRoot, role)}`];
-  [meta, replica] = await Promise.all([startPteron('meta', { args: args('meta') }), startPteron('replica', { args: args('replica') })]);
+  const metaPort = await freePort();
+  // The replica server's meta list names a port nobody listens on: it stays out of any cluster.
+  const nowhere = await freePort();
+  const args = (role: string, metaList: string): string[] => [
+    '--set', `replication.cluster_name=${CLUSTER}`, '--set', `core.data_dir=${path.join(dataRoot, role)}`,
+    '--set', `meta_server.server_list=${metaList}`,
+  ];
+  [meta, replica] = await Promise.all([
+    startPteron('meta', { port: metaPort, args: args('meta', `127.0.0.1:${metaPort}`) }),
+    startPteron('replica', { args: args('replica', `127.0.0.1:${nowhere}`) }),
+  ]);
 });
 
 after(async () => {
@@ -770,6 +780,35 @@ describe('the shared port', () => {
           { error: 'ERR_HANDLER_NOT_FOUND', name: 'RPC_PTERON_OTHER_ACK', seqid: -5, result: 0 },
         ],
       );
+    }
+  });
+
+  it('stops reading from an RPC client that does not read its responses, and catches up once it does', async () => {
+    const port = replica.port;
+    const rssBeforeMb = await serverMetric(port, 'resident_mem_usage_mb');
+    const frame = encodeRequestFrameV0('RPC_PTERON_NOT_READ', 1, Buffer.from([0]));
+    const framesPerBatch = 10000;
+    const batches = 40;
+    const batch = Buffer.concat(Array.from({ length: framesPerBatch }, () => frame));
+    const socket = net.connect({ port, host: '127.0.0.1' });
+    socket.pause();
+    await new Promise((resolve) => socket.once('connect', resolve));
+    try {
+      for (let index = 0; index < batches; index++) socket.write(batch);
+      await sleep(1500);
+      // The server stopped reading: most of the requests still wait on this side.
+      assert.ok(socket.writableLength > batch.length * batches * 0.5, `client still holds ${socket.writableLength} bytes`);
+      assert.ok((await serverMetric(port, 'resident_mem_usage_mb')) < rssBeforeMb + 100, 'server memory stays flat');
+      let received = 0;
+      let responseBytes = 0;
+      socket.on('data', (chunk: Buffer) => (received += chunk.length));
+      socket.resume();
+      const oneResponse = 4 + 4 + 'ERR_HANDLER_NOT_FOUND'.length + 4 + 4 + 'RPC_PTERON_NOT_READ_ACK'.length + 4;
+      responseBytes = oneResponse * framesPerBatch * batches;
+      await waitFor('every response', () => received >= responseBytes, 20000, 50);
+      assert.equal(received, responseBytes);
+    } finally {
+      socket.destroy();
     }
   });
 

@@ -55,8 +55,9 @@ function send(response: http.ServerResponse, answer: AdminResponse): void {
   response.end(body);
 }
 
-function readBody(request: http.IncomingMessage, limit: number): Promise<Buffer | 'too-large'> {
-  return new Promise((resolve, reject) => {
+/** 'aborted': the client went away before the whole body arrived (nobody is left to answer). */
+function readBody(request: http.IncomingMessage, limit: number): Promise<Buffer | 'too-large' | 'aborted'> {
+  return new Promise((resolve) => {
     const declared = Number(request.headers['content-length'] ?? 0);
     if (declared > limit) {
       resolve('too-large');
@@ -74,7 +75,8 @@ function readBody(request: http.IncomingMessage, limit: number): Promise<Buffer 
       chunks.push(chunk);
     });
     request.on('end', () => resolve(Buffer.concat(chunks, length)));
-    request.on('error', reject);
+    // The only error an incoming request reports is its connection closing early.
+    request.on('error', () => resolve('aborted'));
   });
 }
 
@@ -169,6 +171,7 @@ export function createAdminHttpServer(router: HttpRouter): http.Server {
 
     if (hasNoBody(request)) return handle(call, request, response, path, query, rawQuery, EMPTY_BODY, startNs);
     return readBody(request, bodyBytesMax.value).then((body) => {
+      if (body === 'aborted') return undefined;
       if (body === 'too-large') {
         reject(response, 413, `request body exceeds the limit of ${bodyBytesMax.value} bytes`, { Connection: 'close' });
         response.once('finish', () => request.socket.destroy());

@@ -68,9 +68,24 @@ export class RpcServer implements RpcConnectionHandler {
     let bytesKnown = 0;
     let inFlight = 0;
 
+    // Reading stops while too many requests are in flight, or while the client is not reading
+    // its responses (the write buffer is full): otherwise such a client makes the server buffer
+    // replies without bound. It resumes once both have cleared.
+    let awaitingDrain = false;
+    const resumeIfClear = (): void => {
+      if (!awaitingDrain && inFlight < IN_FLIGHT_PER_CONNECTION_MAX && socket.isPaused() && !socket.destroyed) socket.resume();
+    };
+    socket.on('drain', () => {
+      awaitingDrain = false;
+      resumeIfClear();
+    });
+
     const reply = (frame: RequestFrame, answer: RpcReply): void => {
       if (socket.destroyed) return;
-      socket.write(encodeResponseFrame(answer.error, frame.name, frame.seqid, answer.result));
+      if (!socket.write(encodeResponseFrame(answer.error, frame.name, frame.seqid, answer.result)) && !awaitingDrain) {
+        awaitingDrain = true;
+        socket.pause();
+      }
     };
 
     const dispatch = (frame: RequestFrame): void => {
@@ -97,8 +112,8 @@ export class RpcServer implements RpcConnectionHandler {
         })
         .then((answer) => {
           inFlight--;
-          if (inFlight < IN_FLIGHT_PER_CONNECTION_MAX && socket.isPaused() && !socket.destroyed) socket.resume();
           if (answer && !oneway) reply(frame, answer);
+          resumeIfClear();
         });
     };
 
@@ -136,7 +151,7 @@ export class RpcServer implements RpcConnectionHandler {
       drain();
     });
     drain();
-    socket.resume();
+    resumeIfClear();
   }
 }
 
