@@ -14,6 +14,8 @@ import { freePort, sleep, startPteron, waitFor, type RunningProcess } from './he
 import { parseResponse, rawRequest, type RawResponse } from './helpers/raw-http.ts';
 
 const SEED = process.env.PTERON_FUZZ_SEED !== undefined ? Number(process.env.PTERON_FUZZ_SEED) : randomInt(2 ** 31);
+/** The role of the process under test: replica by default, PTERON_FUZZ_ROLE=meta for a meta server. */
+const ROLE = process.env.PTERON_FUZZ_ROLE ?? 'replica';
 /** Connections open at once, per phase. */
 const PARALLEL = 24;
 /** How long a client waits for the server to answer or close before it hangs up itself. */
@@ -419,13 +421,16 @@ let server: RunningProcess;
 let dataRoot = '';
 let paths: string[] = [];
 
-describe(`fuzzing one server's port (seed ${SEED}; rerun with PTERON_FUZZ_SEED=${SEED})`, { timeout: 90000 }, () => {
+describe(`fuzzing one ${ROLE} server's port (seed ${SEED}; rerun with PTERON_FUZZ_SEED=${SEED})`, { timeout: 60000 }, () => {
   before(async () => {
     dataRoot = await mkdtemp(path.join(os.tmpdir(), 'pteron-fuzz-'));
-    // No meta listens on this port: the replica server's beacons go nowhere.
-    const nowhere = await freePort();
-    server = await startPteron('replica', {
-      args: ['--set', `core.data_dir=${dataRoot}`, '--set', `meta_server.server_list=127.0.0.1:${nowhere}`],
+    // A meta lists itself; a replica server lists a port where no meta listens, so that its
+    // beacons go nowhere.
+    const port = await freePort();
+    const metaList = ROLE === 'meta' ? port : await freePort();
+    server = await startPteron(ROLE, {
+      port,
+      args: ['--set', `core.data_dir=${dataRoot}`, '--set', `meta_server.server_list=127.0.0.1:${metaList}`],
     });
     const listing = JSON.parse((await rawRequest(server.port, '/')).text) as Record<string, string>;
     // Profiles run for seconds (a minute by default) and hold a busy flag: not fuzzed here.
