@@ -358,7 +358,9 @@ describe('SessionManager', () => {
     fresh.lastAccessMs = clock.now();
     sessions.sweep();
     assert.ok(stale.closed);
-    assert.equal(stale.queuedCount, 1, 'the notice, which nobody will read');
+    const notice = await pollWithClock(clock, stale.pollResults());
+    assert.deepEqual(notice.results, [messageResult(0, CONSUMER_INACTIVE_MESSAGE)], 'the notice, which no client will read');
+    assert.equal(notice.tookMs, 0);
     assert.equal(fresh.closed, false);
     assert.equal(fresh.queuedCount, 0);
     await clock.advance(121_000);
@@ -366,7 +368,8 @@ describe('SessionManager', () => {
     sessions.sweep();
     assert.equal(sessions.getSession(session.id), undefined);
     assert.ok(fresh.closed);
-    assert.equal(fresh.queuedCount, 1, '"session is inactive for 2 min(s)." went to every consumer');
+    const last = await pollWithClock(clock, fresh.pollResults());
+    assert.deepEqual(last.results, [messageResult(0, 'session is inactive for 2 min(s).')]);
   });
 
   test('session count is bounded', () => {

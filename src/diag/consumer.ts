@@ -100,7 +100,6 @@ export class ResultConsumer {
    */
   async pollResults(): Promise<Result[]> {
     this.lastAccessMs = this.clock.now();
-    if (this.closedFlag) return [];
     if (this.polling) {
       // The running pull hands the lock straight over, so no third pull can slip in between.
       if (!(await this.waitForLock())) return [];
