@@ -39,13 +39,16 @@ function formatValue(value: number): string {
 export function renderPrometheus(common: Record<string, string>, entities: Iterable<MetricEntity>, query: MetricsQuery): string {
   // Group samples by metric family: a family's HELP/TYPE must appear once, before its samples.
   const families = new Map<string, { help: string; type: string; samples: string[] }>();
+  const familyNames = new Map<string, string>();
   for (const entity of entities) {
     if (!entityMatches(entity, query)) continue;
     const labelPairs = { ...common, entity: entity.type, id: entity.id, ...entity.attributes };
-    const labels = Object.entries(labelPairs).map(([name, value]) => `${sanitizeLabelName(name)}="${escapeLabel(value)}"`);
+    const labels = Object.entries(labelPairs).map(([name, value]) => `${sanitizeLabelName(name)}="${escapeLabel(value)}"`).join(',');
     for (const metric of entity.metrics.values()) {
       if (query.metrics.size > 0 && !query.metrics.has(metric.prototype.name)) continue;
-      const name = sanitizeName(`${entity.type}_${metric.prototype.name}`);
+      const rawName = `${entity.type}_${metric.prototype.name}`;
+      let name = familyNames.get(rawName);
+      if (name === undefined) familyNames.set(rawName, (name = sanitizeName(rawName)));
       let family = families.get(name);
       if (!family) {
         family = { help: metric.prototype.desc, type: promType(metric), samples: [] };
@@ -53,18 +56,20 @@ export function renderPrometheus(common: Record<string, string>, entities: Itera
       }
       if (metric instanceof Percentile) {
         for (const kind of metric.kinds) {
-          family.samples.push(`${name}{${[...labels, `quantile="${PERCENTILE_RANKS[kind]}"`].join(',')}} ${formatValue(metric.get(kind) ?? 0)}`);
+          family.samples.push(`${name}{${labels},quantile="${PERCENTILE_RANKS[kind]}"} ${formatValue(metric.get(kind) ?? 0)}`);
         }
-        family.samples.push(`${name}_count{${labels.join(',')}} ${metric.observations}`);
+        family.samples.push(`${name}_count{${labels}} ${metric.observations}`);
       } else {
         const value = metric instanceof VolatileCounter ? metric.take() : metric.value;
-        family.samples.push(`${name}{${labels.join(',')}} ${formatValue(value)}`);
+        family.samples.push(`${name}{${labels}} ${formatValue(value)}`);
       }
     }
   }
-  const lines: string[] = [];
+  // Joined per family: spreading a large family into one push() could exceed the argument limit.
+  const blocks: string[] = [];
   for (const [name, family] of families) {
-    lines.push(`# HELP ${name} ${family.help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}`, `# TYPE ${name} ${family.type}`, ...family.samples);
+    const help = family.help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+    blocks.push(`# HELP ${name} ${help}\n# TYPE ${name} ${family.type}\n${family.samples.join('\n')}\n`);
   }
-  return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+  return blocks.join('');
 }
