@@ -146,7 +146,7 @@ export function parseArguments(spec: CommandSpec, words: readonly string[]): Par
     if (!option) throw new ArgumentError(`Unknown option '${isLong ? `--${key}` : `-${key}`}'`);
     let inline: string | undefined;
     if (isLong && equals > 0) inline = word.slice(equals + 1);
-    else if (!isLong && word.length > 2) inline = word.slice(2);
+    else if (!isLong && word.length > 2) inline = word.slice(word[2] === '=' ? 3 : 2);
     if (option.type === 'boolean') {
       if (inline === undefined) options.set(option.name, true);
       else if (inline === 'true' || inline === 'false') options.set(option.name, inline === 'true');
