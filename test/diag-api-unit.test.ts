@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { describe, test } from 'node:test';
-import { createCommandApi, type CommandApi } from '../src/diag/api.ts';
+import { commandApiOf, createCommandApi, registerCommandApi, type CommandApi } from '../src/diag/api.ts';
 import { authorize, isLoopback, presentedCredentials, resolveAuthConfig, type AuthConfig } from '../src/diag/auth.ts';
 import { flushPromises, ManualClock } from '../src/diag/clock.ts';
 import { createBuiltinCommands } from '../src/diag/commands/index.ts';
@@ -12,7 +12,7 @@ import { parseArguments, type CommandSpec } from '../src/diag/commands/registry.
 import { DEFAULT_SESSION_LIMITS } from '../src/diag/sessions.ts';
 import { CommandLineError, parseCommandLine } from '../src/diag/tokenize.ts';
 import { serverEntity } from '../src/metrics/index.ts';
-import type { AdminRequest, AdminResponse } from '../src/net/index.ts';
+import { HttpRouter, type AdminRequest, type AdminResponse } from '../src/net/index.ts';
 import { log } from '../src/base/index.ts';
 
 log.level = 'silent';
@@ -575,5 +575,31 @@ describe('command lines and arguments', () => {
     assert.equal(registry.find('sysenv'), undefined);
     assert.ok(!registry.list().some((spec) => spec.name === 'sysenv'));
     assert.ok(registry.find('sysprop'));
+  });
+});
+
+describe('registering the API and extra commands', () => {
+  test('a role finds the API of its router and adds a command that /api then runs', async () => {
+    const router = new HttpRouter();
+    const clock = new ManualClock();
+    const registered = registerCommandApi(router, createBuiltinCommands(), {
+      server: { role: 'meta', version: 'v', port: 1, startTime: new Date(0) }, clock, auth: OPEN,
+    });
+    assert.equal(commandApiOf(router), registered);
+    assert.deepEqual(router.find('api')?.methods, ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH']);
+    commandApiOf(router)!.commands.register({
+      name: 'nodes',
+      summary: 'List the replica servers the meta knows',
+      options: [{ name: 'detailed', short: 'd', type: 'boolean', description: 'More columns' }],
+      run({ append, args }) {
+        append({ type: 'nodes', detailed: args.flag('detailed'), nodes: [] });
+      },
+    });
+    const answer = parse(await router.find('api')!.handler(request({ action: 'exec', command: 'nodes -d' })));
+    assert.deepEqual(answer.body.results, [
+      { detailed: true, jobId: 1, nodes: [], type: 'nodes' },
+      { jobId: 1, statusCode: 0, type: 'status' },
+    ]);
+    registered.close();
   });
 });

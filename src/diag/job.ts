@@ -26,6 +26,10 @@ export type JobBody = (context: JobContext) => JobOutcome | Promise<JobOutcome>;
 
 export class JobStateError extends Error {}
 
+function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as PromiseLike<T> | undefined)?.then === 'function';
+}
+
 export interface JobInit {
   id: number;
   line: string;
@@ -81,14 +85,14 @@ export class Job {
   run(): void {
     if (this.statusValue !== 'READY') return;
     this.statusValue = 'RUNNING';
-    let outcome: JobOutcome | Promise<JobOutcome>;
+    let outcome: JobOutcome | PromiseLike<JobOutcome>;
     try {
       outcome = this.init.body(this.context());
     } catch (error) {
       this.fail(error);
       return;
     }
-    if (outcome instanceof Promise) {
+    if (isPromiseLike(outcome)) {
       outcome.then((value) => this.finish(value), (error: unknown) => this.fail(error));
     } else {
       this.finish(outcome);
