@@ -1,6 +1,9 @@
 // POST /api against real replica processes: every action and error path over HTTP, the
 // built-in commands' result shapes, shared sessions, interrupts, timeouts, expiry and auth.
 import assert from 'node:assert/strict';
+import { mkdtemp, open, rm, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { sleep, startPteron, type RunningProcess } from './helpers/process.ts';
 
@@ -9,10 +12,12 @@ type Json = Record<string, any>;
 let main: RunningProcess;
 let expiring: RunningProcess;
 let guarded: RunningProcess;
+let outputDir: string;
 
 before(async () => {
+  outputDir = await mkdtemp(path.join(os.tmpdir(), 'pteron-diag-'));
   [main, expiring, guarded] = await Promise.all([
-    startPteron('replica'),
+    startPteron('replica', { args: ['--set', `diag.api_output_dir=${outputDir}`] }),
     startPteron('replica', {
       args: ['--set', 'diag.api_session_timeout_s=2', '--set', 'diag.api_consumer_timeout_ms=700', '--set', 'diag.api_reaper_interval_ms=100'],
     }),
@@ -24,6 +29,7 @@ before(async () => {
 
 after(async () => {
   await Promise.all([main?.stop(), expiring?.stop(), guarded?.stop()]);
+  if (outputDir) await rm(outputDir, { recursive: true, force: true });
 });
 
 interface Answer {
@@ -269,6 +275,26 @@ describe('/api exec and the built-in commands', () => {
       assert.ok(typeof dashboard.eventLoop.delayMaxMs === 'number');
       assert.ok((dashboard.metrics as Json[]).some((metric) => metric.name === 'http_requests'));
     }
+  });
+
+  test('heapdump writes a snapshot into the output directory, and only there', async () => {
+    const results = await execOk('heapdump --live first');
+    const dumpFile = path.join(outputDir, 'first.heapsnapshot');
+    assert.deepEqual(results.map((result) => result.type), ['message', 'message', 'heapdump']);
+    assert.equal(results[0]!.message, `Dumping heap to ${dumpFile} ...`);
+    assert.equal(results[1]!.message, 'Heap dump file created');
+    assert.deepEqual(results[2], { dumpFile, jobId: results[2]!.jobId, live: true, type: 'heapdump' });
+    assert.ok((await stat(dumpFile)).size > 100_000);
+    const file = await open(dumpFile);
+    const head = Buffer.alloc(12);
+    await file.read(head, 0, 12, 0);
+    await file.close();
+    assert.equal(head.toString(), '{"snapshot":');
+    const [plain] = (await execOk('heapdump')).slice(-1);
+    assert.match(plain!.dumpFile, new RegExp(`^${outputDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/heapdump-[0-9-]+-${main.pid}\\.heapsnapshot$`));
+    assert.equal(plain!.live, false);
+    const escape = await exec('heapdump ../outside');
+    assert.deepEqual(escape.body.results, [{ jobId: escape.body.jobId, message: "heapdump writes only into the output directory; '../outside' is not a plain file name", statusCode: 1, type: 'status' }]);
   });
 
   test('session and history', async () => {

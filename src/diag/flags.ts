@@ -104,3 +104,11 @@ export const localConnectionNonAuth = defineFlag({
   default: true,
   description: 'Whether loopback clients may use /api without credentials when a password is configured',
 });
+
+export const outputDir = defineFlag({
+  section: SECTION,
+  name: 'api_output_dir',
+  type: 'FV_STRING',
+  default: '',
+  description: 'Where heapdump (and later profiler) write their files; empty means pteron-output in the system temporary directory',
+});

@@ -6,7 +6,7 @@ export {
   registerCommandApi, createCommandApi, commandApiOf, limitsFromFlags, authFromFlags, API_ACTIONS, WELCOME_MESSAGE,
   EXEC_TIMEOUT_MESSAGE, type ApiAction, type ApiResponse, type ApiState, type CommandApi, type CommandApiOptions,
 } from './api.ts';
-export { createBuiltinCommands, BUILTIN_COMMANDS } from './commands/index.ts';
+export { createBuiltinCommands, BUILTIN_COMMANDS, diagOutputDir } from './commands/index.ts';
 export {
   CommandRegistry, ArgumentError, ParsedArgs, parseArguments, describeCommand, usageOf,
   type CommandSpec, type CommandInvocation, type CommandServices, type OptionSpec, type ArgumentSpec, type OptionType, type ServerInfo,

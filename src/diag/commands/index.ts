@@ -1,7 +1,9 @@
-// The built-in commands. Heavier diagnostics (heapdump, profiler) plug in the same way: a
-// CommandSpec whose body appends results and watches `signal`, registered on the registry.
+// The built-in commands. Heavier diagnostics (a CPU profiler next) plug in the same way: a
+// CommandSpec whose body appends results and watches `signal`, writing files under
+// diagOutputDir() as heapdump does.
 import { dashboardCommand } from './dashboard.ts';
 import { helpCommand, historyCommand, jobsCommand, killCommand, sessionCommand, versionCommand } from './basic.ts';
+import { heapdumpCommand } from './heapdump.ts';
 import { memoryCommand, threadCommand } from './memory-thread.ts';
 import { startGcObserver } from './node-stats.ts';
 import { perfcounterCommand } from './perfcounter.ts';
@@ -10,7 +12,7 @@ import { sysenvCommand, syspropCommand, vmoptionCommand } from './runtime.ts';
 
 export const BUILTIN_COMMANDS = [
   versionCommand, helpCommand, sessionCommand, historyCommand, jobsCommand, killCommand,
-  sysenvCommand, syspropCommand, vmoptionCommand, memoryCommand, threadCommand, perfcounterCommand, dashboardCommand,
+  sysenvCommand, syspropCommand, vmoptionCommand, memoryCommand, threadCommand, perfcounterCommand, dashboardCommand, heapdumpCommand,
 ] as const;
 
 /** A registry holding the built-in commands; starts counting garbage collections for dashboard. */
@@ -21,6 +23,7 @@ export function createBuiltinCommands(): CommandRegistry {
   return registry;
 }
 
+export { diagOutputDir } from './heapdump.ts';
 export {
   CommandRegistry, ArgumentError, ParsedArgs, parseArguments, describeCommand, usageOf,
   type CommandSpec, type CommandInvocation, type CommandServices, type OptionSpec, type ArgumentSpec, type OptionType, type ServerInfo,
