@@ -11,6 +11,9 @@
 //   3. too few members: add a secondary (prefer a recently dropped member, wait a while for it
 //      to come back before copying the data elsewhere);
 //   4. too many members: remove the secondary on the most loaded node.
+// A partition in the middle of a balance operation (§2.9) gets the operation's next step instead
+// of 2–4, as long as that step still fits; the server state drops steps that no longer do.
+import { balancerStepIsValid, type BalancerStep } from './balancer.ts';
 import {
   applyConfigChange, gpidText, isMember, levelAtMost, replicaCountOf,
   type AppInfo, type ConfigType, type FunctionLevel, type Gpid, type PartitionConfiguration,
@@ -51,6 +54,8 @@ export interface GuardianState {
   dropped: ReadonlyMap<string, readonly DroppedReplica[]>;
   /** Nodes never chosen for a new replica. */
   blackList?: ReadonlySet<string>;
+  /** Per gpid text: the next step of the balance operation queued for the partition. */
+  balancerSteps?: ReadonlyMap<string, BalancerStep>;
   options: GuardianOptions;
 }
 
@@ -179,6 +184,12 @@ function curePartition(round: Round, config: PartitionConfiguration): void {
   // Curing proper needs replica servers to act on proposals: not at freezed or below.
   if (levelAtMost(state.level, 'fl_freezed')) return;
 
+  const balancerStep = state.balancerSteps?.get(gpidText(config.gpid));
+  if (balancerStep !== undefined && balancerStepIsValid(config, balancerStep, state.aliveNodes)) {
+    proposeBalancerStep(round, config, balancerStep);
+    return;
+  }
+
   if (config.primary === '') {
     cureMissingPrimary(round, config);
     return;
@@ -190,6 +201,15 @@ function curePartition(round: Round, config: PartitionConfiguration): void {
     const victim = chooseSecondaryToRemove(config.secondaries, appId, tally);
     if (victim !== undefined && propose(round, config, 'CT_REMOVE', config.primary, victim)) tally.removeReplica(appId, victim, false);
   }
+}
+
+/** The next step of a balance operation; new secondaries count against flow control like the guardian's own. */
+function proposeBalancerStep(round: Round, config: PartitionConfiguration, step: BalancerStep): void {
+  const options = round.state.options;
+  const addsSecondary = step.type === 'CT_ADD_SECONDARY' || step.type === 'CT_ADD_SECONDARY_FOR_LB';
+  if (addsSecondary && options.addSecondaryEnableFlowControl && (round.newSecondaries.get(step.node) ?? 0) >= options.addSecondaryMaxCountForOneNode) return;
+  if (!propose(round, config, step.type, step.target, step.node)) return;
+  if (addsSecondary) round.newSecondaries.set(step.node, (round.newSecondaries.get(step.node) ?? 0) + 1);
 }
 
 function candidateNodes(state: GuardianState): string[] {

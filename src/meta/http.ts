@@ -4,18 +4,12 @@
 import { formatLocalTime } from '../base/index.ts';
 import { nj, tp, type AdminRequest, type AdminResponse, type HttpRouter, type Table } from '../net/index.ts';
 import { appEnvCatalogue } from './app-envs.ts';
+import type { BalanceOperationCount } from './balancer.ts';
 import { compareHostPort, functionLevelDisplayName, appStatusDisplayName, type AppInfo, type PartitionConfiguration } from './model.ts';
 import type { MetaServerState } from './server-state.ts';
 
 /** Who leads the metas: this process, another one, or nobody known. */
 export type LeaderInfo = { self: true } | { self: false; leader: string | undefined };
-
-export interface BalanceOperationCount {
-  move_pri: number;
-  copy_pri: number;
-  copy_sec: number;
-  total: number;
-}
 
 export interface MetaHttpDeps {
   state: MetaServerState;
@@ -25,7 +19,7 @@ export interface MetaHttpDeps {
   metaServers: () => string[];
   /** This meta's own host:port. */
   selfAddress: () => string;
-  /** The balancer's last plan; default: all zero, total -1 until every alive node reported its replicas. */
+  /** The balancer's last plan; default: the state's balanceOperationCount(). */
   balanceOperationCount?: () => BalanceOperationCount;
 }
 
@@ -288,9 +282,7 @@ export function replicaCountStddev(state: MetaServerState): { primary: string; t
 /** The cluster facts /meta/cluster and RPC_CM_CLUSTER_INFO report, in Pegasus's order. */
 export function clusterInfoRows(deps: MetaHttpDeps): Array<[string, string]> {
   const state = deps.state;
-  const balance = deps.balanceOperationCount?.() ?? {
-    move_pri: 0, copy_pri: 0, copy_sec: 0, total: state.allReplicasCollected() ? 0 : -1,
-  };
+  const balance = deps.balanceOperationCount?.() ?? state.balanceOperationCount();
   const stddev = replicaCountStddev(state);
   return [
     ['meta_servers', deps.metaServers().join(',')],

@@ -8,6 +8,7 @@ export {
 export { APP_ENV_DEFINITIONS, validateAppEnv, validateCreateAppEnvs, appEnvCatalogue, parseEnvList, type EnvValueType } from './app-envs.ts';
 export * from './failure-detector.ts';
 export * from './placement.ts';
+export * from './balancer.ts';
 export * from './guardian.ts';
 export * from './server-state.ts';
 export * from './http.ts';

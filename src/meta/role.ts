@@ -85,6 +85,7 @@ export async function installMeta(server: PteronServer, config: LoadedConfig): P
     leader: () => ({ self: true }),
     metaServers,
     selfAddress: () => selfAddress,
+    balanceOperationCount: () => state.balanceOperationCount(),
   };
   registerMetaHttpCalls(server.router, httpDeps);
 

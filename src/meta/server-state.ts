@@ -1,5 +1,6 @@
 // The meta server's state: tables, partition configurations and replica-server liveness, kept in
-// memory and persisted through a MetaStateStore (spec pegasus-arch §2.1–§2.8, §2.10–§2.12).
+// memory and persisted through a MetaStateStore (spec pegasus-arch §2.1–§2.12; the balancer's
+// plan is computed in balancer.ts, its steps are queued and carried out here).
 //
 // Every change is written to the store first and applied in memory after the write succeeded,
 // so what the meta answers is always what a restarted meta would load. Changes run one at a
@@ -14,11 +15,15 @@ import { assert, log, type ErrorName } from '../base/index.ts';
 import { defineFlag, type LoadedConfig } from '../config/index.ts';
 import { defineMetric, metricRegistry, serverEntity, type Counter, type MetricEntity } from '../metrics/index.ts';
 import { parseEnvList, validateAppEnv, validateCreateAppEnvs } from './app-envs.ts';
+import {
+  BALANCE_COUNT_NOT_COLLECTED, balancerStepIsValid, countBalanceOperations, planBalance,
+  type BalanceOperation, type BalanceOperationCount, type BalancerOptions, type BalancerStep,
+} from './balancer.ts';
 import { failureDetectorOptionsFromFlags, MasterFailureDetector, type BeaconOutcome, type FailureDetectorOptions } from './failure-detector.ts';
 import { effectiveFunctionLevel, guardianStep, type DroppedReplica, type GuardianAction, type GuardianEvent, type GuardianOptions, type GuardianProposal } from './guardian.ts';
 import {
   APP_TYPE_PEGASUS, appInfoFromJson, appInfoToJson, applyConfigChange, cloneAppInfo, clonePartitionConfiguration, gpidText,
-  isMember, levelAtMost, membersOf, newPartitionConfiguration, parseFunctionLevel, partitionConfigurationFromJson,
+  isMember, levelAtMost, membersOf, newPartitionConfiguration, parseFunctionLevel, parseGpid, partitionConfigurationFromJson,
   partitionConfigurationToJson, PARTITION_FLAG_DROPPED, replicaCountOf, sameMembership,
   type AppInfo, type AppStatus, type ConfigType, type FunctionLevel, type Gpid, type NodeInfo, type PartitionConfiguration,
   type ReplicaInfo,
@@ -149,6 +154,37 @@ export const lbIntervalMs = defineFlag({
   validator: (value) => value >= 10,
 });
 
+export const balancerInTurn = defineFlag({
+  section: 'meta_server',
+  name: 'balancer_in_turn',
+  type: 'FV_BOOL',
+  default: false,
+  description: 'Balance the tables one at a time: a round stops at the first table that needs balance operations',
+  mutable: true,
+});
+
+export const onlyPrimaryBalancer = defineFlag({
+  section: 'meta_server',
+  name: 'only_primary_balancer',
+  type: 'FV_BOOL',
+  default: false,
+  description: 'Only balance the primaries, never the secondaries',
+  mutable: true,
+});
+
+export const onlyMovePrimary = defineFlag({
+  section: 'meta_server',
+  name: 'only_move_primary',
+  type: 'FV_BOOL',
+  default: false,
+  description: 'Balance the primaries only by moving them to existing secondaries, never by copying data',
+  mutable: true,
+});
+
+export function balancerOptionsFromFlags(): BalancerOptions {
+  return { balancerInTurn: balancerInTurn.value, onlyPrimaryBalancer: onlyPrimaryBalancer.value, onlyMovePrimary: onlyMovePrimary.value };
+}
+
 export function guardianOptionsFromFlags(): GuardianOptions {
   return {
     mutation2pcMinReplicaCount: mutation2pcMinReplicaCount.value,
@@ -203,10 +239,42 @@ const writablePartitionChangesMetric = defineMetric({
   entityType: 'partition', type: 'Counter', name: 'writable_partition_changes', unit: 'Changes',
   desc: 'The number of times the status of partition has been changed to writable',
 });
+const greedyRecentBalanceOperationsMetric = defineMetric({
+  entityType: 'partition', type: 'Gauge', name: 'greedy_recent_balance_operations', unit: 'Operations',
+  desc: 'The number of balance operations by greedy balancer that are recently needed to be executed',
+});
+const greedyMovePrimaryOperationsMetric = defineMetric({
+  entityType: 'partition', type: 'Counter', name: 'greedy_move_primary_operations', unit: 'Operations',
+  desc: 'The number of balance operations by greedy balancer that move primaries',
+});
+const greedyCopyPrimaryOperationsMetric = defineMetric({
+  entityType: 'partition', type: 'Counter', name: 'greedy_copy_primary_operations', unit: 'Operations',
+  desc: 'The number of balance operations by greedy balancer that copy primaries',
+});
+const greedyCopySecondaryOperationsMetric = defineMetric({
+  entityType: 'partition', type: 'Counter', name: 'greedy_copy_secondary_operations', unit: 'Operations',
+  desc: 'The number of balance operations by greedy balancer that copy secondaries',
+});
+const GREEDY_OPERATION_METRICS = {
+  move_pri: greedyMovePrimaryOperationsMetric,
+  copy_pri: greedyCopyPrimaryOperationsMetric,
+  copy_sec: greedyCopySecondaryOperationsMetric,
+} as const;
+
 const choosePrimaryFailedOperationsMetric = defineMetric({
   entityType: 'partition', type: 'Counter', name: 'choose_primary_failed_operations', unit: 'Operations',
   desc: 'The number of operations that fail to choose the primary replica',
 });
+
+/** A partition's metric entity, with the balancer's metrics present from the start as in Pegasus. */
+function partitionEntity(gpid: Gpid): MetricEntity {
+  const entity = metricRegistry.entity('partition', `partition@${gpidText(gpid)}`, {
+    table_id: String(gpid.appId), partition_id: String(gpid.partitionIndex),
+  });
+  entity.gauge(greedyRecentBalanceOperationsMetric);
+  for (const metric of Object.values(GREEDY_OPERATION_METRICS)) entity.counter(metric);
+  return entity;
+}
 
 export type PartitionHealth = 'dead' | 'unreadable' | 'unwritable' | 'writable_ill' | 'healthy';
 
@@ -367,6 +435,8 @@ export interface MetaServerStateOptions {
   failureDetector?: FailureDetectorOptions;
   /** Read on each guardian run; default: the flags. */
   guardianOptions?: () => GuardianOptions;
+  /** Read on each balancer round; default: the flags. */
+  balancerOptions?: () => BalancerOptions;
   /** Created when the store has no tables yet (first start of a cluster). */
   defaultApps?: readonly DefaultAppSpec[];
   /** Called for every proposal the guardian makes (the role sends RPC_CONFIG_PROPOSAL). */
@@ -388,6 +458,8 @@ interface PartitionContext {
   pending: boolean;
   /** While pending: the members before and after the change (config sync of these nodes must wait). */
   pendingNodes: Set<string>;
+  /** The remaining steps of the balance operation under way, next first (Pegasus's lb_actions). */
+  balancerSteps: BalancerStep[];
   metrics: MetricEntity;
 }
 
@@ -402,6 +474,7 @@ export class MetaServerState {
   readonly failureDetector: MasterFailureDetector;
   private readonly clock: () => number;
   private readonly guardianOptions: () => GuardianOptions;
+  private readonly balancerOptions: () => BalancerOptions;
   private readonly sendProposal: (proposal: GuardianProposal) => void;
 
   private readonly appsById = new Map<number, AppInfo>();
@@ -414,6 +487,11 @@ export class MetaServerState {
   private readonly replicasCollected = new Set<string>();
   /** Partitions the guardian could not cure (all replicas dead), with why. */
   private readonly dddPartitions = new Map<string, { gpid: Gpid; reason: string }>();
+  /** Gpid texts whose context has balancer steps queued. */
+  private readonly balancing = new Set<string>();
+  /** The counts of the balancer's last round; undefined until a round reached the balancer. */
+  private lastBalanceCount: BalanceOperationCount | undefined;
+  private balancerIgnoredAppIds: ReadonlySet<number> = new Set();
   private level: FunctionLevel;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly disconnections: Counter;
@@ -427,6 +505,7 @@ export class MetaServerState {
     this.clock = options.clock ?? Date.now;
     this.failureDetector = new MasterFailureDetector(options.failureDetector ?? failureDetectorOptionsFromFlags());
     this.guardianOptions = options.guardianOptions ?? guardianOptionsFromFlags;
+    this.balancerOptions = options.balancerOptions ?? balancerOptionsFromFlags;
     this.sendProposal = options.sendProposal ?? (() => {});
     this.settleUntilMs = this.clock() + (options.settleMs ?? 0);
     const level = options.functionLevel ?? parseFunctionLevel(metaFunctionLevelOnStart.value);
@@ -591,10 +670,7 @@ export class MetaServerState {
     for (const config of configs) {
       const key = gpidText(config.gpid);
       if (!this.contexts.has(key)) {
-        const metrics = metricRegistry.entity('partition', `partition@${key}`, {
-          table_id: String(config.gpid.appId), partition_id: String(config.gpid.partitionIndex),
-        });
-        this.contexts.set(key, { dropped: [], pending: false, pendingNodes: new Set(), metrics });
+        this.contexts.set(key, { dropped: [], pending: false, pendingNodes: new Set(), balancerSteps: [], metrics: partitionEntity(config.gpid) });
       }
     }
     this.refreshTableMetrics(app);
@@ -620,12 +696,7 @@ export class MetaServerState {
     entity.gauge(writableIllPartitionsMetric).sampleWith(count('writable_ill'));
     entity.gauge(healthyPartitionsMetric).sampleWith(count('healthy'));
     this.tableEntities.set(appId, entity);
-    for (const config of this.partitions.get(appId) ?? []) {
-      const context = this.contexts.get(gpidText(config.gpid))!;
-      context.metrics = metricRegistry.entity('partition', `partition@${gpidText(config.gpid)}`, {
-        table_id: String(appId), partition_id: String(config.gpid.partitionIndex),
-      });
-    }
+    for (const config of this.partitions.get(appId) ?? []) this.contexts.get(gpidText(config.gpid))!.metrics = partitionEntity(config.gpid);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -718,6 +789,8 @@ export class MetaServerState {
     if (level !== 'fl_invalid') {
       this.level = level;
       if (oldLevel !== level) log.info({ from: oldLevel, to: level }, 'meta function level changed');
+      // Below lively nothing balances: operations under way stop after their current step.
+      if (levelAtMost(level, 'fl_steady')) this.clearBalancerSteps('meta function level is not lively');
     }
     return { err: 'ERR_OK', oldLevel };
   }
@@ -830,7 +903,10 @@ export class MetaServerState {
       this.appIdsByName.delete(app.appName);
       this.appsById.set(app.appId, dropped);
       for (let index = 0; index < configs.length; index++) this.applyLocally(configs[index]!, nextConfigs[index]!);
-      for (const config of nextConfigs) this.dddPartitions.delete(gpidText(config.gpid));
+      for (const config of nextConfigs) {
+        this.dddPartitions.delete(gpidText(config.gpid));
+        this.dropBalancerSteps(gpidText(config.gpid), 'table dropped');
+      }
       this.refreshTableMetrics(dropped);
       log.info({ appName: app.appName, appId: app.appId, expireSecond: dropped.expireSecond }, 'table dropped');
       return { err: 'ERR_OK', hintMessage: '' };
@@ -1080,14 +1156,14 @@ export class MetaServerState {
       }
       // The replica reports how far it committed; the meta keeps last_drops itself.
       expected.lastCommittedDecree = Math.max(current.lastCommittedDecree, request.config.lastCommittedDecree);
-      await this.writeConfiguration(current, expected);
+      await this.writeConfiguration(current, expected, request.type, request.node);
       const actions = await this.cureLocked({ kind: 'cure', gpids: [gpid] });
       return { err: 'ERR_OK', config: clonePartitionConfiguration(expected), proposals: actions.filter((action): action is GuardianProposal => action.kind === 'proposal') };
     });
   }
 
-  /** Persists one partition's next configuration, then applies it. Caller holds the queue. */
-  private async writeConfiguration(current: PartitionConfiguration, next: PartitionConfiguration): Promise<void> {
+  /** Persists one partition's next configuration (the change `type` of `node`), then applies it. Caller holds the queue. */
+  private async writeConfiguration(current: PartitionConfiguration, next: PartitionConfiguration, type: ConfigType, node: string): Promise<void> {
     const context = this.contexts.get(gpidText(current.gpid))!;
     assert(!context.pending, `configuration of ${gpidText(current.gpid)} written twice at once`);
     assert(next.ballot === current.ballot + 1, `ballot of ${gpidText(current.gpid)} goes ${current.ballot} → ${next.ballot}`);
@@ -1100,6 +1176,75 @@ export class MetaServerState {
       context.pendingNodes = new Set();
     }
     this.applyLocally(current, next);
+    this.advanceBalancerSteps(gpidText(next.gpid), type, node);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // balancer steps (Pegasus's lb_actions)
+
+  /** A change landed: it completes the queued step it matches; any other change makes the rest stale. */
+  private advanceBalancerSteps(key: string, type: ConfigType, node: string): void {
+    const context = this.contexts.get(key);
+    if (!context || context.balancerSteps.length === 0) return;
+    const next = context.balancerSteps[0]!;
+    if (next.type === type && next.node === node) {
+      context.balancerSteps.shift();
+      if (context.balancerSteps.length === 0) this.balancing.delete(key);
+      return;
+    }
+    this.dropBalancerSteps(key, `${type} of ${node} came in while ${next.type} of ${node === next.node ? 'it' : next.node} was due`);
+  }
+
+  private dropBalancerSteps(key: string, reason: string): void {
+    const context = this.contexts.get(key);
+    if (!context || context.balancerSteps.length === 0) return;
+    log.info({ gpid: key, steps: context.balancerSteps.length, reason }, 'balance operation abandoned');
+    context.balancerSteps = [];
+    this.balancing.delete(key);
+  }
+
+  private clearBalancerSteps(reason: string): void {
+    for (const key of [...this.balancing]) this.dropBalancerSteps(key, reason);
+  }
+
+  /** Drops the queued steps that no longer fit their partition (a node died, the layout changed). */
+  private pruneBalancerSteps(): void {
+    if (this.balancing.size === 0) return;
+    const alive = this.aliveNodes();
+    for (const key of [...this.balancing]) {
+      const context = this.contexts.get(key)!;
+      const gpid = parseGpid(key)!;
+      const config = this.partitions.get(gpid.appId)?.[gpid.partitionIndex];
+      const available = this.appsById.get(gpid.appId)?.status === 'AS_AVAILABLE';
+      if (!config || !available || !balancerStepIsValid(config, context.balancerSteps[0]!, alive)) {
+        this.dropBalancerSteps(key, 'the next step no longer fits the partition');
+      }
+    }
+  }
+
+  /** The steps of the balance operations under way, per gpid text (for tests and diagnostics). */
+  balancerStepsUnderWay(): Map<string, BalancerStep[]> {
+    const steps = new Map<string, BalancerStep[]>();
+    for (const key of this.balancing) steps.set(key, this.contexts.get(key)!.balancerSteps.map((step) => ({ ...step })));
+    return steps;
+  }
+
+  /** `meta.lb.ignored_app_list`: tables the balancer leaves alone. */
+  setBalancerIgnoredApps(appIds: Iterable<number>): void {
+    this.balancerIgnoredAppIds = new Set(appIds);
+  }
+  balancerIgnoredApps(): number[] {
+    return [...this.balancerIgnoredAppIds].sort((a, b) => a - b);
+  }
+
+  /**
+   * balance_operation_count of /meta/cluster: the counts of the balancer's last round (total -1
+   * when it had not heard every alive node's replicas); before the first round all zero, with
+   * total -1 until every alive node reported.
+   */
+  balanceOperationCount(): BalanceOperationCount {
+    if (this.lastBalanceCount) return { ...this.lastBalanceCount };
+    return { move_pri: 0, copy_pri: 0, copy_sec: 0, total: this.allReplicasCollected() ? 0 : -1 };
   }
 
   private applyLocally(current: PartitionConfiguration, next: PartitionConfiguration): void {
@@ -1123,9 +1268,89 @@ export class MetaServerState {
   // -------------------------------------------------------------------------------------------
   // guardian
 
-  /** The periodic sweep (every lb_interval_ms). Returns every action taken or proposed. */
+  /**
+   * The periodic sweep (every lb_interval_ms): cure every partition, then, if all of them are
+   * healthy, run the balancer. Returns every guardian action taken or proposed.
+   */
   checkAllPartitions(): Promise<GuardianAction[]> {
-    return this.serial(() => this.cureLocked({ kind: 'check_all' }));
+    return this.serial(async () => {
+      const actions = await this.cureLocked({ kind: 'check_all' });
+      actions.push(...await this.balanceLocked());
+      return actions;
+    });
+  }
+
+  /**
+   * The balancer stage of a sweep (§2.9). At steady it only counts what it would do; at lively
+   * it queues the operations' steps on their partitions and proposes the first ones. The counts
+   * stay as they were when the stage does not run (a partition unhealthy or an operation still
+   * under way). Caller holds the queue.
+   */
+  private async balanceLocked(): Promise<GuardianAction[]> {
+    const level = this.effectiveFunctionLevel();
+    if (levelAtMost(level, 'fl_freezed') || !this.balancerMayRun()) return [];
+    if (!this.allReplicasCollected()) {
+      this.reportBalance([], true, false);
+      return [];
+    }
+    const input = {
+      apps: this.appsById,
+      partitions: this.partitions,
+      aliveNodes: this.aliveNodes(),
+      options: { ...this.balancerOptions(), ignoredAppIds: this.balancerIgnoredAppIds },
+    };
+    if (level === 'fl_lively') {
+      const operations = planBalance({ ...input, checker: false });
+      if (operations.length > 0) {
+        for (const operation of operations) {
+          const key = gpidText(operation.gpid);
+          this.contexts.get(key)!.balancerSteps = operation.steps.map((step) => ({ ...step }));
+          this.balancing.add(key);
+        }
+        this.reportBalance(operations, false);
+        log.info(countBalanceOperations(operations), 'balancer round: operations queued');
+        return this.cureLocked({ kind: 'cure', gpids: operations.map((operation) => operation.gpid) });
+      }
+    }
+    this.reportBalance(planBalance({ ...input, checker: true }), true);
+    return [];
+  }
+
+  /**
+   * Every partition of every available table healthy, with no write or balance operation under
+   * way, every member alive (so no dead node still holds replicas), and no table being created,
+   * dropped or recalled.
+   */
+  private balancerMayRun(): boolean {
+    if (this.balancing.size > 0) return false;
+    const alive = this.aliveNodes();
+    for (const [appId, app] of this.appsById) {
+      if (app.status === 'AS_CREATING' || app.status === 'AS_DROPPING' || app.status === 'AS_RECALLING') return false;
+      if (app.status !== 'AS_AVAILABLE') continue;
+      for (const config of this.partitions.get(appId) ?? []) {
+        if (this.contexts.get(gpidText(config.gpid))!.pending) return false;
+        if (config.primary === '' || replicaCountOf(config) !== config.maxReplicaCount) return false;
+        if (!membersOf(config).every((node) => alive.has(node))) return false;
+      }
+    }
+    return true;
+  }
+
+  /** Remembers a round's counts and updates the partitions' balancer metrics (counters only for operations carried out). */
+  private reportBalance(operations: readonly BalanceOperation[], checker: boolean, collected = true): void {
+    this.lastBalanceCount = collected ? countBalanceOperations(operations) : { ...BALANCE_COUNT_NOT_COLLECTED };
+    const inPlan = new Set(operations.map((operation) => gpidText(operation.gpid)));
+    for (const [appId, app] of this.appsById) {
+      if (app.status !== 'AS_AVAILABLE') continue;
+      for (const config of this.partitions.get(appId) ?? []) {
+        const key = gpidText(config.gpid);
+        this.contexts.get(key)!.metrics.gauge(greedyRecentBalanceOperationsMetric).set(inPlan.has(key) ? 1 : 0);
+      }
+    }
+    if (checker) return;
+    for (const operation of operations) {
+      this.contexts.get(gpidText(operation.gpid))!.metrics.counter(GREEDY_OPERATION_METRICS[operation.type]).increment();
+    }
   }
 
   /**
@@ -1137,6 +1362,7 @@ export class MetaServerState {
     const all: GuardianAction[] = [];
     let next: GuardianEvent | undefined = event;
     for (let round = 0; round < CURE_ROUNDS_MAX && next; round++) {
+      this.pruneBalancerSteps();
       const actions = guardianStep(this.guardianState(), next, this.nowMs());
       const changed: Gpid[] = [];
       for (const action of actions) {
@@ -1146,7 +1372,7 @@ export class MetaServerState {
             const current = this.partitions.get(action.gpid.appId)![action.gpid.partitionIndex]!;
             assert(action.config.ballot === current.ballot + 1, 'guardian update is based on the current configuration');
             log.info({ gpid: gpidText(action.gpid), type: action.type, node: action.node, ballot: action.config.ballot }, 'meta updates a partition configuration');
-            await this.writeConfiguration(current, action.config);
+            await this.writeConfiguration(current, action.config, action.type, action.node);
             changed.push(action.gpid);
             break;
           }
@@ -1176,6 +1402,8 @@ export class MetaServerState {
       if (context.dropped.length > 0) dropped.set(key, context.dropped);
       if (context.pending) pending.add(key);
     }
+    const balancerSteps = new Map<string, BalancerStep>();
+    for (const key of this.balancing) balancerSteps.set(key, this.contexts.get(key)!.balancerSteps[0]!);
     return {
       level: this.effectiveFunctionLevel(),
       apps: this.appsById,
@@ -1183,6 +1411,7 @@ export class MetaServerState {
       aliveNodes: this.aliveNodes(),
       pending,
       dropped,
+      balancerSteps,
       options: this.guardianOptions(),
     };
   }
