@@ -412,6 +412,21 @@ describe('balancer in the meta server state', () => {
     assert.equal(partitionMetric('14.0', 'greedy_copy_secondary_operations'), 1);
   });
 
+  it('re-sends a step whose proposal was lost on the next sweep, without planning anew', async () => {
+    const meta = await metaWith(17, ALL_ON_N1, 'fl_lively');
+    syncAll(meta);
+    await meta.state.checkAllPartitions();
+    const first = meta.proposals.splice(0).map((proposal) => [gpidText(proposal.gpid), proposal.type, proposal.target]);
+    assert.equal(first.length, 2);
+    // Lost: the next sweep proposes the same steps again; the counts stay those of the plan under way.
+    const again = await meta.state.checkAllPartitions();
+    assert.deepEqual(again.map((action) => action.kind === 'proposal' && [gpidText(action.gpid), action.type, action.target]), first);
+    assert.deepEqual(meta.state.balanceOperationCount(), { move_pri: 2, copy_pri: 0, copy_sec: 0, total: 2 });
+    assert.equal(await meta.settle(), 4);
+    assert.deepEqual(primaryCounts(meta.state.partitionsOf(17), HARNESS_NODES), [6, 2, 0]);
+    assert.equal(partitionMetric('17.0', 'greedy_move_primary_operations'), 1, 'counted once, when queued');
+  });
+
   it('leaving lively abandons the remaining steps, and the guardian gives the partition a primary again', async () => {
     const meta = await metaWith(15, ALL_ON_N1, 'fl_lively');
     syncAll(meta);
