@@ -1,7 +1,7 @@
 // POST /api against real replica processes: every action and error path over HTTP, the
 // built-in commands' result shapes, shared sessions, interrupts, timeouts, expiry and auth.
 import assert from 'node:assert/strict';
-import { mkdtemp, open, rm, stat } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -295,6 +295,26 @@ describe('/api exec and the built-in commands', () => {
     assert.equal(plain!.live, false);
     const escape = await exec('heapdump ../outside');
     assert.deepEqual(escape.body.results, [{ jobId: escape.body.jobId, message: "heapdump writes only into the output directory; '../outside' is not a plain file name", statusCode: 1, type: 'status' }]);
+  });
+
+  test('profiler: start, status, stop writes a .cpuprofile; misuse gets clear statuses', async () => {
+    const status = async (command: string): Promise<Json[]> => (await exec(command)).body.results as Json[];
+    assert.equal((await status('profiler status'))[0]!.executeResult, 'Profiler is not started');
+    const [notStarted] = await status('profiler stop');
+    assert.deepEqual(notStarted, { jobId: notStarted!.jobId, message: 'profiler is not started', statusCode: 1, type: 'status' });
+    assert.equal((await status('profiler begin'))[0]!.message, "The argument 'action' must be one of start, stop, status, got 'begin'");
+    const [started] = await execOk('profiler start -i 500');
+    assert.deepEqual(started, { action: 'start', executeResult: 'Profiling started', jobId: started!.jobId, type: 'profiler' });
+    assert.equal((await status('profiler start'))[0]!.message, 'profiler already started; stop it first');
+    assert.match((await execOk('profiler status'))[0]!.executeResult, /^Profiling is running for \d+ seconds, sampling every 500 us$/);
+    await execOk('dashboard -i 100 -n 1');
+    const [stopped] = await execOk('profiler stop busy');
+    const outputFile = path.join(outputDir, 'busy.cpuprofile');
+    assert.deepEqual(stopped, { action: 'stop', executeResult: 'Profiling stopped', format: 'cpuprofile', jobId: stopped!.jobId, outputFile, type: 'profiler' });
+    const profile = JSON.parse(await readFile(outputFile, 'utf8')) as Json;
+    assert.ok(Array.isArray(profile.nodes) && profile.nodes.length > 0);
+    assert.ok(profile.endTime > profile.startTime);
+    assert.equal((await execOk('profiler status'))[0]!.outputFile, outputFile);
   });
 
   test('session and history', async () => {
