@@ -247,6 +247,14 @@ describe('flag registry', () => {
     assert.equal(formatValue(immutableInt), '-3');
   });
 
+  it('shows a secret flag as <hidden> once it is set, and an unset one as empty', () => {
+    const secret = defineFlag({ section: 'flag_test', name: 'ct_secret', type: 'FV_STRING', default: '', description: 'a credential', secret: true });
+    assert.equal(formatValue(secret), '');
+    setFlagFromText('ct_secret', 's3cret', true);
+    assert.equal(secret.value, 's3cret');
+    assert.equal(formatValue(secret), '<hidden>');
+  });
+
   it('returns the existing flag on an identical re-declaration, and refuses a conflicting one', () => {
     const again = defineFlag({
       section: 'flag_test', name: 'ct_mutable_int32', type: 'FV_INT32', default: 5, description: 'a mutable int', mutable: true,

@@ -14,6 +14,8 @@ export interface FlagSpec<T extends FlagValue> {
   default: T;
   description: string;
   mutable?: boolean;
+  /** A credential: the admin API shows it as `<hidden>` instead of its value. */
+  secret?: boolean;
   /** Returns true when the value is acceptable. */
   validator?: (value: WidenedValue<T>) => boolean;
 }
@@ -24,6 +26,7 @@ export interface Flag<T extends FlagValue = FlagValue> {
   readonly type: FlagType;
   readonly description: string;
   readonly mutable: boolean;
+  readonly secret: boolean;
   readonly defaultValue: T;
   readonly value: T;
 }
@@ -67,6 +70,7 @@ export function defineFlag<T extends FlagValue>(spec: FlagSpec<T>): Flag<Widened
     type: spec.type,
     description: spec.description,
     mutable: spec.mutable ?? false,
+    secret: spec.secret ?? false,
     defaultValue: spec.default,
     value: spec.default,
     validator: spec.validator as ((value: FlagValue) => boolean) | undefined,
@@ -103,6 +107,7 @@ export function onFlagChange(flag: Flag, listener: (value: FlagValue) => void): 
 }
 
 export function formatValue(flag: Flag): string {
+  if (flag.secret && flag.value !== '') return '<hidden>';
   return formatFlagValue(flag.type, flag.value);
 }
 

@@ -92,6 +92,7 @@ export const apiPassword = defineFlag({
   name: 'api_password',
   type: 'FV_STRING',
   default: '',
+  secret: true,
   description:
     'The password /api requires (Basic auth or ?password=), plain or as sha256:<hex digest>; with a user name and no ' +
     'password a random one is generated and logged; empty with no user name: no credentials, loopback clients only',

@@ -23,6 +23,8 @@ const gcPauseTotal = server('gc_pause_total_ms', 'Counter', 'MilliSeconds', 'The
 const handles = server('active_handles', 'Gauge', 'Values', 'The number of active libuv handles (sockets, timers, servers)');
 
 const PAGE_BYTES = 4096;
+/** How often the event-loop delay is sampled. */
+const LOOP_RESOLUTION_MS = 10;
 /** Event-loop lag statistics cover at most this window, then start afresh. */
 const LOOP_WINDOW_MS = 10000;
 /** The CPU time counter lags the process's real CPU time by at most this much. */
@@ -74,12 +76,13 @@ export function registerProcessMetrics(): void {
 
   // The lag statistics cover the current window; the window restarts on a timer, never on a read,
   // so the three gauges of one query describe the same window.
-  const histogram = monitorEventLoopDelay({ resolution: 10 });
+  // Each sample of the delay histogram includes its own sampling period; the lag is the rest.
+  const histogram = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
   histogram.enable();
   setInterval(() => histogram.reset(), LOOP_WINDOW_MS).unref();
   const loopStat = (read: () => number) => () => {
-    const value = histogram.count > 0 ? read() : 0;
-    return Number.isFinite(value) ? Math.round(value) : 0;
+    const value = histogram.count > 0 ? read() - LOOP_RESOLUTION_MS * 1e6 : 0;
+    return Number.isFinite(value) ? Math.max(0, Math.round(value)) : 0;
   };
   entity.gauge(loopLagMean).sampleWith(loopStat(() => histogram.mean));
   entity.gauge(loopLagMax).sampleWith(loopStat(() => histogram.max));
