@@ -1,17 +1,22 @@
-// `pteron replica`: the replica server role. For now it keeps the meta informed (beacons,
-// config sync), learns which partitions it serves and in which role, and carries out the
-// meta's configuration proposals by reporting the changed configuration back. PacificA
-// replication and the data plane take this place in later work.
+// `pteron replica`: the replica server role. It keeps the meta informed (beacons, config sync
+// with the replicas it stores and their decrees), hosts a replica for every partition the meta
+// makes it a member of (opening and closing stores as configurations change), carries out the
+// meta's configuration proposals, and serves the data plane for the partitions it leads.
+// Replication to secondaries (PacificA) comes in later work: secondaries hold a store but get
+// no data yet, and only primaries answer clients.
 import { log, parseHostPort } from '../base/index.ts';
 import { defineFlag, onFlagChange, type LoadedConfig } from '../config/index.ts';
 import {
-  applyConfigChange, configTypeFromValue, failureDetectorOptionsFromFlags, gpidText, metaServerList, partitionConfigurationFromWire,
-  partitionConfigurationToWire, type PartitionConfiguration,
+  appInfoFromWire, applyConfigChange, configTypeFromValue, failureDetectorOptionsFromFlags, gpidText, metaServerList,
+  partitionConfigurationFromWire, partitionConfigurationToWire, type PartitionConfiguration,
 } from '../meta/index.ts';
 import { defineMetric, serverEntity } from '../metrics/index.ts';
 import { registerOnewayRpc, RpcClient } from '../net/index.ts';
-import type { PteronServer } from '../runtime/index.ts';
-import { PartitionStatus, RPCS, type AppInfo, type ReplicaInfo } from '../wire/index.ts';
+import { dataDir, type PteronServer } from '../runtime/index.ts';
+import { PartitionStatus, RPCS, type AppInfo as WireAppInfo } from '../wire/index.ts';
+import { registerDataPlane } from './data-plane.ts';
+import { registerReplicaHttpCalls } from './http.ts';
+import { ReplicaStub } from './stub.ts';
 
 export const configSyncIntervalMs = defineFlag({
   section: 'replication',
@@ -26,58 +31,41 @@ export const configSyncIntervalMs = defineFlag({
 const totalReplicasMetric = defineMetric({ entityType: 'server', type: 'Gauge', name: 'total_replicas', unit: 'Replicas', desc: 'The total number of replicas' });
 const primaryReplicasMetric = defineMetric({ entityType: 'server', type: 'Gauge', name: 'primary_replicas', unit: 'Replicas', desc: 'The number of primary replicas' });
 const secondaryReplicasMetric = defineMetric({ entityType: 'server', type: 'Gauge', name: 'secondary_replicas', unit: 'Replicas', desc: 'The number of secondary replicas' });
+const inactiveReplicasMetric = defineMetric({ entityType: 'server', type: 'Gauge', name: 'inactive_replicas', unit: 'Replicas', desc: 'The number of inactive replicas' });
+const errorReplicasMetric = defineMetric({ entityType: 'server', type: 'Gauge', name: 'error_replicas', unit: 'Replicas', desc: 'The number of replicas with errors' });
 const beaconFailedMetric = defineMetric({ entityType: 'server', type: 'Counter', name: 'beacon_failed_count', unit: 'Beacons', desc: 'The number of failed beacons sent by failure detector' });
-
-interface LocalReplica {
-  info: AppInfo;
-  config: PartitionConfiguration;
-}
 
 export async function installReplica(server: PteronServer, _config: LoadedConfig): Promise<() => Promise<void>> {
   const self = `${server.identity.host}:${server.identity.port}`;
   const startTimeMs = BigInt(server.identity.startTime.getTime());
   const metaAddress = metaServerList.value.split(',')[0]!.trim();
   const meta = new RpcClient(parseHostPort(metaAddress), { timeoutMs: 3000 });
-  const replicas = new Map<string, LocalReplica>();
   const fd = failureDetectorOptionsFromFlags();
+  const stub = new ReplicaStub({ self, dataDir: dataDir.value });
+  const loaded = await stub.loadFromDisk();
+  if (loaded > 0) log.info({ replicas: loaded }, 'replicas found on disk');
+  registerDataPlane(server.rpc, stub);
+  registerReplicaHttpCalls(server.router, stub);
 
-  const statusOf = (config: PartitionConfiguration): PartitionStatus =>
-    config.primary === self ? PartitionStatus.PS_PRIMARY : config.secondaries.includes(self) ? PartitionStatus.PS_SECONDARY : PartitionStatus.PS_INACTIVE;
-  const countWith = (status: PartitionStatus) => () => [...replicas.values()].filter((replica) => statusOf(replica.config) === status).length;
+  const countWith = (status: PartitionStatus) => () => stub.replicas().filter((replica) => replica.status === status).length;
   const entity = serverEntity();
-  entity.gauge(totalReplicasMetric).sampleWith(() => replicas.size);
+  entity.gauge(totalReplicasMetric).sampleWith(() => stub.replicas().length);
   entity.gauge(primaryReplicasMetric).sampleWith(countWith(PartitionStatus.PS_PRIMARY));
   entity.gauge(secondaryReplicasMetric).sampleWith(countWith(PartitionStatus.PS_SECONDARY));
+  entity.gauge(inactiveReplicasMetric).sampleWith(countWith(PartitionStatus.PS_INACTIVE));
+  entity.gauge(errorReplicasMetric).sampleWith(countWith(PartitionStatus.PS_ERROR));
   const beaconFailures = entity.counter(beaconFailedMetric);
 
-  /** Keeps the newer configuration of a partition; forgets partitions this node left. */
-  const remember = (info: AppInfo, config: PartitionConfiguration): void => {
-    const key = gpidText(config.gpid);
-    const known = replicas.get(key);
-    if (known && known.config.ballot > config.ballot) return;
-    if (statusOf(config) === PartitionStatus.PS_INACTIVE) replicas.delete(key);
-    else replicas.set(key, { info, config });
-  };
-
-  const storedReplicas = (): ReplicaInfo[] =>
-    [...replicas.values()].map(({ info, config }) => ({
-      pid: { ...config.gpid },
-      ballot: BigInt(config.ballot),
-      status: statusOf(config),
-      lastCommittedDecree: 0n,
-      lastPreparedDecree: 0n,
-      lastDurableDecree: 0n,
-      appType: info.appType,
-      diskTag: 'default',
-    }));
+  const remember = (info: WireAppInfo, config: PartitionConfiguration): void => stub.update(appInfoFromWire(info), config);
 
   let syncing = false;
   const configSync = async (): Promise<void> => {
     if (syncing) return;
     syncing = true;
     try {
+      const sentAtSeq = stub.updateSeq;
       const response = await meta.callRpc(RPCS.RPC_CM_CONFIG_SYNC, {
-        node: parseHostPort(self), hpNode: parseHostPort(self), storedReplicas: storedReplicas(),
+        node: parseHostPort(self), hpNode: parseHostPort(self), storedReplicas: stub.storedReplicas(),
       });
       if (response.error !== 'ERR_OK' || !response.result || response.result.err !== 'ERR_OK') return;
       const listed = new Set<string>();
@@ -86,7 +74,8 @@ export async function installReplica(server: PteronServer, _config: LoadedConfig
         listed.add(gpidText(config.gpid));
         remember(update.info, config);
       }
-      for (const key of replicas.keys()) if (!listed.has(key)) replicas.delete(key);
+      stub.retainOnly(listed, sentAtSeq);
+      if (response.result.gcReplicas && response.result.gcReplicas.length > 0) await stub.collectGarbage(response.result.gcReplicas);
     } catch (error) {
       log.debug({ err: (error as Error).message }, 'config sync failed');
     } finally {
@@ -125,11 +114,17 @@ export async function installReplica(server: PteronServer, _config: LoadedConfig
       log.warn({ gpid: gpidText(current.gpid), type: proposal.type }, 'proposal ignored');
       return;
     }
+    // The replica that carries out the change reports how far it has committed.
+    const local = stub.find(current.gpid.appId, current.gpid.partitionIndex);
+    if (local !== undefined) next.lastCommittedDecree = Math.max(next.lastCommittedDecree, local.lastCommittedDecree);
     const response = await meta.callRpc(RPCS.RPC_CM_UPDATE_PARTITION_CONFIGURATION, {
       info: proposal.info, config: partitionConfigurationToWire(next), type: proposal.type, node: proposal.node, hostNode: parseHostPort(self),
       hpNode: proposal.hpNode,
+    }).catch((error: unknown) => {
+      log.warn({ gpid: gpidText(current.gpid), err: (error as Error).message }, 'configuration update not delivered; the meta proposes again');
+      return undefined;
     });
-    if (response.error === 'ERR_OK' && response.result?.err === 'ERR_OK') {
+    if (response?.error === 'ERR_OK' && response.result?.err === 'ERR_OK') {
       remember(proposal.info, partitionConfigurationFromWire(response.result.config));
     }
   });
@@ -145,5 +140,6 @@ export async function installReplica(server: PteronServer, _config: LoadedConfig
     clearInterval(beaconTimer);
     clearInterval(syncTimer);
     meta.close();
+    await stub.close();
   };
 }

@@ -1,0 +1,230 @@
+// The RRDB RPCs on a replica server (spec pegasus-arch §1.8, §1.13, §3.2, §3.3). Every request
+// passes the same gate before its arguments are even decoded, in the reference's order:
+//
+//   1. the header's (app_id, partition_index) names a replica hosted here, else ERR_OBJECT_NOT_FOUND;
+//   2. the table env `replica.deny_client_request` (reconfig → ERR_INVALID_STATE, timeout → no reply);
+//   3. writes: a body over `[replication] max_allowed_write_size` → ERR_INVALID_DATA;
+//   4. the replica is open and PRIMARY, else ERR_INVALID_STATE;
+//   5. a non-zero partition_hash routes to this partition, else ERR_PARENT_PARTITION_MISUSED;
+//   6. writes: primary + secondaries ≥ mutation_2pc_min_replica_count, else ERR_NOT_ENOUGH_MEMBER.
+//
+// OBJECT_NOT_FOUND, INVALID_STATE and PARENT_PARTITION_MISUSED make the official clients query
+// the meta again and retry. Then the arguments are decoded (ERR_INVALID_DATA when they cannot
+// be), reads run against the store and writes go through the replica's mutation path. Storage
+// outcomes travel in the response's `error` field as RocksDB status codes. CLEAR_SCANNER is
+// never answered.
+import { compositeKeyHash, log, partitionIndexOf, PteronError, type ErrorName } from '../base/index.ts';
+import { mutation2pcMinReplicaCount } from '../meta/index.ts';
+import type { RpcReply, RpcRequest, RpcServer } from '../net/index.ts';
+import { now2016Seconds } from '../storage/index.ts';
+import {
+  decodeArgs, encodeResult, RPCS, ThriftDecodeError, type CallDefinition, type CheckAndSetResponse, type IncrResponse,
+  type MultiRemoveResponse, type RequestFrame, type UpdateResponse, type WireType,
+} from '../wire/index.ts';
+import { maxAllowedWriteSize, maxIterationCount, multiGetMaxIterationCount, multiGetMaxIterationSize } from './flags.ts';
+import { serverRequestCounters, type OperationMetricName } from './metrics.ts';
+import type { ClientWrite, WriteOutcome } from './mutation.ts';
+import { readBatchGet, readGet, readMultiGet, readSortKeyCount, readTtl, type ReadContext, type ResponseBase } from './read-ops.ts';
+import type { Replica } from './replica.ts';
+import { continueScan, startScan, type ScanContext } from './scanner.ts';
+import type { ReplicaStub } from './stub.ts';
+
+type RequestKind = 'read' | 'write';
+
+/** Why a request got no result struct: a frame-level error, or (denied with "timeout") no reply at all. */
+type Refusal = { error: ErrorName } | { silent: true };
+
+const EMPTY = Buffer.alloc(0);
+
+/** The thrift body's size as Pegasus measures it: the strict TMessage header plus the args struct. */
+function bodyBytesOf(frame: RequestFrame): number {
+  return 12 + Buffer.byteLength(frame.name) + frame.args.length;
+}
+
+/** A key-hash check for the single-key writes: a non-zero header hash must be the key's own. */
+function keyHashMatches(partitionHash: bigint, key: Buffer): boolean {
+  if (partitionHash === 0n) return true;
+  try {
+    return compositeKeyHash(key) === partitionHash;
+  } catch {
+    // A malformed key: the write itself answers kInvalidArgument.
+    return true;
+  }
+}
+
+export interface DataPlane {
+  /** Requests refused at the gate, by frame error, since start (tests and diagnostics). */
+  readonly refusals: Map<string, number>;
+}
+
+export function registerDataPlane(rpc: RpcServer, stub: ReplicaStub): DataPlane {
+  const self = stub.self;
+  const counters = serverRequestCounters();
+  const refusals = new Map<string, number>();
+
+  const refuse = (kind: RequestKind, refusal: Refusal): RpcReply | undefined => {
+    if ('silent' in refusal) return undefined;
+    refusals.set(refusal.error, (refusals.get(refusal.error) ?? 0) + 1);
+    if (refusal.error === 'ERR_BUSY') (kind === 'read' ? counters.readBusy : counters.writeBusy).increment();
+    else (kind === 'read' ? counters.readFailed : counters.writeFailed).increment();
+    return { error: refusal.error };
+  };
+
+  const admit = (frame: RequestFrame, kind: RequestKind): Replica | Refusal => {
+    const { appId, partitionIndex, partitionHash } = frame.header;
+    const replica = stub.find(appId, partitionIndex);
+    if (replica === undefined) return { error: 'ERR_OBJECT_NOT_FOUND' };
+    const deny = replica.envs.denyClient;
+    if (kind === 'write' ? deny.writes : deny.reads) return deny.reconfig ? { error: 'ERR_INVALID_STATE' } : { silent: true };
+    if (kind === 'write' && maxAllowedWriteSize.value > 0 && bodyBytesOf(frame) > maxAllowedWriteSize.value) {
+      replica.metrics.writeSizeExceeded.increment();
+      log.warn({ gpid: `${appId}.${partitionIndex}`, rpc: frame.name, bytes: bodyBytesOf(frame) }, 'write request larger than max_allowed_write_size rejected');
+      return { error: 'ERR_INVALID_DATA' };
+    }
+    if (!replica.servingPrimary) return { error: 'ERR_INVALID_STATE' };
+    const partitionCount = replica.info.partitionCount;
+    if (partitionHash !== 0n && partitionCount > 0 && partitionIndexOf(partitionHash, partitionCount) !== partitionIndex) {
+      return { error: 'ERR_PARENT_PARTITION_MISUSED' };
+    }
+    if (kind === 'write') {
+      const members = 1 + (replica.config?.secondaries.length ?? 0);
+      if (members < mutation2pcMinReplicaCount.value) return { error: 'ERR_NOT_ENOUGH_MEMBER' };
+    }
+    return replica;
+  };
+
+  const decode = <A>(definition: { args: WireType<A> }, frame: RequestFrame): A | undefined => {
+    try {
+      return decodeArgs(definition.args, frame.args);
+    } catch (error) {
+      if (error instanceof ThriftDecodeError || error instanceof RangeError) return undefined;
+      throw error;
+    }
+  };
+
+  const baseOf = (replica: Replica): ResponseBase => ({ appId: replica.gpid.appId, partitionIndex: replica.gpid.partitionIndex, server: self });
+
+  /** Errors of an admitted request: a frame error the client understands, never a crash. */
+  const failureOf = (kind: RequestKind, frame: RequestFrame, error: unknown): RpcReply => {
+    if (error instanceof PteronError && (error.code === 'ERR_BUSY' || error.code === 'ERR_INVALID_STATE')) return refuse(kind, { error: error.code })!;
+    log.debug({ rpc: frame.name, err: (error as Error).message }, 'data request failed');
+    return refuse(kind, { error: 'ERR_INVALID_STATE' })!;
+  };
+
+  const registerRead = <A, R>(
+    definition: CallDefinition<A, R>,
+    metric: OperationMetricName | undefined,
+    run: (replica: Replica, args: A) => Promise<R>,
+  ): void => {
+    rpc.register(definition.name, async (request: RpcRequest) => {
+      const startNs = process.hrtime.bigint();
+      const admitted = admit(request.frame, 'read');
+      if (!('gpid' in admitted)) return refuse('read', admitted);
+      const args = decode(definition, request.frame);
+      if (args === undefined) return refuse('read', { error: 'ERR_INVALID_DATA' });
+      try {
+        const result = await run(admitted, args);
+        if (metric) admitted.metrics.record(metric, Number(process.hrtime.bigint() - startNs));
+        return { error: 'ERR_OK', result: encodeResult(definition.result, result) };
+      } catch (error) {
+        return failureOf('read', request.frame, error);
+      }
+    });
+  };
+
+  const registerWrite = <A, R>(
+    definition: CallDefinition<A, R>,
+    metric: OperationMetricName,
+    toWrite: (args: A) => ClientWrite,
+    /** The single key of PUT and REMOVE, for the header-hash check. */
+    keyOf: ((args: A) => Buffer) | undefined,
+    respond: (base: ResponseBase, decree: bigint, outcome: WriteOutcome) => R,
+  ): void => {
+    rpc.register(definition.name, async (request: RpcRequest) => {
+      const startNs = process.hrtime.bigint();
+      const admitted = admit(request.frame, 'write');
+      if (!('gpid' in admitted)) return refuse('write', admitted);
+      const args = decode(definition, request.frame);
+      if (args === undefined) return refuse('write', { error: 'ERR_INVALID_DATA' });
+      if (keyOf && !keyHashMatches(request.frame.header.partitionHash, keyOf(args))) return refuse('write', { error: 'ERR_INVALID_PARAMETERS' });
+      try {
+        const { decree, outcome } = await admitted.path!.submit(toWrite(args), bodyBytesOf(request.frame));
+        admitted.metrics.record(metric, Number(process.hrtime.bigint() - startNs));
+        admitted.metrics.committedRequests.increment();
+        return { error: 'ERR_OK', result: encodeResult(definition.result, respond(baseOf(admitted), BigInt(decree), outcome)) };
+      } catch (error) {
+        return failureOf('write', request.frame, error);
+      }
+    });
+  };
+
+  const readContext = (replica: Replica): ReadContext => ({
+    store: replica.store!,
+    base: baseOf(replica),
+    now: now2016Seconds(),
+    limits: {
+      multiGetMaxIterationCount: multiGetMaxIterationCount.value,
+      multiGetMaxIterationSize: multiGetMaxIterationSize.value,
+      maxIterationCount: maxIterationCount.value,
+      iterationThresholdMs: replica.envs.iterationThresholdMs,
+    },
+    expired: (count) => count > 0 && replica.metrics.readExpiredValues.increment(count),
+    filtered: (count) => count > 0 && replica.metrics.readFilteredValues.increment(count),
+  });
+
+  const scanContext = (replica: Replica): ScanContext => ({
+    store: replica.store!,
+    base: baseOf(replica),
+    now: now2016Seconds(),
+    partitionCount: replica.info.partitionCount,
+    splitValidatePartitionHash: replica.envs.splitValidatePartitionHash,
+    maxIterationCount: maxIterationCount.value,
+    iterationThresholdMs: replica.envs.iterationThresholdMs,
+    expired: (count) => count > 0 && replica.metrics.readExpiredValues.increment(count),
+    filtered: (count) => count > 0 && replica.metrics.readFilteredValues.increment(count),
+  });
+
+  // Reads.
+  registerRead(RPCS.RPC_RRDB_RRDB_GET, 'get', (replica, key) => readGet(readContext(replica), key));
+  registerRead(RPCS.RPC_RRDB_RRDB_MULTI_GET, 'multi_get', (replica, request) => readMultiGet(readContext(replica), request));
+  registerRead(RPCS.RPC_RRDB_RRDB_BATCH_GET, 'batch_get', (replica, request) => readBatchGet(readContext(replica), request));
+  // Pegasus counts sortkey_count among the scans and gives ttl no counter of its own.
+  registerRead(RPCS.RPC_RRDB_RRDB_SORTKEY_COUNT, 'scan', (replica, hashKey) => readSortKeyCount(readContext(replica), hashKey));
+  registerRead(RPCS.RPC_RRDB_RRDB_TTL, undefined, (replica, key) => readTtl(readContext(replica), key));
+  registerRead(RPCS.RPC_RRDB_RRDB_GET_SCANNER, 'scan', (replica, request) => startScan(scanContext(replica), replica.scanners, request));
+  registerRead(RPCS.RPC_RRDB_RRDB_SCAN, 'scan', (replica, request) => continueScan(scanContext(replica), replica.scanners, request.contextId));
+  rpc.register(RPCS.RPC_RRDB_RRDB_CLEAR_SCANNER.name, (request: RpcRequest) => {
+    const { appId, partitionIndex } = request.frame.header;
+    const replica = stub.find(appId, partitionIndex);
+    const contextId = decode(RPCS.RPC_RRDB_RRDB_CLEAR_SCANNER, request.frame);
+    if (replica !== undefined && contextId !== undefined) replica.scanners.drop(contextId);
+    return undefined;
+  });
+
+  // Writes.
+  const update = (base: ResponseBase, decree: bigint, outcome: WriteOutcome): UpdateResponse => ({ error: outcome.error, ...base, decree });
+  registerWrite(RPCS.RPC_RRDB_RRDB_PUT, 'put', (request) => ({ op: 'put', request }), (request) => request.key, update);
+  registerWrite(RPCS.RPC_RRDB_RRDB_REMOVE, 'remove', (key) => ({ op: 'remove', key }), (key) => key, update);
+  registerWrite(RPCS.RPC_RRDB_RRDB_MULTI_PUT, 'multi_put', (request) => ({ op: 'multi_put', request }), undefined, update);
+  registerWrite(
+    RPCS.RPC_RRDB_RRDB_MULTI_REMOVE, 'multi_remove', (request) => ({ op: 'multi_remove', request }), undefined,
+    (base, decree, outcome): MultiRemoveResponse => ({ error: outcome.error, count: outcome.count ?? 0n, ...base, decree }),
+  );
+  registerWrite(
+    RPCS.RPC_RRDB_RRDB_INCR, 'incr', (request) => ({ op: 'incr', request }), undefined,
+    (base, decree, outcome): IncrResponse => ({ error: outcome.error, newValue: outcome.newValue ?? 0n, ...base, decree }),
+  );
+  const checkResponse = (base: ResponseBase, decree: bigint, outcome: WriteOutcome): CheckAndSetResponse => ({
+    error: outcome.error,
+    checkValueReturned: outcome.check?.returned ?? false,
+    checkValueExist: outcome.check?.exist ?? false,
+    checkValue: outcome.check?.value ?? EMPTY,
+    ...base,
+    decree,
+  });
+  registerWrite(RPCS.RPC_RRDB_RRDB_CHECK_AND_SET, 'check_and_set', (request) => ({ op: 'check_and_set', request }), undefined, checkResponse);
+  registerWrite(RPCS.RPC_RRDB_RRDB_CHECK_AND_MUTATE, 'check_and_mutate', (request) => ({ op: 'check_and_mutate', request }), undefined, checkResponse);
+
+  return { refusals };
+}
+

@@ -1,0 +1,106 @@
+// The data plane's metrics (spec pegasus-http §9.4): per replica (entity `replica@<app>.<pidx>`,
+// attributes table_id/partition_id) request counters and latency percentiles for every RRDB
+// operation, expired/filtered read counters; per server the failed and busy request counters.
+import { defineMetric, metricRegistry, serverEntity, type Counter, type MetricEntity, type MetricPrototype, type Percentile } from '../metrics/index.ts';
+
+/** The operations that have a request counter and a latency percentile of their own. */
+export const OPERATION_METRIC_NAMES = [
+  'get', 'multi_get', 'batch_get', 'scan', 'put', 'multi_put', 'remove', 'multi_remove', 'incr', 'check_and_set', 'check_and_mutate',
+] as const;
+export type OperationMetricName = (typeof OPERATION_METRIC_NAMES)[number];
+
+const OPERATION_LABELS: Record<OperationMetricName, string> = {
+  get: 'GET', multi_get: 'MULTI_GET', batch_get: 'BATCH_GET', scan: 'SCAN', put: 'PUT', multi_put: 'MULTI_PUT', remove: 'REMOVE',
+  multi_remove: 'MULTI_REMOVE', incr: 'INCR', check_and_set: 'CHECK_AND_SET', check_and_mutate: 'CHECK_AND_MUTATE',
+};
+
+const requestPrototypes = new Map<OperationMetricName, MetricPrototype>();
+const latencyPrototypes = new Map<OperationMetricName, MetricPrototype>();
+for (const name of OPERATION_METRIC_NAMES) {
+  requestPrototypes.set(name, defineMetric({
+    entityType: 'replica', type: 'Counter', name: `${name}_requests`, unit: 'Requests', desc: `The number of ${OPERATION_LABELS[name]} requests`,
+  }));
+  latencyPrototypes.set(name, defineMetric({
+    entityType: 'replica', type: 'Percentile', name: `${name}_latency_ns`, unit: 'NanoSeconds', desc: `The latency of ${OPERATION_LABELS[name]} requests`,
+  }));
+}
+
+const readExpiredValuesMetric = defineMetric({
+  entityType: 'replica', type: 'Counter', name: 'read_expired_values', unit: 'Values', desc: 'The number of expired values read',
+});
+const readFilteredValuesMetric = defineMetric({
+  entityType: 'replica', type: 'Counter', name: 'read_filtered_values', unit: 'Values', desc: 'The number of filtered values read',
+});
+const committedRequestsMetric = defineMetric({
+  entityType: 'replica', type: 'Counter', name: 'committed_requests', unit: 'Requests', desc: 'The number of committed requests',
+});
+const writeSizeExceedMetric = defineMetric({
+  entityType: 'replica', type: 'Counter', name: 'write_size_exceed_threshold_requests', unit: 'Requests',
+  desc: 'The number of write requests whose size exceeds the threshold',
+});
+
+const readFailedMetric = defineMetric({
+  entityType: 'server', type: 'Counter', name: 'read_failed_requests', unit: 'Requests', desc: 'The number of failed read requests',
+});
+const writeFailedMetric = defineMetric({
+  entityType: 'server', type: 'Counter', name: 'write_failed_requests', unit: 'Requests', desc: 'The number of failed write requests',
+});
+const readBusyMetric = defineMetric({
+  entityType: 'server', type: 'Counter', name: 'read_busy_requests', unit: 'Requests', desc: 'The number of busy read requests',
+});
+const writeBusyMetric = defineMetric({
+  entityType: 'server', type: 'Counter', name: 'write_busy_requests', unit: 'Requests', desc: 'The number of busy write requests',
+});
+
+/** The metrics of one hosted replica. */
+export class ReplicaMetrics {
+  readonly entity: MetricEntity;
+  private readonly requests = new Map<OperationMetricName, Counter>();
+  private readonly latencies = new Map<OperationMetricName, Percentile>();
+  readonly readExpiredValues: Counter;
+  readonly readFilteredValues: Counter;
+  readonly committedRequests: Counter;
+  readonly writeSizeExceeded: Counter;
+
+  constructor(appId: number, partitionIndex: number) {
+    this.entity = metricRegistry.entity('replica', `replica@${appId}.${partitionIndex}`, {
+      table_id: String(appId), partition_id: String(partitionIndex),
+    });
+    for (const name of OPERATION_METRIC_NAMES) {
+      this.requests.set(name, this.entity.counter(requestPrototypes.get(name)!));
+      this.latencies.set(name, this.entity.percentile(latencyPrototypes.get(name)!));
+    }
+    this.readExpiredValues = this.entity.counter(readExpiredValuesMetric);
+    this.readFilteredValues = this.entity.counter(readFilteredValuesMetric);
+    this.committedRequests = this.entity.counter(committedRequestsMetric);
+    this.writeSizeExceeded = this.entity.counter(writeSizeExceedMetric);
+  }
+
+  /** Counts one request of `operation` that took `latencyNs`. */
+  record(operation: OperationMetricName, latencyNs: number): void {
+    this.requests.get(operation)!.increment();
+    this.latencies.get(operation)!.observe(latencyNs);
+  }
+
+  retire(): void {
+    this.entity.retire();
+  }
+}
+
+/** Server-wide counters of requests answered with a frame-level error. */
+export interface ServerRequestCounters {
+  readFailed: Counter;
+  writeFailed: Counter;
+  readBusy: Counter;
+  writeBusy: Counter;
+}
+
+export function serverRequestCounters(): ServerRequestCounters {
+  const entity = serverEntity();
+  return {
+    readFailed: entity.counter(readFailedMetric),
+    writeFailed: entity.counter(writeFailedMetric),
+    readBusy: entity.counter(readBusyMetric),
+    writeBusy: entity.counter(writeBusyMetric),
+  };
+}

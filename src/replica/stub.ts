@@ -1,0 +1,236 @@
+// The replica stub: every replica this server hosts, by gpid. It opens a replica when the meta
+// makes this node a member of a partition, closes it when the node leaves (its data stays on disk
+// and is still reported, so the meta can use it), finds the replicas left on disk at start-up,
+// and moves the ones the meta calls garbage out of the way.
+//
+// Layout: `<data_dir>/replica/reps/<app_id>.<pidx>.pegasus/` holds `data/rdb` (the store) and
+// `.app-info` / `.init-info` (the table and ballot last known, as JSON).
+import { mkdir, readdir, readFile, rename } from 'node:fs/promises';
+import path from 'node:path';
+import { log, type Gpid } from '../base/index.ts';
+import { appInfoFromJson, gpidText, isMember, type AppInfo, type PartitionConfiguration } from '../meta/index.ts';
+import { replicaDirOf, type EngineFactory } from '../storage/index.ts';
+import { PartitionStatus, type ReplicaInfo } from '../wire/index.ts';
+import { APP_INFO_FILE, INIT_INFO_FILE, Replica } from './replica.ts';
+
+const REPLICA_DIR_PATTERN = /^(\d{1,10})\.(\d{1,10})\.pegasus$/;
+
+export interface ReplicaStubOptions {
+  /** This server as `host:port`, as the meta names it in configurations. */
+  self: string;
+  dataDir: string;
+  engineFactory?: EngineFactory;
+}
+
+/** A replica whose directory is on disk but which is not open. */
+interface ClosedReplica {
+  gpid: Gpid;
+  ballot: number;
+  lastCommittedDecree: number;
+  appType: string;
+}
+
+export class ReplicaStub {
+  readonly self: string;
+  private readonly dataDir: string;
+  private readonly engineFactory: EngineFactory | undefined;
+  private readonly open = new Map<string, Replica>();
+  private readonly closed = new Map<string, ClosedReplica>();
+  /** Per gpid, the open/close work in progress: changes of one replica run one after another. */
+  private readonly transitions = new Map<string, Promise<void>>();
+  private stopped = false;
+  private updates = 0;
+
+  constructor(options: ReplicaStubOptions) {
+    this.self = options.self;
+    this.dataDir = options.dataDir;
+    this.engineFactory = options.engineFactory;
+  }
+
+  get repsDir(): string {
+    return path.join(this.dataDir, 'replica', 'reps');
+  }
+
+  /** The replica serving `(appId, partitionIndex)` here, if any (open or not ready yet). */
+  find(appId: number, partitionIndex: number): Replica | undefined {
+    return this.open.get(`${appId}.${partitionIndex}`);
+  }
+
+  replicas(): Replica[] {
+    return [...this.open.values()];
+  }
+
+  /** Replicas of one table on this node, open ones and those only on disk. */
+  partitionsOfApp(appId: number): Array<{ partitionIndex: number; dataVersion: number | undefined }> {
+    const found: Array<{ partitionIndex: number; dataVersion: number | undefined }> = [];
+    for (const replica of this.open.values()) {
+      if (replica.gpid.appId === appId) found.push({ partitionIndex: replica.gpid.partitionIndex, dataVersion: replica.store?.dataVersion });
+    }
+    return found;
+  }
+
+  /** Every replica on this node for the config sync: open ones with their role, closed ones as inactive. */
+  storedReplicas(): ReplicaInfo[] {
+    const infos: ReplicaInfo[] = [];
+    for (const replica of this.open.values()) if (replica.state !== 'opening' && replica.state !== 'closed') infos.push(replica.replicaInfo());
+    for (const [key, closed] of this.closed) {
+      if (this.open.has(key)) continue;
+      infos.push({
+        pid: { ...closed.gpid }, ballot: BigInt(closed.ballot), status: PartitionStatus.PS_INACTIVE,
+        lastCommittedDecree: BigInt(closed.lastCommittedDecree), lastPreparedDecree: BigInt(closed.lastCommittedDecree),
+        lastDurableDecree: BigInt(closed.lastCommittedDecree), appType: closed.appType, diskTag: 'default',
+      });
+    }
+    return infos;
+  }
+
+  /** Runs `work` after the earlier transitions of the same replica. */
+  private transition(key: string, work: () => Promise<void>): Promise<void> {
+    const previous = this.transitions.get(key) ?? Promise.resolve();
+    const next = previous.then(work, work).catch((error: unknown) => {
+      log.error({ gpid: key, err: (error as Error).message }, 'replica transition failed');
+    });
+    this.transitions.set(key, next);
+    void next.finally(() => {
+      if (this.transitions.get(key) === next) this.transitions.delete(key);
+    });
+    return next;
+  }
+
+  /**
+   * Finds the replicas a previous run left on disk and opens them as inactive: they report their
+   * decrees in the first config sync and serve again if the meta still lists this node.
+   */
+  async loadFromDisk(): Promise<number> {
+    let names: string[];
+    try {
+      names = await readdir(this.repsDir);
+    } catch {
+      return 0;
+    }
+    let loaded = 0;
+    for (const name of names.sort()) {
+      const match = REPLICA_DIR_PATTERN.exec(name);
+      if (!match) continue;
+      const gpid = { appId: Number(match[1]), partitionIndex: Number(match[2]) };
+      if (gpid.appId <= 0 || gpid.appId > 0x7fffffff || gpid.partitionIndex > 0x7fffffff) continue;
+      const key = gpidText(gpid);
+      if (this.open.has(key)) continue;
+      const dir = path.join(this.repsDir, name);
+      const saved = await readSavedInfo(dir, gpid);
+      const replica = new Replica(this.self, gpid, dir, saved.info, undefined, saved.ballot);
+      this.open.set(key, replica);
+      await this.transition(key, () => replica.open(this.engineFactory));
+      loaded += 1;
+    }
+    return loaded;
+  }
+
+  /** A counter of configuration updates, to tell them apart from a config sync in flight. */
+  get updateSeq(): number {
+    return this.updates;
+  }
+
+  /**
+   * A configuration from the meta (config sync or an accepted proposal). This node being a
+   * member opens the replica if needed; not being one closes it.
+   */
+  update(info: AppInfo, config: PartitionConfiguration): void {
+    if (this.stopped) return;
+    const key = gpidText(config.gpid);
+    const existing = this.open.get(key);
+    if (existing?.config && existing.config.ballot > config.ballot) return;
+    this.updates += 1;
+    if (existing) existing.updateSeq = this.updates;
+    if (!isMember(config, this.self)) {
+      if (existing) this.closeReplica(key, existing, config.ballot);
+      return;
+    }
+    if (existing && existing.state !== 'closing' && existing.state !== 'closed') {
+      existing.applyConfig(info, config);
+      return;
+    }
+    const dir = replicaDirOf(this.dataDir, config.gpid.appId, config.gpid.partitionIndex);
+    const replica = new Replica(this.self, { ...config.gpid }, dir, info, config);
+    replica.updateSeq = this.updates;
+    this.open.set(key, replica);
+    void this.transition(key, async () => {
+      await mkdir(dir, { recursive: true });
+      await replica.open(this.engineFactory);
+    });
+  }
+
+  /**
+   * After a successful config sync: replicas the meta did not list are not served here any more,
+   * except those it told us about after the sync was sent (`sentAtSeq`), whose news is newer.
+   */
+  retainOnly(listed: ReadonlySet<string>, sentAtSeq: number): void {
+    for (const [key, replica] of this.open) {
+      if (listed.has(key) || replica.updateSeq > sentAtSeq) continue;
+      this.closeReplica(key, replica, replica.ballot);
+    }
+  }
+
+  private closeReplica(key: string, replica: Replica, ballot: number): void {
+    if (this.open.get(key) !== replica) return;
+    this.open.delete(key);
+    void this.transition(key, async () => {
+      await replica.close();
+      this.closed.set(key, { gpid: { ...replica.gpid }, ballot, lastCommittedDecree: replica.lastCommittedDecree, appType: replica.info.appType });
+      log.info({ gpid: key }, 'replica closed; this node no longer serves it');
+    });
+  }
+
+  /** The meta says these replicas are garbage (their table is gone): move closed ones aside. */
+  async collectGarbage(replicas: readonly ReplicaInfo[]): Promise<void> {
+    for (const info of replicas) {
+      const key = gpidText(info.pid);
+      if (this.open.has(key) || !this.closed.has(key)) continue;
+      await this.transition(key, async () => {
+        if (this.open.has(key)) return;
+        const dir = replicaDirOf(this.dataDir, info.pid.appId, info.pid.partitionIndex);
+        await rename(dir, `${dir}.${Date.now() * 1000}.gar`).catch((error: unknown) => {
+          log.warn({ gpid: key, err: (error as Error).message }, 'could not move a garbage replica aside');
+        });
+        this.closed.delete(key);
+        log.info({ gpid: key }, 'garbage replica moved aside');
+      });
+    }
+  }
+
+  /** Closes every replica. */
+  async close(): Promise<void> {
+    this.stopped = true;
+    const replicas = [...this.open.entries()];
+    this.open.clear();
+    await Promise.all(replicas.map(([key, replica]) => this.transition(key, () => replica.close())));
+  }
+}
+
+interface SavedInfo {
+  info: AppInfo;
+  ballot: number | undefined;
+}
+
+/** Reads `.app-info` / `.init-info`; a replica without them still loads, with placeholders. */
+async function readSavedInfo(dir: string, gpid: Gpid): Promise<SavedInfo> {
+  let info: AppInfo = {
+    status: 'AS_AVAILABLE', appType: 'pegasus', appName: '', appId: gpid.appId, partitionCount: 0, envs: {}, isStateful: true,
+    maxReplicaCount: 0, expireSecond: 0, createSecond: 0, dropSecond: 0, duplicating: false, initPartitionCount: -1,
+    isBulkLoading: false, atomicIdempotent: false,
+  };
+  let ballot: number | undefined;
+  try {
+    info = appInfoFromJson(await readFile(path.join(dir, APP_INFO_FILE), 'utf8'));
+  } catch {
+    // Unknown table details: the meta's configuration brings them.
+  }
+  try {
+    const init = JSON.parse(await readFile(path.join(dir, INIT_INFO_FILE), 'utf8')) as { init_ballot?: unknown };
+    if (typeof init.init_ballot === 'number' && Number.isSafeInteger(init.init_ballot)) ballot = init.init_ballot;
+  } catch {
+    // No ballot known: reported as 0.
+  }
+  return { info, ballot };
+}
+
