@@ -5,17 +5,26 @@ import { ConfigError } from '../config/index.ts';
 import { onebox } from './onebox.ts';
 import { serve } from './serve.ts';
 import { runShell } from './shell/index.ts';
+import { ManifestError, runRepoCommand, runSupervisor, runSvcCommand } from '../supervisor/index.ts';
 
 const USAGE = `usage:
   pteron meta|replica|collector [--config FILE] [--set section.key=value]... [--port N]
   pteron onebox [--config FILE] [--set section.key=value]...
   pteron shell [--meta host:port[,host:port...]] [-e "command"]...
+  pteron supervisor [--manifest FILE] [--port N]      (default manifest: pteron.yml)
+  pteron svc ls|health|metrics|restart|stop [SVC] [--invalidate] [--url URL] [--json]
+  pteron repo [update] [--invalidate] [--url URL] [--json]
 `;
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   if (command === 'shell') {
     process.exitCode = await runShell(rest);
+    return;
+  }
+  if (command === 'supervisor') return runSupervisor(rest);
+  if (command === 'svc' || command === 'repo') {
+    process.exitCode = await (command === 'svc' ? runSvcCommand(rest) : runRepoCommand(rest));
     return;
   }
   const { values } = parseArgs({
@@ -43,7 +52,7 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
-  const known = error instanceof ConfigError || error instanceof PteronError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+  const known = error instanceof ConfigError || error instanceof PteronError || error instanceof ManifestError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
   process.stderr.write(`pteron: ${known ? (error as Error).message : (error as Error).stack}\n`);
   if (!known) process.stderr.write(USAGE);
   process.exit(2);
