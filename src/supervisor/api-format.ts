@@ -11,7 +11,9 @@ import type { AdminRequest, AdminResponse } from '../net/index.ts';
 export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
 /** A failure the caller caused or should know about: answered 400 with its message. */
-export class ApiError extends Error {}
+export class ApiError extends Error {
+  override name = 'ApiError';
+}
 
 export interface InvalidateParams {
   invalidate: boolean;

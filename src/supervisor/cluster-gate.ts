@@ -1,7 +1,10 @@
 // The gate of a rolling restart: the cluster is ready for the next replica server when the meta
 // reports every partition of every table fully healthy (`/meta/apps?detail`) and, when a node
-// was just restarted, that node alive (`/meta/nodes?detail`). Backup metas redirect to the
-// primary, which fetch follows.
+// was just restarted, that node alive (`/meta/nodes?detail`) and serving again: its own
+// `total_replicas` gauge has reached the replica count the meta gives it. (A replica server
+// back within the meta's grace period was never marked dead, so the meta alone cannot tell
+// whether it has opened its replicas yet.) Backup metas redirect to the primary, which fetch
+// follows.
 
 export interface ClusterHealth {
   ready: boolean;
@@ -15,7 +18,11 @@ interface AppsDetail {
 }
 
 interface NodesDetail {
-  details?: Record<string, { status?: string }>;
+  details?: Record<string, { status?: string; replica_count?: string }>;
+}
+
+interface MetricsAnswer {
+  entities?: Array<{ metrics?: Array<{ name: string; value?: number }> }>;
 }
 
 async function getJson<T>(url: string, timeoutMs: number): Promise<T> {
@@ -26,7 +33,9 @@ async function getJson<T>(url: string, timeoutMs: number): Promise<T> {
 }
 
 /** Judges the two answers; pure, so the rule is tested without a meta. */
-export function judgeClusterHealth(apps: AppsDetail, nodes: NodesDetail | undefined, node: string | undefined): ClusterHealth {
+export function judgeClusterHealth(
+  apps: AppsDetail, nodes: NodesDetail | undefined, node: string | undefined, nodeReplicas: number | undefined,
+): ClusterHealth {
   const unhealthy: string[] = [];
   for (const info of Object.values(apps.healthy_info ?? {})) {
     const partitions = Number(info.partition_count ?? 0);
@@ -37,8 +46,23 @@ export function judgeClusterHealth(apps: AppsDetail, nodes: NodesDetail | undefi
   if (node !== undefined) {
     const status = nodes?.details?.[node]?.status;
     if (status !== 'ALIVE') return { ready: false, detail: `${node} is ${status ?? 'not known to the meta'}` };
+    const assigned = Number(nodes?.details?.[node]?.replica_count ?? 0);
+    if (nodeReplicas !== undefined && nodeReplicas < assigned) {
+      return { ready: false, detail: `${node} serves ${nodeReplicas} of the ${assigned} replicas the meta assigns it` };
+    }
   }
   return { ready: true, detail: 'every partition healthy' };
+}
+
+/** The replica server's own count of the replicas it serves; undefined when it does not say. */
+async function replicasServed(node: string, timeoutMs: number): Promise<number | undefined> {
+  try {
+    const answer = await getJson<MetricsAnswer>(`http://${node}/metrics?types=server&metrics=total_replicas`, timeoutMs);
+    const metric = answer.entities?.flatMap((entity) => entity.metrics ?? []).find((candidate) => candidate.name === 'total_replicas');
+    return typeof metric?.value === 'number' ? metric.value : undefined;
+  } catch {
+    return 0;
+  }
 }
 
 export async function clusterHealth(metaAddresses: string[], node: string | undefined, timeoutMs: number): Promise<ClusterHealth> {
@@ -47,7 +71,8 @@ export async function clusterHealth(metaAddresses: string[], node: string | unde
     try {
       const apps = await getJson<AppsDetail>(`http://${address}/meta/apps?detail`, timeoutMs);
       const nodes = node === undefined ? undefined : await getJson<NodesDetail>(`http://${address}/meta/nodes?detail`, timeoutMs);
-      return judgeClusterHealth(apps, nodes, node);
+      const nodeReplicas = node === undefined ? undefined : await replicasServed(node, timeoutMs);
+      return judgeClusterHealth(apps, nodes, node, nodeReplicas);
     } catch (error) {
       failures.push(`${address}: ${(error as Error).message}`);
     }

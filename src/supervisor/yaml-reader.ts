@@ -26,9 +26,8 @@ export class YamlReader {
     this.document = parseDocument(text, { lineCounter: this.lines, merge: true, uniqueKeys: true, prettyErrors: false });
     const first = this.document.errors[0];
     if (first) {
-      const where = first.linePos?.[0];
-      const position = where ? `${where.line}:${where.col}` : '1:1';
-      throw new ManifestError(`${file}:${position}: ${first.message.split('\n')[0]}`);
+      const where = this.lines.linePos(first.pos[0]);
+      throw new ManifestError(`${file}:${where.line}:${where.col}: ${first.message.split('\n')[0]}`);
     }
   }
 
@@ -73,8 +72,10 @@ export class YamlReader {
     for (const pair of node.items) {
       const key = this.resolve(pair.key as Node | undefined);
       const keyLocated: Located = { node: key, path: located.path, parent: node };
-      if (!isScalar(key) || (typeof key.value !== 'string' && typeof key.value !== 'number')) this.fail(keyLocated, 'expected a plain key');
-      const name = String(key.value);
+      // With merge keys on, the parser gives `<<` as a symbol.
+      const isMerge = isScalar(key) && typeof key.value === 'symbol' && key.value.description === '<<';
+      if (!isMerge && (!isScalar(key) || (typeof key.value !== 'string' && typeof key.value !== 'number'))) this.fail(keyLocated, 'expected a plain key');
+      const name = isMerge ? '<<' : String((key as { value: unknown }).value);
       const path = located.path === '' ? name : `${located.path}.${name}`;
       const value: Located = { node: (pair.value as Node | null) ?? undefined, path, parent: key };
       if (name === '<<') {
@@ -92,7 +93,7 @@ export class YamlReader {
   object(located: Located, allowed: readonly string[]): Map<string, Located> {
     const entries = this.entries(located);
     for (const [name, value] of entries) {
-      if (!allowed.includes(name)) this.fail({ node: (value.parent ?? value.node), path: value.path }, `unknown key "${name}"; expected one of ${allowed.join(', ')}`);
+      if (!allowed.includes(name)) this.fail({ node: (value.parent ?? value.node), path: value.path }, `unknown key; expected one of ${allowed.join(', ')}`);
     }
     return new Map(entries);
   }
