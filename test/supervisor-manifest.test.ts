@@ -185,9 +185,15 @@ services:
 
   });
 
-  test('YAML anchors and merge keys share settings between services', () => {
+  test('YAML anchors and merge keys share settings between services; x- keys hold anchors', () => {
     const manifest = parse(`
+x-common: &common
+  node_args: [--max-old-space-size=256]
 services:
+  collector:
+    <<: *common
+    kind: collector
+    port: 40300
   meta:
     kind: meta
     port: 40100
@@ -201,14 +207,20 @@ services:
       <<: *quick
       signal: SIGINT
 `);
-    assert.equal(manifest.services[1]!.health.intervalMs, 300);
-    assert.deepEqual(manifest.services[1]!.stop, { signal: 'SIGINT', graceMs: 1000 });
+    const byName = (name: string) => manifest.services.find((service) => service.name === name)!;
+    const [collector, meta, replica] = [byName('collector'), byName('meta'), byName('replica')];
+    // collectors, like replica servers, wait for the metas
+    assert.deepEqual(manifest.services.map((service) => service.name), ['meta', 'collector', 'replica']);
+    assert.equal(replica!.health.intervalMs, 300);
+    assert.deepEqual(replica!.stop, { signal: 'SIGINT', graceMs: 1000 });
+    assert.equal(meta!.stop.graceMs, 1000);
+    assert.equal(collector!.instances[0]!.argv[1], '--max-old-space-size=256');
   });
 
   const errors: Array<[string, string, RegExp]> = [
     ['YAML syntax', 'services:\n  meta: [kind: meta\n', /^pteron\.yml:\d+:\d+: /],
     ['empty file', '', /^pteron\.yml:1:1: the manifest is empty/],
-    ['unknown top-level key', 'servces: {}\n', /^pteron\.yml:1:1: servces: unknown key; expected one of root, supervisor, services$/],
+    ['unknown top-level key', 'servces: {}\n', /^pteron\.yml:1:1: servces: unknown key; expected one of root, supervisor, services \(or x-… for your own anchors\)$/],
     ['missing kind', 'services:\n  meta:\n    port: 1\n', /^pteron\.yml:2:3: services\.meta\.kind: missing; expected one of meta, replica, collector, zookeeper, app$/],
     ['bad kind', 'services:\n  meta:\n    kind: metta\n    port: 1\n', /^pteron\.yml:3:11: services\.meta\.kind: expected one of meta, replica, collector, zookeeper, app, got "metta"$/],
     ['misspelt key', 'services:\n  meta:\n    kind: meta\n    port: 1\n    helth: {}\n', /^pteron\.yml:5:5: services\.meta\.helth: unknown key; expected one of kind, instances, port/],

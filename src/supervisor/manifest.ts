@@ -177,7 +177,11 @@ export function parseManifest(text: string, file: string, options: ParseOptions 
   const reader: YamlReader = new YamlReader(path.basename(file), text);
   const manifestDir = path.dirname(file);
   if (reader.isMissing(reader.root())) reader.fail(reader.root(), 'the manifest is empty; it needs a services: mapping');
-  const top = reader.object(reader.root(), TOP_KEYS);
+  // Top-level keys starting with `x-` are the user's own (a place for YAML anchors).
+  const top = new Map(reader.entries(reader.root()).filter(([name]) => !name.startsWith('x-')));
+  for (const [name, value] of top) {
+    if (!(TOP_KEYS as readonly string[]).includes(name)) reader.fail({ node: value.parent, path: name }, `unknown key; expected one of ${TOP_KEYS.join(', ')} (or x-… for your own anchors)`);
+  }
   const rootField = top.get('root');
   const root = rootField && !reader.isMissing(rootField) ? path.resolve(manifestDir, reader.string(rootField)) : manifestDir;
   const resolvePath = (value: string): string => path.resolve(root, value);
