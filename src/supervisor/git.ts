@@ -42,10 +42,10 @@ export function git(cwd: string, args: string[], timeoutMs = 60000): Promise<Git
   });
 }
 
-/** git's own message for a failed command: its last non-empty stderr line. */
+/** git's own message for a failed command: its first `fatal:`/`error:` line, else its last line. */
 export function gitFailure(result: GitResult): string {
   const lines = result.stderr.split('\n').map((line) => line.trim()).filter((line) => line !== '');
-  return lines.at(-1) ?? `exit status ${result.code}`;
+  return lines.find((line) => /^(fatal|error):/.test(line)) ?? lines.at(-1) ?? `exit status ${result.code}`;
 }
 
 /** The top of the work tree that holds `dir` (git looks upwards), or undefined. */
