@@ -10,6 +10,8 @@ export interface MetaBackgroundOptions {
   /** Default: lb_interval_ms. */
   checkAllIntervalMs?: number;
   onError?: (what: string, error: unknown) => void;
+  /** While true, runs are skipped (the state store cannot be written, e.g. ZooKeeper is away). */
+  paused?: () => boolean;
 }
 
 /** Starts the timers; returns a function that stops them. A run never overlaps the previous one. */
@@ -19,7 +21,7 @@ export function startMetaBackgroundWork(state: MetaServerState, options: MetaBac
   const every = (what: string, intervalMs: number, work: () => Promise<unknown>): void => {
     let running = false;
     const timer = setInterval(() => {
-      if (running) return;
+      if (running || options.paused?.()) return;
       running = true;
       work()
         .catch((error: unknown) => onError(what, error))

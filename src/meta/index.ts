@@ -16,3 +16,18 @@ export { createMetaHarness, HARNESS_FAILURE_DETECTOR, HARNESS_NODES, HARNESS_STA
 export { startMetaBackgroundWork, type MetaBackgroundOptions } from './background.ts';
 export * from './convert.ts';
 export { installMeta, metaServerList } from './role.ts';
+export {
+  LeaderElection, MetaGroupTarget, LEADER_LOCK_ID, LOCK_NODE_PREFIX, distributedLockServiceParameters, lockRootFrom, lockOrder, lockNodeSequence,
+  type ElectionView, type LeaderElectionOptions,
+} from './leader-election.ts';
+export {
+  ZooKeeperStateStore, metaStateServiceType, parseStateServiceType, resolveStateServiceType, MULTI_BYTES_MAX,
+  type StateServiceType, type ZooKeeperStoreOptions,
+} from './zookeeper-store.ts';
+export { ZkSession, ZkError, type ZkSessionOptions, type ZkSessionState, type ZkOp, type ZkWatcher } from './zk/session.ts';
+export { zookeeperHostsList, zookeeperTimeoutMs } from './zk/flags.ts';
+export { ZooKeeperMetaGroup, type MetaGroupOptions, type PrimaryHandle, type Standing as MetaGroupStanding } from './zk/meta-group.ts';
+export {
+  startZooKeeperServer, zooKeeperAvailable, zooKeeperClassPath, zooKeeperReady, fourLetterWord, zooCfg,
+  type ZooKeeperServer, type ZooKeeperServerOptions,
+} from './zk/server.ts';

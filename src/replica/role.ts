@@ -4,10 +4,10 @@
 // meta's configuration proposals, and serves the data plane for the partitions it leads.
 // Replication to secondaries (PacificA) comes in later work: secondaries hold a store but get
 // no data yet, and only primaries answer clients.
-import { log, parseHostPort } from '../base/index.ts';
+import { formatHostPort, isInvalidHostPort, log, parseHostPort, parseHostPortList } from '../base/index.ts';
 import { defineFlag, onFlagChange, type LoadedConfig } from '../config/index.ts';
 import {
-  appInfoFromWire, applyConfigChange, configTypeFromValue, failureDetectorOptionsFromFlags, gpidText, metaServerList,
+  appInfoFromWire, applyConfigChange, configTypeFromValue, failureDetectorOptionsFromFlags, gpidText, MetaGroupTarget, metaServerList,
   partitionConfigurationFromWire, partitionConfigurationToWire, type PartitionConfiguration,
 } from '../meta/index.ts';
 import { defineMetric, serverEntity } from '../metrics/index.ts';
@@ -38,8 +38,11 @@ const beaconFailedMetric = defineMetric({ entityType: 'server', type: 'Counter',
 export async function installReplica(server: PteronServer, _config: LoadedConfig): Promise<() => Promise<void>> {
   const self = `${server.identity.host}:${server.identity.port}`;
   const startTimeMs = BigInt(server.identity.startTime.getTime());
-  const metaAddress = metaServerList.value.split(',')[0]!.trim();
-  const meta = new RpcClient(parseHostPort(metaAddress), { timeoutMs: 3000 });
+  // The meta to talk to: the first listed, then whichever the beacon acks name as primary, or
+  // the next listed one when the current one does not answer (spec pegasus-arch §2.6).
+  const metaGroup = new MetaGroupTarget(parseHostPortList(metaServerList.value).map(formatHostPort));
+  let metaAddress = metaGroup.current;
+  let meta = new RpcClient(parseHostPort(metaAddress), { timeoutMs: 3000 });
   const fd = failureDetectorOptionsFromFlags();
   const stub = new ReplicaStub({ self, dataDir: dataDir.value });
   const loaded = await stub.loadFromDisk();
@@ -84,24 +87,44 @@ export async function installReplica(server: PteronServer, _config: LoadedConfig
   };
 
   let connected = false;
-  const beacon = async (): Promise<void> => {
+  const switchMeta = (next: string): boolean => {
+    if (next === metaAddress) return false;
+    log.info({ from: metaAddress, to: next }, 'switching to another meta server');
+    meta.close();
+    metaAddress = next;
+    meta = new RpcClient(parseHostPort(metaAddress), { timeoutMs: 3000 });
+    connected = false;
+    return true;
+  };
+  /** One beacon; after a switch to another meta, beacons it at once (at most once per listed meta). */
+  const beacon = async (hopsLeft = metaGroup.list.length): Promise<void> => {
+    const target = meta;
+    let next: string | undefined;
     try {
-      const response = await meta.callRpc(RPCS.RPC_FD_FAILURE_DETECTOR_PING, {
+      const response = await target.callRpc(RPCS.RPC_FD_FAILURE_DETECTOR_PING, {
         time: BigInt(Date.now()), fromNode: parseHostPort(self), toNode: parseHostPort(metaAddress), startTime: startTimeMs,
         hpFromNode: parseHostPort(self), hpToNode: parseHostPort(metaAddress),
       });
-      const accepted = response.error === 'ERR_OK' && response.result?.allowed === true;
+      if (target !== meta) return;
+      const ack = response.error === 'ERR_OK' ? response.result : undefined;
+      const accepted = ack?.allowed === true && ack.isMaster;
       if (!accepted) beaconFailures.increment();
-      if (accepted && !connected) {
+      if (ack && !ack.isMaster) {
+        const primary = ack.hpPrimaryNode ?? ack.primaryNode;
+        next = metaGroup.redirected(isInvalidHostPort(primary) ? undefined : formatHostPort(primary));
+      } else if (accepted && !connected) {
         connected = true;
         log.info({ meta: metaAddress }, 'connected to the meta server');
         void configSync();
       }
     } catch {
+      if (target !== meta) return;
       beaconFailures.increment();
       if (connected) log.warn({ meta: metaAddress }, 'beacon to the meta server failed');
       connected = false;
+      next = metaGroup.unreachable();
     }
+    if (next !== undefined && switchMeta(next) && hopsLeft > 1) await beacon(hopsLeft - 1);
   };
 
   // A proposal from the meta: carry it out and report the new configuration (ballot + 1).
