@@ -165,7 +165,7 @@ export class Instance {
       case 'idle': return `${this.name}: not started`;
       case 'stopped': return `${this.name}: stopped`;
       case 'stopping': return `${this.name}: stopping`;
-      case 'exited': return `${this.name}: exited${this.problem ? ` (${this.problem})` : ''}; restart policy ${this.options.service.restart.policy}`;
+      case 'exited': return `${this.name}: ${this.problem ?? 'exited'}; restart policy ${this.options.service.restart.policy}`;
       case 'backoff': {
         const waitMs = Math.max(0, (this.nextStartAtMs ?? nowMs) - nowMs);
         return `${this.name}: restarting in ${formatDuration(waitMs)} after ${this.problem ?? 'a failure'}`;
