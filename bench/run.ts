@@ -18,6 +18,10 @@ const BENCHES: Record<string, BenchEntry> = {
     description: 'GET /version req/s and latency vs bare node:http; /metrics render time with 10,000 metrics',
     load: () => import('./http-admin.ts'),
   },
+  kv: {
+    description: 'get/set ops/s and p50/p99 through the client against 1 meta + 3 replica servers, 50/50 and 95/5, vs classic-level in-process',
+    load: () => import('./kv.ts'),
+  },
   meta: {
     description: '/meta/apps?detail and /meta/app?detail render time for 100 tables x 64 partitions vs GET /version',
     load: () => import('./meta.ts'),
