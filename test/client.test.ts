@@ -507,6 +507,16 @@ describe('client against fake servers', () => {
     assert.deepEqual(seen, ['s0', 's1', 's2', 's3', 's4', 's5']);
   });
 
+  test('a closed client fails operations at once', async () => {
+    const closing = createClient({ metaServers: [meta.address], timeoutMs: 5000 });
+    const closingTable = await closing.openTable('t');
+    await closing.close();
+    const started = Date.now();
+    await assert.rejects(closingTable.get('a', 'b'), failsWith('ERR_NETWORK_FAILURE'));
+    await assert.rejects(closing.openTable('t'), failsWith('ERR_NETWORK_FAILURE'));
+    assert.ok(Date.now() - started < 500);
+  });
+
   test('a dropped table: the refresh says ERR_OBJECT_NOT_FOUND and operations stop retrying', async () => {
     const hashKey = hashKeyIn(0);
     meta.tables.delete('t');

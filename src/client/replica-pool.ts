@@ -13,6 +13,10 @@ export class ReplicaPool {
     private readonly serversMax: number,
   ) {}
 
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   get size(): number {
     return this.clients.size;
   }

@@ -168,6 +168,7 @@ export class TableRouter {
     let lastTarget = '';
     let attempts = 0;
     for (let attempt = 0; attempt <= this.policy.retriesMax; attempt++) {
+      if (this.pool.isClosed) throw new PegasusError('ERR_NETWORK_FAILURE', spec.operation, 'client is closed');
       if (Date.now() >= deadlineMs) break;
       let routing = this.routing;
       if (routing.partitionCount === 0) {
