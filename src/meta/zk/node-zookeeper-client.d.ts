@@ -65,7 +65,7 @@ declare module 'node-zookeeper-client' {
     getChildren(path: string, watcher: Watcher | undefined, callback: (error: ZkException | null | undefined, children?: string[], stat?: ZkStat) => void): void;
     transaction(): ZkTransaction;
     /** Internal: the connection manager and its socket (used to drop a stalled connection). */
-    readonly connectionManager?: { socket?: Socket };
+    readonly connectionManager?: { socket?: Socket; state?: number };
   }
 
   const zookeeper: {

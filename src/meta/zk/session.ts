@@ -10,6 +10,9 @@
 //     socket would never be noticed. A heartbeat (`exists /` every third of the session
 //     timeout) drops the connection when it goes unanswered for two thirds of it, which makes
 //     the library reconnect (to another server when there are several).
+//   - Nor does it time out the session handshake: a server that accepts the TCP connection
+//     while it is still starting may never answer the connect request, and the library would
+//     wait forever. A watchdog drops such a connection after HANDSHAKE_MS so it tries again.
 //   - Expiry ends the session for good: the library stops, and so does this object. The owner
 //     opens a new session (and with it, new ephemeral nodes).
 import { EventEmitter } from 'node:events';
@@ -84,6 +87,13 @@ const EVENT_TYPES: Record<number, 'created' | 'deleted' | 'changed' | 'children'
 
 /** Upper bound of how long close() waits for the server to end the session. */
 const CLOSE_WAIT_MS_MAX = 2000;
+/** The library's "connecting" state: TCP connection made or under way, session handshake not done. */
+const LIBRARY_CONNECTING = 1;
+
+/** How long a session handshake may take on an open TCP connection before it is dropped and retried. */
+function handshakeTimeoutMs(sessionTimeoutMs: number): number {
+  return Math.max(250, Math.min(2000, Math.floor(sessionTimeoutMs / 3)));
+}
 
 /**
  * Events: `connected` (also after each reconnect), `disconnected`, `expired` (the session is
@@ -96,6 +106,9 @@ export class ZkSession extends EventEmitter {
   private readonly opTimeoutMs: number;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private heartbeatInFlight = false;
+  private watchdogTimer: NodeJS.Timeout | undefined;
+  private watchedSocket: unknown;
+  private watchedSinceMs = 0;
   private closing = false;
   /** Writes that failed without an answer: they may or may not have been applied. */
   uncertainWrites = 0;
@@ -114,6 +127,28 @@ export class ZkSession extends EventEmitter {
       retries: 0,
     });
     this.client.on('state', (state: { name: string }) => this.onState(state.name));
+    const handshakeMs = handshakeTimeoutMs(options.sessionTimeoutMs);
+    this.watchdogTimer = setInterval(() => this.watchHandshake(handshakeMs), Math.max(50, Math.floor(handshakeMs / 2)));
+    this.watchdogTimer.unref();
+  }
+
+  /** Drops a TCP connection whose session handshake has gone unanswered for `handshakeMs`. */
+  private watchHandshake(handshakeMs: number): void {
+    const manager = this.client.connectionManager;
+    const socket = manager?.socket;
+    if (this.connected || this.ended || this.closing || manager?.state !== LIBRARY_CONNECTING || !socket || socket.readyState !== 'open') {
+      this.watchedSocket = undefined;
+      return;
+    }
+    if (socket !== this.watchedSocket) {
+      this.watchedSocket = socket;
+      this.watchedSinceMs = Date.now();
+      return;
+    }
+    if (Date.now() - this.watchedSinceMs > handshakeMs) {
+      this.watchedSocket = undefined;
+      socket.destroy();
+    }
   }
 
   /** Starts connecting; wait with `waitConnected`. */
@@ -164,9 +199,10 @@ export class ZkSession extends EventEmitter {
       case 'EXPIRED':
         this.current = 'expired';
         this.stopHeartbeat();
-        this.emit('expired');
+        clearInterval(this.watchdogTimer);
         // The library will not reconnect after expiry; make sure its socket is gone too.
-        this.client.close();
+        this.client.connectionManager?.socket?.destroy();
+        this.emit('expired');
         return;
       default:
         // AUTH_FAILED and read-only connections are not used by Pteron.
@@ -367,10 +403,13 @@ export class ZkSession extends EventEmitter {
   async close(): Promise<void> {
     if (this.closing || this.ended) {
       this.closing = true;
+      clearInterval(this.watchdogTimer);
+      this.client.connectionManager?.socket?.destroy();
       return;
     }
     this.closing = true;
     this.stopHeartbeat();
+    clearInterval(this.watchdogTimer);
     const wasConnected = this.connected;
     const ended = new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, wasConnected ? CLOSE_WAIT_MS_MAX : 0);
