@@ -84,6 +84,11 @@ export class ReplicaStub {
     return infos;
   }
 
+  /** Resolves once every open/close started so far has finished. */
+  async settle(): Promise<void> {
+    while (this.transitions.size > 0) await Promise.all([...this.transitions.values()]);
+  }
+
   /** Runs `work` after the earlier transitions of the same replica. */
   private transition(key: string, work: () => Promise<void>): Promise<void> {
     const previous = this.transitions.get(key) ?? Promise.resolve();

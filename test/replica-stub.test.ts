@@ -1,0 +1,106 @@
+// The replica stub in process, on real LevelDB stores in a temporary data dir: replicas open as
+// the meta makes this node a member and close when it leaves, the config-sync report (role,
+// ballot, decrees), replicas found on disk after a restart, garbage moved aside, and
+// /replica/data_version on the stub's replicas.
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, test } from 'node:test';
+import type { AppInfo, PartitionConfiguration } from '../src/meta/index.ts';
+import type { AdminRequest } from '../src/net/index.ts';
+import { dataVersionCall, ReplicaStub } from '../src/replica/index.ts';
+import { encodeKey } from '../src/storage/index.ts';
+import { PartitionStatus } from '../src/wire/index.ts';
+
+const SELF = '127.0.0.1:40001';
+const OTHERS = ['127.0.0.1:40002', '127.0.0.1:40003'];
+
+const appInfo = (appId: number): AppInfo => ({
+  status: 'AS_AVAILABLE', appType: 'pegasus', appName: `table${appId}`, appId, partitionCount: 4, envs: {}, isStateful: true, maxReplicaCount: 3,
+  expireSecond: 0, createSecond: 1, dropSecond: 0, duplicating: false, initPartitionCount: -1, isBulkLoading: false, atomicIdempotent: false,
+});
+
+const configOf = (appId: number, partitionIndex: number, ballot: number, primary: string, secondaries: string[]): PartitionConfiguration => ({
+  gpid: { appId, partitionIndex }, ballot, maxReplicaCount: 3, primary, secondaries, lastDrops: [], lastCommittedDecree: 0, partitionFlags: 0,
+});
+
+const request = (query: Record<string, string>): AdminRequest => ({
+  method: 'GET', path: 'replica/data_version', query: new Map(Object.entries(query)), rawQuery: '', body: Buffer.alloc(0), headers: {}, remoteAddress: '127.0.0.1',
+});
+
+const settled = (stub: ReplicaStub): Promise<void> => stub.settle();
+
+describe('replica stub', () => {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'pteron-replica-stub-'));
+  after(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  test('opens replicas the meta assigns, reports them, closes the ones this node leaves, and finds them on disk after a restart', async () => {
+    const stub = new ReplicaStub({ self: SELF, dataDir });
+    stub.update(appInfo(3), configOf(3, 0, 1, SELF, OTHERS));
+    stub.update(appInfo(3), configOf(3, 1, 1, OTHERS[0]!, [SELF, OTHERS[1]!]));
+    stub.update(appInfo(3), configOf(3, 2, 1, OTHERS[0]!, [OTHERS[1]!]));
+    assert.equal(stub.find(3, 2), undefined, 'not a member: nothing opened');
+    await settled(stub);
+    const primary = stub.find(3, 0)!;
+    const secondary = stub.find(3, 1)!;
+    assert.ok(existsSync(path.join(dataDir, 'replica', 'reps', '3.0.pegasus', 'data', 'rdb')));
+    assert.deepEqual([primary.state, primary.status, primary.servingPrimary], ['serving', PartitionStatus.PS_PRIMARY, true]);
+    assert.deepEqual([secondary.state, secondary.status, secondary.servingPrimary], ['serving', PartitionStatus.PS_SECONDARY, false]);
+
+    for (let index = 0; index < 3; index++) {
+      await primary.path!.submit({ op: 'put', request: { key: encodeKey(Buffer.from('h'), Buffer.from(String(index))), value: Buffer.from('v'), expireTsSeconds: 0 } }, 10);
+    }
+    const report = (stub: ReplicaStub) =>
+      stub.storedReplicas().map((info) => [`${info.pid.appId}.${info.pid.partitionIndex}`, Number(info.ballot), info.status, Number(info.lastCommittedDecree)]).sort();
+    assert.deepEqual(report(stub), [['3.0', 1, PartitionStatus.PS_PRIMARY, 3], ['3.1', 1, PartitionStatus.PS_SECONDARY, 0]]);
+
+    stub.update(appInfo(3), configOf(3, 0, 0, SELF, OTHERS));
+    assert.equal(primary.ballot, 1, 'an older configuration is ignored');
+    // The primary moves away and this node is dropped: the replica closes but stays reported.
+    stub.update(appInfo(3), configOf(3, 0, 2, OTHERS[0]!, [OTHERS[1]!]));
+    await settled(stub);
+    assert.equal(stub.find(3, 0), undefined);
+    assert.equal(primary.state, 'closed');
+    assert.deepEqual(report(stub), [['3.0', 2, PartitionStatus.PS_INACTIVE, 3], ['3.1', 1, PartitionStatus.PS_SECONDARY, 0]]);
+
+    // A config sync answer that no longer lists 3.1 closes it, unless the meta told us about it after the sync was sent.
+    const sentAt = stub.updateSeq;
+    stub.update(appInfo(3), configOf(3, 3, 1, SELF, OTHERS));
+    stub.retainOnly(new Set(), sentAt);
+    await settled(stub);
+    assert.equal(stub.find(3, 1), undefined);
+    assert.equal(stub.find(3, 3)?.status, PartitionStatus.PS_PRIMARY, 'news newer than the sync is kept');
+    assert.deepEqual(dataVersionCall(stub, request({ app_id: '3' })), { status: 200, body: '{"3":{"data_version":"1"}}' });
+    await stub.close();
+
+    const restarted = new ReplicaStub({ self: SELF, dataDir });
+    assert.equal(await restarted.loadFromDisk(), 3);
+    assert.deepEqual(report(restarted), [['3.0', 1, PartitionStatus.PS_INACTIVE, 3], ['3.1', 1, PartitionStatus.PS_INACTIVE, 0], ['3.3', 1, PartitionStatus.PS_INACTIVE, 0]]);
+    assert.equal(restarted.find(3, 0)!.info.appName, 'table3', 'the table details come back from .app-info');
+    assert.equal(restarted.find(3, 0)!.servingPrimary, false, 'nothing serves before the meta confirms the configuration');
+    assert.deepEqual(dataVersionCall(restarted, request({ app_id: '3' })), { status: 200, body: '{"0":{"data_version":"1"},"1":{"data_version":"1"},"3":{"data_version":"1"}}' });
+    restarted.update(appInfo(3), configOf(3, 0, 3, SELF, OTHERS));
+    assert.equal(restarted.find(3, 0)!.servingPrimary, true);
+    const read = await restarted.find(3, 0)!.store!.get(encodeKey(Buffer.from('h'), Buffer.from('2')));
+    assert.deepEqual(read?.userData, Buffer.from('v'), 'the data survived the restart');
+
+    // The meta calls 3.1 garbage (its table is gone): it is closed first, then moved aside.
+    restarted.retainOnly(new Set(['3.0']), restarted.updateSeq);
+    await settled(restarted);
+    await restarted.collectGarbage([{ pid: { appId: 3, partitionIndex: 1 }, ballot: 1n, status: 1, lastCommittedDecree: 0n, lastPreparedDecree: 0n, lastDurableDecree: 0n, appType: 'pegasus', diskTag: 'default' }]);
+    const names = readdirSync(path.join(dataDir, 'replica', 'reps')).sort();
+    assert.equal(names.filter((name) => name.endsWith('.gar')).length, 1);
+    assert.ok(names.includes('3.0.pegasus') && names.includes('3.3.pegasus') && !names.includes('3.1.pegasus'));
+    assert.deepEqual(report(restarted).map((row) => row[0]), ['3.0', '3.3']);
+    await restarted.close();
+  });
+
+  test('/replica/data_version refuses missing, invalid and unknown app ids', () => {
+    const stub = new ReplicaStub({ self: SELF, dataDir: path.join(dataDir, 'empty') });
+    assert.deepEqual(dataVersionCall(stub, request({})), { status: 400, body: 'app_id should not be empty' });
+    assert.deepEqual(dataVersionCall(stub, request({ app_id: '1x' })), { status: 400, body: 'invalid app_id=1x' });
+    assert.deepEqual(dataVersionCall(stub, request({ app_id: '-3' })), { status: 400, body: 'invalid app_id=-3' });
+    assert.deepEqual(dataVersionCall(stub, request({ app_id: '010' })), { status: 404, body: 'app_id=010 not found' });
+  });
+});
