@@ -7,6 +7,8 @@ import {
   createMetaHarness, ensurePath, HARNESS_FAILURE_DETECTOR, LeaderElection, lockNodeSequence, lockOrder, lockRootFrom, MetaGroupTarget,
   MetaServerState, parseStateServiceType, resolveStateServiceType, ZkSession, ZooKeeperStateStore, type ElectionView,
 } from '../src/meta/index.ts';
+import { oneboxLayout } from '../src/cli/onebox.ts';
+import { zooCfg } from '../src/meta/zk/server.ts';
 import { startTestZooKeeper, zooKeeperSkipReason, type TestZooKeeper } from './helpers/zookeeper.ts';
 import { waitFor } from './helpers/process.ts';
 
@@ -50,6 +52,35 @@ describe('pure helpers', () => {
     assert.equal(target.redirected(undefined), 'h:2', 'a backup that knows no primary: try the next');
     assert.equal(target.redirected('elsewhere:9'), 'elsewhere:9', 'a primary outside the list is followed');
     assert.equal(target.unreachable(), 'h:2', 'and forgotten when it fails');
+  });
+});
+
+describe('onebox layouts and the ZooKeeper server config', () => {
+  it('runs one meta on the simple store by default and 2–3 metas on ZooKeeper', () => {
+    const single = oneboxLayout(1);
+    assert.equal(single.zookeeper, undefined);
+    assert.deepEqual(single.processes.map((entry) => `${entry.name}:${entry.port}`), ['meta1:34601', 'replica1:34801', 'replica2:34802', 'replica3:34803']);
+    assert.ok(single.settings.meta.includes('meta_server.server_list=127.0.0.1:34601'));
+    assert.ok(!single.settings.meta.some((setting) => setting.startsWith('zookeeper.')));
+
+    const three = oneboxLayout(3);
+    assert.deepEqual(three.zookeeper, { port: 22181 });
+    assert.deepEqual(three.processes.filter((entry) => entry.role === 'meta').map((entry) => entry.port), [34601, 34602, 34603]);
+    const list = 'meta_server.server_list=127.0.0.1:34601,127.0.0.1:34602,127.0.0.1:34603';
+    assert.ok(three.settings.meta.includes(list) && three.settings.replica.includes(list));
+    for (const setting of ['meta_server.meta_state_service_type=zookeeper', 'zookeeper.hosts_list=127.0.0.1:22181']) {
+      assert.ok(three.settings.meta.includes(setting), setting);
+    }
+    assert.throws(() => oneboxLayout(4), /--metas expects 1 to 3/);
+    assert.throws(() => oneboxLayout(Number('x')), /--metas expects/);
+  });
+
+  it('writes a zoo.cfg on one loopback port with the admin server off', () => {
+    const text = zooCfg({ dataDir: '/d', host: '127.0.0.1', port: 2181, tickTimeMs: 500 });
+    for (const line of ['tickTime=500', 'dataDir=/d', 'clientPort=2181', 'clientPortAddress=127.0.0.1', 'admin.enableServer=false']) {
+      assert.ok(text.split('\n').includes(line), line);
+    }
+    assert.match(text, /^4lw\.commands\.whitelist=.*srvr/m);
   });
 });
 

@@ -2,14 +2,14 @@
 import { parseArgs } from 'node:util';
 import { PteronError } from '../base/index.ts';
 import { ConfigError } from '../config/index.ts';
-import { onebox } from './onebox.ts';
+import { oneboxCommand } from './onebox.ts';
 import { serve } from './serve.ts';
 import { runShell } from './shell/index.ts';
 import { ManifestError, runRepoCommand, runSupervisor, runSvcCommand } from '../supervisor/index.ts';
 
 const USAGE = `usage:
   pteron meta|replica|collector [--config FILE] [--set section.key=value]... [--port N]
-  pteron onebox [--config FILE] [--set section.key=value]...
+  pteron onebox [--metas 1|2|3] [--config FILE] [--set section.key=value]...   (--metas 2+: with a local ZooKeeper)
   pteron shell [--meta host:port[,host:port...]] [-e "command"]...
   pteron supervisor [--manifest FILE] [--port N]      (default manifest: pteron.yml)
   pteron svc ls|health|metrics|restart|stop [SVC] [--invalidate] [--url URL] [--json]
@@ -23,6 +23,7 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   if (command === 'supervisor') return runSupervisor(rest);
+  if (command === 'onebox') return oneboxCommand(rest);
   if (command === 'svc' || command === 'repo') {
     process.exitCode = await (command === 'svc' ? runSvcCommand(rest) : runRepoCommand(rest));
     return;
@@ -41,8 +42,6 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(USAGE);
     return;
   }
-  const passThrough = [...(values.config ? ['--config', values.config] : []), ...(values.set ?? []).flatMap((set) => ['--set', set])];
-  if (command === 'onebox') return onebox(passThrough);
   let port: number | undefined;
   if (values.port !== undefined) {
     port = Number(values.port);
