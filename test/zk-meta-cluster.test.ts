@@ -15,6 +15,7 @@ import { createClient, type PegasusClient } from '../src/client/index.ts';
 import { RpcClient } from '../src/net/index.ts';
 import { RPCS } from '../src/wire/index.ts';
 import { freePort, sleep, startPteron, waitFor, type RunningProcess } from './helpers/process.ts';
+import { rawRequest } from './helpers/raw-http.ts';
 import { startTestZooKeeper, zooKeeperSkipReason, type TestZooKeeper } from './helpers/zookeeper.ts';
 
 /**
@@ -159,6 +160,42 @@ describe('three metas on ZooKeeper', { skip: zooKeeperSkipReason() }, () => {
     for (const meta of metas) await meta.process?.stop('SIGKILL');
     await zk?.destroy();
     rmSync(dataRoot, { recursive: true, force: true });
+  });
+
+  test('a meta that cannot reach ZooKeeper knows no primary: 307 to "invalid host_port", ERR_FORWARD_TO_OTHERS without a hint', async () => {
+    const nowhere = await freePort();
+    const lonely = await startPteron('meta', {
+      args: [
+        '--set', `meta_server.server_list=127.0.0.1:${nowhere},${metas[0]!.address}`,
+        '--set', `core.data_dir=${path.join(dataRoot, 'lonely')}`,
+        '--set', `zookeeper.hosts_list=127.0.0.1:${nowhere}`,
+        '--set', `zookeeper.timeout_ms=${SESSION_TIMEOUT_MS}`,
+      ],
+    });
+    try {
+      // Two metas in server_list: the ZooKeeper store is chosen without being named.
+      const redirect = await rawRequest(lonely.port, '/meta/cluster?x=1');
+      assert.equal(redirect.status, 307);
+      assert.equal(redirect.headers.get('location'), 'http://invalid host_port/meta/cluster?x=1');
+      assert.equal(redirect.body.length, 0);
+      assert.equal((await rawRequest(lonely.port, '/version')).status, 200);
+      const rpc = new RpcClient(parseHostPort(`127.0.0.1:${lonely.port}`), { timeoutMs: 2000 });
+      try {
+        const query = await rpc.callRpc(RPCS.RPC_CM_QUERY_PARTITION_CONFIG_BY_INDEX, { appName: 'temp', partitionIndices: [] });
+        assert.equal(query.result?.err, 'ERR_FORWARD_TO_OTHERS');
+        assert.deepEqual(query.result?.partitions, []);
+        const self = parseHostPort('127.0.0.1:1');
+        const ack = await rpc.callRpc(RPCS.RPC_FD_FAILURE_DETECTOR_PING, {
+          time: 1n, fromNode: self, toNode: self, startTime: 0n, hpFromNode: self, hpToNode: self,
+        });
+        assert.equal(ack.result?.isMaster, false);
+        assert.deepEqual(ack.result?.primaryNode, { host: '', port: 0 });
+      } finally {
+        rpc.close();
+      }
+    } finally {
+      await lonely.stop();
+    }
   });
 
   test('a backup redirects /meta/* to the primary, answers its own server info, and forwards meta RPCs', async () => {

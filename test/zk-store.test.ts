@@ -5,7 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import { log, PteronError } from '../src/base/index.ts';
 import {
   createMetaHarness, ensurePath, HARNESS_FAILURE_DETECTOR, LeaderElection, lockNodeSequence, lockOrder, lockRootFrom, MetaGroupTarget,
-  MetaServerState, parseStateServiceType, resolveStateServiceType, ZkSession, ZooKeeperStateStore, type ElectionView,
+  MetaServerState, parseStateServiceType, resolveStateServiceType, ZkError, ZkSession, ZooKeeperMetaGroup, ZooKeeperStateStore,
+  type ElectionView,
 } from '../src/meta/index.ts';
 import { oneboxLayout } from '../src/cli/onebox.ts';
 import { zooCfg } from '../src/meta/zk/server.ts';
@@ -248,6 +249,67 @@ describe('ZooKeeper state store, election and session', { skip: zooKeeperSkipRea
     } finally {
       for (const election of elections) await election.stop().catch(() => {});
       for (const session of sessions) await session.close();
+    }
+  });
+
+  it('counts a write that went unanswered as an incident (its outcome is unknown)', async () => {
+    const root = await freshRoot();
+    const session = ZkSession.open({ hosts: zk.hostsList, sessionTimeoutMs: 4000, opTimeoutMs: 300, heartbeat: false });
+    try {
+      await session.waitConnected(5000);
+      await session.create(`${root}/n`, data('0'));
+      process.kill(zk.pid, 'SIGSTOP');
+      try {
+        await assert.rejects(session.setData(`${root}/n`, data('1')), (error: unknown) => error instanceof ZkError && error.code === 'TIMEOUT');
+        await assert.rejects(session.getData(`${root}/n`), (error: unknown) => error instanceof ZkError && error.code === 'TIMEOUT');
+        assert.equal(session.uncertainWrites, 1, 'only the write counts');
+      } finally {
+        process.kill(zk.pid, 'SIGCONT');
+      }
+      // The answer that came late does not resurrect the request; the data shows what happened.
+      await waitFor('the set landed after all', async () => (await session.getData(`${root}/n`))?.toString() === '1', 5000, 20);
+    } finally {
+      await session.close();
+    }
+  });
+
+  it('a meta group takes the lock, loads, and reloads its state after a write incident', async () => {
+    const root = await freshRoot();
+    let opens = 0;
+    let stops = 0;
+    const group = new ZooKeeperMetaGroup({
+      hosts: zk.hostsList, sessionTimeoutMs: SESSION_TIMEOUT_MS, root, lockRoot: root, self: 'h:1', incidentCheckMs: 50,
+      openPrimary: async (groupStore) => {
+        opens++;
+        await ensurePath(groupStore, `${root}/apps`);
+        return { stop: async () => void stops++ };
+      },
+    });
+    const backup = new ZooKeeperMetaGroup({
+      hosts: zk.hostsList, sessionTimeoutMs: SESSION_TIMEOUT_MS, root, lockRoot: root, self: 'h:2',
+      openPrimary: async () => ({ stop: async () => {} }),
+    });
+    try {
+      assert.equal(group.standing().kind, 'backup');
+      group.start();
+      await waitFor('h:1 is the primary', () => group.standing().kind === 'primary', 5000, 10);
+      backup.start();
+      await waitFor('h:2 follows h:1', () => {
+        const standing = backup.standing();
+        return standing.kind === 'backup' && standing.leader === 'h:1';
+      }, 5000, 10);
+      assert.equal(opens, 1);
+      group.session!.uncertainWrites++;
+      await waitFor('reloaded', () => opens === 2 && group.standing().kind === 'primary', 5000, 10);
+      assert.equal(stops, 1);
+      assert.equal(group.terms, 2);
+      // Leaving hands the lock over.
+      await group.stop();
+      assert.equal(stops, 2);
+      await waitFor('h:2 takes over', () => backup.standing().kind === 'primary', 5000, 10);
+    } finally {
+      await group.stop();
+      await backup.stop();
     }
   });
 
