@@ -4,6 +4,7 @@
 // looks at YAML.
 import fs from 'node:fs';
 import path from 'node:path';
+import { zooCfg, zooKeeperClassPath } from '../meta/zk/server.ts';
 import { ManifestError, YamlReader, type Located } from './yaml-reader.ts';
 import { parseDuration, parseOptionalDuration, parseRate, parseSize, type Rate } from './units.ts';
 
@@ -123,7 +124,14 @@ export interface Manifest {
 }
 
 export const DEFAULT_SUPERVISOR_PORT = 34001;
-const DEFAULT_ZOOKEEPER_CLASSPATH = '/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-simple.jar';
+/** What onebox uses (Debian's jars, or PTERON_ZOOKEEPER_CLASSPATH); a fixed guess when they are missing. */
+function defaultZooKeeperClassPath(): string {
+  try {
+    return zooKeeperClassPath();
+  } catch {
+    return '/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-simple.jar';
+  }
+}
 const SECRET_ENV = 'PTERON_SUPERVISOR_SECRET';
 
 const TOP_KEYS = ['root', 'supervisor', 'services'] as const;
@@ -384,22 +392,16 @@ function zookeeperCommand(
   reader: YamlReader, field: (key: string) => Located | undefined, port: number, host: string, dataDir: string,
 ): Pick<InstanceSpec, 'argv' | 'files'> {
   const java = field('java') ? reader.string(field('java')!) : 'java';
-  const classpath = field('classpath') ? reader.string(field('classpath')!) : DEFAULT_ZOOKEEPER_CLASSPATH;
-  const tickMs = field('tick_time') ? reader.parsed(field('tick_time')!, parseDuration) : 2000;
+  const classpath = field('classpath') ? reader.string(field('classpath')!) : defaultZooKeeperClassPath();
+  const tickTimeMs = field('tick_time') ? reader.parsed(field('tick_time')!, parseDuration) : 2000;
   const configFile = path.join(dataDir, 'zoo.cfg');
-  const config = [
-    `tickTime=${tickMs}`,
-    `dataDir=${path.join(dataDir, 'data')}`,
-    `clientPort=${port}`,
-    `clientPortAddress=${host}`,
-    // ZooKeeper 3.8 would also start its Jetty admin server on 8080.
-    'admin.enableServer=false',
-    '4lw.commands.whitelist=ruok,srvr,stat,mntr',
-    '',
-  ].join('\n');
+  // The same server and settings as `pteron onebox --metas 3`.
   return {
-    argv: [java, '-Xmx256m', '-cp', classpath, '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn', 'org.apache.zookeeper.server.ZooKeeperServerMain', configFile],
-    files: [{ path: configFile, text: config }],
+    argv: [
+      java, '-Xmx256m', `-Djute.maxbuffer=${4 * 1024 * 1024}`, '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn', `-Dzookeeper.log.dir=${dataDir}`,
+      '-cp', classpath, 'org.apache.zookeeper.server.ZooKeeperServerMain', configFile,
+    ],
+    files: [{ path: configFile, text: zooCfg({ dataDir: path.join(dataDir, 'data'), host, port, tickTimeMs }) }],
   };
 }
 
