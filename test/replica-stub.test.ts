@@ -3,7 +3,7 @@
 // ballot, decrees), replicas found on disk after a restart, garbage moved aside, and
 // /replica/data_version on the stub's replicas.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -94,6 +94,24 @@ describe('replica stub', () => {
     assert.ok(names.includes('3.0.pegasus') && names.includes('3.3.pegasus') && !names.includes('3.1.pegasus'));
     assert.deepEqual(report(restarted).map((row) => row[0]), ['3.0', '3.3']);
     await restarted.close();
+  });
+
+  test('a replica that failed to open reports PS_ERROR, serves nothing, and is opened afresh with the next configuration', async () => {
+    const stub = new ReplicaStub({ self: SELF, dataDir });
+    const dataPath = path.join(dataDir, 'replica', 'reps', '5.0.pegasus', 'data');
+    mkdirSync(dataPath, { recursive: true });
+    writeFileSync(path.join(dataPath, 'rdb'), 'not a database directory');
+    stub.update(appInfo(5), configOf(5, 0, 1, SELF, OTHERS));
+    await settled(stub);
+    const broken = stub.find(5, 0)!;
+    assert.deepEqual([broken.state, broken.status, broken.servingPrimary], ['error', PartitionStatus.PS_ERROR, false]);
+    assert.equal(stub.storedReplicas().find((info) => info.pid.appId === 5)?.status, PartitionStatus.PS_ERROR);
+    rmSync(path.join(dataPath, 'rdb'));
+    stub.update(appInfo(5), configOf(5, 0, 1, SELF, OTHERS));
+    await settled(stub);
+    assert.notEqual(stub.find(5, 0), broken);
+    assert.equal(stub.find(5, 0)!.servingPrimary, true);
+    await stub.close();
   });
 
   test('/replica/data_version refuses missing, invalid and unknown app ids', () => {

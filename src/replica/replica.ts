@@ -67,6 +67,7 @@ export class Replica {
   /** The stub's update counter when the meta last told this replica something. */
   updateSeq = 0;
   private writtenInfo = '';
+  private persisting: Promise<void> = Promise.resolve();
 
   constructor(
     readonly self: string,
@@ -156,7 +157,7 @@ export class Replica {
       this.path?.failWaiting(new PteronError('ERR_INVALID_STATE', 'the replica is no longer primary'));
       void this.scanners.clear();
     }
-    if (this.state === 'serving') void this.persistInfo().catch(() => undefined);
+    if (this.state === 'serving') void this.persistInfo();
     return true;
   }
 
@@ -175,15 +176,24 @@ export class Replica {
     };
   }
 
-  /** Keeps `.app-info` and `.init-info` current, so a restarted server can report the replica. */
-  private async persistInfo(): Promise<void> {
-    const appInfo = appInfoToJson(this.info);
-    const initInfo = JSON.stringify({ init_ballot: this.ballot });
-    const content = `${appInfo}\n${initInfo}`;
-    if (content === this.writtenInfo) return;
-    this.writtenInfo = content;
-    await writeAtomically(path.join(this.dir, APP_INFO_FILE), appInfo);
-    await writeAtomically(path.join(this.dir, INIT_INFO_FILE), initInfo);
+  /**
+   * Keeps `.app-info` and `.init-info` current, so a restarted server can report the replica.
+   * Writes run one at a time and always write the latest state; a failed write is only logged
+   * (the files are a convenience for reporting, the store holds the data).
+   */
+  private persistInfo(): Promise<void> {
+    this.persisting = this.persisting.then(async () => {
+      const appInfo = appInfoToJson(this.info);
+      const initInfo = JSON.stringify({ init_ballot: this.ballot });
+      const content = `${appInfo}\n${initInfo}`;
+      if (content === this.writtenInfo) return;
+      await writeAtomically(path.join(this.dir, APP_INFO_FILE), appInfo);
+      await writeAtomically(path.join(this.dir, INIT_INFO_FILE), initInfo);
+      this.writtenInfo = content;
+    }).catch((error: unknown) => {
+      log.warn({ gpid: `${this.gpid.appId}.${this.gpid.partitionIndex}`, err: (error as Error).message }, 'could not save the replica info files');
+    });
+    return this.persisting;
   }
 
   /** Stops serving, lets committing writes finish, closes the store. */
@@ -193,6 +203,7 @@ export class Replica {
     this.state = 'closing';
     if (wasOpening) await this.opened;
     this.path?.failWaiting(new PteronError('ERR_INVALID_STATE', 'the replica is closing'));
+    await this.persisting;
     await this.scanners.close();
     await this.path?.drain();
     await this.store?.close().catch(() => undefined);

@@ -151,7 +151,11 @@ export class ReplicaStub {
       if (existing) this.closeReplica(key, existing, config.ballot);
       return;
     }
-    if (existing && existing.state !== 'closing' && existing.state !== 'closed') {
+    if (existing?.state === 'error') {
+      // A replica that failed (to open, or under a write) is closed and opened afresh: each
+      // configuration the meta sends is another try.
+      this.closeReplica(key, existing, existing.ballot);
+    } else if (existing && existing.state !== 'closing' && existing.state !== 'closed') {
       existing.applyConfig(info, config);
       return;
     }

@@ -263,21 +263,30 @@ export class TestCluster {
 
   /** Waits until every partition's primary answers a read of `table` (its replica is open). */
   async waitServing(router: TableRouter, timeoutMs = 20000): Promise<void> {
+    const lastErrors: string[] = [];
     await waitFor(`${router.tableName} served by its primaries`, async () => {
       await router.refresh();
       for (const partition of router.partitions) {
         if (partition.primary === '') return false;
         const reply = await router.call('RPC_RRDB_RRDB_SORTKEY_COUNT', Buffer.from('probe'), 0n, { partitionIndex: partition.pidx });
-        if (reply.error !== 'ERR_OK') return false;
+        if (reply.error !== 'ERR_OK') {
+          lastErrors.splice(0, lastErrors.length, `partition ${partition.pidx} at ${partition.primary}: ${reply.error}`);
+          return false;
+        }
       }
       return true;
-    }, timeoutMs, 100);
+    }, timeoutMs, 100).catch((error: Error) => {
+      error.message += `\nlast answer: ${lastErrors.join(', ')}\nerrors logged: ${this.errorLines().slice(0, 5).join('\n')}`;
+      throw error;
+    });
   }
 
-  /** Everything the processes logged at error level (pino 50/60) or as crashes. */
+  /** Everything the processes logged at error level (pino 50/60) or as crashes, prefixed with the process's port. */
   errorLines(): string[] {
     const processes = [this.meta, ...this.replicas].filter((item): item is RunningProcess => item !== undefined);
-    return processes.flatMap((item) => item.output().split('\n').filter((line) => /"level":(50|60)/.test(line) || /Uncaught|FATAL|TypeError|RangeError/.test(line)));
+    return processes.flatMap((item) => item.output().split('\n')
+      .filter((line) => /"level":(50|60)/.test(line) || /Uncaught|FATAL|TypeError|RangeError/.test(line))
+      .map((line) => `${item.port}: ${line}`));
   }
 
   async stop(): Promise<void> {
