@@ -109,7 +109,7 @@ supervisor:
   rate_limit: { rate: 5/10s, block_for: 1m }
   build: { install: "true", check: "test ! -e ${breakBuild}", timeout: 30s }
 x-fast: &fast
-  health: { http: /version, interval: 300ms, timeout: 500ms, unhealthy_threshold: 2, start_timeout: 30s, unhealthy_timeout: 1500ms }
+  health: { http: /version, interval: 300ms, timeout: 2s, unhealthy_threshold: 3, start_timeout: 60s, unhealthy_timeout: 3s }
   restart: { policy: always, backoff: 300ms, backoff_max: 2s, reset_after: 20s }
   stop: { grace: 2s }
 services:
@@ -311,17 +311,17 @@ ${extra}`;
     const frozen = (await pidOf('replica3'))!;
     process.kill(frozen, 'SIGSTOP');
     try {
-      await waitFor('replica3 unhealthy', async () => /replica3: unhealthy/.test((await get('/service/health/replica')).err ?? ''), 10000, 50);
+      await waitFor('replica3 unhealthy', async () => /replica3: unhealthy/.test((await get('/service/health/replica')).err ?? ''), 20000, 50);
       await waitFor('replica3 replaced', async () => {
         const pid = await pidOf('replica3');
         return pid !== undefined && pid !== frozen;
-      }, 20000, 100);
+      }, 40000, 100);
     } finally {
       if (alive(frozen)) process.kill(frozen, 'SIGCONT');
     }
     await waitFor('replica back to 3/3', async () => (await get('/service/health/replica')).healthy === 3, 30000, 100);
     assert.ok(!alive(frozen), 'the frozen process was killed after the grace time');
-    assert.match(output, /"instance":"replica3".*"reason":"unhealthy for [\d.]+s: GET \/version timed out after 500ms"/);
+    assert.match(output, /"instance":"replica3".*"reason":"unhealthy for [\d.]+s: GET \/version timed out after 2000ms"/);
     await waitFor('table temp fully healthy again', clusterHealthy, 60000, 200);
   });
 
@@ -411,7 +411,7 @@ ${extra}`;
     assert.deepEqual([metrics.processes, metrics.server, metrics.status, metrics.err], [null, {}, 'Down', 'shutdown']);
     assert.ok('replica' in (await get('/service')));
     assert.deepEqual((await api('POST', '/service/restart/replica')).json, { count: 1 });
-    assert.deepEqual(await get('/service/health/replica'), { status: 'OK', healthy: 3, total: 3 });
+    await waitFor('replica 3/3', async () => (await get('/service/health/replica')).healthy === 3, 30000, 100);
     await waitFor('table temp fully healthy again', clusterHealthy, 60000, 200);
   });
 
