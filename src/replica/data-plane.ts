@@ -10,7 +10,9 @@
 //
 // OBJECT_NOT_FOUND, INVALID_STATE and PARENT_PARTITION_MISUSED make the official clients query
 // the meta again and retry. Then the arguments are decoded (ERR_INVALID_DATA when they cannot
-// be), reads run against the store and writes go through the replica's mutation path. Storage
+// be); a PUT or REMOVE whose non-zero partition_hash is not its key's hash gets
+// ERR_INVALID_PARAMETERS (Pegasus aborts the process there); reads run against the store and
+// writes go through the replica's mutation path. Storage
 // outcomes travel in the response's `error` field as RocksDB status codes. CLEAR_SCANNER is
 // never answered.
 import { compositeKeyHash, log, partitionIndexOf, PteronError, type ErrorName } from '../base/index.ts';

@@ -60,7 +60,7 @@ export class ReplicaStub {
     return [...this.open.values()];
   }
 
-  /** Replicas of one table on this node, open ones and those only on disk. */
+  /** The replicas of one table open on this node (any role), with their value schema version once open. */
   partitionsOfApp(appId: number): Array<{ partitionIndex: number; dataVersion: number | undefined }> {
     const found: Array<{ partitionIndex: number; dataVersion: number | undefined }> = [];
     for (const replica of this.open.values()) {
