@@ -15,9 +15,17 @@ export const DEFAULT_MANIFEST = 'pteron.yml';
 export async function runSupervisor(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
-    options: { manifest: { type: 'string', short: 'm' }, port: { type: 'string' } },
+    options: { manifest: { type: 'string', short: 'm' }, port: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     allowPositionals: false,
   });
+  if (values.help) {
+    process.stdout.write(
+      `usage: pteron supervisor [--manifest FILE] [--port N]\n` +
+        `  runs the services of FILE (default ${DEFAULT_MANIFEST}) and serves the session-state API on supervisor.port ` +
+        `(--port overrides it); pteron svc and pteron repo talk to it\n`,
+    );
+    return;
+  }
   let port: number | undefined;
   if (values.port !== undefined) {
     port = Number(values.port);
