@@ -14,7 +14,7 @@ export interface ClientOptions {
   timeoutMs?: number;
   /** Timeout of one attempt (default: half the operation's timeout, so a timed-out attempt can be retried). */
   attemptTimeoutMs?: number;
-  /** Attempts after the first (default 8). */
+  /** Attempts after the first (default 32); the operation's deadline usually ends the retries first. */
   retriesMax?: number;
   /** First pause before retrying the same server (default 20 ms), doubling up to retryDelayMaxMs (default 1000 ms). */
   retryDelayMs?: number;
@@ -33,7 +33,7 @@ export interface ClientOptions {
 
 export const CLIENT_DEFAULTS = Object.freeze({
   timeoutMs: 5000,
-  retriesMax: 8,
+  retriesMax: 32,
   retryDelayMs: 20,
   retryDelayMaxMs: 1000,
   metaQueryTimeoutMs: 3000,
