@@ -3,6 +3,7 @@
 import type http from 'node:http';
 import { defineFlag } from '../config/index.ts';
 import { createBuiltinCommands, registerCommandApi } from '../diag/index.ts';
+import { registerConsole } from '../diag/console/index.ts';
 import { createAdminHttpServer, HttpRouter, listen, RpcServer, type Listener } from '../net/index.ts';
 import { registerBuiltinCalls } from './builtins.ts';
 import { gitCommit, pteronVersion, type ServerIdentity } from './identity.ts';
@@ -53,7 +54,8 @@ export function createServer(options: ServerOptions): PteronServer {
   };
   registerBuiltinCalls(router, identity);
   registerPprofCalls(router);
-  registerCommandApi(router, createBuiltinCommands(), { server: identity });
+  const commandApi = registerCommandApi(router, createBuiltinCommands(), { server: identity });
+  if (router.find('api')) registerConsole(router, commandApi);
   let http: http.Server | undefined;
   let listener: Listener | undefined;
   return {

@@ -1,5 +1,6 @@
 // The admin HTTP call registry: one per process, exact-match lookup on the normalised path.
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 
 export interface AdminRequest {
   method: string;
@@ -37,8 +38,12 @@ export interface HttpCall {
 
 export const DEFAULT_METHODS = ['GET', 'POST'] as const;
 
+/** Takes over a connection asking for a protocol upgrade (e.g. a websocket) on its path. */
+export type UpgradeHandler = (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
+
 export class HttpRouter {
   private readonly calls = new Map<string, HttpCall>();
+  private readonly upgrades = new Map<string, UpgradeHandler>();
 
   register(call: HttpCall): void {
     if (this.calls.has(call.path)) throw new Error(`http call "/${call.path}" registered twice`);
@@ -47,6 +52,16 @@ export class HttpRouter {
 
   find(path: string): HttpCall | undefined {
     return this.calls.get(path);
+  }
+
+  /** `path` is normalised like a call's: no leading slash. */
+  registerUpgrade(path: string, handler: UpgradeHandler): void {
+    if (this.upgrades.has(path)) throw new Error(`upgrade handler "/${path}" registered twice`);
+    this.upgrades.set(path, handler);
+  }
+
+  findUpgrade(path: string): UpgradeHandler | undefined {
+    return this.upgrades.get(path);
   }
 
   paths(): string[] {

@@ -1,6 +1,7 @@
 // node:http glue for the admin router: Pegasus's parsing rules, a body limit, metrics per call,
 // and no handler error ever escaping into the process.
 import http from 'node:http';
+import type { Duplex } from 'node:stream';
 import { log, PteronError } from '../../base/index.ts';
 import { defineFlag } from '../../config/index.ts';
 import {
@@ -218,6 +219,28 @@ export function createAdminHttpServer(router: HttpRouter): http.Server {
     if (!(error instanceof PteronError)) throw error;
     respond(response, path, startNs, { status: 400, body: error.message });
   }
+
+  // Upgrade requests go to the handler registered for their path; the rest are refused.
+  server.on('upgrade', (request: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    requests.increment();
+    let handler;
+    try {
+      handler = router.findUpgrade(normalizePath(percentDecode(splitTarget(request.url ?? '/').rawPath)));
+    } catch (error) {
+      if (!(error instanceof PteronError)) throw error;
+    }
+    if (!handler) {
+      badRequests.increment();
+      socket.end('HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    try {
+      handler(request, socket, head);
+    } catch (error) {
+      log.error({ err: error, url: request.url }, 'http upgrade failed');
+      socket.destroy();
+    }
+  });
 
   server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
     badRequests.increment();
