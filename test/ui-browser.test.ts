@@ -7,6 +7,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { WebSocket } from 'ws';
 import { chromium, type Browser, type BrowserServer, type Page } from 'playwright-core';
 import { PROJECT_ROOT, startPteron, waitFor, type RunningProcess } from './helpers/process.ts';
 
@@ -129,4 +130,32 @@ test('a browser runs dashboard, interrupts it, runs version and lists the endpoi
   assert.ok(listed.includes('/metrics'), listed.join(' '));
   assert.ok(listed.includes('/ui'), listed.join(' '));
   await context.close();
+});
+
+/** The HTTP status a websocket upgrade to `url` gets, or 101 when it opens. */
+function upgradeStatus(url: string, headers: Record<string, string> = {}): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url, { headers });
+    socket.once('open', () => {
+      socket.close();
+      resolve(101);
+    });
+    socket.once('unexpected-response', (_request, response) => {
+      resolve(response.statusCode ?? 0);
+      response.resume();
+      socket.terminate();
+    });
+    socket.once('error', (error) => reject(error));
+  });
+}
+
+test('the websocket follows the /api rules and refuses pages of other origins', async () => {
+  const guardedWs = `ws://127.0.0.1:${guarded.port}/ui/ws`;
+  assert.equal(await upgradeStatus(guardedWs), 401);
+  assert.equal(await upgradeStatus(`${guardedWs}?username=ops&password=s3cret`), 101);
+  assert.equal(await upgradeStatus(`${guardedWs}?username=ops&password=wrong`), 401);
+  const ws = `ws://127.0.0.1:${replica.port}/ui/ws`;
+  assert.equal(await upgradeStatus(ws, { origin: `http://127.0.0.1:${replica.port}` }), 101);
+  assert.equal(await upgradeStatus(ws, { origin: 'http://evil.example' }), 403);
+  assert.equal(await upgradeStatus(`ws://127.0.0.1:${replica.port}/no-such-path`), 404);
 });

@@ -76,6 +76,20 @@ function parseClientMessage(data: Buffer): ClientMessage | undefined {
   return undefined;
 }
 
+/**
+ * Browsers let any page open a websocket to any address, so a page from another site could reach
+ * a loopback console: an upgrade whose Origin names another host than the one it asks is refused.
+ */
+function sameOrigin(request: http.IncomingMessage): boolean {
+  const origin = request.headers.origin;
+  if (origin === undefined) return true;
+  try {
+    return new URL(origin).host === request.headers.host;
+  } catch {
+    return false;
+  }
+}
+
 /** One browser terminal: a session of its own, its results pulled and rendered until either side closes. */
 async function runTerminal(api: CommandApi, socket: WebSocket, origin: Pick<AdminRequest, 'headers' | 'remoteAddress' | 'query'>): Promise<void> {
   let open = true;
@@ -159,6 +173,10 @@ export function registerConsole(router: HttpRouter, api: CommandApi): void {
   });
   router.registerUpgrade('ui/ws', (request: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
+    if (!sameOrigin(request)) {
+      socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+      return;
+    }
     let query: Map<string, string>;
     try {
       query = parseQuery(splitTarget(request.url ?? '/').rawQuery);
