@@ -16,6 +16,8 @@ import { defineFlag, type LoadedConfig } from '../config/index.ts';
 import { HttpRouter, registerTypedRpc, RpcClient, type AdminResponse, type RpcServer } from '../net/index.ts';
 import { dataDir, type PteronServer } from '../runtime/index.ts';
 import { AppEnvOperation, ConfigType, NodeStatus, PatternMatchType, RPCS, type AppInfo as WireAppInfo, type CallDefinition } from '../wire/index.ts';
+import { addServerStat, registerRemoteCommand } from '../diag/remote/index.ts';
+import { metaRemoteCommands, registerMetaCommands } from '../diag/remote/meta-commands.ts';
 import { startMetaBackgroundWork } from './background.ts';
 import {
   appInfoToWire, fromHostPort, partitionConfigurationFromWire, partitionConfigurationToWire, replicaInfoFromWire,
@@ -226,6 +228,16 @@ export async function installMeta(server: PteronServer, config: LoadedConfig): P
         standing().kind === 'loading' ? { status: 503, body: 'ERR_SERVICE_NOT_ACTIVE' } : call.handler(request),
     });
   }
+
+  const commandDeps = { state: currentState, clusterInfo: () => clusterInfoRows(httpDeps) };
+  registerMetaCommands(server.router, commandDeps);
+  for (const spec of metaRemoteCommands(commandDeps)) registerRemoteCommand(server, spec);
+  addServerStat(server.rpc, () => {
+    const now = standing();
+    if (now.kind !== 'primary') return [['meta_standing', now.kind]];
+    const nodes = now.state.listNodes();
+    return [['meta_standing', 'primary'], ['alive_node_count', nodes.filter((node) => node.status === 'ALIVE').length], ['total_node_count', nodes.length]];
+  });
 
   const rpc = server.rpc;
   registerPrimaryRpc(

@@ -4,6 +4,8 @@
 // meta's configuration proposals, and serves the data plane for the partitions it leads.
 // Replication to secondaries (PacificA) comes in later work: secondaries hold a store but get
 // no data yet, and only primaries answer clients.
+import { addServerStat, registerRemoteCommand } from '../diag/remote/index.ts';
+import { replicaRemoteCommands } from '../diag/remote/replica-commands.ts';
 import { formatHostPort, isInvalidHostPort, log, parseHostPort, parseHostPortList } from '../base/index.ts';
 import { defineFlag, onFlagChange, type LoadedConfig } from '../config/index.ts';
 import {
@@ -49,6 +51,11 @@ export async function installReplica(server: PteronServer, _config: LoadedConfig
   if (loaded > 0) log.info({ replicas: loaded }, 'replicas found on disk');
   registerDataPlane(server.rpc, stub);
   registerReplicaHttpCalls(server.router, stub);
+  for (const spec of replicaRemoteCommands(stub)) registerRemoteCommand(server, spec);
+  addServerStat(server.rpc, () => [
+    ['replica_count', stub.replicas().length],
+    ['primary_replica_count', stub.replicas().filter((replica) => replica.status === PartitionStatus.PS_PRIMARY).length],
+  ]);
 
   const countWith = (status: PartitionStatus) => () => stub.replicas().filter((replica) => replica.status === status).length;
   const entity = serverEntity();

@@ -4,6 +4,7 @@ import type http from 'node:http';
 import { defineFlag } from '../config/index.ts';
 import { createBuiltinCommands, registerCommandApi } from '../diag/index.ts';
 import { registerConsole } from '../diag/console/index.ts';
+import { installRemoteCommands } from '../diag/remote/index.ts';
 import { createAdminHttpServer, HttpRouter, listen, RpcServer, type Listener } from '../net/index.ts';
 import { registerBuiltinCalls } from './builtins.ts';
 import { gitCommit, pteronVersion, type ServerIdentity } from './identity.ts';
@@ -56,6 +57,7 @@ export function createServer(options: ServerOptions): PteronServer {
   registerPprofCalls(router);
   const commandApi = registerCommandApi(router, createBuiltinCommands(), { server: identity });
   if (router.find('api')) registerConsole(router, commandApi);
+  installRemoteCommands({ router, rpc, identity });
   let http: http.Server | undefined;
   let listener: Listener | undefined;
   return {

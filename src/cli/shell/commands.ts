@@ -9,6 +9,7 @@ import {
   formatAppDetail, formatAppEnvs, formatAppList, formatClusterInfo, formatHelp, formatHelpEntry, formatNodeList, readyPartitionCount,
 } from './format.ts';
 import { DATA_COMMANDS } from './data-commands.ts';
+import { remoteCommand } from './remote-command.ts';
 import type { MetaCaller, MetaReply } from './meta-client.ts';
 
 export interface ShellOutput {
@@ -570,7 +571,7 @@ const help: ShellCommand = {
 };
 
 export const SHELL_COMMANDS: readonly ShellCommand[] = [
-  help, version, clusterInfo, app, ls, nodes, create, drop, recall, use, getAppEnvs, setAppEnvs, delAppEnvs, clearAppEnvs, ...DATA_COMMANDS, exit,
+  help, version, clusterInfo, app, ls, nodes, create, drop, recall, use, getAppEnvs, setAppEnvs, delAppEnvs, clearAppEnvs, ...DATA_COMMANDS, remoteCommand, exit,
 ];
 
 const COMMANDS_BY_NAME = new Map(SHELL_COMMANDS.map((command) => [command.name, command]));
