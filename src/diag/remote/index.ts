@@ -1,6 +1,6 @@
 // Remote commands on every server: one registry per process, answered over RPC_CLI_CLI_CALL and
-// through the /api command sessions (`remote-command CMD [ARGS...]`, and each command whose name
-// fits the /api naming under its own name, dots turned into dashes).
+// through the /api command sessions (`remote-command CMD [ARGS...]`, and each command whose main
+// name fits the /api naming under that name, dots turned into dashes).
 //
 //   installRemoteCommands(server)                 at server creation (runtime/server.ts);
 //   remoteCommandsOf(server.rpc)!.register(spec)  a role adds its own commands.
@@ -63,7 +63,8 @@ const API_NAME = /^[a-z][a-z0-9_-]{0,63}$/;
 function exposeOnApi(entry: Installed, spec: RemoteCommandSpec): void {
   const api = commandApiOf(entry.router);
   if (!api) return;
-  for (const name of spec.names) {
+  // Under its main name only: aliases would crowd the /api command list.
+  for (const name of spec.names.slice(0, 1)) {
     const apiName = name.replace(/\./g, '-');
     if (!API_NAME.test(apiName) || api.commands.find(apiName)) continue;
     api.commands.register({
@@ -87,7 +88,7 @@ function builtinCommands(host: RemoteCommandHost, entry: Installed): RemoteComma
   const { identity } = host;
   return [
     {
-      names: ['help'],
+      names: ['help', 'h', 'H', 'Help'],
       help: 'list the commands, or show the usage of one',
       usage: '[command]',
       handler(args) {
@@ -102,16 +103,21 @@ function builtinCommands(host: RemoteCommandHost, entry: Installed): RemoteComma
       },
     },
     {
-      names: ['server-info', 'server_info'],
-      help: 'the server version, its role and when it started',
+      names: ['server-info'],
+      help: 'the server version, build, commit, start time and role as JSON',
       handler(args) {
         if (args.length > 0) throw new RemoteCommandArgumentError('server-info takes no arguments');
-        const commit = identity.gitCommit ? identity.gitCommit.slice(0, 8) : 'unknown';
-        return `Pteron Server ${identity.version} (${commit}) ${identity.role}, Started at ${formatLocalTime(identity.startTime)}`;
+        return JSON.stringify({
+          version: identity.version,
+          build_type: 'Release',
+          git_SHA: identity.gitCommit || 'unknown',
+          start_time: formatLocalTime(identity.startTime),
+          role: identity.role,
+        });
       },
     },
     {
-      names: ['server-stat', 'server_stat'],
+      names: ['server-stat'],
       help: 'a few key figures of this server as name=value pairs',
       handler(args) {
         if (args.length > 0) throw new RemoteCommandArgumentError('server-stat takes no arguments');
@@ -134,7 +140,7 @@ function builtinCommands(host: RemoteCommandHost, entry: Installed): RemoteComma
       },
     },
     {
-      names: ['config-dump', 'config_dump'],
+      names: ['config-dump'],
       help: 'every configuration flag and its current value',
       usage: '[section]',
       handler(args) {
@@ -148,7 +154,7 @@ function builtinCommands(host: RemoteCommandHost, entry: Installed): RemoteComma
       },
     },
     {
-      names: ['flush-log', 'flush_log'],
+      names: ['flush-log'],
       help: 'write out whatever the logger holds',
       handler(args) {
         if (args.length > 0) throw new RemoteCommandArgumentError('flush-log takes no arguments');
