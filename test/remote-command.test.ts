@@ -197,5 +197,25 @@ describe('remote commands on a meta and two replica servers', () => {
     }
     assert.match(run.stdout, /Succeed count: 2\nFailed count: 0\n/);
     assert.match(run.stdout, new RegExp(`^CALL \\[user-specified\\] \\[127\\.0\\.0\\.1:${metaPort}\\] succeed: unknown command 'nosuch'$`, 'm'));
+ 
+    const deadPort = await freePort();
+    const failed = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'shell', '--meta', `127.0.0.1:${metaPort}`,
+        '-e', `remote_command -l 127.0.0.1:${deadPort},127.0.0.1:${metaPort} server-stat`, '-e', 'remote_command -t nowhere help'], {
+        cwd: PROJECT_ROOT,
+        env: { ...process.env, PTERON_LOG_LEVEL: 'warn' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      child.stdout!.on('data', (chunk) => (stdout += chunk));
+      child.stderr!.on('data', (chunk) => (stdout += chunk));
+      child.once('exit', (code) => resolve({ code, stdout }));
+    });
+    assert.notEqual(failed.code, 0);
+    assert.match(failed.stdout, new RegExp(`^CALL \\[user-specified\\] \\[127\\.0\\.0\\.1:${deadPort}\\] failed: `, 'm'));
+    assert.match(failed.stdout, new RegExp(`^CALL \\[user-specified\\] \\[127\\.0\\.0\\.1:${metaPort}\\] succeed: role=meta, `, 'm'));
+    assert.match(failed.stdout, /Succeed count: 1\nFailed count: 1\n/);
+    assert.match(failed.stdout, /ERROR: invalid node type 'nowhere'\n/);
+    assert.match(failed.stdout, /USAGE: .*remote_command/);
   });
 });
