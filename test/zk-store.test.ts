@@ -1,6 +1,7 @@
 // The ZooKeeper meta state store, the leader lock and the session layer against a real
 // ZooKeeper server (Debian's package, tickTime 500 ms), plus the pure helpers around them.
 import assert from 'node:assert/strict';
+import { readdir, readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { log, PteronError } from '../src/base/index.ts';
 import {
@@ -17,6 +18,24 @@ log.level = 'warn';
 
 const data = (text: string): Buffer => Buffer.from(text);
 const SESSION_TIMEOUT_MS = 2000;
+
+/** Whether every thread of `pid` is stopped (Linux /proc; elsewhere: after a short pause). */
+async function processStopped(pid: number): Promise<boolean> {
+  let threads: string[];
+  try {
+    threads = await readdir(`/proc/${pid}/task`);
+  } catch {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    return true;
+  }
+  for (const thread of threads) {
+    const stat = await readFile(`/proc/${pid}/task/${thread}/stat`, 'utf8').catch(() => '');
+    // The state is the first field after the parenthesised command name.
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    if (state !== '' && state !== 'T' && state !== 't') return false;
+  }
+  return true;
+}
 
 function errorCode(error: unknown): string {
   return error instanceof PteronError ? error.code : `not a PteronError: ${String(error)}`;
@@ -259,6 +278,8 @@ describe('ZooKeeper state store, election and session', { skip: zooKeeperSkipRea
       await session.waitConnected(5000);
       await session.create(`${root}/n`, data('0'));
       process.kill(zk.pid, 'SIGSTOP');
+      // The signal is only queued when kill returns: wait until every thread of the server is stopped.
+      await waitFor('ZooKeeper stopped', () => processStopped(zk.pid), 5000, 5);
       try {
         await assert.rejects(session.setData(`${root}/n`, data('1')), (error: unknown) => error instanceof ZkError && error.code === 'TIMEOUT');
         await assert.rejects(session.getData(`${root}/n`), (error: unknown) => error instanceof ZkError && error.code === 'TIMEOUT');
@@ -267,7 +288,7 @@ describe('ZooKeeper state store, election and session', { skip: zooKeeperSkipRea
         process.kill(zk.pid, 'SIGCONT');
       }
       // The answer that came late does not resurrect the request; the data shows what happened.
-      await waitFor('the set landed after all', async () => (await session.getData(`${root}/n`))?.toString() === '1', 5000, 20);
+      await waitFor('the set landed after all', async () => (await session.getData(`${root}/n`))?.toString() === '1', 10_000, 20);
     } finally {
       await session.close();
     }
