@@ -4,7 +4,7 @@ import type http from 'node:http';
 import { defineFlag } from '../config/index.ts';
 import { createBuiltinCommands, registerCommandApi } from '../diag/index.ts';
 import { registerConsole } from '../diag/console/index.ts';
-import { installRemoteCommands } from '../diag/remote/index.ts';
+import { answerRemoteCommandsOverRpc, installRemoteCommands } from '../diag/remote/index.ts';
 import { createAdminHttpServer, HttpRouter, listen, RpcServer, type Listener } from '../net/index.ts';
 import { registerBuiltinCalls } from './builtins.ts';
 import { gitCommit, pteronVersion, type ServerIdentity } from './identity.ts';
@@ -65,6 +65,7 @@ export function createServer(options: ServerOptions): PteronServer {
     rpc,
     identity,
     async start() {
+      answerRemoteCommandsOverRpc(rpc);
       http = createAdminHttpServer(router);
       listener = await listen({ host: listenAddress.value, port: options.port, http, rpc });
       identity.port = listener.port;

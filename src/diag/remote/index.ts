@@ -37,6 +37,7 @@ interface Installed {
   registry: RemoteCommandRegistry;
   statProviders: ServerStatProvider[];
   router: HttpRouter;
+  rpcAnswered: boolean;
 }
 
 const installed = new WeakMap<RpcServer, Installed>();
@@ -166,17 +167,31 @@ function builtinCommands(host: RemoteCommandHost, entry: Installed): RemoteComma
   ];
 }
 
-/** Creates this server's registry with the built-in commands and answers RPC_CLI_CLI_CALL with it. */
+/**
+ * Answers RPC_CLI_CLI_CALL with the server's registry; called when the server starts, so a
+ * handler registered for RPC_CLI_CLI_CALL before then (a test's stand-in) is kept instead.
+ */
+export function answerRemoteCommandsOverRpc(rpc: RpcServer): void {
+  const entry = installed.get(rpc);
+  if (!entry || entry.rpcAnswered) return;
+  entry.rpcAnswered = true;
+  try {
+    registerTypedRpc(rpc, RPCS.RPC_CLI_CLI_CALL, (command) => entry.registry.run(command.cmd, command.arguments ?? []));
+  } catch (error) {
+    log.debug({ err: (error as Error).message }, 'RPC_CLI_CLI_CALL already has a handler; remote commands answer through /api only');
+  }
+}
+
+/** Creates this server's registry with the built-in commands (and its /api commands). */
 export function installRemoteCommands(host: RemoteCommandHost): RemoteCommandRegistry {
   const existing = installed.get(host.rpc);
   if (existing) return existing.registry;
-  const entry: Installed = { registry: new RemoteCommandRegistry(), statProviders: [], router: host.router };
+  const entry: Installed = { registry: new RemoteCommandRegistry(), statProviders: [], router: host.router, rpcAnswered: false };
   installed.set(host.rpc, entry);
   for (const spec of builtinCommands(host, entry)) {
     entry.registry.register(spec);
     exposeOnApi(entry, spec);
   }
-  registerTypedRpc(host.rpc, RPCS.RPC_CLI_CLI_CALL, (command) => entry.registry.run(command.cmd, command.arguments ?? []));
   const api = commandApiOf(host.router);
   if (api && !api.commands.find('remote-command')) {
     api.commands.register({
