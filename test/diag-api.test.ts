@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { sleep, startPteron, type RunningProcess } from './helpers/process.ts';
 
@@ -283,7 +284,7 @@ describe('/api exec and the built-in commands', () => {
     assert.deepEqual(results.map((result) => result.type), ['message', 'message', 'heapdump']);
     assert.equal(results[0]!.message, `Dumping heap to ${dumpFile} ...`);
     assert.equal(results[1]!.message, 'Heap dump file created');
-    assert.deepEqual(results[2], { dumpFile, jobId: results[2]!.jobId, live: true, type: 'heapdump' });
+    assert.deepEqual(results[2], { downloadUrl: '/api/download/first.heapsnapshot', dumpFile, jobId: results[2]!.jobId, live: true, type: 'heapdump' });
     assert.ok((await stat(dumpFile)).size > 100_000);
     const file = await open(dumpFile);
     const head = Buffer.alloc(12);
@@ -297,7 +298,7 @@ describe('/api exec and the built-in commands', () => {
     assert.deepEqual(escape.body.results, [{ jobId: escape.body.jobId, message: "heapdump writes only into the output directory; '../outside' is not a plain file name", statusCode: 1, type: 'status' }]);
   });
 
-  test('profiler: start, status, stop writes a .cpuprofile; misuse gets clear statuses', async () => {
+  test('profiler: start, status, stop writes a gzipped pprof profile; misuse gets clear statuses', async () => {
     const status = async (command: string): Promise<Json[]> => (await exec(command)).body.results as Json[];
     assert.equal((await status('profiler status'))[0]!.executeResult, 'Profiler is not started');
     const [notStarted] = await status('profiler stop');
@@ -309,12 +310,15 @@ describe('/api exec and the built-in commands', () => {
     assert.match((await execOk('profiler status'))[0]!.executeResult, /^Profiling is running for \d+ seconds, sampling every 500 us$/);
     await execOk('dashboard -i 100 -n 1');
     const [stopped] = await execOk('profiler stop busy');
-    const outputFile = path.join(outputDir, 'busy.cpuprofile');
-    assert.deepEqual(stopped, { action: 'stop', executeResult: 'Profiling stopped', format: 'cpuprofile', jobId: stopped!.jobId, outputFile, type: 'profiler' });
-    const profile = JSON.parse(await readFile(outputFile, 'utf8')) as Json;
-    assert.ok(Array.isArray(profile.nodes) && profile.nodes.length > 0);
-    assert.ok(profile.endTime > profile.startTime);
-    assert.equal((await execOk('profiler status'))[0]!.outputFile, outputFile);
+    const outputFile = path.join(outputDir, 'busy.pb.gz');
+    const downloadUrl = '/api/download/busy.pb.gz';
+    assert.deepEqual(stopped, { action: 'stop', downloadUrl, executeResult: 'Profiling stopped', format: 'pprof', jobId: stopped!.jobId, outputFile, type: 'profiler' });
+    const profile = await readFile(outputFile);
+    assert.deepEqual([...profile.subarray(0, 2)], [0x1f, 0x8b]);
+    assert.ok(gunzipSync(profile).length > 0);
+    const [after] = await execOk('profiler status');
+    assert.equal(after!.outputFile, outputFile);
+    assert.equal(after!.downloadUrl, downloadUrl);
   });
 
   test('session and history', async () => {

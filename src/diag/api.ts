@@ -1,11 +1,14 @@
 // POST /api: Arthas's command-session HTTP API (spec arthas §1). Every outcome of the API's own
 // logic is HTTP 200 with a JSON envelope {body, consumerId, message, requestId, sessionId, state},
 // absent fields omitted; only a refused client (401) is answered otherwise.
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
 import { formatLocalTime, log } from '../base/index.ts';
 import { defineMetric, serverEntity } from '../metrics/index.ts';
 import type { AdminRequest, AdminResponse, HttpRouter } from '../net/index.ts';
 import { authorize, presentedCredentials, resolveAuthConfig, type AuthConfig } from './auth.ts';
 import { systemClock, type Clock } from './clock.ts';
+import { diagOutputDir, PLAIN_FILE_NAME } from './commands/heapdump.ts';
 import { commandBody } from './commands/invoke.ts';
 import type { CommandRegistry, CommandServices, ServerInfo } from './commands/registry.ts';
 import { DEFAULT_CONSUMER_LIMITS } from './consumer.ts';
@@ -50,6 +53,8 @@ export const WELCOME_MESSAGE = 'Welcome to pteron!';
 export const EXEC_TIMEOUT_MESSAGE = 'The job is exceeded time limit, force interrupt';
 /** Every method reaches the handler, which refuses all but POST in the envelope, as Arthas does. */
 const API_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH'] as const;
+/** Files of the output directory (heap dumps, CPU profiles) are served below this path. */
+const DOWNLOAD_PATH = 'api/download';
 
 const authFailuresMetric = defineMetric({
   entityType: 'server', type: 'Counter', name: 'api_auth_failures', unit: 'Requests',
@@ -77,6 +82,8 @@ export interface CommandApi {
   readonly sessions: SessionManager;
   /** The /api handler, also usable without a router (tests). */
   handle(request: AdminRequest): Promise<AdminResponse>;
+  /** GET /api/download/<file>: a file of the output directory (heapdump, profiler), same access rule as /api. */
+  download(request: AdminRequest): Promise<AdminResponse>;
   /** Ends every session and stops the expiry timer. */
   close(): void;
 }
@@ -404,19 +411,46 @@ export function createCommandApi(commands: CommandRegistry, options: CommandApiO
     return { ...response, requestId: apiRequest.requestId };
   }
 
-  async function handle(request: AdminRequest): Promise<AdminResponse> {
+  /** The 401 answer for a client the auth rule refuses; undefined for one it lets in. */
+  function refusal(request: AdminRequest): AdminResponse | undefined {
     const decision = authorize(auth, request.remoteAddress, presentedCredentials(request.headers, request.query));
-    if (!decision.allowed) {
-      authFailures.increment();
-      log.warn({ remoteAddress: request.remoteAddress, reason: decision.reason }, '/api request refused');
-      return {
-        status: 401,
-        body: '',
-        contentType: 'text/plain',
-        headers: { 'WWW-Authenticate': 'Basic realm="pteron"' },
-      };
+    if (decision.allowed) return undefined;
+    authFailures.increment();
+    log.warn({ remoteAddress: request.remoteAddress, path: request.path, reason: decision.reason }, '/api request refused');
+    return {
+      status: 401,
+      body: '',
+      contentType: 'text/plain',
+      headers: { 'WWW-Authenticate': 'Basic realm="pteron"' },
+    };
+  }
+
+  async function handle(request: AdminRequest): Promise<AdminResponse> {
+    return refusal(request) ?? jsonResponse(await processRequest(request));
+  }
+
+  async function download(request: AdminRequest): Promise<AdminResponse> {
+    const refused = refusal(request);
+    if (refused) return refused;
+    // The path is normalised but not resolved: `api/download/../x` arrives as it was sent.
+    const name = request.path.startsWith(`${DOWNLOAD_PATH}/`) ? request.path.slice(DOWNLOAD_PATH.length + 1) : '';
+    if (!PLAIN_FILE_NAME.test(name)) {
+      return { status: 400, body: `only plain file names of the output directory can be downloaded, got '${name}'`, contentType: 'text/plain' };
     }
-    return jsonResponse(await processRequest(request));
+    const file = path.join(diagOutputDir(), name);
+    let body: Buffer;
+    try {
+      if (!(await stat(file)).isFile()) throw new Error('not a regular file');
+      body = await readFile(file);
+    } catch {
+      return { status: 404, body: `no such file in the output directory: ${name}`, contentType: 'text/plain' };
+    }
+    return {
+      status: 200,
+      body: request.method === 'HEAD' ? Buffer.alloc(0) : body,
+      contentType: 'application/octet-stream',
+      headers: { 'Content-Disposition': `attachment; filename="${name}"` },
+    };
   }
 
   commands.setDisabled(disabledFromFlag);
@@ -424,6 +458,7 @@ export function createCommandApi(commands: CommandRegistry, options: CommandApiO
     commands,
     sessions,
     handle,
+    download,
     close: () => sessions.closeAll(),
   };
 }
@@ -445,6 +480,14 @@ export function registerCommandApi(router: HttpRouter, commands: CommandRegistry
       'interrupt_job, pull_results, init_session, join_session, close_session, session_info',
     methods: API_METHODS,
     handler: (request) => api.handle(request),
+  });
+  router.register({
+    path: DOWNLOAD_PATH,
+    parameters: '/<file>',
+    description: 'Download a file that heapdump or profiler wrote into the output directory (same access rule as /api)',
+    methods: ['GET', 'HEAD'],
+    prefix: true,
+    handler: (request) => api.download(request),
   });
   return api;
 }

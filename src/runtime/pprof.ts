@@ -34,15 +34,28 @@ const ok = (body: string | Buffer): AdminResponse => ({ status: 200, body });
 
 // ---- the busy flag shared by heap, growth and profile
 
+/** Who holds the flag: `/pprof/heap`, or another user of the profilers such as the diag profiler. */
 let busyWith: string | undefined;
 
+/**
+ * Takes the busy flag for `holder`; returns the function that gives it back, or, when it is
+ * taken, who holds it.
+ */
+export function takeProfilerBusyFlag(holder: string): (() => void) | string {
+  if (busyWith !== undefined) return busyWith;
+  busyWith = holder;
+  return () => {
+    if (busyWith === holder) busyWith = undefined;
+  };
+}
+
 async function exclusive(call: string, work: () => Promise<AdminResponse>): Promise<AdminResponse> {
-  if (busyWith !== undefined) return { status: 500, body: `another profile is in progress: /pprof/${busyWith}` };
-  busyWith = call;
+  const release = takeProfilerBusyFlag(`/pprof/${call}`);
+  if (typeof release === 'string') return { status: 500, body: `another profile is in progress: ${release}` };
   try {
     return await work();
   } finally {
-    busyWith = undefined;
+    release();
   }
 }
 

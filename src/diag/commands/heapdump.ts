@@ -1,6 +1,6 @@
 // heapdump: writes a V8 heap snapshot (open it in Chrome DevTools' Memory tab) into the output
 // directory. Files go only there, under a plain name, so the command cannot overwrite anything
-// else. Writing is synchronous: the event loop stops for as long as V8 takes.
+// else; GET /api/download/<file> serves it. Writing is synchronous: the event loop stops for as long as V8 takes.
 import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,7 +11,13 @@ import { STATUS_ERROR } from '../results.ts';
 import type { CommandSpec } from './registry.ts';
 
 const SNAPSHOT_SUFFIX = '.heapsnapshot';
-const FILE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$/;
+/** A plain file name in the output directory: no directories, no leading dot. */
+export const PLAIN_FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$/;
+
+/** Where GET /api/download serves a file of the output directory. */
+export function downloadUrl(fileName: string): string {
+  return `/api/download/${encodeURIComponent(fileName)}`;
+}
 
 export function diagOutputDir(): string {
   return outputDir.value === '' ? path.join(os.tmpdir(), 'pteron-output') : outputDir.value;
@@ -40,7 +46,7 @@ export const heapdumpCommand: CommandSpec = {
   examples: ['heapdump', 'heapdump --live', 'heapdump before-load.heapsnapshot'],
   run({ append, args, clock }) {
     const requested = args.argumentText('file');
-    if (requested !== undefined && !FILE_NAME_PATTERN.test(requested)) {
+    if (requested !== undefined && !PLAIN_FILE_NAME.test(requested)) {
       return { statusCode: STATUS_ERROR, message: `heapdump writes only into the output directory; '${requested}' is not a plain file name` };
     }
     const name = requested === undefined ? defaultFileName(new Date(clock.now())) : requested.endsWith(SNAPSHOT_SUFFIX) ? requested : `${requested}${SNAPSHOT_SUFFIX}`;
@@ -52,6 +58,6 @@ export const heapdumpCommand: CommandSpec = {
     if (live) collectGarbage();
     v8.writeHeapSnapshot(dumpFile);
     append({ type: 'message', message: 'Heap dump file created' });
-    append({ type: 'heapdump', dumpFile, live });
+    append({ type: 'heapdump', dumpFile, downloadUrl: downloadUrl(name), live });
   },
 };

@@ -1,26 +1,27 @@
-// profiler: a CPU profile of the main thread through node:inspector, written as a .cpuprofile
-// (Chrome DevTools, Performance tab, or speedscope) into the output directory. One profile at a
-// time per process; a forgotten one is stopped and saved after PROFILE_SECONDS_MAX.
+// profiler: a CPU profile of the main thread from @datadog/pprof's time profiler, written as a
+// gzipped pprof protobuf (.pb.gz, which `go tool pprof` reads) into the output directory and
+// downloadable at /api/download/<file>. One profile at a time per process, sharing the busy flag
+// of /pprof/profile; a forgotten one is stopped and saved after PROFILE_SECONDS_MAX.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector/promises';
 import path from 'node:path';
+import { encode, time } from '@datadog/pprof';
 import { log } from '../../base/index.ts';
+import { takeProfilerBusyFlag } from '../../runtime/pprof.ts';
 import { systemClock, type TimerHandle } from '../clock.ts';
 import { STATUS_ERROR, STATUS_TERMINATED } from '../results.ts';
-import { diagOutputDir } from './heapdump.ts';
+import { diagOutputDir, downloadUrl, PLAIN_FILE_NAME } from './heapdump.ts';
 import type { CommandSpec } from './registry.ts';
 
-const PROFILE_SUFFIX = '.cpuprofile';
-const FILE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$/;
+const PROFILE_SUFFIX = '.pb.gz';
 /** The same bound as /pprof/profile: samples pile up in memory while a profile runs. */
 export const PROFILE_SECONDS_MAX = 300;
 const ACTIONS = ['start', 'stop', 'status'] as const;
 
 interface RunningProfile {
-  session: Session;
   startedAtMs: number;
   intervalUs: number;
   autoStop: TimerHandle;
+  release: () => void;
 }
 
 let running: RunningProfile | undefined;
@@ -38,24 +39,24 @@ async function stopProfile(fileName: string): Promise<string> {
   running = undefined;
   profile.autoStop.cancel();
   try {
-    const { profile: data } = await profile.session.post('Profiler.stop');
+    const data = await encode(time.stop());
     const directory = diagOutputDir();
     mkdirSync(directory, { recursive: true });
     const outputFile = path.join(directory, fileName);
-    writeFileSync(outputFile, JSON.stringify(data));
+    writeFileSync(outputFile, data);
     lastOutputFile = outputFile;
     return outputFile;
   } finally {
-    profile.session.disconnect();
+    profile.release();
   }
 }
 
 export const profilerCommand: CommandSpec = {
   name: 'profiler',
-  summary: 'Start, stop or inspect a CPU profile of the main thread (.cpuprofile into the output directory)',
+  summary: 'Start, stop or inspect a CPU profile of the main thread (pprof .pb.gz into the output directory)',
   description:
     `profiler start begins sampling; profiler stop writes the profile into the diag.api_output_dir directory ` +
-    `and reports the file; profiler status tells whether one runs. A profile still running after ` +
+    `and reports the file and its download path (/api/download/<file>); profiler status tells whether one runs. A profile still running after ` +
     `${PROFILE_SECONDS_MAX} s is stopped and saved on its own.`,
   options: [
     { name: 'interval', short: 'i', type: 'integer', description: 'Sampling interval in microseconds (start)', defaultValue: 1000, min: 50, max: 1_000_000 },
@@ -76,22 +77,21 @@ export const profilerCommand: CommandSpec = {
         const seconds = Math.floor((clock.now() - running.startedAtMs) / 1000);
         result({ executeResult: `Profiling is running for ${seconds} seconds, sampling every ${running.intervalUs} us` });
       } else {
-        result({ executeResult: 'Profiler is not started', outputFile: lastOutputFile });
+        result({ executeResult: 'Profiler is not started', outputFile: lastOutputFile, downloadUrl: lastOutputFile && downloadUrl(path.basename(lastOutputFile)) });
       }
       return;
     }
     if (action === 'start') {
       if (running) return { statusCode: STATUS_ERROR, message: 'profiler already started; stop it first' };
       const intervalUs = args.integer('interval')!;
-      const session = new Session();
-      session.connect();
+      const release = takeProfilerBusyFlag('the profiler command');
+      if (typeof release === 'string') return { statusCode: STATUS_ERROR, message: `another profile is in progress: ${release}` };
       try {
-        await session.post('Profiler.enable');
-        await session.post('Profiler.setSamplingInterval', { interval: intervalUs });
-        await session.post('Profiler.start');
+        if (time.isStarted()) throw new Error('the CPU profiler is already in use by other code of this process');
+        time.start({ intervalMicros: intervalUs, durationMillis: PROFILE_SECONDS_MAX * 1000 });
       } catch (error) {
-        session.disconnect();
-        throw error;
+        release();
+        return { statusCode: STATUS_ERROR, message: `cannot start the CPU profiler: ${(error as Error).message}` };
       }
       // Real time, not the job's clock: the profile outlives the job that started it.
       const autoStop = systemClock.setTimer(PROFILE_SECONDS_MAX * 1000, () => {
@@ -100,17 +100,17 @@ export const profilerCommand: CommandSpec = {
           (error: unknown) => log.error({ err: error }, 'saving a forgotten CPU profile failed'),
         );
       });
-      running = { session, startedAtMs: clock.now(), intervalUs, autoStop };
+      running = { startedAtMs: clock.now(), intervalUs, autoStop, release };
       result({ executeResult: 'Profiling started' });
       return;
     }
     if (!running) return { statusCode: STATUS_ERROR, message: 'profiler is not started' };
     const requested = args.argumentText('file');
-    if (requested !== undefined && !FILE_NAME_PATTERN.test(requested)) {
+    if (requested !== undefined && !PLAIN_FILE_NAME.test(requested)) {
       return { statusCode: STATUS_ERROR, message: `profiler writes only into the output directory; '${requested}' is not a plain file name` };
     }
     const fileName = requested === undefined ? defaultFileName(new Date(clock.now())) : requested.endsWith(PROFILE_SUFFIX) ? requested : `${requested}${PROFILE_SUFFIX}`;
     const outputFile = await stopProfile(fileName);
-    result({ executeResult: 'Profiling stopped', outputFile, format: 'cpuprofile' });
+    result({ executeResult: 'Profiling stopped', outputFile, downloadUrl: downloadUrl(path.basename(outputFile)), format: 'pprof' });
   },
 };

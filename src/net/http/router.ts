@@ -1,4 +1,5 @@
-// The admin HTTP call registry: one per process, exact-match lookup on the normalised path.
+// The admin HTTP call registry: one per process, exact-match lookup on the normalised path
+// (a call registered as a prefix also serves the paths below it).
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 
@@ -33,6 +34,8 @@ export interface HttpCall {
   description: string;
   /** Accepted methods; Pegasus's calls take GET and POST alike. */
   methods?: readonly string[];
+  /** Also serves every path below this one (`api/download` serves `api/download/x.pb.gz`). */
+  prefix?: boolean;
   handler: AdminHandler;
 }
 
@@ -51,7 +54,13 @@ export class HttpRouter {
   }
 
   find(path: string): HttpCall | undefined {
-    return this.calls.get(path);
+    const exact = this.calls.get(path);
+    if (exact) return exact;
+    for (let end = path.lastIndexOf('/'); end > 0; end = path.lastIndexOf('/', end - 1)) {
+      const call = this.calls.get(path.slice(0, end));
+      if (call?.prefix) return call;
+    }
+    return undefined;
   }
 
   /** `path` is normalised like a call's: no leading slash. */

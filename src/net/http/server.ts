@@ -194,16 +194,17 @@ export function createAdminHttpServer(router: HttpRouter): http.Server {
         method: request.method ?? 'GET', path, query, rawQuery, body, headers: request.headers, remoteAddress: request.socket.remoteAddress ?? '',
       });
     } catch (error) {
-      handlerFailed(response, path, startNs, error);
+      handlerFailed(response, call.path, startNs, error);
       return undefined;
     }
     if (isPromise(result)) {
       return result.then(
-        (answer) => respond(response, path, startNs, answer),
-        (error: unknown) => handlerFailed(response, path, startNs, error),
+        (answer) => respond(response, call.path, startNs, answer),
+        (error: unknown) => handlerFailed(response, call.path, startNs, error),
       );
     }
-    respond(response, path, startNs, result);
+    // Metrics per registered call: the paths below a prefix call share its entity.
+    respond(response, call.path, startNs, result);
     return undefined;
   }
 
