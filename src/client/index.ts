@@ -14,6 +14,7 @@ export {
 } from './errors.ts';
 export { toBuffer, encodeCompositeKey, decodeCompositeKey, hashKeyRangeEnd, successorOfPrefix, HASH_KEY_BYTES_MAX, type Bytes } from './keys.ts';
 export { expireTsFromTtl, nowSincePegasusEpochSeconds, PEGASUS_EPOCH_UNIX_SECONDS } from './ttl.ts';
-export { MetaResolver, forwardHint } from './meta-resolver.ts';
+export { MetaResolver } from './meta-resolver.ts';
+export { MetaList, forwardHint, LEARNED_METAS_MAX } from './meta-list.ts';
 export { TableRouter, reactionTo, type RetryPolicy, type RoutingTable } from './router.ts';
 export { CasCheckType, FilterType } from '../wire/index.ts';

@@ -2,10 +2,10 @@
 // listed meta may be asked; a backup answers ERR_FORWARD_TO_OTHERS naming the leader in
 // partitions[0].primary; a leader still loading answers ERR_SERVICE_NOT_ACTIVE; an unreachable
 // meta is skipped for the next. Every loop is bounded by a hop count and the caller's deadline.
-import { formatHostPort, hostPortEquals, isInvalidHostPort, PteronError, type HostPort } from '../base/index.ts';
-import { RpcClient } from '../net/index.ts';
+import { formatHostPort, hostPortEquals, PteronError, type HostPort } from '../base/index.ts';
 import { RPCS, type QueryCfgResponse } from '../wire/index.ts';
 import { PegasusError } from './errors.ts';
+import { forwardHint, MetaList } from './meta-list.ts';
 
 export interface MetaResolverOptions {
   /** Timeout of one query to one meta. */
@@ -15,42 +15,26 @@ export interface MetaResolverOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-/** Metas learned from leader hints beyond the configured list: a bound against a confused peer. */
-const LEARNED_METAS_MAX = 8;
 /** Asks of metas per resolution, whatever the deadline. */
 const HOPS_MAX = 64;
 
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** The leader a non-leader names in its answer, if any. */
-export function forwardHint(response: QueryCfgResponse): HostPort | undefined {
-  const first = response.partitions[0];
-  if (!first) return undefined;
-  for (const candidate of [first.hpPrimary, first.primary]) {
-    if (candidate && !isInvalidHostPort(candidate)) return candidate;
-  }
-  return undefined;
-}
-
 export class MetaResolver {
-  private readonly metas: HostPort[];
-  private readonly clients = new Map<string, RpcClient>();
+  private readonly metas: MetaList;
   private readonly options: MetaResolverOptions;
   private readonly sleep: (ms: number) => Promise<void>;
-  /** Asked first: the meta that last answered as leader. */
-  private current = 0;
-  private learned = 0;
   private closed = false;
 
   constructor(metas: readonly HostPort[], options: MetaResolverOptions) {
     if (metas.length === 0) throw new PegasusError('ERR_INVALID_PARAMETERS', 'create_client', 'no meta server given');
-    this.metas = [...metas];
+    this.metas = new MetaList(metas, options.queryTimeoutMs);
     this.options = options;
     this.sleep = options.sleep ?? defaultSleep;
   }
 
   get metaList(): readonly HostPort[] {
-    return this.metas;
+    return this.metas.all;
   }
 
   /**
@@ -67,10 +51,10 @@ export class MetaResolver {
       if (this.closed) throw new PegasusError('ERR_NETWORK_FAILURE', operation, 'client is closed');
       const remainingMs = deadlineMs - Date.now();
       if (remainingMs <= 0) break;
-      const target = this.metas[this.current]!;
+      const target = this.metas.first;
       let reply;
       try {
-        reply = await this.client(target).callRpc(
+        reply = await this.metas.clientFor(target).callRpc(
           RPCS.RPC_CM_QUERY_PARTITION_CONFIG_BY_INDEX,
           { appName, partitionIndices: [] },
           { timeoutMs: Math.max(1, Math.min(remainingMs, this.options.queryTimeoutMs)) },
@@ -78,15 +62,15 @@ export class MetaResolver {
       } catch (error) {
         if (!(error instanceof PteronError)) throw error;
         lastFailure = new PegasusError(error.code, operation, `meta ${formatHostPort(target)}: ${error.message}`);
-        this.rotate();
-        if (++failuresInARow % this.metas.length === 0) await this.pause(deadlineMs);
+        this.metas.rotate();
+        if (++failuresInARow % this.metas.size === 0) await this.pause(deadlineMs);
         continue;
       }
       if (reply.error !== 'ERR_OK' || reply.result === undefined) {
         // The meta could not run the query at all (e.g. ERR_HANDLER_NOT_FOUND): try another.
         lastFailure = new PegasusError(reply.error, operation, `meta ${formatHostPort(target)}`);
-        this.rotate();
-        if (++failuresInARow % this.metas.length === 0) await this.pause(deadlineMs);
+        this.metas.rotate();
+        if (++failuresInARow % this.metas.size === 0) await this.pause(deadlineMs);
         continue;
       }
       failuresInARow = 0;
@@ -96,11 +80,11 @@ export class MetaResolver {
           lastFailure = new PegasusError(response.err, operation, `meta ${formatHostPort(target)} is not the leader`);
           const hint = forwardHint(response);
           if (hint && !hostPortEquals(hint, target)) {
-            this.moveTo(hint);
+            this.metas.moveTo(hint);
           } else {
-            this.rotate();
+            this.metas.rotate();
             // A whole round of "not me" without a leader named: an election may be under way.
-            if (++forwardsWithoutLeader % this.metas.length === 0) await this.pause(deadlineMs);
+            if (++forwardsWithoutLeader % this.metas.size === 0) await this.pause(deadlineMs);
           }
           continue;
         }
@@ -121,40 +105,11 @@ export class MetaResolver {
 
   async close(): Promise<void> {
     this.closed = true;
-    const clients = [...this.clients.values()];
-    this.clients.clear();
-    await Promise.all(clients.map((client) => client.close()));
+    await this.metas.close();
   }
 
   private async pause(deadlineMs: number): Promise<void> {
     const waitMs = Math.min(this.options.retryDelayMs, deadlineMs - Date.now());
     if (waitMs > 0) await this.sleep(waitMs);
-  }
-
-  private client(target: HostPort): RpcClient {
-    const key = formatHostPort(target);
-    let client = this.clients.get(key);
-    if (!client) {
-      client = new RpcClient(target, { timeoutMs: this.options.queryTimeoutMs });
-      this.clients.set(key, client);
-    }
-    return client;
-  }
-
-  private rotate(): void {
-    this.current = (this.current + 1) % this.metas.length;
-  }
-
-  private moveTo(leader: HostPort): void {
-    const index = this.metas.findIndex((meta) => hostPortEquals(meta, leader));
-    if (index >= 0) {
-      this.current = index;
-    } else if (this.learned < LEARNED_METAS_MAX) {
-      this.learned++;
-      this.metas.push(leader);
-      this.current = this.metas.length - 1;
-    } else {
-      this.rotate();
-    }
   }
 }

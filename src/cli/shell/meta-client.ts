@@ -2,9 +2,9 @@
 // asked; a backup answers ERR_FORWARD_TO_OTHERS inside the response (for the partition-config
 // query with the leader in partitions[0].primary), a leader still loading answers
 // ERR_SERVICE_NOT_ACTIVE, and an unreachable meta is skipped. Every loop here is bounded.
-import { formatHostPort, hostPortEquals, isInvalidHostPort, PteronError, type HostPort } from '../../base/index.ts';
-import { RpcClient } from '../../net/rpc/client.ts';
-import type { CallDefinition, QueryCfgResponse } from '../../wire/structs/index.ts';
+import { hostPortEquals, PteronError, type HostPort } from '../../base/index.ts';
+import { forwardHint, LEARNED_METAS_MAX, MetaList } from '../../client/meta-list.ts';
+import type { CallDefinition } from '../../wire/structs/index.ts';
 
 /** What a meta call ends with: the meta-level `err` (or the frame/transport error) and the response. */
 export interface MetaReply<R> {
@@ -44,34 +44,18 @@ export const META_CLIENT_DEFAULTS = Object.freeze({
   busyRetriesMax: 2,
 });
 
-/** Metas learned from leader hints beyond the configured list; a bound against a confused peer. */
-const LEARNED_METAS_MAX = 8;
-
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The leader named by a non-leader's partition-config answer, if any. */
-export function leaderHint(response: unknown): HostPort | undefined {
-  const partitions = (response as Partial<QueryCfgResponse> | undefined)?.partitions;
-  const first = partitions?.[0];
-  if (!first) return undefined;
-  for (const candidate of [first.hpPrimary, first.primary]) {
-    if (candidate && !isInvalidHostPort(candidate)) return candidate;
-  }
-  return undefined;
-}
+export const leaderHint = (response: unknown): HostPort | undefined => forwardHint(response as Parameters<typeof forwardHint>[0]);
 
 export class MetaClient implements MetaCaller {
-  private readonly metas: HostPort[];
-  private readonly clients = new Map<string, RpcClient>();
+  private readonly metas: MetaList;
   private readonly options: Required<Omit<MetaClientOptions, 'sleep'>>;
   private readonly sleep: (ms: number) => Promise<void>;
-  /** The meta asked first: the last one that answered as leader. */
-  private current = 0;
-  private learned = 0;
 
   constructor(metas: readonly HostPort[], options: MetaClientOptions = {}) {
     if (metas.length === 0) throw new PteronError('ERR_INVALID_PARAMETERS', 'no meta server given');
-    this.metas = [...metas];
     this.options = {
       timeoutMs: options.timeoutMs ?? META_CLIENT_DEFAULTS.timeoutMs,
       notActiveRetryMs: options.notActiveRetryMs ?? META_CLIENT_DEFAULTS.notActiveRetryMs,
@@ -80,39 +64,40 @@ export class MetaClient implements MetaCaller {
       busyRetriesMax: options.busyRetriesMax ?? META_CLIENT_DEFAULTS.busyRetriesMax,
     };
     this.sleep = options.sleep ?? defaultSleep;
+    this.metas = new MetaList(metas, this.options.timeoutMs);
   }
 
   /** The meta that will be asked first. */
   get leader(): HostPort {
-    return this.metas[this.current]!;
+    return this.metas.first;
   }
 
   get metaList(): readonly HostPort[] {
-    return this.metas;
+    return this.metas.all;
   }
 
   async call<A, R extends { err: string }>(rpc: CallDefinition<A, R>, args: A): Promise<MetaReply<R>> {
     // Each meta may be visited twice (a forward can point back at one already tried), plus hops
     // to learned leaders.
-    const hopsMax = 2 * (this.metas.length + LEARNED_METAS_MAX) + 1;
+    const hopsMax = 2 * (this.metas.size + LEARNED_METAS_MAX) + 1;
     let unreachableInARow = 0;
     let notActiveRetries = 0;
     let busyRetries = 0;
     let forwardsWithoutLeader = 0;
     let last: MetaReply<R> = { err: 'ERR_NETWORK_FAILURE', response: undefined, detail: 'no meta server answered' };
     for (let hop = 0; hop < hopsMax; hop++) {
-      const target = this.metas[this.current]!;
+      const target = this.metas.first;
       let reply;
       try {
-        reply = await this.client(target).callRpc(rpc, args);
+        reply = await this.metas.clientFor(target).callRpc(rpc, args);
       } catch (error) {
         if (!(error instanceof PteronError)) throw error;
         const prefix = `${error.code}: `;
         const detail = error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message;
         last = { err: error.code, response: undefined, detail };
         // Every meta failed in a row: give up with the last transport error.
-        if (++unreachableInARow >= this.metas.length) return last;
-        this.rotate();
+        if (++unreachableInARow >= this.metas.size) return last;
+        this.metas.rotate();
         continue;
       }
       unreachableInARow = 0;
@@ -123,12 +108,12 @@ export class MetaClient implements MetaCaller {
         case 'ERR_FORWARD_TO_OTHERS': {
           const hint = leaderHint(response);
           if (hint && !hostPortEquals(hint, target)) {
-            this.moveTo(hint);
+            this.metas.moveTo(hint);
             continue;
           }
-          this.rotate();
+          this.metas.rotate();
           // Every meta said "not me" without naming a leader: an election may be under way.
-          if (++forwardsWithoutLeader % this.metas.length === 0) await this.sleep(this.options.notActiveRetryMs);
+          if (++forwardsWithoutLeader % this.metas.size === 0) await this.sleep(this.options.notActiveRetryMs);
           continue;
         }
         case 'ERR_SERVICE_NOT_ACTIVE':
@@ -150,35 +135,6 @@ export class MetaClient implements MetaCaller {
   }
 
   async close(): Promise<void> {
-    const clients = [...this.clients.values()];
-    this.clients.clear();
-    await Promise.all(clients.map((client) => client.close()));
-  }
-
-  private client(target: HostPort): RpcClient {
-    const key = formatHostPort(target);
-    let client = this.clients.get(key);
-    if (!client) {
-      client = new RpcClient(target, { timeoutMs: this.options.timeoutMs });
-      this.clients.set(key, client);
-    }
-    return client;
-  }
-
-  private rotate(): void {
-    this.current = (this.current + 1) % this.metas.length;
-  }
-
-  private moveTo(leader: HostPort): void {
-    const index = this.metas.findIndex((meta) => hostPortEquals(meta, leader));
-    if (index >= 0) {
-      this.current = index;
-    } else if (this.learned < LEARNED_METAS_MAX) {
-      this.learned++;
-      this.metas.push(leader);
-      this.current = this.metas.length - 1;
-    } else {
-      this.rotate();
-    }
+    await this.metas.close();
   }
 }
