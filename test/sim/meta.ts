@@ -1,0 +1,185 @@
+// The simulated meta server: the one authority for the partition's configuration. It keeps the
+// configuration, the replica servers' liveness (beacons, grace period) and the dropped-member
+// history, runs the real partition guardian (src/meta/guardian.ts) on node deaths, after every
+// accepted change and periodically, applies the guardian's own updates and sends its proposals
+// to the replica servers. A change a replica asks for is accepted only as the next ballot and
+// only if it is exactly the change `applyConfigChange` makes to the current configuration (the
+// ballot compare-and-set of the real meta). Every accepted configuration is pushed to the old
+// and new members, the requester and the node concerned.
+import { guardianStep, type DroppedReplica, type GuardianEvent, type GuardianOptions, type GuardianState } from '../../src/meta/guardian.ts';
+import {
+  applyConfigChange, clonePartitionConfiguration, gpidText, isMember, membersOf, newPartitionConfiguration, sameMembership,
+  type AppInfo, type ConfigType, type PartitionConfiguration,
+} from '../../src/meta/model.ts';
+import { configText } from './network.ts';
+import { META, type ReplicaReport, type SimContext, type SimMessage } from './types.ts';
+
+export const APP_ID = 1;
+const DROPPED_HISTORY_MAX = 10;
+const CURE_ROUNDS_MAX = 4;
+
+export class SimMeta {
+  config: PartitionConfiguration;
+  readonly app: AppInfo;
+  readonly alive = new Set<string>();
+  private readonly lastBeaconMs = new Map<string, number>();
+  private readonly dropped: DroppedReplica[] = [];
+  private readonly options: GuardianOptions;
+  /** Configuration changes accepted, for the run summary. */
+  changes = 0;
+
+  constructor(private readonly ctx: SimContext, maxReplicaCount: number) {
+    this.config = newPartitionConfiguration(APP_ID, 0, maxReplicaCount);
+    this.app = {
+      status: 'AS_AVAILABLE', appType: 'pegasus', appName: 'sim', appId: APP_ID, partitionCount: 1, envs: {}, isStateful: true,
+      maxReplicaCount, expireSecond: 0, createSecond: 0, dropSecond: 0, duplicating: false, initPartitionCount: 1,
+      isBulkLoading: false, atomicIdempotent: false,
+    };
+    this.options = {
+      mutation2pcMinReplicaCount: 2,
+      replicaAssignDelayMsForDropouts: ctx.timings.replicaAssignDelayMsForDropouts,
+      addSecondaryEnableFlowControl: false,
+      addSecondaryMaxCountForOneNode: 10,
+    };
+  }
+
+  start(): void {
+    const fdCheck = (): void => {
+      this.checkFailures();
+      this.ctx.schedule(this.ctx.timings.metaFdCheckIntervalMs, 'meta fd check', fdCheck);
+    };
+    const checkAll = (): void => {
+      this.runGuardian({ kind: 'check_all' });
+      this.ctx.schedule(this.ctx.timings.metaCheckAllIntervalMs, 'meta check_all', checkAll);
+    };
+    this.ctx.schedule(this.ctx.timings.metaFdCheckIntervalMs, 'meta fd check', fdCheck);
+    this.ctx.schedule(this.ctx.timings.metaCheckAllIntervalMs, 'meta check_all', checkAll);
+  }
+
+  onMessage(from: string, message: SimMessage): void {
+    switch (message.type) {
+      case 'beacon':
+        this.lastBeaconMs.set(from, this.ctx.nowMs);
+        if (!this.alive.has(from)) {
+          this.alive.add(from);
+          this.ctx.trace(`meta: ${from} is alive`);
+        }
+        this.ctx.send(META, from, { type: 'beacon_ack', sentMs: message.sentMs });
+        return;
+      case 'update_config':
+        this.onUpdate(from, message.config, message.change, message.node);
+        return;
+      case 'config_sync':
+        if (message.report && !isMember(this.config, from)) this.recordReport(from, message.report);
+        this.ctx.send(META, from, { type: 'config_sync_reply', syncId: message.syncId, config: clonePartitionConfiguration(this.config) });
+        return;
+      case 'query_config':
+        this.ctx.send(META, from, { type: 'query_reply', queryId: message.queryId, config: clonePartitionConfiguration(this.config) });
+        return;
+      default:
+        return;
+    }
+  }
+
+  private checkFailures(): void {
+    for (const node of [...this.alive]) {
+      const last = this.lastBeaconMs.get(node) ?? 0;
+      if (this.ctx.nowMs - last > this.ctx.timings.graceMs) {
+        this.alive.delete(node);
+        this.ctx.trace(`meta: ${node} is dead (no beacon since ${last})`);
+        this.runGuardian({ kind: 'node_dead', node });
+      }
+    }
+  }
+
+  /** RPC_CM_UPDATE_PARTITION_CONFIGURATION, as the real meta answers it. */
+  private onUpdate(from: string, requested: PartitionConfiguration, type: ConfigType, node: string): void {
+    const current = this.config;
+    const reply = (err: string): void => this.ctx.send(META, from, { type: 'update_reply', err, config: clonePartitionConfiguration(this.config) });
+    if (requested.ballot === current.ballot && sameMembership(requested, current)) return reply('ERR_OK');
+    if (requested.ballot !== current.ballot + 1) return reply('ERR_INVALID_VERSION');
+    const expected = applyConfigChange(current, type, node);
+    if (!expected || !sameMembership(expected, requested)) return reply('ERR_INVALID_PARAMETERS');
+    expected.lastCommittedDecree = Math.max(current.lastCommittedDecree, requested.lastCommittedDecree);
+    this.apply(expected, type, node, from);
+    reply('ERR_OK');
+    this.runGuardian({ kind: 'cure', gpids: [{ ...current.gpid }] });
+  }
+
+  private apply(next: PartitionConfiguration, type: ConfigType, node: string, requester: string | undefined): void {
+    const previous = this.config;
+    if (next.ballot !== previous.ballot + 1) this.ctx.violation(`meta: ballot goes ${previous.ballot} → ${next.ballot}`);
+    this.config = clonePartitionConfiguration(next);
+    this.changes += 1;
+    this.ctx.trace(`meta: ${type} ${node}${requester ? ` (asked by ${requester})` : ''}: ${configText(previous)} → ${configText(next)}`);
+    for (const member of membersOf(previous)) {
+      if (!isMember(next, member)) this.recordDrop(member);
+    }
+    const told = new Set([...membersOf(previous), ...membersOf(next), node]);
+    if (requester !== undefined) told.add(requester);
+    told.delete('');
+    for (const target of told) this.ctx.send(META, target, { type: 'config_push', config: clonePartitionConfiguration(this.config) });
+  }
+
+  private runGuardian(first: GuardianEvent): void {
+    let event: GuardianEvent | undefined = first;
+    for (let round = 0; round < CURE_ROUNDS_MAX && event; round++) {
+      const actions = guardianStep(this.guardianState(), event, this.ctx.nowMs);
+      event = undefined;
+      for (const action of actions) {
+        switch (action.kind) {
+          case 'update':
+            if (action.config.ballot !== this.config.ballot + 1) {
+              this.ctx.violation(`meta: guardian update to ballot ${action.config.ballot} on ${configText(this.config)}`);
+              return;
+            }
+            this.apply(action.config, action.type, action.node, undefined);
+            event = { kind: 'cure', gpids: [{ ...action.gpid }] };
+            break;
+          case 'proposal':
+            this.ctx.send(META, action.target, { type: 'proposal', proposal: action });
+            break;
+          case 'ddd':
+            this.ctx.trace(`meta: ddd: ${action.reason}`);
+            break;
+        }
+      }
+    }
+  }
+
+  private guardianState(): GuardianState {
+    return {
+      level: 'fl_steady',
+      apps: new Map([[APP_ID, this.app]]),
+      partitions: new Map([[APP_ID, [this.config]]]),
+      aliveNodes: this.alive,
+      pending: new Set(),
+      dropped: new Map([[gpidText(this.config.gpid), this.dropped]]),
+      options: this.options,
+    };
+  }
+
+  private recordDrop(node: string): void {
+    this.mergeDropped({ node, droppedAtMs: this.ctx.nowMs, ballot: -1, lastCommittedDecree: 0, lastPreparedDecree: 0 });
+  }
+
+  private recordReport(node: string, report: ReplicaReport): void {
+    this.mergeDropped({
+      node, droppedAtMs: 0, ballot: report.ballot, lastCommittedDecree: report.lastCommitted, lastPreparedDecree: report.lastPrepared,
+    });
+  }
+
+  /** A drop keeps the last reported replica state; a report keeps the drop time (like the real meta). */
+  private mergeDropped(entry: DroppedReplica): void {
+    const index = this.dropped.findIndex((item) => item.node === entry.node);
+    if (index >= 0) {
+      const previous = this.dropped[index]!;
+      this.dropped.splice(index, 1);
+      entry = entry.droppedAtMs === 0
+        ? { ...entry, droppedAtMs: previous.droppedAtMs }
+        : { ...entry, ballot: previous.ballot, lastCommittedDecree: previous.lastCommittedDecree, lastPreparedDecree: previous.lastPreparedDecree };
+    }
+    this.dropped.push(entry);
+    if (this.dropped.length > DROPPED_HISTORY_MAX) this.dropped.splice(0, this.dropped.length - DROPPED_HISTORY_MAX);
+  }
+}

@@ -1,0 +1,467 @@
+// One simulated replica server hosting the partition's replica: the real PacificA state machine
+// (src/replica/pacifica/core.ts) wrapped in a small shell that does what the real I/O shell does
+// with its actions, against a simulated disk and network.
+//
+// Disk model. The mutation log is a list of records; an append becomes durable after a random
+// delay (appends become durable in order), and only then is `core.logged` called. A crash loses
+// every append not yet reported durable, except that a random prefix of them may have reached
+// the disk anyway (written, but the crash came before the completion was seen); the record after
+// that prefix is torn and dropped. The store (key → value and its applied decree) survives a
+// crash, and so does the last ballot the replica knew (saved on every change, before any message
+// of the new ballot goes out). A restart builds a new core from the durable log and the store.
+//
+// Lease. The server beacons the meta; it may serve reads only within `leaseMs` of sending a beacon
+// the meta acknowledged. Once the lease lapsed (like the real server, which turns its replicas
+// inactive when it loses the meta) it serves no reads until a config sync sent after it regained
+// the lease has been answered: until then it may still believe in a configuration the meta
+// replaced while it was away.
+import { ReplicaCore, type CoreAction, type CoreOptions } from '../../src/replica/pacifica/core.ts';
+import type { Membership } from '../../src/replica/pacifica/messages.ts';
+import type { Mutation } from '../../src/replica/mutation.ts';
+import { applyConfigChange, type ConfigType, type PartitionConfiguration } from '../../src/meta/model.ts';
+import type { GuardianProposal } from '../../src/meta/guardian.ts';
+import { configText } from './network.ts';
+import { META, type SimContext, type SimMessage } from './types.ts';
+import { APP_ID } from './meta.ts';
+
+export interface LogRecord {
+  mutation: Mutation;
+  lastCommittedDecree: number;
+}
+
+interface PendingAppend {
+  record: LogRecord;
+}
+
+export class SimDisk {
+  log: LogRecord[] = [];
+  pending: PendingAppend[] = [];
+  /** Bumped when the log is reset or the process dies: completions of older appends are void. */
+  logEpoch = 0;
+  lastDurableAtMs = 0;
+  store = new Map<string, string>();
+  applied = 0;
+  ballot = 0;
+}
+
+/** What a node needs from the rest of the world. */
+export interface NodeHooks {
+  node(name: string): SimNode;
+  /** Before `mutation` is applied to `node`'s store (checks content and order). */
+  beforeApply(node: SimNode, mutation: Mutation): void;
+  /** After the store changed (apply or checkpoint): checks it against the reference. */
+  afterStoreChange(node: SimNode, how: string): void;
+  isCut(a: string, b: string): boolean;
+}
+
+export interface NodeSettings {
+  core: Omit<CoreOptions, 'self'>;
+  appendDelayMinMs: number;
+  appendDelayMaxMs: number;
+  /** Chance that a crash keeps a random prefix of the appends that were not yet reported durable. */
+  tornTailRate: number;
+  /** Client writes arriving within this many ms share a mutation (0: one write per mutation). */
+  batchWindowMs: number;
+  /** At most this many mutations prepared but not committed (the primary refuses writes beyond). */
+  maxInFlight: number;
+  /** Serve reads only after a config sync that followed a lease lapse (see above). */
+  syncAfterReconnect: boolean;
+}
+
+interface QueuedPut {
+  client: string;
+  requestId: number;
+  key: string;
+  value: string;
+}
+
+export class SimNode {
+  up = false;
+  incarnation = 0;
+  core: ReplicaCore | undefined;
+  readonly disk = new SimDisk();
+  /** Reads may be served until then (send time of the newest acknowledged beacon + lease). */
+  leaseUntilMs = 0;
+  /** False after a lease lapse until a config sync sent afterwards is answered. */
+  synced = false;
+  private syncSeq = 0;
+  private firstValidSyncId = Number.POSITIVE_INFINITY;
+  private readonly pendingPuts = new Map<string, { client: string; requestId: number }>();
+  private queuedPuts: QueuedPut[] = [];
+  private checkpointSignature: number | undefined;
+  private slowDiskUntilMs = 0;
+  private slowDiskExtraMs = 0;
+  private timestampSeq = 0;
+  /** Mutations this node proposed and applied (for the summary). */
+  applies = 0;
+  restarts = 0;
+
+  constructor(
+    readonly name: string,
+    private readonly ctx: SimContext,
+    private readonly hooks: NodeHooks,
+    private readonly settings: NodeSettings,
+  ) {}
+
+  // -------------------------------------------------------------------------------------------
+  // process lifecycle
+
+  start(): void {
+    this.up = true;
+    this.incarnation += 1;
+    this.leaseUntilMs = 0;
+    this.synced = false;
+    this.firstValidSyncId = Number.POSITIVE_INFINITY;
+    const disk = this.disk;
+    this.core = new ReplicaCore({ ...this.settings.core, self: this.name }, {
+      lastApplied: disk.applied,
+      ballot: disk.ballot,
+      records: disk.log.map((record) => ({ ...record })),
+    });
+    this.ctx.trace(`${this.name}: started (applied ${disk.applied}, ballot ${disk.ballot}, ${disk.log.length} log records)`);
+    this.runActions();
+    const incarnation = this.incarnation;
+    const timings = this.ctx.timings;
+    const alive = (): boolean => this.up && this.incarnation === incarnation;
+    const tick = (): void => {
+      if (!alive()) return;
+      this.core?.tick(this.ctx.nowMs);
+      this.runActions();
+      this.ctx.schedule(timings.tickIntervalMs + this.ctx.rng.int(0, 9), () => `${this.name} tick`, tick);
+    };
+    const beacon = (): void => {
+      if (!alive()) return;
+      this.ctx.send(this.name, META, { type: 'beacon', sentMs: this.ctx.nowMs });
+      this.ctx.schedule(timings.beaconIntervalMs, () => `${this.name} beacon`, beacon);
+    };
+    const sync = (): void => {
+      if (!alive()) return;
+      this.sendConfigSync();
+      this.ctx.schedule(timings.configSyncIntervalMs, () => `${this.name} config sync`, sync);
+    };
+    this.ctx.schedule(this.ctx.rng.int(1, timings.tickIntervalMs), () => `${this.name} tick`, tick);
+    beacon();
+    this.ctx.schedule(this.ctx.rng.int(1, timings.configSyncIntervalMs), () => `${this.name} config sync`, sync);
+  }
+
+  /** The process dies: everything volatile is gone, and so is the log's unsynced tail. */
+  crash(): void {
+    if (!this.up) return;
+    const disk = this.disk;
+    let kept = 0;
+    if (disk.pending.length > 0 && this.ctx.rng.chance(this.settings.tornTailRate)) {
+      kept = this.ctx.rng.int(0, disk.pending.length - 1);
+      for (const append of disk.pending.slice(0, kept)) disk.log.push(append.record);
+    }
+    const lost = disk.pending.length - kept;
+    disk.pending = [];
+    disk.logEpoch += 1;
+    disk.lastDurableAtMs = 0;
+    // Records the store already covers are never needed again (the real log collects them too).
+    disk.log = disk.log.filter((record) => record.mutation.decree > disk.applied);
+    this.up = false;
+    this.core = undefined;
+    this.pendingPuts.clear();
+    this.queuedPuts = [];
+    this.checkpointSignature = undefined;
+    this.leaseUntilMs = 0;
+    this.synced = false;
+    this.ctx.trace(`${this.name}: crashed (applied ${disk.applied}, ${disk.log.length} log records kept, ${lost} unsynced appends lost${kept > 0 ? `, ${kept} written anyway` : ''})`);
+  }
+
+  /** A local disk error: the state machine stops (the server reopens the replica later). */
+  fail(): void {
+    if (!this.up || !this.core) return;
+    this.core.fail();
+    this.runActions();
+    this.ctx.trace(`${this.name}: replica failed`);
+  }
+
+  slowDisk(extraMs: number, durationMs: number): void {
+    this.slowDiskExtraMs = extraMs;
+    this.slowDiskUntilMs = this.ctx.nowMs + durationMs;
+  }
+
+  get leaseValid(): boolean {
+    return this.ctx.nowMs < this.leaseUntilMs;
+  }
+
+  /** May this node answer a read right now? */
+  get servesReads(): boolean {
+    return this.up && this.core?.canServeReads === true && this.leaseValid && (this.synced || !this.settings.syncAfterReconnect);
+  }
+
+  private sendConfigSync(): void {
+    const core = this.core;
+    this.syncSeq += 1;
+    this.ctx.send(this.name, META, {
+      type: 'config_sync',
+      syncId: this.syncSeq,
+      report: core && core.role !== 'error' ? { ballot: core.ballot, lastCommitted: core.lastCommitted, lastPrepared: core.lastPrepared } : undefined,
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // messages
+
+  onMessage(from: string, message: SimMessage): void {
+    if (!this.up) return;
+    const core = this.core;
+    const now = this.ctx.nowMs;
+    switch (message.type) {
+      case 'peer':
+        core?.onMessage(from, message.message, now);
+        break;
+      case 'beacon_ack': {
+        if (now >= this.leaseUntilMs) {
+          // The lease had lapsed: the meta may have moved on without this node.
+          this.synced = false;
+          this.firstValidSyncId = this.syncSeq + 1;
+          this.sendConfigSync();
+        }
+        this.leaseUntilMs = Math.max(this.leaseUntilMs, message.sentMs + this.ctx.timings.leaseMs);
+        break;
+      }
+      case 'config_push':
+      case 'update_reply':
+        core?.onConfig(membershipOf(message.config), now);
+        break;
+      case 'config_sync_reply':
+        core?.onConfig(membershipOf(message.config), now);
+        if (message.syncId >= this.firstValidSyncId) this.synced = true;
+        break;
+      case 'proposal':
+        this.onProposal(message.proposal);
+        break;
+      case 'client_put':
+        this.onClientPut(from, message.requestId, message.key, message.value);
+        break;
+      case 'client_get':
+        if (this.servesReads) {
+          const value = this.disk.store.get(message.key);
+          this.ctx.send(this.name, from, { type: 'client_reply', requestId: message.requestId, ok: true, ...(value !== undefined && { value }) });
+        } else {
+          this.ctx.send(this.name, from, { type: 'client_reply', requestId: message.requestId, ok: false, error: 'ERR_INVALID_STATE' });
+        }
+        break;
+      default:
+        break;
+    }
+    this.runActions();
+  }
+
+  /** A configuration proposal from the meta, carried out the way the real replica does. */
+  private onProposal(proposal: GuardianProposal): void {
+    const core = this.core;
+    if (!core || core.role === 'error') return;
+    const config = proposal.config;
+    if (config.ballot < core.ballot) return;
+    if (config.ballot > core.ballot) {
+      core.onConfig(membershipOf(config), this.ctx.nowMs);
+      this.runActions();
+    }
+    switch (proposal.type) {
+      case 'CT_ASSIGN_PRIMARY':
+        if (proposal.node === this.name) this.requestChange(config, proposal.type, proposal.node);
+        return;
+      case 'CT_UPGRADE_TO_PRIMARY':
+        if (proposal.node === this.name && core.role === 'secondary') this.requestChange(config, proposal.type, proposal.node);
+        return;
+      case 'CT_DOWNGRADE_TO_INACTIVE':
+      case 'CT_REMOVE':
+      case 'CT_DOWNGRADE_TO_SECONDARY':
+        if (core.role === 'primary' && core.ballot === config.ballot) this.requestChange(config, proposal.type, proposal.node);
+        return;
+      case 'CT_ADD_SECONDARY':
+      case 'CT_ADD_SECONDARY_FOR_LB':
+        if (core.role === 'primary' && core.ballot === config.ballot && (core.learners.size === 0 || core.learners.has(proposal.node))) {
+          core.addLearner(proposal.node, this.ctx.nowMs);
+        }
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** Asks the meta to move from `base` to the next ballot by `type` of `node`. */
+  private requestChange(base: PartitionConfiguration, type: ConfigType, node: string): void {
+    const next = applyConfigChange(base, type, node);
+    if (!next) return;
+    next.lastCommittedDecree = this.core?.lastCommitted ?? 0;
+    this.ctx.send(this.name, META, { type: 'update_config', config: next, change: type, node });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // client writes
+
+  private onClientPut(client: string, requestId: number, key: string, value: string): void {
+    const core = this.core;
+    const refuse = (error: string): void => this.ctx.send(this.name, client, { type: 'client_reply', requestId, ok: false, error });
+    if (!core || core.role !== 'primary') return refuse('ERR_INVALID_STATE');
+    if (core.membership.secondaries.length + 1 < 2) return refuse('ERR_NOT_ENOUGH_MEMBER');
+    if (core.lastPrepared - core.lastCommitted >= this.settings.maxInFlight) return refuse('ERR_BUSY');
+    this.queuedPuts.push({ client, requestId, key, value });
+    if (this.settings.batchWindowMs === 0) {
+      this.flushPuts();
+    } else if (this.queuedPuts.length === 1) {
+      const incarnation = this.incarnation;
+      this.ctx.schedule(this.ctx.rng.int(0, this.settings.batchWindowMs), () => `${this.name} flush writes`, () => {
+        if (this.up && this.incarnation === incarnation) this.flushPuts();
+      });
+    }
+  }
+
+  private flushPuts(): void {
+    const puts = this.queuedPuts;
+    this.queuedPuts = [];
+    if (puts.length === 0) return;
+    const core = this.core;
+    if (!core || core.role !== 'primary') {
+      for (const put of puts) this.ctx.send(this.name, put.client, { type: 'client_reply', requestId: put.requestId, ok: false, error: 'ERR_INVALID_STATE' });
+      return;
+    }
+    this.timestampSeq += 1;
+    const mutation: Mutation = {
+      decree: core.lastPrepared + 1,
+      ballot: core.ballot,
+      timestampUs: BigInt(this.ctx.nowMs) * 1000n + BigInt(this.timestampSeq % 1000),
+      writes: puts.map((put) => ({ op: 'put', request: { key: Buffer.from(put.key), value: Buffer.from(put.value), expireTsSeconds: 0 } })),
+    };
+    for (const put of puts) this.pendingPuts.set(put.value, { client: put.client, requestId: put.requestId });
+    core.propose(mutation, this.ctx.nowMs);
+    this.runActions();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // actions
+
+  /** Carries out everything the state machine asked for, until it has nothing more to say. */
+  runActions(): void {
+    const core = this.core;
+    if (!core) return;
+    for (let rounds = 0; ; rounds++) {
+      if (rounds > 10_000) throw new Error(`${this.name}: the state machine keeps producing actions`);
+      const actions = core.takeActions();
+      if (actions.length === 0) break;
+      for (const action of actions) this.execute(core, action);
+    }
+    // The ballot goes to disk before anything of the new ballot leaves (no await in between here).
+    if (core.ballot > this.disk.ballot) this.disk.ballot = core.ballot;
+  }
+
+  private execute(core: ReplicaCore, action: CoreAction): void {
+    switch (action.kind) {
+      case 'append':
+        this.append({ mutation: action.mutation, lastCommittedDecree: action.lastCommitted });
+        return;
+      case 'apply':
+        this.apply(action.mutation);
+        return;
+      case 'send':
+        this.ctx.send(this.name, action.to, { type: 'peer', message: action.message });
+        return;
+      case 'change': {
+        const membership = core.membership;
+        if (action.ballot !== membership.ballot) {
+          this.ctx.trace(`${this.name}: change ${action.type} ${action.node} of ballot ${action.ballot} is stale (now ${membership.ballot})`);
+          return;
+        }
+        this.requestChange(configOf(membership), action.type, action.node);
+        return;
+      }
+      case 'fetch_checkpoint':
+        this.fetchCheckpoint(action.from, action.signature);
+        return;
+      case 'role':
+        this.ctx.trace(`${this.name}: ${action.previous} → ${action.role} at ${configText(core.membership)}`);
+        return;
+    }
+  }
+
+  private append(record: LogRecord): void {
+    const disk = this.disk;
+    const now = this.ctx.nowMs;
+    let delayMs = this.ctx.rng.int(this.settings.appendDelayMinMs, this.settings.appendDelayMaxMs);
+    if (now < this.slowDiskUntilMs) delayMs += this.ctx.rng.int(0, this.slowDiskExtraMs);
+    const durableAtMs = Math.max(disk.lastDurableAtMs, now + delayMs);
+    disk.lastDurableAtMs = durableAtMs;
+    const pending: PendingAppend = { record };
+    disk.pending.push(pending);
+    const epoch = disk.logEpoch;
+    const { decree, ballot } = record.mutation;
+    this.ctx.schedule(durableAtMs - now, () => `${this.name} log d${decree}b${ballot} durable`, () => {
+      if (!this.up || disk.logEpoch !== epoch) return;
+      if (disk.pending[0] !== pending) throw new Error(`${this.name}: log appends became durable out of order`);
+      disk.pending.shift();
+      disk.log.push(record);
+      this.core?.logged(decree, ballot, this.ctx.nowMs);
+      this.runActions();
+    });
+  }
+
+  private apply(mutation: Mutation): void {
+    this.hooks.beforeApply(this, mutation);
+    const disk = this.disk;
+    for (const write of mutation.writes) {
+      if (write.op !== 'put') throw new Error(`the simulator only writes puts, got ${write.op}`);
+      disk.store.set(write.request.key.toString(), write.request.value.toString());
+    }
+    disk.applied = mutation.decree;
+    this.applies += 1;
+    this.hooks.afterStoreChange(this, `apply d${mutation.decree}`);
+    for (const write of mutation.writes) {
+      if (write.op !== 'put') continue;
+      const value = write.request.value.toString();
+      const waiting = this.pendingPuts.get(value);
+      if (!waiting) continue;
+      this.pendingPuts.delete(value);
+      this.ctx.send(this.name, waiting.client, { type: 'client_reply', requestId: waiting.requestId, ok: true });
+    }
+  }
+
+  /** Copies `from`'s store after a while, if both are up and can reach each other. */
+  private fetchCheckpoint(from: string, signature: number): void {
+    this.checkpointSignature = signature;
+    const incarnation = this.incarnation;
+    this.ctx.schedule(this.ctx.rng.int(5, 200), () => `${this.name} checkpoint from ${from} sig${signature} done`, () => {
+      const core = this.core;
+      if (!this.up || this.incarnation !== incarnation || !core) return;
+      // A stale copy (the learner moved on): the state machine would ignore it, so the store must not change.
+      if (this.checkpointSignature !== signature || core.role !== 'learner' || core.learningPhase !== 'checkpoint') return;
+      const source = this.hooks.node(from);
+      if (!source.up || this.hooks.isCut(this.name, from)) {
+        this.ctx.trace(`${this.name}: checkpoint copy from ${from} failed`);
+        core.checkpointFailed(signature, this.ctx.nowMs);
+        this.runActions();
+        return;
+      }
+      const disk = this.disk;
+      disk.store = new Map(source.disk.store);
+      disk.applied = source.disk.applied;
+      disk.log = [];
+      disk.pending = [];
+      disk.logEpoch += 1;
+      disk.lastDurableAtMs = 0;
+      this.hooks.afterStoreChange(this, `checkpoint from ${from} at d${disk.applied}`);
+      core.checkpointInstalled(signature, disk.applied, this.ctx.nowMs);
+      this.runActions();
+    });
+  }
+}
+
+export function membershipOf(config: PartitionConfiguration): Membership {
+  return { ballot: config.ballot, primary: config.primary, secondaries: [...config.secondaries] };
+}
+
+function configOf(membership: Membership): PartitionConfiguration {
+  return {
+    gpid: { appId: APP_ID, partitionIndex: 0 },
+    ballot: membership.ballot,
+    maxReplicaCount: 3,
+    primary: membership.primary,
+    secondaries: [...membership.secondaries],
+    lastDrops: [],
+    lastCommittedDecree: 0,
+    partitionFlags: 0,
+  };
+}

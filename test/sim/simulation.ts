@@ -1,0 +1,499 @@
+// The deterministic fault simulator: one partition, a few replica servers running the real
+// PacificA state machine, one meta running the real partition guardian, clients, a network and
+// disks that fail, all on a virtual clock driven by one seeded generator. The same seed always
+// gives the same run, so a failing seed is a reproducible bug:
+//
+//   node --import tsx test/sim/run.ts --seed <S>
+//
+// A run has three phases. Active: clients write and read while a chaos process injects faults
+// (crashes with torn log tails, partitions, loss bursts, delay spikes, disk failures, slow
+// disks), for `steps` events. Recovery: every fault heals, every node restarts, clients go on
+// for a while, then stop. Verdict: the partition must have a primary and full membership again,
+// every acknowledged write must be readable through that primary, and the clients' history
+// (plus those final reads) must be linearizable. Safety invariants (./invariants.ts) are checked
+// after every event throughout.
+import { checkLinearizable, type RegisterOp } from './linearizability.ts';
+import { EventQueue, labelText, type Label } from './event-queue.ts';
+import { InvariantChecker } from './invariants.ts';
+import { SimMeta } from './meta.ts';
+import { Network, configText } from './network.ts';
+import { SimNode, type NodeSettings } from './node.ts';
+import { SimClient } from './clients.ts';
+import { Prng } from './prng.ts';
+import { META, type SimContext, type SimMessage, type SimTimings } from './types.ts';
+
+export interface SimOptions {
+  seed: number;
+  /** Events in the active (faulty) phase. */
+  steps?: number;
+  /** Print every event as it runs. */
+  verbose?: boolean;
+  /** How many trace lines a failure shows. */
+  traceTail?: number;
+  /** Overrides of the node shell's behaviour (to show what the checks catch without it). */
+  nodeOverrides?: Partial<NodeSettings>;
+}
+
+export interface SimStats {
+  events: number;
+  virtualMs: number;
+  decrees: number;
+  configChanges: number;
+  crashes: number;
+  partitions: number;
+  puts: number;
+  putsAcked: number;
+  reads: number;
+  messages: number;
+  lost: number;
+  profile: string;
+}
+
+export interface SimResult {
+  seed: number;
+  ok: boolean;
+  /** The violated invariant or the liveness failure. */
+  failure?: string;
+  /** The last events before the failure. */
+  traceTail: string[];
+  stats: SimStats;
+  /** The linearizability check gave up (state limit); not a failure. */
+  inconclusive?: boolean;
+}
+
+export const DEFAULT_STEPS = 12_000;
+
+const TIMINGS: SimTimings = {
+  beaconIntervalMs: 200,
+  leaseMs: 1_500,
+  graceMs: 2_000,
+  configSyncIntervalMs: 2_000,
+  metaFdCheckIntervalMs: 100,
+  metaCheckAllIntervalMs: 1_000,
+  replicaAssignDelayMsForDropouts: 1_500,
+  tickIntervalMs: 50,
+};
+
+/** After the active phase: clients keep going this long while everything heals. */
+const RECOVERY_CLIENT_MS = 6_000;
+/** Then the cluster gets this long to settle before the verdict. */
+const QUIET_MS = 8_000;
+/** The verdict waits at most this long (after the quiet time) for a healthy partition. */
+const HEALTHY_DEADLINE_MS = 60_000;
+/** A hard cap on virtual time, whatever happens. */
+const VIRTUAL_MS_MAX = 30 * 60_000;
+
+class Violation extends Error {}
+
+interface Profile {
+  nodes: number;
+  clients: number;
+  keys: number;
+  faultGapMinMs: number;
+  faultGapMaxMs: number;
+  weights: Record<FaultKind, number>;
+  /** At most this many nodes down at once. */
+  maxDown: number;
+  text: string;
+}
+
+type FaultKind = 'crash' | 'crash_primary' | 'partition' | 'loss' | 'delay' | 'disk_fail' | 'slow_disk';
+const FAULT_KINDS: readonly FaultKind[] = ['crash', 'crash_primary', 'partition', 'loss', 'delay', 'disk_fail', 'slow_disk'];
+
+export function runSimulation(options: SimOptions): SimResult {
+  return new World(options).run();
+}
+
+class World implements SimContext {
+  nowMs = 0;
+  readonly rng: Prng;
+  readonly timings = TIMINGS;
+  private readonly queue = new EventQueue();
+  private readonly traceRing: Array<{ timeMs: number; label: Label }> = [];
+  private readonly traceTailMax: number;
+  private readonly network: Network;
+  private readonly meta: SimMeta;
+  private readonly nodes: SimNode[] = [];
+  private readonly nodesByName = new Map<string, SimNode>();
+  private readonly clients: SimClient[] = [];
+  private readonly clientsByName = new Map<string, SimClient>();
+  private readonly history: RegisterOp[] = [];
+  private readonly checker: InvariantChecker;
+  private readonly profile: Profile;
+  private readonly heals: Array<() => void> = [];
+  private active = true;
+  private crashes = 0;
+  private partitions = 0;
+  private events = 0;
+
+  constructor(private readonly options: SimOptions) {
+    this.rng = new Prng(options.seed);
+    this.traceTailMax = options.traceTail ?? 40;
+    const rng = this.rng;
+    this.profile = chooseProfile(rng);
+    this.network = new Network(rng.fork(), {
+      nowMs: () => this.nowMs,
+      schedule: (delayMs, label, run) => this.schedule(delayMs, label, run),
+      deliver: (from, to, message) => this.deliver(from, to, message),
+      trace: (text) => this.trace(text),
+    }, {
+      baseDropRate: rng.chance(0.3) ? 0 : rng.next() * 0.03,
+      duplicateRate: rng.chance(0.3) ? 0 : rng.next() * 0.05,
+      delayMinMs: 1,
+      delayMaxMs: rng.int(2, 20),
+      slowRate: rng.next() * 0.05,
+      slowDelayMaxMs: rng.int(50, 600),
+    });
+    this.checker = new InvariantChecker((text) => this.violation(text));
+    this.meta = new SimMeta(this, 3);
+    const nodeSettings: NodeSettings = {
+      core: {
+        prepareTimeoutMs: 1_000,
+        prepareRetryMs: 150,
+        groupCheckIntervalMs: 500,
+        learnTimeoutMs: 2_500,
+        cacheDecreesMax: rng.pick([2, 5, 20, 60]),
+        changeRetryMs: 500,
+      },
+      appendDelayMinMs: 1,
+      appendDelayMaxMs: rng.int(2, 30),
+      tornTailRate: rng.pick([0, 0.5, 1]),
+      batchWindowMs: rng.pick([0, 0, 2, 5]),
+      maxInFlight: rng.pick([1, 5, 20]),
+      syncAfterReconnect: true,
+      ...options.nodeOverrides,
+    };
+    const hooks = {
+      node: (name: string) => this.nodesByName.get(name)!,
+      beforeApply: (node: SimNode, mutation: Parameters<InvariantChecker['beforeApply']>[1]) => this.checker.beforeApply(node, mutation),
+      afterStoreChange: (node: SimNode, how: string) => this.checker.afterStoreChange(node, how),
+      isCut: (a: string, b: string) => this.network.isCut(a, b),
+    };
+    for (let index = 1; index <= this.profile.nodes; index++) {
+      const node = new SimNode(`n${index}:34801`, this, hooks, nodeSettings);
+      this.nodes.push(node);
+      this.nodesByName.set(node.name, node);
+    }
+    const keys = Array.from({ length: this.profile.keys }, (_, index) => `k${index}`);
+    for (let index = 1; index <= this.profile.clients; index++) {
+      const client = new SimClient(`c${index}`, this, {
+        keys, putRatio: 0.6, putTimeoutMs: 2_000, getTimeoutMs: 800, queryTimeoutMs: 400, thinkMaxMs: rng.pick([0, 10, 50]),
+      }, this.history);
+      this.clients.push(client);
+      this.clientsByName.set(client.name, client);
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // SimContext
+
+  schedule(delayMs: number, label: Label, run: () => void): void {
+    this.queue.push(this.nowMs + Math.max(0, delayMs), label, run);
+  }
+
+  send(from: string, to: string, message: SimMessage): void {
+    this.network.send(from, to, message);
+  }
+
+  trace(text: string): void {
+    this.pushTrace(`  ${text}`);
+    if (this.options.verbose) console.log(`${this.nowMs} ${text}`);
+  }
+
+  violation(text: string): never {
+    throw new Violation(text);
+  }
+
+  private pushTrace(label: Label): void {
+    this.traceRing.push({ timeMs: this.nowMs, label });
+    if (this.traceRing.length > this.traceTailMax * 4) this.traceRing.splice(0, this.traceRing.length - this.traceTailMax);
+  }
+
+  private deliver(from: string, to: string, message: SimMessage): void {
+    if (to === META) {
+      this.meta.onMessage(from, message);
+      return;
+    }
+    const node = this.nodesByName.get(to);
+    if (node) {
+      node.onMessage(from, message);
+      return;
+    }
+    this.clientsByName.get(to)?.onMessage(from, message);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // the run
+
+  run(): SimResult {
+    const steps = this.options.steps ?? DEFAULT_STEPS;
+    let failure: string | undefined;
+    let inconclusive = false;
+    try {
+      this.meta.start();
+      for (const node of this.nodes) this.schedule(this.rng.int(0, 300), () => `${node.name} boots`, () => node.start());
+      for (const client of this.clients) client.start(this.rng.int(500, 1_500));
+      this.scheduleChaos();
+      while (this.active && this.events < steps) this.step();
+      failure = this.recover();
+      if (failure === undefined) {
+        const verdict = this.verdict();
+        failure = verdict.failure;
+        inconclusive = verdict.inconclusive;
+      }
+    } catch (error) {
+      failure = error instanceof Violation ? error.message : `exception: ${(error as Error).stack ?? String(error)}`;
+    }
+    const stats: SimStats = {
+      events: this.events,
+      virtualMs: this.nowMs,
+      decrees: this.checker.highestDecree,
+      configChanges: this.meta.changes,
+      crashes: this.crashes,
+      partitions: this.partitions,
+      puts: this.history.filter((op) => op.kind === 'write').length,
+      putsAcked: this.history.filter((op) => op.kind === 'write' && op.ok === true).length,
+      reads: this.history.filter((op) => op.kind === 'read').length,
+      messages: this.network.sent,
+      lost: this.network.lost,
+      profile: this.profile.text,
+    };
+    const tail = this.traceRing.slice(-this.traceTailMax).map((entry) => `${entry.timeMs} ${labelText(entry.label)}`);
+    return { seed: this.options.seed, ok: failure === undefined, ...(failure !== undefined && { failure }), traceTail: tail, stats, ...(inconclusive && { inconclusive }) };
+  }
+
+  private step(): boolean {
+    const event = this.queue.pop();
+    if (!event) return false;
+    this.nowMs = event.timeMs;
+    if (this.nowMs > VIRTUAL_MS_MAX) throw new Violation(`virtual time passed ${VIRTUAL_MS_MAX} ms`);
+    this.events += 1;
+    this.pushTrace(event.label);
+    if (this.options.verbose) console.log(`${this.nowMs} ${labelText(event.label)}`);
+    event.run();
+    this.checker.checkStep(this.nodes);
+    return true;
+  }
+
+  /** Runs events until `untilMs` (virtual). */
+  private runUntil(untilMs: number, stop?: () => boolean): void {
+    for (;;) {
+      if (stop?.()) return;
+      const next = this.peekTime();
+      if (next === undefined || next > untilMs) {
+        this.nowMs = Math.max(this.nowMs, untilMs);
+        return;
+      }
+      this.step();
+    }
+  }
+
+  private peekTime(): number | undefined {
+    return this.queue.peekTime();
+  }
+
+  /** Heals everything, restarts every node, lets clients run a while, then stops them. Returns a failure, if any. */
+  private recover(): string | undefined {
+    this.active = false;
+    this.trace('--- recovery: every fault heals ---');
+    for (const heal of this.heals.splice(0)) heal();
+    this.network.healAll();
+    this.network.profile = { ...this.network.profile, baseDropRate: 0, duplicateRate: 0, slowRate: 0 };
+    for (const node of this.nodes) {
+      if (!node.up) node.start();
+      else if (node.core?.role === 'error') {
+        node.crash();
+        node.start();
+      }
+    }
+    this.runUntil(this.nowMs + RECOVERY_CLIENT_MS);
+    for (const client of this.clients) client.stop();
+    this.runUntil(this.nowMs + QUIET_MS, () => this.clients.every((client) => client.idle));
+    this.runUntil(this.nowMs + QUIET_MS);
+    const deadline = this.nowMs + HEALTHY_DEADLINE_MS;
+    while (this.nowMs < deadline) {
+      if (this.healthy() === undefined && this.clients.every((client) => client.idle)) return undefined;
+      this.runUntil(this.nowMs + 250);
+    }
+    return `liveness: no healthy partition ${HEALTHY_DEADLINE_MS} ms after the quiet time: ${this.healthy()}`;
+  }
+
+  /** Undefined when the partition is healthy, else what is missing. */
+  private healthy(): string | undefined {
+    const config = this.meta.config;
+    const state = this.nodes.map((node) => `${node.name}=${node.up ? `${node.core?.role}@b${node.core?.ballot} c${node.core?.lastCommitted}` : 'down'}`).join(' ');
+    const describeAll = `meta ${configText(config)}; ${state}`;
+    if (config.primary === '' || config.secondaries.length !== 2) return `membership incomplete: ${describeAll}`;
+    const primary = this.nodesByName.get(config.primary)!;
+    if (!primary.servesReads || primary.core!.ballot !== config.ballot) return `primary not serving: ${describeAll}`;
+    for (const name of config.secondaries) {
+      const core = this.nodesByName.get(name)!.core;
+      if (core?.role !== 'secondary' || core.ballot !== config.ballot) return `secondary ${name} not in step: ${describeAll}`;
+    }
+    return undefined;
+  }
+
+  private verdict(): { failure?: string; inconclusive: boolean } {
+    const config = this.meta.config;
+    const primary = this.nodesByName.get(config.primary)!;
+    // Final reads through the primary, at one instant.
+    const finals = new Map<string, string | undefined>();
+    for (const key of this.keys()) {
+      const value = primary.disk.store.get(key);
+      finals.set(key, value);
+      this.history.push({ kind: 'read', key, value, invokeAt: this.nowMs, completeAt: this.nowMs });
+    }
+    // Every acknowledged write is still there: the final value of its key is its own or that of
+    // a write that was not over before it began.
+    for (const op of this.history) {
+      if (op.kind !== 'write' || op.ok !== true) continue;
+      const finalValue = finals.get(op.key);
+      if (finalValue === op.value) continue;
+      const winner = this.history.find((other) => other.kind === 'write' && other.key === op.key && other.value === finalValue);
+      const lost = finalValue === undefined || !winner || (winner.kind === 'write' && winner.completeAt !== undefined && winner.ok === true && winner.completeAt < op.invokeAt);
+      if (lost) return { failure: `acknowledged write ${op.key}=${op.value} (at ${op.invokeAt}–${op.completeAt}) lost: the primary ${primary.name} reads ${finalValue ?? 'absent'}`, inconclusive: false };
+    }
+    const result = checkLinearizable(this.history);
+    if (!result.ok) return { failure: `not linearizable: ${result.explanation}`, inconclusive: false };
+    return { inconclusive: result.inconclusive === true };
+  }
+
+  private keys(): string[] {
+    return Array.from({ length: this.profile.keys }, (_, index) => `k${index}`);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // chaos
+
+  private scheduleChaos(): void {
+    const gap = this.rng.int(this.profile.faultGapMinMs, this.profile.faultGapMaxMs);
+    this.schedule(gap, 'chaos', () => {
+      if (!this.active) return;
+      this.injectFault();
+      this.scheduleChaos();
+    });
+  }
+
+  private injectFault(): void {
+    const rng = this.rng;
+    const weights = this.profile.weights;
+    let total = 0;
+    for (const kind of FAULT_KINDS) total += weights[kind];
+    if (total <= 0) return;
+    let roll = rng.next() * total;
+    let kind: FaultKind = 'crash';
+    for (const candidate of FAULT_KINDS) {
+      roll -= weights[candidate];
+      if (roll < 0) {
+        kind = candidate;
+        break;
+      }
+    }
+    const up = this.nodes.filter((node) => node.up);
+    const down = this.nodes.length - up.length;
+    switch (kind) {
+      case 'crash':
+      case 'crash_primary': {
+        if (down >= this.profile.maxDown || up.length === 0) return;
+        const primary = this.nodesByName.get(this.meta.config.primary);
+        const victim = kind === 'crash_primary' && primary?.up ? primary : rng.pick(up);
+        const downMs = rng.chance(0.3) ? rng.int(50, 1_000) : rng.int(1_000, 8_000);
+        this.crashes += 1;
+        this.trace(`chaos: crash ${victim.name} for ${downMs} ms`);
+        victim.crash();
+        this.schedule(downMs, () => `${victim.name} restarts`, () => {
+          if (!victim.up) victim.start();
+        });
+        return;
+      }
+      case 'partition': {
+        const durationMs = rng.int(300, 6_000);
+        const names = this.nodes.map((node) => node.name);
+        const clients = this.clients.map((client) => client.name);
+        const shape = rng.int(0, 3);
+        let heal: () => void;
+        let text: string;
+        if (shape === 0) {
+          const victim = rng.chance(0.5) && this.meta.config.primary !== '' ? this.meta.config.primary : rng.pick(names);
+          heal = this.network.cut([victim], [...names, META, ...clients]);
+          text = `isolate ${victim}`;
+        } else if (shape === 1) {
+          const victim = rng.chance(0.5) && this.meta.config.primary !== '' ? this.meta.config.primary : rng.pick(names);
+          heal = this.network.cut([victim], [META]);
+          text = `cut ${victim} from the meta`;
+        } else if (shape === 2) {
+          const victim = rng.pick(names);
+          heal = this.network.cut([victim], names);
+          text = `cut ${victim} from its peers`;
+        } else {
+          const sideA: string[] = [];
+          const sideB: string[] = [];
+          for (const name of [...names, META, ...clients]) (rng.chance(0.5) ? sideA : sideB).push(name);
+          heal = this.network.cut(sideA, sideB);
+          text = `split {${sideA.join(' ')}} | {${sideB.join(' ')}}`;
+        }
+        this.partitions += 1;
+        this.heals.push(heal);
+        this.trace(`chaos: ${text} for ${durationMs} ms`);
+        this.schedule(durationMs, () => `heal: ${text}`, heal);
+        return;
+      }
+      case 'loss': {
+        const rate = rng.next() * 0.6;
+        const durationMs = rng.int(200, 3_000);
+        this.trace(`chaos: lose ${(rate * 100).toFixed(0)}% of messages for ${durationMs} ms`);
+        this.network.lossBurst(rate, durationMs);
+        return;
+      }
+      case 'delay': {
+        const extraMs = rng.int(50, 1_500);
+        const durationMs = rng.int(200, 3_000);
+        this.trace(`chaos: up to ${extraMs} ms more delay for ${durationMs} ms`);
+        this.network.delaySpike(extraMs, durationMs);
+        return;
+      }
+      case 'disk_fail': {
+        if (up.length === 0) return;
+        const victim = rng.pick(up);
+        const reopenMs = rng.int(100, 3_000);
+        this.trace(`chaos: disk failure on ${victim.name}, replica reopens in ${reopenMs} ms`);
+        victim.fail();
+        this.schedule(reopenMs, () => `${victim.name} reopens`, () => {
+          if (victim.up && victim.core?.role === 'error') {
+            victim.crash();
+            victim.start();
+          }
+        });
+        return;
+      }
+      case 'slow_disk': {
+        if (up.length === 0) return;
+        const victim = rng.pick(up);
+        const extraMs = rng.int(20, 1_500);
+        const durationMs = rng.int(200, 4_000);
+        this.trace(`chaos: ${victim.name} disk slower by up to ${extraMs} ms for ${durationMs} ms`);
+        victim.slowDisk(extraMs, durationMs);
+        return;
+      }
+    }
+  }
+}
+
+function chooseProfile(rng: Prng): Profile {
+  const nodes = rng.pick([4, 5, 5]);
+  const weights = {} as Record<FaultKind, number>;
+  for (const kind of FAULT_KINDS) weights[kind] = rng.chance(0.25) ? 0 : rng.next();
+  const profile: Profile = {
+    nodes,
+    clients: rng.int(2, 4),
+    keys: rng.int(2, 5),
+    faultGapMinMs: rng.int(100, 800),
+    faultGapMaxMs: rng.int(1_000, 4_000),
+    weights,
+    maxDown: rng.pick([1, 2, nodes]),
+    text: '',
+  };
+  const active = FAULT_KINDS.filter((kind) => weights[kind] > 0).map((kind) => `${kind}:${weights[kind].toFixed(2)}`).join(' ');
+  profile.text = `${nodes} nodes, ${profile.clients} clients, ${profile.keys} keys, fault every ${profile.faultGapMinMs}–${profile.faultGapMaxMs} ms, at most ${profile.maxDown} down; ${active}`;
+  return profile;
+}

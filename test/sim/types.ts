@@ -1,0 +1,65 @@
+// What the simulator's parts say to each other, and the context they share. Every message
+// travels through the simulated network (delay, loss, duplication, partitions), except that
+// client requests are never duplicated: a client's connection is a stream, and a write applied
+// twice would not be a bug of the replication protocol.
+import type { ConfigType, PartitionConfiguration } from '../../src/meta/model.ts';
+import type { GuardianProposal } from '../../src/meta/guardian.ts';
+import type { PeerMessage } from '../../src/replica/pacifica/messages.ts';
+import type { Label } from './event-queue.ts';
+import type { Prng } from './prng.ts';
+
+export const META = 'meta';
+
+/** What a replica reports about itself in a config sync (feeds the meta's dropped history). */
+export interface ReplicaReport {
+  ballot: number;
+  lastCommitted: number;
+  lastPrepared: number;
+}
+
+export type SimMessage =
+  /** replica ↔ replica */
+  | { type: 'peer'; message: PeerMessage }
+  /** replica → meta */
+  | { type: 'beacon'; sentMs: number }
+  | { type: 'update_config'; config: PartitionConfiguration; change: ConfigType; node: string }
+  | { type: 'config_sync'; syncId: number; report: ReplicaReport | undefined }
+  /** meta → replica */
+  | { type: 'beacon_ack'; sentMs: number }
+  | { type: 'update_reply'; err: string; config: PartitionConfiguration }
+  | { type: 'config_push'; config: PartitionConfiguration }
+  | { type: 'config_sync_reply'; syncId: number; config: PartitionConfiguration }
+  | { type: 'proposal'; proposal: GuardianProposal }
+  /** client ↔ meta */
+  | { type: 'query_config'; queryId: number }
+  | { type: 'query_reply'; queryId: number; config: PartitionConfiguration }
+  /** client ↔ replica */
+  | { type: 'client_put'; requestId: number; key: string; value: string }
+  | { type: 'client_get'; requestId: number; key: string }
+  | { type: 'client_reply'; requestId: number; ok: boolean; value?: string; error?: string };
+
+export interface SimTimings {
+  /** Replica → meta beacons. */
+  beaconIntervalMs: number;
+  /** A replica serves reads only within this long of sending a beacon the meta acknowledged. */
+  leaseMs: number;
+  /** The meta declares a replica dead after this long without a beacon (> leaseMs). */
+  graceMs: number;
+  configSyncIntervalMs: number;
+  metaFdCheckIntervalMs: number;
+  metaCheckAllIntervalMs: number;
+  replicaAssignDelayMsForDropouts: number;
+  tickIntervalMs: number;
+}
+
+/** What every part of the simulation reaches: the clock, the randomness, the agenda, the wire. */
+export interface SimContext {
+  readonly nowMs: number;
+  readonly rng: Prng;
+  readonly timings: SimTimings;
+  schedule(delayMs: number, label: Label, run: () => void): void;
+  send(from: string, to: string, message: SimMessage): void;
+  trace(text: string): void;
+  /** A safety violation: stops the run. */
+  violation(text: string): void;
+}
