@@ -3,6 +3,7 @@
 // answers. The reply's name is always the request name + "_ACK".
 import { commandCodec } from './command.ts';
 import * as meta from './meta.ts';
+import * as peer from './peer.ts';
 import { blobType } from './placeholders.ts';
 import * as replication from './replication.ts';
 import * as rrdb from './rrdb.ts';
@@ -79,6 +80,20 @@ export const RPCS = {
   ),
   /** The meta asks a replica server to carry out a configuration change. Never answered. */
   RPC_CONFIG_PROPOSAL: oneway('RPC_CONFIG_PROPOSAL', 'replica', replication.configurationUpdateRequestCodec),
+
+  // Replica server to replica server (PacificA): one-way messages, each answered by another.
+  RPC_PREPARE: oneway('RPC_PREPARE', 'replica', peer.peerMessageCodec),
+  RPC_PREPARE_ACK: oneway('RPC_PREPARE_ACK', 'replica', peer.peerMessageCodec),
+  RPC_GROUP_CHECK: oneway('RPC_GROUP_CHECK', 'replica', peer.peerMessageCodec),
+  RPC_GROUP_CHECK_ACK: oneway('RPC_GROUP_CHECK_ACK', 'replica', peer.peerMessageCodec),
+  RPC_LEARN_ADD_LEARNER: oneway('RPC_LEARN_ADD_LEARNER', 'replica', peer.peerMessageCodec),
+  RPC_LEARN: oneway('RPC_LEARN', 'replica', peer.peerMessageCodec),
+  RPC_LEARN_REPLY: oneway('RPC_LEARN_REPLY', 'replica', peer.peerMessageCodec),
+  RPC_LEARN_COMPLETION_NOTIFY: oneway('RPC_LEARN_COMPLETION_NOTIFY', 'replica', peer.peerMessageCodec),
+  /** A learner pulls the primary's checkpoint, one chunk per call. */
+  RPC_LEARN_CHECKPOINT_CHUNK: call(
+    'RPC_LEARN_CHECKPOINT_CHUNK', 'replica', peer.checkpointChunkRequestCodec, peer.checkpointChunkResponseCodec,
+  ),
 
   // Meta plane: sent to a meta server with app_id 0 and partition_hash 0.
   RPC_CM_QUERY_PARTITION_CONFIG_BY_INDEX: call(

@@ -1,0 +1,715 @@
+// The replica state machine of one partition replica: PacificA (spec pegasus-arch §3.1–§3.6).
+//
+// It is deterministic and does no I/O: the caller feeds it events (a configuration from the
+// meta, a client mutation, a peer message, a log write that became durable, the clock) and then
+// takes the actions it produced (append to the log, apply to the store, send a message, ask the
+// meta for a change, copy a checkpoint). The I/O shell (src/replica/replica.ts) and the fault
+// simulator (test/sim/) are its two callers.
+//
+// The rules it keeps:
+// - A primary commits decree d only when its own log has d durable and every secondary (and
+//   every learner that receives prepares from d on) acknowledged d under the entry's ballot;
+//   commits are applied strictly in decree order. So every member holds every committed
+//   mutation, and any secondary can take over.
+// - Messages from an older ballot are refused; a newer ballot is adopted from whoever brings it.
+// - A new primary cuts its prepared tail at the first gap (nothing after a gap can have been
+//   committed), re-sends the rest under its ballot, and refuses reads until that tail is
+//   committed (`readBarrier`).
+// - A member that fails to acknowledge within `prepareTimeoutMs` (prepare or group check) is
+//   removed through the meta (ballot + 1); a learner that fails is just dropped.
+// - A learner drops its uncommitted tail, gets either the mutations after its commit point (when
+//   the primary still has them in memory) or a checkpoint first, and is promoted through the
+//   meta once the mutations it was given are durable.
+import { assert } from '../../base/index.ts';
+import type { Mutation } from '../mutation.ts';
+import type { Membership, PeerError, PeerMessage } from './messages.ts';
+
+export type ReplicaRole = 'inactive' | 'primary' | 'secondary' | 'learner' | 'error';
+
+export interface CoreOptions {
+  self: string;
+  /** A member that has not acknowledged a prepare or group check for this long is removed. */
+  prepareTimeoutMs: number;
+  /** Unacknowledged prepares (and unanswered learn requests) are sent again after this long. */
+  prepareRetryMs: number;
+  groupCheckIntervalMs: number;
+  /** A learner the primary has not heard from for this long is dropped, and gives up itself. */
+  learnTimeoutMs: number;
+  /** Committed mutations kept in memory, so a learner close behind needs no checkpoint. */
+  cacheDecreesMax: number;
+  /** A configuration change the meta has not answered is asked for again after this long. */
+  changeRetryMs: number;
+}
+
+export type ChangeType = 'CT_DOWNGRADE_TO_INACTIVE' | 'CT_ADD_SECONDARY';
+
+export type CoreAction =
+  /** Append to the mutation log; report `logged(decree, mutation.ballot)` once durable. */
+  | { kind: 'append'; mutation: Mutation; lastCommitted: number }
+  /** The mutation is committed: apply it to the store. Emitted in decree order. */
+  | { kind: 'apply'; mutation: Mutation }
+  | { kind: 'send'; to: string; message: PeerMessage }
+  /** Ask the meta to change the membership from `ballot` (to ballot + 1). */
+  | { kind: 'change'; type: ChangeType; node: string; ballot: number }
+  /** Learner: replace the store with a checkpoint of `from`'s, then call `checkpointInstalled`. */
+  | { kind: 'fetch_checkpoint'; from: string; signature: number }
+  | { kind: 'role'; role: ReplicaRole; previous: ReplicaRole };
+
+/** What a replica finds on disk when it opens. */
+export interface RestoredState {
+  /** The store's last applied decree. */
+  lastApplied: number;
+  /** The ballot the replica last knew. */
+  ballot: number;
+  /** The log's records in append order (a decree may repeat with a newer ballot). */
+  records: ReadonlyArray<{ mutation: Mutation; lastCommittedDecree: number }>;
+}
+
+interface Entry {
+  mutation: Mutation;
+  /** The ballot of the version handed to the log, and whether that append is durable. */
+  appendedBallot: number;
+  logged: boolean;
+  /** Primary: who acknowledged this entry's current ballot. */
+  acks: Set<string>;
+  /** Primary: per receiver, when the prepare was first and last sent. */
+  sent: Map<string, { firstMs: number; lastMs: number }>;
+}
+
+interface Learner {
+  signature: number;
+  /** Set once the learner got the cache: prepares from this decree on go to it, and commits wait for it. */
+  prepareStart: number | undefined;
+  completed: boolean;
+  lastHeardMs: number;
+}
+
+interface Learning {
+  primary: string;
+  signature: number;
+  phase: 'requesting' | 'checkpoint' | 'logging' | 'completed';
+  /** Logging phase: the last decree of the learned cache. */
+  cacheLast: number;
+  lastHeardMs: number;
+  lastSentMs: number;
+}
+
+interface PendingChange {
+  type: ChangeType;
+  node: string;
+  ballot: number;
+  sentMs: number;
+}
+
+const NO_MEMBERSHIP: Membership = { ballot: 0, primary: '', secondaries: [] };
+
+export class ReplicaCore {
+  private readonly options: CoreOptions;
+  private readonly self: string;
+  private outbox: CoreAction[] = [];
+  private currentRole: ReplicaRole = 'inactive';
+  private membershipNow: Membership = NO_MEMBERSHIP;
+  private committed: number;
+  private prepared: number;
+  private readonly entries = new Map<number, Entry>();
+  /** Primary: no reads until this decree is committed (the tail inherited at promotion). */
+  private barrier = 0;
+  private readonly learnersNow = new Map<string, Learner>();
+  private learning: Learning | undefined;
+  private pendingChange: PendingChange | undefined;
+  private lastGroupCheckMs = Number.NEGATIVE_INFINITY;
+  private readonly awaitingGroupCheck = new Map<string, number>();
+  private signatureSeq = 0;
+
+  constructor(options: CoreOptions, restored: RestoredState) {
+    this.options = options;
+    this.self = options.self;
+    this.committed = restored.lastApplied;
+    this.prepared = restored.lastApplied;
+    let ballot = restored.ballot;
+    let committedKnown = restored.lastApplied;
+    for (const record of restored.records) {
+      const { mutation } = record;
+      ballot = Math.max(ballot, mutation.ballot);
+      committedKnown = Math.max(committedKnown, record.lastCommittedDecree);
+      if (mutation.decree <= restored.lastApplied) continue;
+      const existing = this.entries.get(mutation.decree);
+      if (existing && existing.mutation.ballot > mutation.ballot) continue;
+      this.entries.set(mutation.decree, newEntry(mutation, true));
+    }
+    this.membershipNow = { ...NO_MEMBERSHIP, ballot };
+    this.prepared = this.contiguousEnd(this.committed);
+    this.truncateAfter(this.prepared);
+    // What the log says was committed but the store had not applied yet.
+    this.commitUpTo(Math.min(committedKnown, this.prepared));
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // what the shell reads
+
+  get role(): ReplicaRole {
+    return this.currentRole;
+  }
+
+  get membership(): Membership {
+    return this.membershipNow;
+  }
+
+  get ballot(): number {
+    return this.membershipNow.ballot;
+  }
+
+  get lastCommitted(): number {
+    return this.committed;
+  }
+
+  get lastPrepared(): number {
+    return this.prepared;
+  }
+
+  get readBarrier(): number {
+    return this.barrier;
+  }
+
+  /** A primary that has committed the tail it inherited. */
+  get canServeReads(): boolean {
+    return this.currentRole === 'primary' && this.committed >= this.barrier;
+  }
+
+  get learners(): ReadonlyMap<string, { signature: number; completed: boolean; prepareStart: number | undefined }> {
+    return this.learnersNow;
+  }
+
+  get learningPhase(): Learning['phase'] | undefined {
+    return this.learning?.phase;
+  }
+
+  /** The actions produced since the last call, in order. */
+  takeActions(): CoreAction[] {
+    const actions = this.outbox;
+    this.outbox = [];
+    return actions;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // events
+
+  /** A configuration from the meta (or a peer of a newer ballot). Older ballots are ignored. */
+  onConfig(membership: Membership, nowMs: number): void {
+    this.adopt(membership, nowMs);
+  }
+
+  /** Primary: a new mutation with the next decree under the current ballot. */
+  propose(mutation: Mutation, nowMs: number): void {
+    assert(this.currentRole === 'primary', 'only a primary proposes');
+    assert(mutation.decree === this.prepared + 1, `proposed decree ${mutation.decree} follows ${this.prepared}`);
+    assert(mutation.ballot === this.ballot, `proposed ballot ${mutation.ballot} is the current ${this.ballot}`);
+    this.entries.set(mutation.decree, newEntry(mutation, false));
+    this.prepared = mutation.decree;
+    this.emit({ kind: 'append', mutation, lastCommitted: this.committed });
+    for (const node of this.ackersOf(mutation.decree)) this.sendPrepare(mutation.decree, node, nowMs);
+    this.tryCommit();
+  }
+
+  /** The log made the append of (decree, ballot) durable. */
+  logged(decree: number, ballot: number, nowMs: number): void {
+    const entry = this.entries.get(decree);
+    if (!entry || entry.appendedBallot !== ballot || entry.logged) return;
+    entry.logged = true;
+    if (this.currentRole === 'primary') {
+      this.tryCommit();
+      return;
+    }
+    if (this.currentRole === 'secondary' || this.currentRole === 'learner') {
+      this.sendTo(this.membershipNow.primary, { type: 'prepare_ack', err: 'ERR_OK', ballot: this.ballot, decree, mutationBallot: entry.mutation.ballot });
+    }
+    if (this.learning?.phase === 'logging') this.checkLearnedDurable(nowMs);
+  }
+
+  /** A primary was asked (by the meta) to add `node`: it starts learning. */
+  addLearner(node: string, nowMs: number): void {
+    if (this.currentRole !== 'primary' || node === this.self || this.membershipNow.secondaries.includes(node)) return;
+    const existing = this.learnersNow.get(node);
+    if (existing) {
+      this.sendTo(node, { type: 'add_learner', membership: this.membershipNow, signature: existing.signature });
+      return;
+    }
+    this.startLearner(node, nowMs);
+  }
+
+  /** Learner: the checkpoint asked for by `fetch_checkpoint` is in the store, at `decree`. */
+  checkpointInstalled(signature: number, decree: number, nowMs: number): void {
+    const learning = this.learning;
+    if (this.currentRole !== 'learner' || !learning || learning.signature !== signature || learning.phase !== 'checkpoint') return;
+    this.entries.clear();
+    this.committed = decree;
+    this.prepared = decree;
+    learning.phase = 'requesting';
+    learning.lastHeardMs = nowMs;
+    this.sendLearnRequest(nowMs);
+  }
+
+  /** Learner: copying the checkpoint failed; ask again. */
+  checkpointFailed(signature: number, nowMs: number): void {
+    const learning = this.learning;
+    if (this.currentRole !== 'learner' || !learning || learning.signature !== signature || learning.phase !== 'checkpoint') return;
+    learning.phase = 'requesting';
+    this.sendLearnRequest(nowMs);
+  }
+
+  /** A local failure (log or store): stop taking part. */
+  fail(): void {
+    this.learnersNow.clear();
+    this.learning = undefined;
+    this.pendingChange = undefined;
+    this.setRole('error');
+  }
+
+  onMessage(from: string, message: PeerMessage, nowMs: number): void {
+    if (this.currentRole === 'error') return;
+    switch (message.type) {
+      case 'prepare':
+        this.onPrepare(from, message, nowMs);
+        return;
+      case 'prepare_ack':
+        this.onPrepareAck(from, message, nowMs);
+        return;
+      case 'group_check':
+        this.onGroupCheck(from, message, nowMs);
+        return;
+      case 'group_check_ack':
+        this.onGroupCheckAck(from, message, nowMs);
+        return;
+      case 'add_learner':
+        this.onAddLearner(from, message, nowMs);
+        return;
+      case 'learn':
+        this.onLearn(from, message, nowMs);
+        return;
+      case 'learn_reply':
+        this.onLearnReply(from, message, nowMs);
+        return;
+      case 'learn_completed':
+        this.onLearnCompleted(from, message, nowMs);
+        return;
+    }
+  }
+
+  /** The clock: retries, timeouts, group checks. */
+  tick(nowMs: number): void {
+    if (this.currentRole === 'primary') this.tickPrimary(nowMs);
+    else if (this.currentRole === 'learner') this.tickLearner(nowMs);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // membership
+
+  private adopt(membership: Membership, nowMs: number): boolean {
+    const current = this.membershipNow;
+    if (membership.ballot < current.ballot) return false;
+    const same = membership.ballot === current.ballot && membership.primary === current.primary
+      && sameNodes(membership.secondaries, current.secondaries);
+    if (same && this.currentRole !== 'inactive') return true;
+    const ballotChanged = membership.ballot !== current.ballot;
+    this.membershipNow = { ballot: membership.ballot, primary: membership.primary, secondaries: [...membership.secondaries] };
+    if (this.pendingChange && membership.ballot > this.pendingChange.ballot) this.pendingChange = undefined;
+
+    const previous = this.currentRole;
+    let next: ReplicaRole;
+    if (membership.primary === this.self) next = 'primary';
+    else if (membership.secondaries.includes(this.self)) next = 'secondary';
+    else if (previous === 'learner' && this.learning?.primary === membership.primary) next = 'learner';
+    else next = 'inactive';
+
+    if (next !== 'learner') this.learning = undefined;
+    if (next !== 'primary') {
+      this.learnersNow.clear();
+      this.awaitingGroupCheck.clear();
+      this.pendingChange = undefined;
+    }
+    this.setRole(next);
+    if (next === 'primary' && (previous !== 'primary' || ballotChanged)) this.becomePrimary(nowMs);
+    return true;
+  }
+
+  /** Takes over the prepared tail under the new ballot and restarts every learner. */
+  private becomePrimary(nowMs: number): void {
+    for (const node of this.learnersNow.keys()) {
+      if (this.membershipNow.secondaries.includes(node)) this.learnersNow.delete(node);
+    }
+    this.awaitingGroupCheck.clear();
+    this.truncateAfter(this.contiguousEnd(this.committed));
+    this.barrier = this.prepared;
+    for (let decree = this.committed + 1; decree <= this.prepared; decree += 1) {
+      const entry = this.entries.get(decree)!;
+      entry.mutation = { ...entry.mutation, ballot: this.ballot };
+      entry.acks.clear();
+      entry.sent.clear();
+      for (const node of this.membershipNow.secondaries) this.sendPrepare(decree, node, nowMs);
+    }
+    for (const node of [...this.learnersNow.keys()]) this.startLearner(node, nowMs);
+    this.lastGroupCheckMs = Number.NEGATIVE_INFINITY;
+    this.tryCommit();
+  }
+
+  private requestChange(type: ChangeType, node: string, nowMs: number): void {
+    if (this.pendingChange) return;
+    this.pendingChange = { type, node, ballot: this.ballot, sentMs: nowMs };
+    this.emit({ kind: 'change', type, node, ballot: this.ballot });
+  }
+
+  /** A member failed to acknowledge: the meta takes it out. A learner is just dropped. */
+  private memberFailed(node: string, nowMs: number): void {
+    if (this.learnersNow.delete(node)) {
+      this.awaitingGroupCheck.delete(node);
+      this.tryCommit();
+      return;
+    }
+    if (this.membershipNow.secondaries.includes(node)) this.requestChange('CT_DOWNGRADE_TO_INACTIVE', node, nowMs);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // two-phase commit
+
+  /** Who must acknowledge `decree` before it commits. */
+  private ackersOf(decree: number): string[] {
+    const nodes = [...this.membershipNow.secondaries];
+    for (const [node, learner] of this.learnersNow) {
+      if (learner.prepareStart !== undefined && decree >= learner.prepareStart) nodes.push(node);
+    }
+    return nodes;
+  }
+
+  private sendPrepare(decree: number, node: string, nowMs: number): void {
+    const entry = this.entries.get(decree)!;
+    const times = entry.sent.get(node);
+    if (times) times.lastMs = nowMs;
+    else entry.sent.set(node, { firstMs: nowMs, lastMs: nowMs });
+    this.sendTo(node, { type: 'prepare', membership: this.membershipNow, lastCommitted: this.committed, mutation: entry.mutation });
+  }
+
+  private tryCommit(): void {
+    if (this.currentRole !== 'primary') return;
+    for (;;) {
+      const decree = this.committed + 1;
+      const entry = this.entries.get(decree);
+      if (!entry || !entry.logged) return;
+      if (!this.ackersOf(decree).every((node) => entry.acks.has(node))) return;
+      this.commitOne(entry);
+    }
+  }
+
+  /** Secondary or learner: commits what the primary says is committed, as far as its entries reach. */
+  private commitUpTo(decree: number): void {
+    while (this.committed < decree) {
+      const entry = this.entries.get(this.committed + 1);
+      if (!entry) return;
+      this.commitOne(entry);
+    }
+  }
+
+  private commitOne(entry: Entry): void {
+    assert(entry.mutation.decree === this.committed + 1, `commit of ${entry.mutation.decree} follows ${this.committed}`);
+    this.committed = entry.mutation.decree;
+    if (this.prepared < this.committed) this.prepared = this.committed;
+    this.emit({ kind: 'apply', mutation: entry.mutation });
+    this.entries.delete(this.committed - this.options.cacheDecreesMax);
+  }
+
+  private onPrepare(from: string, message: Extract<PeerMessage, { type: 'prepare' }>, nowMs: number): void {
+    const { mutation } = message;
+    const reply = (err: PeerError): void => this.sendTo(from, {
+      type: 'prepare_ack', err, ballot: this.ballot, decree: mutation.decree, mutationBallot: mutation.ballot,
+    });
+    if (message.membership.ballot < this.ballot) {
+      reply('ERR_VERSION_OUTDATED');
+      return;
+    }
+    this.adopt(message.membership, nowMs);
+    if ((this.currentRole !== 'secondary' && this.currentRole !== 'learner') || this.membershipNow.primary !== from) {
+      reply('ERR_INVALID_STATE');
+      return;
+    }
+    if (this.learning) this.learning.lastHeardMs = nowMs;
+    if (mutation.decree <= this.committed) {
+      reply('ERR_OK');
+    } else {
+      const existing = this.entries.get(mutation.decree);
+      if (existing && existing.mutation.ballot === mutation.ballot) {
+        if (existing.logged) reply('ERR_OK');
+      } else if (!existing || existing.mutation.ballot < mutation.ballot) {
+        this.entries.set(mutation.decree, newEntry(mutation, false));
+        if (mutation.decree > this.prepared) this.prepared = mutation.decree;
+        this.emit({ kind: 'append', mutation, lastCommitted: this.committed });
+      }
+    }
+    this.commitUpTo(message.lastCommitted);
+  }
+
+  private onPrepareAck(from: string, message: Extract<PeerMessage, { type: 'prepare_ack' }>, nowMs: number): void {
+    if (this.currentRole !== 'primary') return;
+    const learner = this.learnersNow.get(from);
+    if (message.err !== 'ERR_OK') {
+      // A peer on a newer ballot: the meta has moved on and will tell this replica.
+      if (message.ballot > this.ballot) return;
+      this.memberFailed(from, nowMs);
+      return;
+    }
+    if (learner) learner.lastHeardMs = nowMs;
+    const entry = this.entries.get(message.decree);
+    if (!entry || entry.mutation.ballot !== message.mutationBallot || message.decree <= this.committed) return;
+    entry.acks.add(from);
+    this.tryCommit();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // group check
+
+  private tickPrimary(nowMs: number): void {
+    for (let decree = this.committed + 1; decree <= this.prepared; decree += 1) {
+      const entry = this.entries.get(decree)!;
+      for (const node of this.ackersOf(decree)) {
+        if (entry.acks.has(node)) continue;
+        const times = entry.sent.get(node);
+        if (!times) {
+          this.sendPrepare(decree, node, nowMs);
+        } else if (nowMs - times.firstMs >= this.options.prepareTimeoutMs) {
+          this.memberFailed(node, nowMs);
+        } else if (nowMs - times.lastMs >= this.options.prepareRetryMs) {
+          this.sendPrepare(decree, node, nowMs);
+        }
+      }
+    }
+    for (const [node, sentMs] of [...this.awaitingGroupCheck]) {
+      if (nowMs - sentMs >= this.options.prepareTimeoutMs) {
+        this.awaitingGroupCheck.delete(node);
+        this.memberFailed(node, nowMs);
+      }
+    }
+    for (const [node, learner] of [...this.learnersNow]) {
+      if (nowMs - learner.lastHeardMs >= this.options.learnTimeoutMs) this.memberFailed(node, nowMs);
+    }
+    if (nowMs - this.lastGroupCheckMs >= this.options.groupCheckIntervalMs) {
+      this.lastGroupCheckMs = nowMs;
+      for (const node of this.membershipNow.secondaries) this.sendGroupCheck(node, 0, nowMs);
+      for (const [node, learner] of this.learnersNow) this.sendGroupCheck(node, learner.signature, nowMs);
+    }
+    const change = this.pendingChange;
+    if (change && nowMs - change.sentMs >= this.options.changeRetryMs) {
+      change.sentMs = nowMs;
+      this.emit({ kind: 'change', type: change.type, node: change.node, ballot: change.ballot });
+    }
+    this.requestUpgradeOfCompletedLearner(nowMs);
+  }
+
+  private sendGroupCheck(node: string, learnerSignature: number, nowMs: number): void {
+    if (!this.awaitingGroupCheck.has(node)) this.awaitingGroupCheck.set(node, nowMs);
+    this.sendTo(node, { type: 'group_check', membership: this.membershipNow, lastCommitted: this.committed, learnerSignature });
+  }
+
+  private onGroupCheck(from: string, message: Extract<PeerMessage, { type: 'group_check' }>, nowMs: number): void {
+    const reply = (err: PeerError): void => this.sendTo(from, {
+      type: 'group_check_ack', err, ballot: this.ballot, lastCommitted: this.committed, lastPrepared: this.prepared,
+    });
+    if (message.membership.ballot < this.ballot) {
+      reply('ERR_VERSION_OUTDATED');
+      return;
+    }
+    this.adopt(message.membership, nowMs);
+    if (message.learnerSignature !== 0 && this.membershipNow.primary === from && this.currentRole !== 'secondary' && this.currentRole !== 'primary') {
+      if (this.learning?.signature !== message.learnerSignature) this.startLearning(from, message.learnerSignature, nowMs);
+      else this.learning.lastHeardMs = nowMs;
+      reply('ERR_OK');
+      return;
+    }
+    if (this.currentRole !== 'secondary' || this.membershipNow.primary !== from) {
+      reply('ERR_INVALID_STATE');
+      return;
+    }
+    this.commitUpTo(message.lastCommitted);
+    reply('ERR_OK');
+  }
+
+  private onGroupCheckAck(from: string, message: Extract<PeerMessage, { type: 'group_check_ack' }>, nowMs: number): void {
+    if (this.currentRole !== 'primary' || !this.awaitingGroupCheck.has(from)) return;
+    this.awaitingGroupCheck.delete(from);
+    if (message.err === 'ERR_OK') {
+      const learner = this.learnersNow.get(from);
+      if (learner) learner.lastHeardMs = nowMs;
+      return;
+    }
+    if (message.ballot > this.ballot) return;
+    this.memberFailed(from, nowMs);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // learning, primary side
+
+  private startLearner(node: string, nowMs: number): void {
+    this.signatureSeq += 1;
+    const signature = this.ballot * 1_000_000 + (this.signatureSeq % 1_000_000);
+    this.learnersNow.set(node, { signature, prepareStart: undefined, completed: false, lastHeardMs: nowMs });
+    this.sendTo(node, { type: 'add_learner', membership: this.membershipNow, signature });
+  }
+
+  private onLearn(from: string, message: Extract<PeerMessage, { type: 'learn' }>, nowMs: number): void {
+    const learner = this.learnersNow.get(from);
+    const replyBase = { type: 'learn_reply' as const, membership: this.membershipNow, signature: message.signature, lastCommitted: this.committed };
+    if (this.currentRole !== 'primary' || !learner || learner.signature !== message.signature) {
+      this.sendTo(from, { ...replyBase, err: 'ERR_OBJECT_NOT_FOUND', kind: 'checkpoint', prepareStart: 0, mutations: [] });
+      return;
+    }
+    learner.lastHeardMs = nowMs;
+    const since = message.lastCommitted;
+    const cached = since <= this.committed && (since === this.prepared || this.entries.has(since + 1));
+    if (!cached) {
+      learner.prepareStart = undefined;
+      this.sendTo(from, { ...replyBase, err: 'ERR_OK', kind: 'checkpoint', prepareStart: 0, mutations: [] });
+      return;
+    }
+    const mutations: Mutation[] = [];
+    for (let decree = since + 1; decree <= this.prepared; decree += 1) mutations.push(this.entries.get(decree)!.mutation);
+    learner.prepareStart = this.prepared + 1;
+    learner.completed = false;
+    this.sendTo(from, { ...replyBase, err: 'ERR_OK', kind: 'cache', prepareStart: learner.prepareStart, mutations });
+  }
+
+  private onLearnCompleted(from: string, message: Extract<PeerMessage, { type: 'learn_completed' }>, nowMs: number): void {
+    const learner = this.learnersNow.get(from);
+    if (this.currentRole !== 'primary' || !learner || learner.signature !== message.signature || learner.prepareStart === undefined) return;
+    learner.lastHeardMs = nowMs;
+    learner.completed = true;
+    this.requestUpgradeOfCompletedLearner(nowMs);
+  }
+
+  private requestUpgradeOfCompletedLearner(nowMs: number): void {
+    if (this.pendingChange) return;
+    for (const [node, learner] of this.learnersNow) {
+      if (learner.completed) {
+        this.requestChange('CT_ADD_SECONDARY', node, nowMs);
+        return;
+      }
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // learning, learner side
+
+  private onAddLearner(from: string, message: Extract<PeerMessage, { type: 'add_learner' }>, nowMs: number): void {
+    if (message.membership.ballot < this.ballot || message.membership.primary !== from) return;
+    if (message.membership.secondaries.includes(this.self) || from === this.self) return;
+    if (this.learning?.signature === message.signature) return;
+    this.adopt(message.membership, nowMs);
+    this.startLearning(from, message.signature, nowMs);
+  }
+
+  private startLearning(primary: string, signature: number, nowMs: number): void {
+    // What this replica prepared but never saw committed may differ from the primary's history.
+    this.truncateAfter(this.committed);
+    this.learning = { primary, signature, phase: 'requesting', cacheLast: 0, lastHeardMs: nowMs, lastSentMs: nowMs };
+    this.setRole('learner');
+    this.sendLearnRequest(nowMs);
+  }
+
+  private sendLearnRequest(nowMs: number): void {
+    const learning = this.learning!;
+    learning.lastSentMs = nowMs;
+    this.sendTo(learning.primary, { type: 'learn', signature: learning.signature, lastCommitted: this.committed });
+  }
+
+  private onLearnReply(from: string, message: Extract<PeerMessage, { type: 'learn_reply' }>, nowMs: number): void {
+    const learning = this.learning;
+    if (this.currentRole !== 'learner' || !learning || learning.primary !== from || learning.signature !== message.signature) return;
+    if (learning.phase !== 'requesting') return;
+    if (message.err !== 'ERR_OK') {
+      this.learning = undefined;
+      this.setRole('inactive');
+      return;
+    }
+    learning.lastHeardMs = nowMs;
+    if (message.kind === 'checkpoint') {
+      learning.phase = 'checkpoint';
+      this.emit({ kind: 'fetch_checkpoint', from, signature: learning.signature });
+      return;
+    }
+    for (const mutation of message.mutations) {
+      if (mutation.decree <= this.committed) continue;
+      const existing = this.entries.get(mutation.decree);
+      if (existing && existing.mutation.ballot >= mutation.ballot) continue;
+      this.entries.set(mutation.decree, newEntry(mutation, false));
+      if (mutation.decree > this.prepared) this.prepared = mutation.decree;
+      this.emit({ kind: 'append', mutation, lastCommitted: this.committed });
+    }
+    learning.phase = 'logging';
+    learning.cacheLast = message.prepareStart - 1;
+    this.commitUpTo(message.lastCommitted);
+    this.checkLearnedDurable(nowMs);
+  }
+
+  private checkLearnedDurable(nowMs: number): void {
+    const learning = this.learning!;
+    for (let decree = this.committed + 1; decree <= learning.cacheLast; decree += 1) {
+      const entry = this.entries.get(decree);
+      if (!entry || !entry.logged) return;
+    }
+    learning.phase = 'completed';
+    learning.lastSentMs = nowMs;
+    this.sendTo(learning.primary, { type: 'learn_completed', signature: learning.signature, lastPrepared: this.prepared });
+  }
+
+  private tickLearner(nowMs: number): void {
+    const learning = this.learning!;
+    if (nowMs - learning.lastHeardMs >= this.options.learnTimeoutMs) {
+      this.learning = undefined;
+      this.setRole('inactive');
+      return;
+    }
+    if (nowMs - learning.lastSentMs < this.options.prepareRetryMs) return;
+    if (learning.phase === 'requesting') this.sendLearnRequest(nowMs);
+    else if (learning.phase === 'completed') {
+      learning.lastSentMs = nowMs;
+      this.sendTo(learning.primary, { type: 'learn_completed', signature: learning.signature, lastPrepared: this.prepared });
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // helpers
+
+  private emit(action: CoreAction): void {
+    this.outbox.push(action);
+  }
+
+  private sendTo(node: string, message: PeerMessage): void {
+    if (node === '' || node === this.self) return;
+    this.emit({ kind: 'send', to: node, message });
+  }
+
+  private setRole(role: ReplicaRole): void {
+    if (role === this.currentRole) return;
+    const previous = this.currentRole;
+    this.currentRole = role;
+    this.emit({ kind: 'role', role, previous });
+  }
+
+  /** The last decree reachable from `from` without a gap in the entries. */
+  private contiguousEnd(from: number): number {
+    let decree = from;
+    while (this.entries.has(decree + 1)) decree += 1;
+    return decree;
+  }
+
+  /** Forgets every entry after `decree` (never a committed one). */
+  private truncateAfter(decree: number): void {
+    assert(decree >= this.committed, `truncation at ${decree} would drop committed decrees up to ${this.committed}`);
+    for (const key of [...this.entries.keys()]) if (key > decree) this.entries.delete(key);
+    this.prepared = decree;
+  }
+}
+
+function newEntry(mutation: Mutation, logged: boolean): Entry {
+  return { mutation, appendedBallot: mutation.ballot, logged, acks: new Set(), sent: new Map() };
+}
+
+function sameNodes(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((node) => b.includes(node));
+}
