@@ -69,10 +69,12 @@ export class SimMeta {
       case 'update_config':
         this.onUpdate(from, message.config, message.change, message.node);
         return;
-      case 'config_sync':
-        if (message.report && !isMember(this.config, from)) this.recordReport(from, message.report);
-        this.ctx.send(META, from, { type: 'config_sync_reply', syncId: message.syncId, config: clonePartitionConfiguration(this.config) });
+      case 'config_sync': {
+        const member = isMember(this.config, from);
+        if (message.report && !member) this.recordReport(from, message.report);
+        this.ctx.send(META, from, { type: 'config_sync_reply', syncId: message.syncId, config: member ? clonePartitionConfiguration(this.config) : undefined });
         return;
+      }
       case 'query_config':
         this.ctx.send(META, from, { type: 'query_reply', queryId: message.queryId, config: clonePartitionConfiguration(this.config) });
         return;

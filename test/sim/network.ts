@@ -156,7 +156,7 @@ export function describe(message: SimMessage): string {
     case 'config_sync':
       return `config_sync #${message.syncId}${message.report ? ` b${message.report.ballot} lc${message.report.lastCommitted} lp${message.report.lastPrepared}` : ''}`;
     case 'config_sync_reply':
-      return `config_sync_reply #${message.syncId} ${configText(message.config)}`;
+      return `config_sync_reply #${message.syncId} ${message.config ? configText(message.config) : 'not a member'}`;
     case 'proposal':
       return `proposal ${message.proposal.type} ${message.proposal.node} on ${configText(message.proposal.config)}`;
     case 'query_config':

@@ -166,7 +166,22 @@ export class SimNode {
     this.checkpointSignature = undefined;
     this.leaseUntilMs = 0;
     this.synced = false;
-    this.ctx.trace(`${this.name}: crashed (applied ${disk.applied}, ${disk.log.length} log records kept, ${lost} unsynced appends lost${kept > 0 ? `, ${kept} written anyway` : ''})`);
+    this.ctx.trace(`${this.name}: crashed (applied ${disk.applied}, log ${logText(disk.log)}, ${lost} unsynced appends lost${kept > 0 ? `, ${kept} written anyway` : ''})`);
+  }
+
+  /** Closes the replica and opens it again from disk: its volatile state is gone, the process lives on. */
+  reopen(why: string): void {
+    if (!this.up) return;
+    this.ctx.trace(`${this.name}: replica reopens (${why})`);
+    const lease = this.leaseUntilMs;
+    const synced = this.synced;
+    const firstValidSyncId = this.firstValidSyncId;
+    this.crash();
+    this.start();
+    // The server process (and its lease with the meta) survived.
+    this.leaseUntilMs = lease;
+    this.synced = synced;
+    this.firstValidSyncId = firstValidSyncId;
   }
 
   /** A local disk error: the state machine stops (the server reopens the replica later). */
@@ -227,7 +242,14 @@ export class SimNode {
         core?.onConfig(membershipOf(message.config), now);
         break;
       case 'config_sync_reply':
-        core?.onConfig(membershipOf(message.config), now);
+        if (message.config) {
+          core?.onConfig(membershipOf(message.config), now);
+        } else if (core && (core.role === 'primary' || core.role === 'secondary')) {
+          // Not a member any more, though the replica thinks it is: the real server closes such a
+          // replica; here it is reopened from disk at once (inactive, its ballot unchanged).
+          this.reopen('the meta no longer lists it');
+          return;
+        }
         if (message.syncId >= this.firstValidSyncId) this.synced = true;
         break;
       case 'proposal':
@@ -447,6 +469,12 @@ export class SimNode {
       this.runActions();
     });
   }
+}
+
+function logText(log: readonly LogRecord[]): string {
+  if (log.length === 0) return 'empty';
+  const shown = log.slice(-8).map((record) => `d${record.mutation.decree}b${record.mutation.ballot}`);
+  return `[${log.length > 8 ? '… ' : ''}${shown.join(' ')}]`;
 }
 
 export function membershipOf(config: PartitionConfiguration): Membership {

@@ -301,10 +301,7 @@ class World implements SimContext {
     this.network.profile = { ...this.network.profile, baseDropRate: 0, duplicateRate: 0, slowRate: 0 };
     for (const node of this.nodes) {
       if (!node.up) node.start();
-      else if (node.core?.role === 'error') {
-        node.crash();
-        node.start();
-      }
+      else if (node.core?.role === 'error') node.reopen('after its disk failure');
     }
     this.runUntil(this.nowMs + RECOVERY_CLIENT_MS);
     for (const client of this.clients) client.stop();
@@ -459,10 +456,7 @@ class World implements SimContext {
         this.trace(`chaos: disk failure on ${victim.name}, replica reopens in ${reopenMs} ms`);
         victim.fail();
         this.schedule(reopenMs, () => `${victim.name} reopens`, () => {
-          if (victim.up && victim.core?.role === 'error') {
-            victim.crash();
-            victim.start();
-          }
+          if (victim.up && victim.core?.role === 'error') victim.reopen('after its disk failure');
         });
         return;
       }

@@ -28,7 +28,8 @@ export type SimMessage =
   | { type: 'beacon_ack'; sentMs: number }
   | { type: 'update_reply'; err: string; config: PartitionConfiguration }
   | { type: 'config_push'; config: PartitionConfiguration }
-  | { type: 'config_sync_reply'; syncId: number; config: PartitionConfiguration }
+  /** `config` only when the node is a member (the real meta lists only the partitions a node serves). */
+  | { type: 'config_sync_reply'; syncId: number; config: PartitionConfiguration | undefined }
   | { type: 'proposal'; proposal: GuardianProposal }
   /** client ↔ meta */
   | { type: 'query_config'; queryId: number }

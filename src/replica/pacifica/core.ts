@@ -41,7 +41,7 @@ export interface CoreOptions {
   changeRetryMs: number;
 }
 
-export type ChangeType = 'CT_DOWNGRADE_TO_INACTIVE' | 'CT_ADD_SECONDARY';
+export type ChangeType = 'CT_DOWNGRADE_TO_INACTIVE' | 'CT_ADD_SECONDARY' | 'CT_PRIMARY_FORCE_UPDATE_BALLOT';
 
 export type CoreAction =
   /** Append to the mutation log; report `logged(decree, mutation.ballot)` once durable. */
@@ -59,7 +59,10 @@ export type CoreAction =
 export interface RestoredState {
   /** The store's last applied decree. */
   lastApplied: number;
-  /** The ballot the replica last knew. */
+  /**
+   * The ballot the replica last knew. It must be at least every ballot under which this replica
+   * sent anything before it stopped: the shell saves a new ballot before acting on it.
+   */
   ballot: number;
   /** The log's records in append order (a decree may repeat with a newer ballot). */
   records: ReadonlyArray<{ mutation: Mutation; lastCommittedDecree: number }>;
@@ -120,6 +123,13 @@ export class ReplicaCore {
   private lastGroupCheckMs = Number.NEGATIVE_INFINITY;
   private readonly awaitingGroupCheck = new Map<string, number>();
   private signatureSeq = 0;
+  /**
+   * The highest ballot known when this replica was opened from disk. It may have been primary
+   * under that ballot and proposed mutations it has since forgotten (they never became durable
+   * here), so it never proposes under that ballot again: told it is primary of it, it first asks
+   * the meta for the next ballot (CT_PRIMARY_FORCE_UPDATE_BALLOT).
+   */
+  private readonly restoredBallot: number;
 
   constructor(options: CoreOptions, restored: RestoredState) {
     this.options = options;
@@ -138,10 +148,15 @@ export class ReplicaCore {
       this.entries.set(mutation.decree, newEntry(mutation, true));
     }
     this.membershipNow = { ...NO_MEMBERSHIP, ballot };
-    this.prepared = this.contiguousEnd(this.committed);
-    this.truncateAfter(this.prepared);
+    this.restoredBallot = ballot;
+    // Every durable record stays, also past a gap: this replica may have acknowledged it before it
+    // stopped, and the primary may have counted that acknowledgement for a commit (found by the
+    // fault simulator: a secondary acknowledged d60 before d59, restarted, dropped d60 here, then
+    // took d59 and later became primary without the committed d60). A new primary still cuts at
+    // the first gap (becomePrimary); a secondary fills gaps from prepares.
+    for (const decree of this.entries.keys()) if (decree > this.prepared) this.prepared = decree;
     // What the log says was committed but the store had not applied yet.
-    this.commitUpTo(Math.min(committedKnown, this.prepared));
+    this.commitUpTo(committedKnown);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -196,6 +211,9 @@ export class ReplicaCore {
 
   /** A configuration from the meta (or a peer of a newer ballot). Older ballots are ignored. */
   onConfig(membership: Membership, nowMs: number): void {
+    // A failed replica stays out (the fault simulator saw one adopt a configuration and come back
+    // as a secondary after `fail()`).
+    if (this.currentRole === 'error') return;
     this.adopt(membership, nowMs);
   }
 
@@ -299,6 +317,7 @@ export class ReplicaCore {
   tick(nowMs: number): void {
     if (this.currentRole === 'primary') this.tickPrimary(nowMs);
     else if (this.currentRole === 'learner') this.tickLearner(nowMs);
+    else if (this.currentRole === 'inactive') this.retryPendingChange(nowMs);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -315,8 +334,14 @@ export class ReplicaCore {
     if (this.pendingChange && membership.ballot > this.pendingChange.ballot) this.pendingChange = undefined;
 
     const previous = this.currentRole;
+    // Primary of the ballot it restarted with: a mutation it proposed before the restart may sit
+    // in a secondary's log under this very ballot with other content, and a secondary acknowledges
+    // a (decree, ballot) it already has without taking the new content. So it waits, inactive,
+    // for the next ballot (found by the fault simulator: a primary restarted within the meta's
+    // grace period re-used decrees of its previous life under the same ballot).
+    const staleOwnBallot = membership.primary === this.self && membership.ballot <= this.restoredBallot;
     let next: ReplicaRole;
-    if (membership.primary === this.self) next = 'primary';
+    if (membership.primary === this.self) next = staleOwnBallot ? 'inactive' : 'primary';
     else if (membership.secondaries.includes(this.self)) next = 'secondary';
     else if (previous === 'learner' && this.learning?.primary === membership.primary) next = 'learner';
     else next = 'inactive';
@@ -328,6 +353,7 @@ export class ReplicaCore {
       this.pendingChange = undefined;
     }
     this.setRole(next);
+    if (staleOwnBallot) this.requestChange('CT_PRIMARY_FORCE_UPDATE_BALLOT', this.self, nowMs);
     if (next === 'primary' && (previous !== 'primary' || ballotChanged)) this.becomePrimary(nowMs);
     return true;
   }
@@ -467,6 +493,9 @@ export class ReplicaCore {
 
   private tickPrimary(nowMs: number): void {
     for (let decree = this.committed + 1; decree <= this.prepared; decree += 1) {
+      // Dropping a failed learner below may commit (and forget) decrees this loop has not reached
+      // yet (found by the fault simulator: the loop then read a forgotten entry).
+      if (decree <= this.committed) continue;
       const entry = this.entries.get(decree)!;
       for (const node of this.ackersOf(decree)) {
         if (entry.acks.has(node)) continue;
@@ -494,12 +523,16 @@ export class ReplicaCore {
       for (const node of this.membershipNow.secondaries) this.sendGroupCheck(node, 0, nowMs);
       for (const [node, learner] of this.learnersNow) this.sendGroupCheck(node, learner.signature, nowMs);
     }
+    this.retryPendingChange(nowMs);
+    this.requestUpgradeOfCompletedLearner(nowMs);
+  }
+
+  private retryPendingChange(nowMs: number): void {
     const change = this.pendingChange;
     if (change && nowMs - change.sentMs >= this.options.changeRetryMs) {
       change.sentMs = nowMs;
       this.emit({ kind: 'change', type: change.type, node: change.node, ballot: change.ballot });
     }
-    this.requestUpgradeOfCompletedLearner(nowMs);
   }
 
   private sendGroupCheck(node: string, learnerSignature: number, nowMs: number): void {
@@ -562,16 +595,22 @@ export class ReplicaCore {
     learner.lastHeardMs = nowMs;
     const since = message.lastCommitted;
     const cached = since <= this.committed && (since === this.prepared || this.entries.has(since + 1));
+    // A learn request can arrive again (the learner's retry, or the network's duplicate) after the
+    // learner took an earlier reply and moved on; the learner ignores the later reply. So a reply
+    // never moves the prepare start forward: the prepares promised from the earlier start (which the
+    // learner may never get by cache now) still wait for its acknowledgement. And a learner sent
+    // to copy a checkpoint is not complete. (Found by the fault simulator: a retried learn request
+    // moved the start past a prepare the learner had lost, the decree committed without it, and
+    // the learner became a secondary missing a committed decree.)
+    learner.completed = false;
     if (!cached) {
-      learner.prepareStart = undefined;
       this.sendTo(from, { ...replyBase, err: 'ERR_OK', kind: 'checkpoint', prepareStart: 0, mutations: [] });
       return;
     }
     const mutations: Mutation[] = [];
     for (let decree = since + 1; decree <= this.prepared; decree += 1) mutations.push(this.entries.get(decree)!.mutation);
-    learner.prepareStart = this.prepared + 1;
-    learner.completed = false;
-    this.sendTo(from, { ...replyBase, err: 'ERR_OK', kind: 'cache', prepareStart: learner.prepareStart, mutations });
+    learner.prepareStart = Math.min(learner.prepareStart ?? Number.POSITIVE_INFINITY, this.prepared + 1);
+    this.sendTo(from, { ...replyBase, err: 'ERR_OK', kind: 'cache', prepareStart: this.prepared + 1, mutations });
   }
 
   private onLearnCompleted(from: string, message: Extract<PeerMessage, { type: 'learn_completed' }>, nowMs: number): void {
