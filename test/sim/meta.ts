@@ -28,7 +28,12 @@ export class SimMeta {
   /** Configuration changes accepted, for the run summary. */
   changes = 0;
 
-  constructor(private readonly ctx: SimContext, maxReplicaCount: number) {
+  /**
+   * @param keepStaleReports keep a node's dropped-history entry (and its last config-sync report)
+   *   when it becomes a member again, as src/meta/server-state.ts does; the DDD choice can then
+   *   compare a report from before the node rejoined.
+   */
+  constructor(private readonly ctx: SimContext, maxReplicaCount: number, private readonly keepStaleReports = false) {
     this.config = newPartitionConfiguration(APP_ID, 0, maxReplicaCount);
     this.app = {
       status: 'AS_AVAILABLE', appType: 'pegasus', appName: 'sim', appId: APP_ID, partitionCount: 1, envs: {}, isStateful: true,
@@ -117,6 +122,14 @@ export class SimMeta {
     for (const member of membersOf(previous)) {
       if (!isMember(next, member)) this.recordDrop(member);
     }
+    if (!this.keepStaleReports) {
+      // A member's report from before it (re)joined says nothing about the data it holds when it
+      // is dropped again: forget it, so the DDD choice waits for a report made after the drop.
+      for (const member of membersOf(next)) {
+        const index = this.dropped.findIndex((entry) => entry.node === member);
+        if (index >= 0) this.dropped.splice(index, 1);
+      }
+    }
     const told = new Set([...membersOf(previous), ...membersOf(next), node]);
     if (requester !== undefined) told.add(requester);
     told.delete('');
@@ -139,6 +152,10 @@ export class SimMeta {
             event = { kind: 'cure', gpids: [{ ...action.gpid }] };
             break;
           case 'proposal':
+            if (action.type === 'CT_ASSIGN_PRIMARY' && action.config.lastDrops.length > 0) {
+              const history = this.dropped.map((entry) => `${entry.node}@${entry.droppedAtMs}:b${entry.ballot}/c${entry.lastCommittedDecree}/p${entry.lastPreparedDecree}`);
+              this.ctx.trace(`meta: ddd recovery proposes ${action.node} (last drops ${action.config.lastDrops.join(' ')}; history ${history.join(' ')})`);
+            }
             this.ctx.send(META, action.target, { type: 'proposal', proposal: action });
             break;
           case 'ddd':

@@ -92,6 +92,7 @@ export class SimNode {
   private slowDiskUntilMs = 0;
   private slowDiskExtraMs = 0;
   private timestampSeq = 0;
+  private lastLearningPhase: string | undefined;
   /** Mutations this node proposed and applied (for the summary). */
   applies = 0;
   restarts = 0;
@@ -369,6 +370,11 @@ export class SimNode {
     }
     // The ballot goes to disk before anything of the new ballot leaves (no await in between here).
     if (core.ballot > this.disk.ballot) this.disk.ballot = core.ballot;
+    const phase = core.learningPhase;
+    if (phase !== this.lastLearningPhase) {
+      this.lastLearningPhase = phase;
+      if (phase !== undefined) this.ctx.trace(`${this.name}: learning ${phase} (committed ${core.lastCommitted}, prepared ${core.lastPrepared})`);
+    }
   }
 
   private execute(core: ReplicaCore, action: CoreAction): void {

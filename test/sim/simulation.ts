@@ -32,6 +32,8 @@ export interface SimOptions {
   traceTail?: number;
   /** Overrides of the node shell's behaviour (to show what the checks catch without it). */
   nodeOverrides?: Partial<NodeSettings>;
+  /** The meta keeps dropped-history reports across a node's rejoining (see SimMeta). */
+  metaKeepsStaleReports?: boolean;
 }
 
 export interface SimStats {
@@ -145,7 +147,7 @@ class World implements SimContext {
       slowDelayMaxMs: rng.int(50, 600),
     });
     this.checker = new InvariantChecker((text) => this.violation(text));
-    this.meta = new SimMeta(this, 3);
+    this.meta = new SimMeta(this, 3, options.metaKeepsStaleReports === true);
     const nodeSettings: NodeSettings = {
       core: {
         prepareTimeoutMs: 1_000,

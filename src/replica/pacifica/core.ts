@@ -130,6 +130,18 @@ export class ReplicaCore {
    * the meta for the next ballot (CT_PRIMARY_FORCE_UPDATE_BALLOT).
    */
   private readonly restoredBallot: number;
+  /**
+   * The highest learner signature this replica started learning under (in this life). Learning
+   * starts again only under a newer one: a stale message (a delayed group check or add_learner)
+   * must not restart it, and a learning given up stays given up (the primary drops it and adds
+   * the node again under a new signature).
+   */
+  private learnSignatureMax = 0;
+  /**
+   * A configuration named this replica a secondary while it had not completed learning: it
+   * stays out of every configuration up to this ballot (the primary removes it and adds it again).
+   */
+  private unfitBallot = -1;
 
   constructor(options: CoreOptions, restored: RestoredState) {
     this.options = options;
@@ -342,7 +354,19 @@ export class ReplicaCore {
     const staleOwnBallot = membership.primary === this.self && membership.ballot <= this.restoredBallot;
     let next: ReplicaRole;
     if (membership.primary === this.self) next = staleOwnBallot ? 'inactive' : 'primary';
-    else if (membership.secondaries.includes(this.self)) next = 'secondary';
+    else if (membership.secondaries.includes(this.self)) {
+      // Only a learner that completed learning is fit to be a secondary: one that started learning
+      // again may have forgotten mutations it acknowledged, and the primary may have counted those
+      // acknowledgements for commits (found by the fault simulator: a learner restarted learning,
+      // a completion notice it sent before still arrived, and it became a secondary without a
+      // committed decree). It stays inactive; the primary sees it fail and has it removed.
+      if ((previous === 'learner' && this.learning?.phase !== 'completed') || membership.ballot <= this.unfitBallot) {
+        this.unfitBallot = Math.max(this.unfitBallot, membership.ballot);
+        next = 'inactive';
+      } else {
+        next = 'secondary';
+      }
+    }
     else if (previous === 'learner' && this.learning?.primary === membership.primary) next = 'learner';
     else next = 'inactive';
 
@@ -550,8 +574,16 @@ export class ReplicaCore {
     }
     this.adopt(message.membership, nowMs);
     if (message.learnerSignature !== 0 && this.membershipNow.primary === from && this.currentRole !== 'secondary' && this.currentRole !== 'primary') {
-      if (this.learning?.signature !== message.learnerSignature) this.startLearning(from, message.learnerSignature, nowMs);
-      else this.learning.lastHeardMs = nowMs;
+      if (this.learning?.signature === message.learnerSignature) {
+        this.learning.lastHeardMs = nowMs;
+      } else if (message.learnerSignature > this.learnSignatureMax) {
+        this.startLearning(from, message.learnerSignature, nowMs);
+      } else if (this.learning) {
+        return; // a stale check for an older learning than the current one
+      } else {
+        reply('ERR_INVALID_STATE'); // a learning this replica gave up: the primary drops it
+        return;
+      }
       reply('ERR_OK');
       return;
     }
@@ -637,7 +669,7 @@ export class ReplicaCore {
   private onAddLearner(from: string, message: Extract<PeerMessage, { type: 'add_learner' }>, nowMs: number): void {
     if (message.membership.ballot < this.ballot || message.membership.primary !== from) return;
     if (message.membership.secondaries.includes(this.self) || from === this.self) return;
-    if (this.learning?.signature === message.signature) return;
+    if (this.learning?.signature === message.signature || message.signature <= this.learnSignatureMax) return;
     this.adopt(message.membership, nowMs);
     this.startLearning(from, message.signature, nowMs);
   }
@@ -645,6 +677,7 @@ export class ReplicaCore {
   private startLearning(primary: string, signature: number, nowMs: number): void {
     // What this replica prepared but never saw committed may differ from the primary's history.
     this.truncateAfter(this.committed);
+    this.learnSignatureMax = Math.max(this.learnSignatureMax, signature);
     this.learning = { primary, signature, phase: 'requesting', cacheLast: 0, lastHeardMs: nowMs, lastSentMs: nowMs };
     this.setRole('learner');
     this.sendLearnRequest(nowMs);
