@@ -17,6 +17,12 @@ export interface ClientSettings {
   getTimeoutMs: number;
   queryTimeoutMs: number;
   thinkMaxMs: number;
+  /**
+   * Chance that after a failure the client tries the same node again instead of asking the meta
+   * (real clients keep their routing table until an error tells them otherwise), so requests
+   * keep reaching a stale primary.
+   */
+  stickiness: number;
 }
 
 type Waiting =
@@ -79,6 +85,10 @@ export class SimClient {
     }
   }
 
+  private forgetPrimaryMaybe(): void {
+    if (!this.ctx.rng.chance(this.settings.stickiness)) this.primary = undefined;
+  }
+
   private timeout(afterMs: number, id: number): void {
     this.ctx.schedule(afterMs, () => `${this.name} timeout #${id}`, () => {
       const waiting = this.waiting;
@@ -87,7 +97,7 @@ export class SimClient {
         this.history.push({ kind: 'write', key: waiting.key, value: waiting.value, invokeAt: waiting.invokeAt, ok: undefined });
       }
       if (waiting.kind !== 'query') this.done += 1;
-      this.primary = undefined;
+      this.forgetPrimaryMaybe();
       this.waiting = undefined;
       this.next();
     });
@@ -111,7 +121,7 @@ export class SimClient {
       this.history.push({ kind: 'read', key: waiting.key, value: message.value, invokeAt: waiting.invokeAt, completeAt: now });
     }
     this.done += 1;
-    if (!message.ok) this.primary = undefined;
+    if (!message.ok) this.forgetPrimaryMaybe();
     this.waiting = undefined;
     this.ctx.schedule(this.ctx.rng.int(0, this.settings.thinkMaxMs), () => `${this.name} next`, () => this.next());
   }

@@ -64,7 +64,11 @@ export interface NodeSettings {
   batchWindowMs: number;
   /** At most this many mutations prepared but not committed (the primary refuses writes beyond). */
   maxInFlight: number;
-  /** Serve reads only after a config sync that followed a lease lapse (see above). */
+  /**
+   * After a lease lapse, sync the configuration at once and serve reads only once it is answered
+   * (see above). Off: reads resume with the lease, and the configuration comes with the next
+   * periodic sync.
+   */
   syncAfterReconnect: boolean;
 }
 
@@ -229,7 +233,7 @@ export class SimNode {
         core?.onMessage(from, message.message, now);
         break;
       case 'beacon_ack': {
-        if (now >= this.leaseUntilMs) {
+        if (now >= this.leaseUntilMs && this.settings.syncAfterReconnect) {
           // The lease had lapsed: the meta may have moved on without this node.
           this.synced = false;
           this.firstValidSyncId = this.syncSeq + 1;

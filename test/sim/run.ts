@@ -3,17 +3,34 @@
 //   node --import tsx test/sim/run.ts --seeds N [--first F] [--steps K]   seeds F … F+N-1 (F defaults to 1)
 //   node --import tsx test/sim/run.ts --seed S [--steps K] [--verbose]    one seed (replay)
 //
+// Experiments (what the checks catch when a safeguard is taken away):
+//   --no-reconnect-sync        a replica serves reads again as soon as its lease is back, before
+//                              a config sync told it whether it is still primary
+//   --meta-keep-stale-reports  the meta keeps a node's old config-sync report across its rejoining
+//
 // Prints one line per failing seed with the command that replays it, the violation and the tail
 // of its trace, then a summary; exits 1 if any seed failed.
-import { DEFAULT_STEPS, runSimulation, type SimResult } from './simulation.ts';
+import { formatFailure } from './report.ts';
+import { DEFAULT_STEPS, runSimulation, type SimOptions } from './simulation.ts';
 
-function parseArgs(argv: readonly string[]): { seeds: number[]; steps: number; verbose: boolean; quiet: boolean } {
+interface Args {
+  seeds: number[];
+  steps: number;
+  verbose: boolean;
+  quiet: boolean;
+  experiment: Pick<SimOptions, 'nodeOverrides' | 'metaKeepsStaleReports'>;
+  flags: string;
+}
+
+function parseArgs(argv: readonly string[]): Args {
   let count: number | undefined;
   let first = 1;
   let single: number | undefined;
   let steps = DEFAULT_STEPS;
   let verbose = false;
   let quiet = false;
+  const experiment: Args['experiment'] = {};
+  const flags: string[] = [];
   for (let index = 0; index < argv.length; index++) {
     const arg = argv[index]!;
     const value = (): number => {
@@ -28,29 +45,23 @@ function parseArgs(argv: readonly string[]): { seeds: number[]; steps: number; v
     else if (arg === '--steps') steps = value();
     else if (arg === '--verbose') verbose = true;
     else if (arg === '--quiet') quiet = true;
+    else if (arg === '--no-reconnect-sync') {
+      experiment.nodeOverrides = { syncAfterReconnect: false };
+      flags.push(arg);
+    } else if (arg === '--meta-keep-stale-reports') {
+      experiment.metaKeepsStaleReports = true;
+      flags.push(arg);
+    }
     else throw new Error(`unknown argument ${arg} (use --seeds N [--first F] | --seed S, [--steps K] [--verbose])`);
   }
-  if (single !== undefined) return { seeds: [single], steps, verbose, quiet };
+  const common = { steps, verbose, quiet, experiment, flags: flags.map((flag) => ` ${flag}`).join('') };
+  if (single !== undefined) return { seeds: [single], ...common };
   const total = count ?? 100;
-  return { seeds: Array.from({ length: total }, (_, index) => first + index), steps, verbose, quiet };
-}
-
-export function replayCommand(seed: number, steps: number): string {
-  return `node --import tsx test/sim/run.ts --seed ${seed}${steps === DEFAULT_STEPS ? '' : ` --steps ${steps}`}`;
-}
-
-export function formatFailure(result: SimResult, steps: number): string {
-  return [
-    `FAIL seed ${result.seed}: ${replayCommand(result.seed, steps)}`,
-    `  ${result.failure}`,
-    `  profile: ${result.stats.profile}`,
-    '  trace tail:',
-    ...result.traceTail.map((line) => `    ${line}`),
-  ].join('\n');
+  return { seeds: Array.from({ length: total }, (_, index) => first + index), ...common };
 }
 
 function main(): void {
-  const { seeds, steps, verbose, quiet } = parseArgs(process.argv.slice(2));
+  const { seeds, steps, verbose, quiet, experiment, flags } = parseArgs(process.argv.slice(2));
   const started = performance.now();
   let failed = 0;
   let inconclusive = 0;
@@ -58,14 +69,14 @@ function main(): void {
   let decrees = 0;
   let virtualMs = 0;
   for (const seed of seeds) {
-    const result = runSimulation({ seed, steps, verbose });
+    const result = runSimulation({ seed, steps, verbose, ...experiment });
     events += result.stats.events;
     decrees += result.stats.decrees;
     virtualMs += result.stats.virtualMs;
     if (result.inconclusive) inconclusive += 1;
     if (!result.ok) {
       failed += 1;
-      console.log(formatFailure(result, steps));
+      console.log(formatFailure(result, steps, flags));
     } else if (seeds.length === 1 || (!quiet && verbose)) {
       const stats = result.stats;
       console.log(`ok seed ${seed}: ${stats.events} events, ${(stats.virtualMs / 1000).toFixed(1)} s virtual, ${stats.decrees} decrees, ${stats.putsAcked}/${stats.puts} puts acknowledged, ${stats.reads} reads, ${stats.configChanges} config changes, ${stats.crashes} crashes, ${stats.partitions} partitions, ${stats.lost}/${stats.messages} messages lost; ${stats.profile}`);

@@ -180,6 +180,7 @@ class World implements SimContext {
     for (let index = 1; index <= this.profile.clients; index++) {
       const client = new SimClient(`c${index}`, this, {
         keys, putRatio: 0.6, putTimeoutMs: 2_000, getTimeoutMs: 800, queryTimeoutMs: 400, thinkMaxMs: rng.pick([0, 10, 50]),
+        stickiness: rng.pick([0, 0.5, 0.9]),
       }, this.history);
       this.clients.push(client);
       this.clientsByName.set(client.name, client);

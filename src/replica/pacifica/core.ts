@@ -51,7 +51,10 @@ export type CoreAction =
   | { kind: 'send'; to: string; message: PeerMessage }
   /** Ask the meta to change the membership from `ballot` (to ballot + 1). */
   | { kind: 'change'; type: ChangeType; node: string; ballot: number }
-  /** Learner: replace the store with a checkpoint of `from`'s, then call `checkpointInstalled`. */
+  /**
+   * Learner: replace the store with a checkpoint of `from`'s and empty the mutation log, then call
+   * `checkpointInstalled` (which appends again what the learner holds after the checkpoint).
+   */
   | { kind: 'fetch_checkpoint'; from: string; signature: number }
   | { kind: 'role'; role: ReplicaRole; previous: ReplicaRole };
 
@@ -93,6 +96,8 @@ interface Learning {
   phase: 'requesting' | 'checkpoint' | 'logging' | 'completed';
   /** Logging phase: the last decree of the learned cache. */
   cacheLast: number;
+  /** The last decree appended again after a checkpoint: completion waits for those appends too. */
+  reappendedLast: number;
   lastHeardMs: number;
   lastSentMs: number;
 }
@@ -271,9 +276,22 @@ export class ReplicaCore {
   checkpointInstalled(signature: number, decree: number, nowMs: number): void {
     const learning = this.learning;
     if (this.currentRole !== 'learner' || !learning || learning.signature !== signature || learning.phase !== 'checkpoint') return;
-    this.entries.clear();
+    // Mutations after the checkpoint stay and go to the emptied log again: the learner may have
+    // acknowledged them (a learner takes prepares from the primary's prepare start on, also while
+    // it copies a checkpoint), and the primary may have counted that for a commit (found by the
+    // fault simulator: a learner acknowledged d6, then installed a checkpoint at d3 from a reply
+    // that had crossed its newer request, and was promoted without the committed d6).
+    for (const key of [...this.entries.keys()]) if (key <= decree) this.entries.delete(key);
     this.committed = decree;
     this.prepared = decree;
+    learning.reappendedLast = decree;
+    for (const key of [...this.entries.keys()].sort((a, b) => a - b)) {
+      const mutation = this.entries.get(key)!.mutation;
+      this.entries.set(key, newEntry(mutation, false));
+      this.prepared = key;
+      learning.reappendedLast = key;
+      this.emit({ kind: 'append', mutation, lastCommitted: decree });
+    }
     learning.phase = 'requesting';
     learning.lastHeardMs = nowMs;
     this.sendLearnRequest(nowMs);
@@ -410,6 +428,13 @@ export class ReplicaCore {
 
   /** A member failed to acknowledge: the meta takes it out. A learner is just dropped. */
   private memberFailed(node: string, nowMs: number): void {
+    // A learner whose promotion was asked for stays: the meta may apply the request (it may be on
+    // its way) and make it a secondary, so commits keep waiting for its acknowledgements until the
+    // answer comes; after that it is a failed secondary like any other (found by the fault
+    // simulator: a learner was dropped, decrees committed without it, then the request still
+    // landed and it became a secondary missing them).
+    const change = this.pendingChange;
+    if (change?.type === 'CT_ADD_SECONDARY' && change.node === node && this.learnersNow.has(node)) return;
     if (this.learnersNow.delete(node)) {
       this.awaitingGroupCheck.delete(node);
       this.tryCommit();
@@ -678,7 +703,7 @@ export class ReplicaCore {
     // What this replica prepared but never saw committed may differ from the primary's history.
     this.truncateAfter(this.committed);
     this.learnSignatureMax = Math.max(this.learnSignatureMax, signature);
-    this.learning = { primary, signature, phase: 'requesting', cacheLast: 0, lastHeardMs: nowMs, lastSentMs: nowMs };
+    this.learning = { primary, signature, phase: 'requesting', cacheLast: 0, reappendedLast: 0, lastHeardMs: nowMs, lastSentMs: nowMs };
     this.setRole('learner');
     this.sendLearnRequest(nowMs);
   }
@@ -723,6 +748,10 @@ export class ReplicaCore {
     for (let decree = this.committed + 1; decree <= learning.cacheLast; decree += 1) {
       const entry = this.entries.get(decree);
       if (!entry || !entry.logged) return;
+    }
+    for (let decree = learning.cacheLast + 1; decree <= learning.reappendedLast; decree += 1) {
+      const entry = this.entries.get(decree);
+      if (entry && !entry.logged) return;
     }
     learning.phase = 'completed';
     learning.lastSentMs = nowMs;
