@@ -70,6 +70,8 @@ export interface NodeSettings {
    * periodic sync.
    */
   syncAfterReconnect: boolean;
+  /** 0: the ballot is saved before acting on it. Otherwise saved after up to this long (lost by a crash before). */
+  ballotSaveDelayMaxMs: number;
 }
 
 interface QueuedPut {
@@ -372,8 +374,19 @@ export class SimNode {
       if (actions.length === 0) break;
       for (const action of actions) this.execute(core, action);
     }
-    // The ballot goes to disk before anything of the new ballot leaves (no await in between here).
-    if (core.ballot > this.disk.ballot) this.disk.ballot = core.ballot;
+    // The ballot goes to disk before anything of the new ballot leaves (no await in between here),
+    // unless the experiment saves it later, the way a shell that writes it in the background does.
+    if (core.ballot > this.disk.ballot) {
+      const ballot = core.ballot;
+      if (this.settings.ballotSaveDelayMaxMs === 0) {
+        this.disk.ballot = ballot;
+      } else {
+        const incarnation = this.incarnation;
+        this.ctx.schedule(this.ctx.rng.int(0, this.settings.ballotSaveDelayMaxMs), () => `${this.name} ballot ${ballot} saved`, () => {
+          if (this.up && this.incarnation === incarnation && ballot > this.disk.ballot) this.disk.ballot = ballot;
+        });
+      }
+    }
     const phase = core.learningPhase;
     if (phase !== this.lastLearningPhase) {
       this.lastLearningPhase = phase;

@@ -7,6 +7,8 @@
 //   --no-reconnect-sync        a replica serves reads again as soon as its lease is back, before
 //                              a config sync told it whether it is still primary
 //   --meta-keep-stale-reports  the meta keeps a node's old config-sync report across its rejoining
+//   --lazy-ballot              a replica saves a new ballot up to 50 ms after acting on it (a crash
+//                              in between restores the older one)
 //
 // Prints one line per failing seed with the command that replays it, the violation and the tail
 // of its trace, then a summary; exits 1 if any seed failed.
@@ -46,7 +48,10 @@ function parseArgs(argv: readonly string[]): Args {
     else if (arg === '--verbose') verbose = true;
     else if (arg === '--quiet') quiet = true;
     else if (arg === '--no-reconnect-sync') {
-      experiment.nodeOverrides = { syncAfterReconnect: false };
+      experiment.nodeOverrides = { ...experiment.nodeOverrides, syncAfterReconnect: false };
+      flags.push(arg);
+    } else if (arg === '--lazy-ballot') {
+      experiment.nodeOverrides = { ...experiment.nodeOverrides, ballotSaveDelayMaxMs: 50 };
       flags.push(arg);
     } else if (arg === '--meta-keep-stale-reports') {
       experiment.metaKeepsStaleReports = true;

@@ -34,6 +34,8 @@ export interface SimOptions {
   nodeOverrides?: Partial<NodeSettings>;
   /** The meta keeps dropped-history reports across a node's rejoining (see SimMeta). */
   metaKeepsStaleReports?: boolean;
+  /** Fault weights instead of the seed's (kinds left out are not injected). */
+  faults?: Partial<Record<FaultKind, number>>;
 }
 
 export interface SimStats {
@@ -63,7 +65,7 @@ export interface SimResult {
   inconclusive?: boolean;
 }
 
-export const DEFAULT_STEPS = 12_000;
+export const DEFAULT_STEPS = 20_000;
 
 const TIMINGS: SimTimings = {
   beaconIntervalMs: 200,
@@ -99,7 +101,7 @@ interface Profile {
   text: string;
 }
 
-type FaultKind = 'crash' | 'crash_primary' | 'partition' | 'loss' | 'delay' | 'disk_fail' | 'slow_disk';
+export type FaultKind = 'crash' | 'crash_primary' | 'partition' | 'loss' | 'delay' | 'disk_fail' | 'slow_disk';
 const FAULT_KINDS: readonly FaultKind[] = ['crash', 'crash_primary', 'partition', 'loss', 'delay', 'disk_fail', 'slow_disk'];
 
 export function runSimulation(options: SimOptions): SimResult {
@@ -132,7 +134,7 @@ class World implements SimContext {
     this.rng = new Prng(options.seed);
     this.traceTailMax = options.traceTail ?? 40;
     const rng = this.rng;
-    this.profile = chooseProfile(rng);
+    this.profile = chooseProfile(rng, options.faults);
     this.network = new Network(rng.fork(), {
       nowMs: () => this.nowMs,
       schedule: (delayMs, label, run) => this.schedule(delayMs, label, run),
@@ -163,6 +165,7 @@ class World implements SimContext {
       batchWindowMs: rng.pick([0, 0, 2, 5]),
       maxInFlight: rng.pick([1, 5, 20]),
       syncAfterReconnect: true,
+      ballotSaveDelayMaxMs: 0,
       ...options.nodeOverrides,
     };
     const hooks = {
@@ -476,10 +479,13 @@ class World implements SimContext {
   }
 }
 
-function chooseProfile(rng: Prng): Profile {
+function chooseProfile(rng: Prng, faults: SimOptions['faults']): Profile {
   const nodes = rng.pick([4, 5, 5]);
   const weights = {} as Record<FaultKind, number>;
-  for (const kind of FAULT_KINDS) weights[kind] = rng.chance(0.25) ? 0 : rng.next();
+  for (const kind of FAULT_KINDS) {
+    const drawn = rng.chance(0.25) ? 0 : rng.next();
+    weights[kind] = faults ? faults[kind] ?? 0 : drawn;
+  }
   const profile: Profile = {
     nodes,
     clients: rng.int(2, 4),
