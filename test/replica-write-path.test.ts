@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { PteronError } from '../src/base/index.ts';
 import {
-  applyMutationWrites, evaluateCheck, LocalCommitter, matchesFilter, MutationPath, parseInt64, type ClientWrite, type Mutation, type MutationCommitter,
+  applyMutationWrites, evaluateCheck, StoreApplier, matchesFilter, MutationPath, parseInt64, type ClientWrite, type Mutation, type MutationCommitter,
   type WriteOutcome,
 } from '../src/replica/index.ts';
 import { encodeKey, EXPIRE_TS_MAX, memoryEngine, ReplicaStore, splitTimetag, type StoredRecord } from '../src/storage/index.ts';
@@ -38,6 +38,9 @@ class ManualCommitter implements MutationCommitter {
     return this.pending.length;
   }
 }
+
+/** The primary-only committer: applies each mutation to the store at once. */
+const applierCommitter = (applier: StoreApplier): MutationCommitter => ({ commit: (mutation) => applier.apply(mutation) });
 
 const flush = () => new Promise((resolve) => setImmediate(resolve));
 
@@ -111,7 +114,7 @@ describe('mutation path', () => {
 describe('local committer on a replica store', () => {
   test('pipelined writes apply in decree order, and read-before-write ops see every earlier decree', async () => {
     const store = await ReplicaStore.open({ replicaDir: '/replica/1.0.pegasus', engineFactory: memoryEngine() });
-    const path = new MutationPath({ committer: new LocalCommitter(store, () => ({ defaultTtlSeconds: 0 })), lastDecree: 0, ballot: 1, maxInFlight: 20, maxQueuedWrites: 10000 });
+    const path = new MutationPath({ committer: applierCommitter(new StoreApplier(store, () => ({ defaultTtlSeconds: 0 }))), lastDecree: 0, ballot: 1, maxInFlight: 20, maxQueuedWrites: 10000 });
     const writes: Array<Promise<unknown>> = [];
     for (let index = 0; index < 200; index++) {
       writes.push(path.submit(putWrite(`k${index % 7}`, String(index)), 8));

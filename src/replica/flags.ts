@@ -88,3 +88,85 @@ export const writeQueueMax = defineFlag({
   mutable: true,
   validator: (value) => value >= 1,
 });
+
+// PacificA (spec pegasus-arch §3.2–§3.6).
+
+export const prepareTimeoutMsForSecondaries = defineFlag({
+  section: 'replication',
+  name: 'prepare_timeout_ms_for_secondaries',
+  type: 'FV_UINT32',
+  default: 3000,
+  description: 'A secondary that has not acknowledged a prepare or group check for this long is removed from the partition',
+  mutable: true,
+  validator: (value) => value >= 100,
+});
+
+export const prepareRetryMs = defineFlag({
+  section: 'replication',
+  name: 'prepare_retry_ms',
+  type: 'FV_UINT32',
+  default: 1000,
+  description: 'Unacknowledged prepares and unanswered learn requests are sent again after this long',
+  mutable: true,
+  validator: (value) => value >= 10,
+});
+
+export const groupCheckIntervalMs = defineFlag({
+  section: 'replication',
+  name: 'group_check_interval_ms',
+  type: 'FV_UINT32',
+  // Pegasus uses 100000; a shorter interval lets idle secondaries learn the commit point sooner.
+  default: 10000,
+  description: 'The interval milliseconds of the primary checking its secondaries and learners',
+  mutable: true,
+  validator: (value) => value >= 100,
+});
+
+export const learnTimeoutMs = defineFlag({
+  section: 'replication',
+  name: 'learn_timeout_ms',
+  type: 'FV_UINT32',
+  default: 60000,
+  description: 'A learner and its primary give up on each other after this long without hearing from the other',
+  mutable: true,
+  validator: (value) => value >= 1000,
+});
+
+export const learnCacheDecreesMax = defineFlag({
+  section: 'replication',
+  name: 'max_mutation_count_in_learn_cache',
+  type: 'FV_UINT32',
+  default: 20000,
+  description: 'Committed mutations a replica keeps in memory, so that a learner close behind needs no checkpoint',
+  validator: (value) => value >= 1,
+});
+
+export const configChangeRetryMs = defineFlag({
+  section: 'replication',
+  name: 'config_change_retry_ms',
+  type: 'FV_UINT32',
+  default: 1000,
+  description: 'A configuration change the meta has not answered is asked for again after this long',
+  mutable: true,
+  validator: (value) => value >= 100,
+});
+
+export const plogForceFlush = defineFlag({
+  section: 'replication',
+  name: 'plog_force_flush',
+  type: 'FV_BOOL',
+  // Pegasus defaults to false (the OS cache holds the log); a replica acknowledges a prepare
+  // only once the mutation is durable, so Pteron fsyncs every group commit by default.
+  default: true,
+  description: 'Whether the private mutation log is fsynced before a mutation is acknowledged',
+});
+
+export const durableIntervalMs = defineFlag({
+  section: 'replication',
+  name: 'durable_decree_interval_ms',
+  type: 'FV_UINT32',
+  default: 10000,
+  description: 'How often a replica syncs its store, after which the mutation log up to that decree is removed',
+  mutable: true,
+  validator: (value) => value >= 100,
+});

@@ -2,7 +2,7 @@
 export { installReplica, configSyncIntervalMs } from './role.ts';
 export { ReplicaStub, type ReplicaStubOptions } from './stub.ts';
 export { Replica, envsOf, type ReplicaEnvs, type ReplicaState } from './replica.ts';
-export { MutationPath, LocalCommitter, type MutationCommitter, type MutationPathOptions, type CommitResult } from './mutation-path.ts';
+export { MutationPath, StoreApplier, type MutationCommitter, type MutationPathOptions, type CommitResult } from './mutation-path.ts';
 export { isBatchable, readsBeforeWrite, type ClientWrite, type Mutation, type WriteOutcome } from './mutation.ts';
 export {
   applyMutationWrites, STATUS_OK, STATUS_NOT_FOUND, STATUS_INVALID_ARGUMENT, STATUS_INCOMPLETE, STATUS_TRY_AGAIN,

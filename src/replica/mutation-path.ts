@@ -3,11 +3,9 @@
 // committed, with the decree and the write's outcome.
 //
 // Handlers only ever call `submit(write)` and await the result. What "committed" means is the
-// committer's business: `LocalCommitter` (this file) applies a mutation to the local store at
-// once, which is all a primary without secondaries needs. PacificA replaces it with a committer
-// that appends the mutation to the log, prepares it on the secondaries and applies it when all
-// of them acknowledged, still handing mutations over in decree order and resolving in order, so
-// neither the handlers nor this queue change.
+// committer's business: the replica's PacificA committer appends the mutation to the log,
+// prepares it on the secondaries and resolves once the mutation is committed and applied
+// (`StoreApplier`, this file), handing mutations over and resolving in decree order.
 //
 // Batching follows Pegasus's mutation queue: at most `maxInFlight` mutations are on their way to
 // commit (`staleness_for_commit`); while all slots are taken, PUTs and REMOVEs that arrive pile
@@ -212,17 +210,20 @@ export class MutationPath {
   }
 }
 
-/** Defaults a committer reads from the table when it applies a mutation. */
+/** Defaults the applier reads from the table when it applies a mutation. */
 export interface ApplySettings {
   defaultTtlSeconds: number;
 }
 
+const UNIX_MS_PER_US = 1000n;
+
 /**
- * Commits by applying to the local store right away: the primary-only path. Mutations are
- * applied in the order they arrive; ones that read before writing (incr, check_and_*) wait
- * until every earlier mutation reached the store, so they see the state after all of them.
+ * Applies committed mutations to the local store, in the order they arrive. Mutations that read
+ * before writing (incr, check_and_*) wait until every earlier mutation reached the store, so they
+ * see the state after all of them. Time-dependent results (TTLs) use the mutation's own
+ * timestamp, so every replica that applies a mutation computes the same records.
  */
-export class LocalCommitter implements MutationCommitter {
+export class StoreApplier {
   private planning: Promise<unknown> = Promise.resolve();
   private lastWrite: Promise<unknown> = Promise.resolve();
 
@@ -231,13 +232,13 @@ export class LocalCommitter implements MutationCommitter {
     private readonly settings: () => ApplySettings,
   ) {}
 
-  commit(mutation: Mutation): Promise<WriteOutcome[]> {
+  apply(mutation: Mutation): Promise<WriteOutcome[]> {
     const reads = mutation.writes.some(readsBeforeWrite);
     const planned = this.planning.then(async () => {
       if (reads) await this.lastWrite.catch(() => undefined);
       const applied = await applyMutationWrites(mutation, {
         read: (key) => this.store.get(key),
-        now: now2016Seconds(),
+        now: now2016Seconds(Number(mutation.timestampUs / UNIX_MS_PER_US)),
         defaultTtlSeconds: this.settings().defaultTtlSeconds,
       });
       const written = this.store.applyMutation(mutation.decree, applied.ops);

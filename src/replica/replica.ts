@@ -1,6 +1,10 @@
-// One hosted replica: its store, its configuration as the meta last told it, its write path and
-// scanner contexts, and its metrics. The stub opens and closes it; the data plane asks it whether
-// it may serve (only an open PRIMARY serves, in this primary-only stage).
+// One hosted replica: its store, mutation log and PacificA state machine, its configuration as
+// the meta last told it, its write path (while primary), scanner contexts and metrics. It is the
+// I/O shell of the state machine (./pacifica/core.ts): it feeds it configurations, peer
+// messages, durable log appends and the clock, and carries out the actions it returns. The stub
+// opens and closes it; the data plane asks it whether it may serve (an open primary that has
+// committed the tail it inherited and still holds the meta's lease).
+import { renameSync, writeFileSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PteronError, log, type Gpid } from '../base/index.ts';
@@ -8,9 +12,16 @@ import { parseCInteger } from '../config/index.ts';
 import { appInfoToJson, type AppInfo, type PartitionConfiguration } from '../meta/index.ts';
 import { ReplicaStore, type EngineFactory } from '../storage/index.ts';
 import { PartitionStatus, type ReplicaInfo } from '../wire/index.ts';
-import { iterationThresholdTimeMs, scanContextsMax, scanContextTimeoutMs, stalenessForCommit, writeQueueMax } from './flags.ts';
+import {
+  configChangeRetryMs, durableIntervalMs, groupCheckIntervalMs, iterationThresholdTimeMs, learnCacheDecreesMax, learnTimeoutMs, plogForceFlush,
+  prepareRetryMs, prepareTimeoutMsForSecondaries, scanContextsMax, scanContextTimeoutMs, stalenessForCommit, writeQueueMax,
+} from './flags.ts';
 import { ReplicaMetrics } from './metrics.ts';
-import { LocalCommitter, MutationPath } from './mutation-path.ts';
+import type { Mutation, WriteOutcome } from './mutation.ts';
+import { MutationLog } from './mutation-log.ts';
+import { MutationPath, StoreApplier, type MutationCommitter } from './mutation-path.ts';
+import { ReplicaCore, type ChangeType, type CoreAction, type CoreOptions, type ReplicaRole } from './pacifica/core.ts';
+import type { Membership, PeerMessage } from './pacifica/messages.ts';
 import { ScannerContexts } from './scanner.ts';
 
 export type ReplicaState = 'opening' | 'serving' | 'closing' | 'closed' | 'error';
@@ -51,7 +62,62 @@ export function envsOf(info: AppInfo): ReplicaEnvs {
   };
 }
 
-export class Replica {
+/** What a replica needs from its server: the network, the meta, and the meta's lease. */
+export interface ReplicaServices {
+  sendPeer(to: string, replica: Replica, message: PeerMessage): void;
+  /** Ask the meta for a membership change of this partition (ballot + 1). */
+  requestChange(replica: Replica, type: ChangeType, node: string): void;
+  /** Learner: copy `from`'s checkpoint into the store; resolves with its decree. */
+  fetchCheckpoint(replica: Replica, from: string, signature: number): Promise<number>;
+  /** Whether the meta still counts this server alive (beacons acknowledged within the lease). */
+  leaseValid(): boolean;
+}
+
+/** The services of a replica that is only stored, never replicated (tests of the stub alone). */
+export const STANDALONE_SERVICES: ReplicaServices = {
+  sendPeer: () => undefined,
+  requestChange: () => undefined,
+  fetchCheckpoint: () => Promise.reject(new PteronError('ERR_INVALID_STATE', 'no peers')),
+  leaseValid: () => true,
+};
+
+const STATUS_OF_ROLE: Record<ReplicaRole, PartitionStatus> = {
+  inactive: PartitionStatus.PS_INACTIVE,
+  primary: PartitionStatus.PS_PRIMARY,
+  secondary: PartitionStatus.PS_SECONDARY,
+  learner: PartitionStatus.PS_POTENTIAL_SECONDARY,
+  error: PartitionStatus.PS_ERROR,
+};
+
+export function coreOptionsFromFlags(self: string): CoreOptions {
+  return {
+    self,
+    prepareTimeoutMs: prepareTimeoutMsForSecondaries.value,
+    prepareRetryMs: prepareRetryMs.value,
+    groupCheckIntervalMs: groupCheckIntervalMs.value,
+    learnTimeoutMs: learnTimeoutMs.value,
+    cacheDecreesMax: learnCacheDecreesMax.value,
+    changeRetryMs: configChangeRetryMs.value,
+  };
+}
+
+export function membershipOf(config: PartitionConfiguration): Membership {
+  return { ballot: config.ballot, primary: config.primary, secondaries: config.secondaries };
+}
+
+/** A write that was waiting when the replica stopped being primary: the client asks the meta again. */
+class NotPrimaryError extends PteronError {
+  constructor(why: string) {
+    super('ERR_INVALID_STATE', why);
+  }
+}
+
+interface CommitWaiter {
+  resolve: (outcomes: WriteOutcome[]) => void;
+  reject: (error: unknown) => void;
+}
+
+export class Replica implements MutationCommitter {
   readonly gpid: Gpid;
   readonly dir: string;
   readonly scanners: ScannerContexts;
@@ -61,13 +127,23 @@ export class Replica {
   envs: ReplicaEnvs;
   state: ReplicaState = 'opening';
   store: ReplicaStore | undefined;
+  core: ReplicaCore | undefined;
+  /** The write path; exists while this replica is primary. */
   path: MutationPath | undefined;
   /** Settles when open() finished (either way). */
   opened: Promise<void> = Promise.resolve();
   /** The stub's update counter when the meta last told this replica something. */
   updateSeq = 0;
+  /** Opened because a primary made this node a learner (not because the meta listed it). */
+  openedToLearn = false;
+  private mutationLog: MutationLog | undefined;
+  private applier: StoreApplier | undefined;
+  private readonly waiters = new Map<number, CommitWaiter>();
   private writtenInfo = '';
   private persisting: Promise<void> = Promise.resolve();
+  private lastDurableMs = Date.now();
+  private savedBallotOnDisk: number;
+  private syncing = false;
 
   constructor(
     readonly self: string,
@@ -77,88 +153,263 @@ export class Replica {
     config: PartitionConfiguration | undefined,
     /** The ballot found on disk, reported until the meta sends a configuration. */
     private readonly savedBallot = 0,
+    private readonly services: ReplicaServices = STANDALONE_SERVICES,
   ) {
     this.gpid = gpid;
     this.dir = dir;
     this.info = info;
     this.config = config;
+    this.savedBallotOnDisk = savedBallot;
     this.envs = envsOf(info);
     this.metrics = new ReplicaMetrics(gpid.appId, gpid.partitionIndex);
     this.scanners = new ScannerContexts(() => scanContextTimeoutMs.value, () => scanContextsMax.value);
   }
 
   get ballot(): number {
-    return this.config?.ballot ?? this.savedBallot;
+    return Math.max(this.config?.ballot ?? this.savedBallot, this.core?.ballot ?? 0);
   }
 
-  /** This node's role in the partition, as the last configuration says. */
+  get role(): ReplicaRole {
+    return this.core?.role ?? 'inactive';
+  }
+
+  /** This node's role in the partition. */
   get status(): PartitionStatus {
     if (this.state === 'error') return PartitionStatus.PS_ERROR;
-    const config = this.config;
-    if (config === undefined) return PartitionStatus.PS_INACTIVE;
-    if (config.primary === this.self) return PartitionStatus.PS_PRIMARY;
-    if (config.secondaries.includes(this.self)) return PartitionStatus.PS_SECONDARY;
-    return PartitionStatus.PS_INACTIVE;
+    return STATUS_OF_ROLE[this.role];
   }
 
-  /** Open and primary: may answer client reads and writes. */
+  /** Open primary, caught up with what it inherited, within the meta's lease: may answer clients. */
   get servingPrimary(): boolean {
-    return this.state === 'serving' && this.status === PartitionStatus.PS_PRIMARY;
+    return this.state === 'serving' && this.core?.canServeReads === true && this.path !== undefined && this.services.leaseValid();
   }
 
   get lastCommittedDecree(): number {
-    return this.path?.lastCommittedDecree ?? this.store?.lastAppliedDecree ?? 0;
+    return this.core?.lastCommitted ?? this.store?.lastAppliedDecree ?? 0;
   }
 
-  /** Opens the store and the write path. A failure leaves the replica in the error state. */
+  /** Opens the store, replays the mutation log and starts the state machine. A failure leaves the replica in the error state. */
   open(engineFactory?: EngineFactory): Promise<void> {
     this.opened = (async () => {
       try {
         const store = await ReplicaStore.open({ replicaDir: this.dir, ...(engineFactory && { engineFactory }) });
+        const opened = await MutationLog.open({ dir: path.join(this.dir, 'plog'), fsync: plogForceFlush.value }).catch(async (error: unknown) => {
+          await store.close();
+          throw error;
+        });
+        if (opened.tornBytes > 0) {
+          log.warn({ gpid: this.gpidText, file: opened.tornFile, bytes: opened.tornBytes }, 'mutation log had a torn tail; it was cut at the last whole record');
+        }
         if (this.state !== 'opening') {
+          await opened.log.close();
           await store.close();
           return;
         }
         this.store = store;
-        this.path = new MutationPath({
-          committer: new LocalCommitter(store, () => ({ defaultTtlSeconds: this.envs.defaultTtlSeconds })),
-          lastDecree: store.lastAppliedDecree,
-          ballot: this.ballot,
-          maxInFlight: stalenessForCommit.value,
-          maxQueuedWrites: writeQueueMax.value,
-          onCommitFailure: () => this.fail(),
+        this.mutationLog = opened.log;
+        this.applier = new StoreApplier(store, () => ({ defaultTtlSeconds: this.envs.defaultTtlSeconds }));
+        this.core = new ReplicaCore(coreOptionsFromFlags(this.self), {
+          lastApplied: store.lastAppliedDecree,
+          ballot: this.savedBallotOnDisk,
+          records: opened.records,
         });
         this.state = 'serving';
+        if (this.config) this.feedConfig(this.config);
         await this.persistInfo();
       } catch (error) {
-        log.error({ gpid: `${this.gpid.appId}.${this.gpid.partitionIndex}`, err: (error as Error).message }, 'replica failed to open');
+        log.error({ gpid: this.gpidText, err: (error as Error).message }, 'replica failed to open');
         this.state = 'error';
       }
     })();
     return this.opened;
   }
 
-  /** The storage failed under a write: stop serving; the meta moves the partition elsewhere. */
-  private fail(): void {
-    if (this.state === 'serving') this.state = 'error';
-    void this.scanners.clear();
+  private get gpidText(): string {
+    return `${this.gpid.appId}.${this.gpid.partitionIndex}`;
   }
+
+  // -------------------------------------------------------------------------------------------
+  // events into the state machine
 
   /** Takes a newer (or equal) configuration from the meta; returns false when it was older. */
   applyConfig(info: AppInfo, config: PartitionConfiguration): boolean {
     if (this.config !== undefined && config.ballot < this.config.ballot) return false;
-    const wasPrimary = this.status === PartitionStatus.PS_PRIMARY;
     this.info = info;
     this.envs = envsOf(info);
     this.config = config;
-    if (this.path && config.ballot > this.path.ballot) this.path.ballot = config.ballot;
-    if (wasPrimary && this.status !== PartitionStatus.PS_PRIMARY) {
-      // Writes not yet handed to the commit path are refused; readers re-query the meta.
-      this.path?.failWaiting(new PteronError('ERR_INVALID_STATE', 'the replica is no longer primary'));
-      void this.scanners.clear();
-    }
+    if (this.core && this.state === 'serving') this.feedConfig(config);
     if (this.state === 'serving') void this.persistInfo();
     return true;
+  }
+
+  private feedConfig(config: PartitionConfiguration): void {
+    // Saved before the state machine acts on it: restarted, the replica must know every ballot
+    // it may have proposed under (RestoredState.ballot), and it may propose at once.
+    if (config.ballot > this.savedBallotOnDisk) this.saveBallotNow(config.ballot);
+    if (this.state !== 'serving') return;
+    this.core!.onConfig(membershipOf(config), Date.now());
+    this.run();
+  }
+
+  onPeerMessage(from: string, message: PeerMessage): void {
+    if (!this.core || this.state !== 'serving') return;
+    this.core.onMessage(from, message, Date.now());
+    this.run();
+  }
+
+  /** The meta asked this primary to add `node`: it learns first. One learner at a time. */
+  addLearner(node: string): void {
+    const core = this.core;
+    if (!core || this.state !== 'serving') return;
+    if (core.learners.size > 0 && !core.learners.has(node)) return;
+    core.addLearner(node, Date.now());
+    this.run();
+  }
+
+  tick(nowMs: number): void {
+    if (!this.core || this.state !== 'serving') return;
+    this.core.tick(nowMs);
+    this.run();
+    if (nowMs - this.lastDurableMs >= durableIntervalMs.value) {
+      this.lastDurableMs = nowMs;
+      void this.syncAndCollectLog();
+    }
+  }
+
+  /** Makes the applied state durable, then drops the log up to it. */
+  private async syncAndCollectLog(): Promise<void> {
+    if (this.syncing || !this.store || !this.mutationLog) return;
+    this.syncing = true;
+    try {
+      const durable = await this.store.syncApplied();
+      await this.mutationLog.gc(durable);
+    } catch (error) {
+      log.warn({ gpid: this.gpidText, err: (error as Error).message }, 'could not sync the store or collect the mutation log');
+    } finally {
+      this.syncing = false;
+    }
+  }
+
+  /** MutationCommitter: the write path hands each new mutation to the state machine. */
+  commit(mutation: Mutation): Promise<WriteOutcome[]> {
+    const core = this.core;
+    if (!core || this.state !== 'serving' || core.role !== 'primary' || mutation.ballot !== core.ballot || mutation.decree !== core.lastPrepared + 1) {
+      return Promise.reject(new NotPrimaryError('the replica is no longer primary'));
+    }
+    return new Promise<WriteOutcome[]>((resolve, reject) => {
+      this.waiters.set(mutation.decree, { resolve, reject });
+      core.propose(mutation, Date.now());
+      this.run();
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // actions out of the state machine
+
+  private run(): void {
+    const core = this.core;
+    if (!core) return;
+    for (;;) {
+      const actions = core.takeActions();
+      if (actions.length === 0) break;
+      for (const action of actions) this.execute(action);
+    }
+    if (this.path && this.path.ballot < core.ballot) this.path.ballot = core.ballot;
+  }
+
+  private execute(action: CoreAction): void {
+    const core = this.core!;
+    switch (action.kind) {
+      case 'append': {
+        const { mutation } = action;
+        this.mutationLog!.append({ mutation, lastCommittedDecree: action.lastCommitted }).then(() => {
+          if (this.core !== core || this.state !== 'serving') return;
+          core.logged(mutation.decree, mutation.ballot, Date.now());
+          this.run();
+        }, (error: unknown) => this.fail(error, 'mutation log append failed'));
+        return;
+      }
+      case 'apply': {
+        const waiter = this.waiters.get(action.mutation.decree);
+        this.waiters.delete(action.mutation.decree);
+        this.applier!.apply(action.mutation).then(
+          (outcomes) => waiter?.resolve(outcomes),
+          (error: unknown) => {
+            waiter?.reject(error);
+            this.fail(error, 'applying a committed mutation failed');
+          },
+        );
+        return;
+      }
+      case 'send':
+        this.services.sendPeer(action.to, this, action.message);
+        return;
+      case 'change':
+        this.services.requestChange(this, action.type, action.node);
+        return;
+      case 'fetch_checkpoint':
+        void this.learnCheckpoint(action.from, action.signature);
+        return;
+      case 'role':
+        this.onRoleChange(action.role, action.previous);
+        return;
+    }
+  }
+
+  private async learnCheckpoint(from: string, signature: number): Promise<void> {
+    const core = this.core!;
+    try {
+      const decree = await this.services.fetchCheckpoint(this, from, signature);
+      await this.mutationLog!.reset();
+      if (this.core !== core || this.state !== 'serving') return;
+      log.info({ gpid: this.gpidText, from, decree }, 'learned a checkpoint');
+      core.checkpointInstalled(signature, decree, Date.now());
+    } catch (error) {
+      log.warn({ gpid: this.gpidText, from, err: (error as Error).message }, 'copying a checkpoint failed; asking again');
+      if (this.core !== core || this.state !== 'serving') return;
+      core.checkpointFailed(signature, Date.now());
+    }
+    this.run();
+  }
+
+  private onRoleChange(role: ReplicaRole, previous: ReplicaRole): void {
+    log.info({ gpid: this.gpidText, from: previous, to: role, ballot: this.core?.ballot }, 'replica role changed');
+    if (previous === 'primary') this.stopWritePath(new NotPrimaryError('the replica is no longer primary'));
+    if (role === 'primary') {
+      const core = this.core!;
+      const writePath = new MutationPath({
+        committer: this,
+        lastDecree: core.lastPrepared,
+        ballot: core.ballot,
+        maxInFlight: stalenessForCommit.value,
+        maxQueuedWrites: writeQueueMax.value,
+        onCommitFailure: (error) => {
+          if (this.path === writePath && !(error instanceof NotPrimaryError)) this.fail(error, 'the write path failed');
+        },
+      });
+      this.path = writePath;
+    }
+  }
+
+  /** Refuses the writes waiting for a slot or for their commit; readers re-query the meta. */
+  private stopWritePath(error: Error): void {
+    const writePath = this.path;
+    this.path = undefined;
+    writePath?.failWaiting(error);
+    const waiters = [...this.waiters.values()];
+    this.waiters.clear();
+    for (const waiter of waiters) waiter.reject(error);
+    void this.scanners.clear();
+  }
+
+  /** The log or the store failed: stop serving; the meta moves the partition elsewhere. */
+  private fail(error: unknown, what: string): void {
+    if (this.state !== 'serving') return;
+    log.error({ gpid: this.gpidText, err: (error as Error).message }, `${what}; the replica stops`);
+    this.state = 'error';
+    this.core?.fail();
+    this.core?.takeActions();
+    this.stopWritePath(new PteronError('ERR_INVALID_STATE', 'the replica failed'));
   }
 
   /** How the config sync reports this replica. */
@@ -169,11 +420,23 @@ export class Replica {
       ballot: BigInt(this.ballot),
       status: this.status,
       lastCommittedDecree: lastCommitted,
-      lastPreparedDecree: BigInt(this.path?.lastPreparedDecree ?? this.lastCommittedDecree),
+      lastPreparedDecree: BigInt(this.core?.lastPrepared ?? this.lastCommittedDecree),
       lastDurableDecree: BigInt(this.store?.lastAppliedDecree ?? 0),
       appType: this.info.appType,
       diskTag: 'default',
     };
+  }
+
+  /** Writes `.init-info` synchronously (a few bytes); a failure stops the replica. */
+  private saveBallotNow(ballot: number): void {
+    const file = path.join(this.dir, INIT_INFO_FILE);
+    try {
+      writeFileSync(`${file}.tmp`, JSON.stringify({ init_ballot: ballot }));
+      renameSync(`${file}.tmp`, file);
+      this.savedBallotOnDisk = ballot;
+    } catch (error) {
+      this.fail(error, 'could not save the ballot');
+    }
   }
 
   /**
@@ -189,23 +452,26 @@ export class Replica {
       if (content === this.writtenInfo) return;
       await writeAtomically(path.join(this.dir, APP_INFO_FILE), appInfo);
       await writeAtomically(path.join(this.dir, INIT_INFO_FILE), initInfo);
+      this.savedBallotOnDisk = Math.max(this.savedBallotOnDisk, this.ballot);
       this.writtenInfo = content;
     }).catch((error: unknown) => {
-      log.warn({ gpid: `${this.gpid.appId}.${this.gpid.partitionIndex}`, err: (error as Error).message }, 'could not save the replica info files');
+      log.warn({ gpid: this.gpidText, err: (error as Error).message }, 'could not save the replica info files');
     });
     return this.persisting;
   }
 
-  /** Stops serving, lets committing writes finish, closes the store. */
+  /** Stops serving, lets committing writes finish, closes the log and the store. */
   async close(): Promise<void> {
     if (this.state === 'closing' || this.state === 'closed') return;
     const wasOpening = this.state === 'opening';
     this.state = 'closing';
     if (wasOpening) await this.opened;
-    this.path?.failWaiting(new PteronError('ERR_INVALID_STATE', 'the replica is closing'));
+    const writePath = this.path;
+    this.stopWritePath(new PteronError('ERR_INVALID_STATE', 'the replica is closing'));
     await this.persisting;
     await this.scanners.close();
-    await this.path?.drain();
+    await writePath?.drain();
+    await this.mutationLog?.close().catch(() => undefined);
     await this.store?.close().catch(() => undefined);
     this.metrics.retire();
     this.state = 'closed';

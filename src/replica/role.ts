@@ -1,23 +1,28 @@
 // `pteron replica`: the replica server role. It keeps the meta informed (beacons, config sync
 // with the replicas it stores and their decrees), hosts a replica for every partition the meta
 // makes it a member of (opening and closing stores as configurations change), carries out the
-// meta's configuration proposals, and serves the data plane for the partitions it leads.
-// Replication to secondaries (PacificA) comes in later work: secondaries hold a store but get
-// no data yet, and only primaries answer clients.
+// meta's configuration proposals, carries the replicas' PacificA messages to and from other
+// replica servers, and serves the data plane for the partitions it leads. Replicas serve only
+// while the meta acknowledges this server's beacons within the lease (spec pegasus-arch §2.6),
+// so a server cut off from the meta stops answering before the meta hands its partitions on.
+import path from 'node:path';
 import { addServerStat, registerRemoteCommand } from '../diag/remote/index.ts';
 import { replicaRemoteCommands } from '../diag/remote/replica-commands.ts';
 import { formatHostPort, isInvalidHostPort, log, parseHostPort, parseHostPortList } from '../base/index.ts';
 import { defineFlag, onFlagChange, type LoadedConfig } from '../config/index.ts';
 import {
-  appInfoFromWire, applyConfigChange, configTypeFromValue, failureDetectorOptionsFromFlags, gpidText, MetaGroupTarget, metaServerList,
-  partitionConfigurationFromWire, partitionConfigurationToWire, type PartitionConfiguration,
+  appInfoFromJson, appInfoFromWire, appInfoToJson, appInfoToWire, applyConfigChange, CONFIG_TYPE_VALUES, configTypeFromValue,
+  failureDetectorOptionsFromFlags, gpidText, MetaGroupTarget, metaServerList, partitionConfigurationFromWire, partitionConfigurationToWire,
+  type AppInfo, type ConfigType, type PartitionConfiguration,
 } from '../meta/index.ts';
 import { defineMetric, serverEntity } from '../metrics/index.ts';
-import { registerOnewayRpc, RpcClient } from '../net/index.ts';
+import { registerOnewayRpc, registerTypedRpc, RpcClient } from '../net/index.ts';
 import { dataDir, type PteronServer } from '../runtime/index.ts';
 import { PartitionStatus, RPCS, type AppInfo as WireAppInfo } from '../wire/index.ts';
 import { registerDataPlane } from './data-plane.ts';
 import { registerReplicaHttpCalls } from './http.ts';
+import { CheckpointServer, fetchCheckpoint, PEER_RPCS, peerMessageFromWire, PeerTransport } from './peers.ts';
+import type { ReplicaServices } from './replica.ts';
 import { ReplicaStub } from './stub.ts';
 
 export const configSyncIntervalMs = defineFlag({
@@ -46,11 +51,58 @@ export async function installReplica(server: PteronServer, _config: LoadedConfig
   let metaAddress = metaGroup.current;
   let meta = new RpcClient(parseHostPort(metaAddress), { timeoutMs: 3000 });
   const fd = failureDetectorOptionsFromFlags();
-  const stub = new ReplicaStub({ self, dataDir: dataDir.value });
+  // When the newest beacon the meta acknowledged was sent: replicas serve within the lease after it.
+  let lastAckedBeaconSentMs = Number.NEGATIVE_INFINITY;
+  const peers = new PeerTransport(self, 5000);
+  const checkpoints = new CheckpointServer(path.join(dataDir.value, 'replica', 'learn'));
+  const services: ReplicaServices = {
+    sendPeer: (to, replica, message) => {
+      // A new learner opens its replica from the table the primary sends along.
+      const extra = message.type === 'add_learner' ? { appInfo: appInfoToJson(replica.info) } : {};
+      peers.send(to, replica.gpid, message, extra);
+    },
+    requestChange: (replica, type, node) => {
+      if (replica.config === undefined) return;
+      void sendConfigurationUpdate(replica.info, replica.config, type, node, replica.lastCommittedDecree);
+    },
+    fetchCheckpoint: (replica, from, signature) =>
+      fetchCheckpoint(peers.client(from), replica.gpid, self, signature, replica.store!, path.join(replica.dir, 'learn')),
+    leaseValid: () => Date.now() - lastAckedBeaconSentMs < fd.leaseMs,
+  };
+  const stub = new ReplicaStub({ self, dataDir: dataDir.value, services });
   const loaded = await stub.loadFromDisk();
   if (loaded > 0) log.info({ replicas: loaded }, 'replicas found on disk');
   registerDataPlane(server.rpc, stub);
   registerReplicaHttpCalls(server.router, stub);
+  for (const definition of Object.values(PEER_RPCS)) {
+    registerOnewayRpc(server.rpc, definition, (wire) => {
+      let message;
+      let appInfo: AppInfo | undefined;
+      try {
+        message = peerMessageFromWire(wire);
+        if (wire.appInfo !== undefined) appInfo = appInfoFromJson(wire.appInfo);
+      } catch (error) {
+        log.warn({ from: wire.from, type: wire.type, err: (error as Error).message }, 'malformed peer message dropped');
+        return;
+      }
+      stub.onPeerMessage(wire.gpid, wire.from, message, appInfo);
+    });
+  }
+  registerTypedRpc(server.rpc, RPCS.RPC_LEARN_CHECKPOINT_CHUNK, async (request) => {
+    const replica = stub.find(request.gpid.appId, request.gpid.partitionIndex);
+    const learner = replica?.core?.learners.get(request.learner);
+    const empty = { decree: 0n, totalBytes: 0n, data: Buffer.alloc(0), eof: true };
+    if (!replica?.store || replica.role !== 'primary' || !learner || BigInt(learner.signature) !== request.signature) {
+      return { err: 'ERR_OBJECT_NOT_FOUND', ...empty };
+    }
+    try {
+      const chunk = await checkpoints.chunk(replica.store, request.learner, learner.signature, Number(request.offset));
+      return { err: 'ERR_OK', decree: BigInt(chunk.decree), totalBytes: BigInt(chunk.totalBytes), data: chunk.data, eof: chunk.eof };
+    } catch (error) {
+      log.warn({ gpid: gpidText(request.gpid), learner: request.learner, err: (error as Error).message }, 'serving a checkpoint chunk failed');
+      return { err: 'ERR_GET_LEARN_STATE_FAILED', ...empty };
+    }
+  });
   for (const spec of replicaRemoteCommands(stub)) registerRemoteCommand(server, spec);
   addServerStat(server.rpc, () => [
     ['replica_count', stub.replicas().length],
@@ -107,15 +159,17 @@ export async function installReplica(server: PteronServer, _config: LoadedConfig
   const beacon = async (hopsLeft = metaGroup.list.length): Promise<void> => {
     const target = meta;
     let next: string | undefined;
+    const sentMs = Date.now();
     try {
       const response = await target.callRpc(RPCS.RPC_FD_FAILURE_DETECTOR_PING, {
-        time: BigInt(Date.now()), fromNode: parseHostPort(self), toNode: parseHostPort(metaAddress), startTime: startTimeMs,
+        time: BigInt(sentMs), fromNode: parseHostPort(self), toNode: parseHostPort(metaAddress), startTime: startTimeMs,
         hpFromNode: parseHostPort(self), hpToNode: parseHostPort(metaAddress),
       });
       if (target !== meta) return;
       const ack = response.error === 'ERR_OK' ? response.result : undefined;
       const accepted = ack?.allowed === true && ack.isMaster;
       if (!accepted) beaconFailures.increment();
+      else lastAckedBeaconSentMs = Math.max(lastAckedBeaconSentMs, sentMs);
       if (ack && !ack.isMaster) {
         const primary = ack.hpPrimaryNode ?? ack.primaryNode;
         next = metaGroup.redirected(isInvalidHostPort(primary) ? undefined : formatHostPort(primary));
@@ -134,29 +188,44 @@ export async function installReplica(server: PteronServer, _config: LoadedConfig
     if (next !== undefined && switchMeta(next) && hopsLeft > 1) await beacon(hopsLeft - 1);
   };
 
-  // A proposal from the meta: carry it out and report the new configuration (ballot + 1).
+  /** Asks the meta to apply `type` of `node` to `current` (ballot + 1); the answer updates the replica. */
+  const sendConfigurationUpdate = async (info: AppInfo, current: PartitionConfiguration, type: ConfigType, node: string, lastCommitted: number): Promise<void> => {
+    const next = applyConfigChange(current, type, node);
+    if (!next) {
+      log.warn({ gpid: gpidText(current.gpid), type, node }, 'configuration change does not fit the current membership');
+      return;
+    }
+    // The replica that carries out the change reports how far it has committed.
+    next.lastCommittedDecree = Math.max(next.lastCommittedDecree, lastCommitted);
+    const wireInfo = appInfoToWire(info);
+    const response = await meta.callRpc(RPCS.RPC_CM_UPDATE_PARTITION_CONFIGURATION, {
+      info: wireInfo, config: partitionConfigurationToWire(next), type: CONFIG_TYPE_VALUES[type], node: parseHostPort(node), hostNode: parseHostPort(self),
+      hpNode: parseHostPort(node),
+    }).catch((error: unknown) => {
+      log.warn({ gpid: gpidText(current.gpid), err: (error as Error).message }, 'configuration update not delivered; it is asked for again');
+      return undefined;
+    });
+    const result = response?.error === 'ERR_OK' ? response.result : undefined;
+    // The meta's answer carries its current configuration, also when it refused a stale request.
+    if (result && (result.err === 'ERR_OK' || result.err === 'ERR_INVALID_VERSION')) remember(wireInfo, partitionConfigurationFromWire(result.config));
+  };
+
+  // A proposal from the meta. Adding a secondary starts a learner on the primary (it is
+  // promoted once it caught up); every other change is carried out and reported at once.
   registerOnewayRpc(server.rpc, RPCS.RPC_CONFIG_PROPOSAL, async (proposal) => {
     const type = configTypeFromValue(proposal.type);
     const current = partitionConfigurationFromWire(proposal.config);
     const node = `${proposal.hpNode?.host ?? proposal.node.host}:${proposal.hpNode?.port ?? proposal.node.port}`;
-    const next = type && applyConfigChange(current, type, node);
-    if (!type || !next) {
+    const local = stub.find(current.gpid.appId, current.gpid.partitionIndex);
+    if (!type || !applyConfigChange(current, type, node)) {
       log.warn({ gpid: gpidText(current.gpid), type: proposal.type }, 'proposal ignored');
       return;
     }
-    // The replica that carries out the change reports how far it has committed.
-    const local = stub.find(current.gpid.appId, current.gpid.partitionIndex);
-    if (local !== undefined) next.lastCommittedDecree = Math.max(next.lastCommittedDecree, local.lastCommittedDecree);
-    const response = await meta.callRpc(RPCS.RPC_CM_UPDATE_PARTITION_CONFIGURATION, {
-      info: proposal.info, config: partitionConfigurationToWire(next), type: proposal.type, node: proposal.node, hostNode: parseHostPort(self),
-      hpNode: proposal.hpNode,
-    }).catch((error: unknown) => {
-      log.warn({ gpid: gpidText(current.gpid), err: (error as Error).message }, 'configuration update not delivered; the meta proposes again');
-      return undefined;
-    });
-    if (response?.error === 'ERR_OK' && response.result?.err === 'ERR_OK') {
-      remember(proposal.info, partitionConfigurationFromWire(response.result.config));
+    if (type === 'CT_ADD_SECONDARY' || type === 'CT_ADD_SECONDARY_FOR_LB') {
+      if (local?.role === 'primary' && local.ballot === current.ballot) local.addLearner(node);
+      return;
     }
+    await sendConfigurationUpdate(appInfoFromWire(proposal.info), current, type, node, local?.lastCommittedDecree ?? 0);
   });
 
   const beaconTimer = setInterval(() => void beacon(), fd.beaconIntervalMs);
@@ -171,5 +240,7 @@ export async function installReplica(server: PteronServer, _config: LoadedConfig
     clearInterval(syncTimer);
     meta.close();
     await stub.close();
+    peers.close();
+    await checkpoints.close();
   };
 }

@@ -1,7 +1,9 @@
 // The replica stub: every replica this server hosts, by gpid. It opens a replica when the meta
 // makes this node a member of a partition, closes it when the node leaves (its data stays on disk
-// and is still reported, so the meta can use it), finds the replicas left on disk at start-up,
-// and moves the ones the meta calls garbage out of the way.
+// and is still reported, so the meta can use it) — unless it is learning from the partition's
+// primary, which the meta does not list yet; it opens a replica when a primary makes this node a
+// learner, routes peer messages to replicas, ticks their state machines, finds the replicas left
+// on disk at start-up, and moves the ones the meta calls garbage out of the way.
 //
 // Layout: `<data_dir>/replica/reps/<app_id>.<pidx>.pegasus/` holds `data/rdb` (the store) and
 // `.app-info` / `.init-info` (the table and ballot last known, as JSON).
@@ -11,7 +13,8 @@ import { log, type Gpid } from '../base/index.ts';
 import { appInfoFromJson, gpidText, isMember, type AppInfo, type PartitionConfiguration } from '../meta/index.ts';
 import { replicaDirOf, type EngineFactory } from '../storage/index.ts';
 import { PartitionStatus, type ReplicaInfo } from '../wire/index.ts';
-import { APP_INFO_FILE, INIT_INFO_FILE, Replica } from './replica.ts';
+import type { PeerMessage } from './pacifica/messages.ts';
+import { APP_INFO_FILE, INIT_INFO_FILE, Replica, STANDALONE_SERVICES, type ReplicaServices } from './replica.ts';
 
 const REPLICA_DIR_PATTERN = /^(\d{1,10})\.(\d{1,10})\.pegasus$/;
 
@@ -20,6 +23,10 @@ export interface ReplicaStubOptions {
   self: string;
   dataDir: string;
   engineFactory?: EngineFactory;
+  /** The network and the meta, for replication; without them replicas are only stored. */
+  services?: ReplicaServices;
+  /** How often the replicas' state machines see the clock. */
+  tickIntervalMs?: number;
 }
 
 /** A replica whose directory is on disk but which is not open. */
@@ -40,11 +47,19 @@ export class ReplicaStub {
   private readonly transitions = new Map<string, Promise<void>>();
   private stopped = false;
   private updates = 0;
+  private readonly services: ReplicaServices;
+  private readonly ticker: NodeJS.Timeout;
 
   constructor(options: ReplicaStubOptions) {
     this.self = options.self;
     this.dataDir = options.dataDir;
     this.engineFactory = options.engineFactory;
+    this.services = options.services ?? STANDALONE_SERVICES;
+    this.ticker = setInterval(() => {
+      const now = Date.now();
+      for (const replica of this.open.values()) replica.tick(now);
+    }, options.tickIntervalMs ?? 100);
+    this.ticker.unref();
   }
 
   get repsDir(): string {
@@ -123,7 +138,7 @@ export class ReplicaStub {
       if (this.open.has(key)) continue;
       const dir = path.join(this.repsDir, name);
       const saved = await readSavedInfo(dir, gpid);
-      const replica = new Replica(this.self, gpid, dir, saved.info, undefined, saved.ballot);
+      const replica = new Replica(this.self, gpid, dir, saved.info, undefined, saved.ballot, this.services);
       this.open.set(key, replica);
       await this.transition(key, () => replica.open(this.engineFactory));
       loaded += 1;
@@ -148,7 +163,8 @@ export class ReplicaStub {
     this.updates += 1;
     if (existing) existing.updateSeq = this.updates;
     if (!isMember(config, this.self)) {
-      if (existing) this.closeReplica(key, existing, config.ballot);
+      if (existing && isLearningFrom(existing, config.primary)) existing.applyConfig(info, config);
+      else if (existing) this.closeReplica(key, existing, config.ballot);
       return;
     }
     if (existing?.state === 'error') {
@@ -159,14 +175,38 @@ export class ReplicaStub {
       existing.applyConfig(info, config);
       return;
     }
-    const dir = replicaDirOf(this.dataDir, config.gpid.appId, config.gpid.partitionIndex);
-    const replica = new Replica(this.self, { ...config.gpid }, dir, info, config);
-    replica.updateSeq = this.updates;
+    this.openReplica(key, info, config).updateSeq = this.updates;
+  }
+
+  private openReplica(key: string, info: AppInfo, config: PartitionConfiguration | undefined, gpid: Gpid = config!.gpid): Replica {
+    const dir = replicaDirOf(this.dataDir, gpid.appId, gpid.partitionIndex);
+    const replica = new Replica(this.self, { ...gpid }, dir, info, config, this.closed.get(key)?.ballot ?? 0, this.services);
     this.open.set(key, replica);
     void this.transition(key, async () => {
       await mkdir(dir, { recursive: true });
       await replica.open(this.engineFactory);
     });
+    return replica;
+  }
+
+  /**
+   * A message from a peer replica server. A primary's `add_learner` for a replica this node does
+   * not serve opens it (with the table the primary sent), so it can learn.
+   */
+  onPeerMessage(gpid: Gpid, from: string, message: PeerMessage, appInfo: AppInfo | undefined): void {
+    if (this.stopped) return;
+    const key = gpidText(gpid);
+    let replica = this.open.get(key);
+    if (message.type === 'add_learner' && appInfo !== undefined && (replica === undefined || replica.state === 'error')) {
+      if (replica) this.closeReplica(key, replica, replica.ballot);
+      replica = this.openReplica(key, appInfo, undefined, gpid);
+      replica.openedToLearn = true;
+    }
+    if (!replica) return;
+    const target = replica;
+    // Delivered once the replica's open (queued behind earlier transitions) has finished.
+    if (target.state === 'opening') void (this.transitions.get(key) ?? Promise.resolve()).then(() => target.onPeerMessage(from, message));
+    else target.onPeerMessage(from, message);
   }
 
   /**
@@ -175,7 +215,7 @@ export class ReplicaStub {
    */
   retainOnly(listed: ReadonlySet<string>, sentAtSeq: number): void {
     for (const [key, replica] of this.open) {
-      if (listed.has(key) || replica.updateSeq > sentAtSeq) continue;
+      if (listed.has(key) || replica.updateSeq > sentAtSeq || isLearning(replica)) continue;
       this.closeReplica(key, replica, replica.ballot);
     }
   }
@@ -210,10 +250,20 @@ export class ReplicaStub {
   /** Closes every replica. */
   async close(): Promise<void> {
     this.stopped = true;
+    clearInterval(this.ticker);
     const replicas = [...this.open.entries()];
     this.open.clear();
     await Promise.all(replicas.map(([key, replica]) => this.transition(key, () => replica.close())));
   }
+}
+
+/** A replica learning (or opening to learn) stays open although the meta does not list this node yet. */
+function isLearning(replica: Replica): boolean {
+  return replica.role === 'learner' || (replica.openedToLearn && replica.state === 'opening');
+}
+
+function isLearningFrom(replica: Replica, primary: string): boolean {
+  return isLearning(replica) && (replica.core === undefined || replica.core.membership.primary === primary);
 }
 
 interface SavedInfo {

@@ -464,6 +464,20 @@ export class ReplicaStore {
     return delta;
   }
 
+  /**
+   * Forces everything applied so far onto disk (the store's own writes are not synced: the
+   * mutation log is the write-ahead log). Returns the decree that is now durable, up to which
+   * the log may be dropped.
+   */
+  syncApplied(): Promise<number> {
+    return this.enqueue(async (progress) => {
+      const decree = this.appliedDecree;
+      progress.mayHaveWritten = true;
+      await this.engine.write([metaPut(META_LAST_APPLIED_DECREE, decree)], { sync: true });
+      return decree;
+    });
+  }
+
   /** Sets or (with undefined) removes bookkeeping meta keys of other layers; never advances the decree. */
   writeMeta(entries: Record<string, string | undefined>): Promise<void> {
     for (const name of Object.keys(entries)) {

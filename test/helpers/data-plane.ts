@@ -197,6 +197,8 @@ export const hashOfHashKey = (hashKey: Buffer): bigint => hashKeyHash(hashKey);
 export interface ClusterOptions {
   /** Extra `--set` settings for every replica server. */
   replicaSettings?: string[];
+  /** Extra `--set` settings for the meta server. */
+  metaSettings?: string[];
   /** Partitions of the default table `temp`. */
   partitionCount?: number;
 }
@@ -235,6 +237,7 @@ export class TestCluster {
         '--set', 'meta_server.lb_interval_ms=1000',
         '--set', `meta_server.apps.temp.partition_count=${this.options.partitionCount ?? 8}`,
         '--set', 'meta_server.apps.temp.max_replica_count=3',
+        ...(this.options.metaSettings ?? []).flatMap((setting) => ['--set', setting]),
       ],
     });
     for (let index = 0; index < 3; index++) this.replicas.push(await this.startReplica(index));
