@@ -72,6 +72,12 @@ export interface NodeSettings {
   syncAfterReconnect: boolean;
   /** 0: the ballot is saved before acting on it. Otherwise saved after up to this long (lost by a crash before). */
   ballotSaveDelayMaxMs: number;
+  /**
+   * Experiment: a primary that steps down answers its writes in flight as failed. They may still
+   * commit (a new primary re-proposes the prepared tail), so this is wrong; the sim keeps them
+   * unanswered (the client times out: outcome unknown).
+   */
+  failWritesOnStepDown: boolean;
 }
 
 interface QueuedPut {
@@ -419,6 +425,13 @@ export class SimNode {
         return;
       case 'role':
         this.ctx.trace(`${this.name}: ${action.previous} → ${action.role} at ${configText(core.membership)}`);
+        if (action.previous === 'primary' && this.settings.failWritesOnStepDown) {
+          // The experiment: answer the writes in flight as failed, though they may still commit.
+          for (const [value, waiting] of this.pendingPuts) {
+            this.pendingPuts.delete(value);
+            this.ctx.send(this.name, waiting.client, { type: 'client_reply', requestId: waiting.requestId, ok: false, error: 'ERR_INVALID_STATE' });
+          }
+        }
         return;
     }
   }

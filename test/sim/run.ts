@@ -9,6 +9,7 @@
 //   --meta-keep-stale-reports  the meta keeps a node's old config-sync report across its rejoining
 //   --lazy-ballot              a replica saves a new ballot up to 50 ms after acting on it (a crash
 //                              in between restores the older one)
+//   --fail-writes-on-step-down a primary that steps down answers its writes in flight as failed
 //
 // Prints one line per failing seed with the command that replays it, the violation and the tail
 // of its trace, then a summary; exits 1 if any seed failed.
@@ -52,6 +53,9 @@ function parseArgs(argv: readonly string[]): Args {
       flags.push(arg);
     } else if (arg === '--lazy-ballot') {
       experiment.nodeOverrides = { ...experiment.nodeOverrides, ballotSaveDelayMaxMs: 50 };
+      flags.push(arg);
+    } else if (arg === '--fail-writes-on-step-down') {
+      experiment.nodeOverrides = { ...experiment.nodeOverrides, failWritesOnStepDown: true };
       flags.push(arg);
     } else if (arg === '--meta-keep-stale-reports') {
       experiment.metaKeepsStaleReports = true;

@@ -166,6 +166,7 @@ class World implements SimContext {
       maxInFlight: rng.pick([1, 5, 20]),
       syncAfterReconnect: true,
       ballotSaveDelayMaxMs: 0,
+      failWritesOnStepDown: false,
       ...options.nodeOverrides,
     };
     const hooks = {
