@@ -25,8 +25,8 @@ export class SimMeta {
   private readonly lastBeaconMs = new Map<string, number>();
   private readonly dropped: DroppedReplica[] = [];
   private readonly options: GuardianOptions;
-  /** Configuration changes accepted, for the run summary. */
-  changes = 0;
+  /** Configuration changes accepted, per type, for the run summary. */
+  readonly changesByType = new Map<string, number>();
 
   /**
    * @param keepStaleReports keep a node's dropped-history entry (and its last config-sync report)
@@ -117,7 +117,7 @@ export class SimMeta {
     const previous = this.config;
     if (next.ballot !== previous.ballot + 1) this.ctx.violation(`meta: ballot goes ${previous.ballot} → ${next.ballot}`);
     this.config = clonePartitionConfiguration(next);
-    this.changes += 1;
+    this.changesByType.set(type, (this.changesByType.get(type) ?? 0) + 1);
     this.ctx.trace(`meta: ${type} ${node}${requester ? ` (asked by ${requester})` : ''}: ${configText(previous)} → ${configText(next)}`);
     for (const member of membersOf(previous)) {
       if (!isMember(next, member)) this.recordDrop(member);

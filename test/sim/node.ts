@@ -107,7 +107,8 @@ export class SimNode {
   private lastLearningPhase: string | undefined;
   /** Mutations this node proposed and applied (for the summary). */
   applies = 0;
-  restarts = 0;
+  /** Checkpoints installed, for the run summary. */
+  checkpoints = 0;
 
   constructor(
     readonly name: string,
@@ -500,6 +501,7 @@ export class SimNode {
       disk.pending = [];
       disk.logEpoch += 1;
       disk.lastDurableAtMs = 0;
+      this.checkpoints += 1;
       this.hooks.afterStoreChange(this, `checkpoint from ${from} at d${disk.applied}`);
       core.checkpointInstalled(signature, disk.applied, this.ctx.nowMs);
       this.runActions();

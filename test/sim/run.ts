@@ -69,6 +69,12 @@ function parseArgs(argv: readonly string[]): Args {
   return { seeds: Array.from({ length: total }, (_, index) => first + index), ...common };
 }
 
+function changesText(entries: Array<[string, number]>): string {
+  const total = entries.reduce((sum, [, count]) => sum + count, 0);
+  const parts = entries.sort(([a], [b]) => (a < b ? -1 : 1)).map(([type, count]) => `${type.replace(/^CT_/, '')} ${count}`);
+  return `${total} config changes (${parts.join(', ')})`;
+}
+
 function main(): void {
   const { seeds, steps, verbose, quiet, experiment, flags } = parseArgs(process.argv.slice(2));
   const started = performance.now();
@@ -77,21 +83,30 @@ function main(): void {
   let events = 0;
   let decrees = 0;
   let virtualMs = 0;
+  let crashes = 0;
+  let partitions = 0;
+  let checkpoints = 0;
+  const changes = new Map<string, number>();
   for (const seed of seeds) {
     const result = runSimulation({ seed, steps, verbose, ...experiment });
     events += result.stats.events;
     decrees += result.stats.decrees;
     virtualMs += result.stats.virtualMs;
+    crashes += result.stats.crashes;
+    partitions += result.stats.partitions;
+    checkpoints += result.stats.checkpoints;
+    for (const [type, count] of Object.entries(result.stats.configChanges)) changes.set(type, (changes.get(type) ?? 0) + count);
     if (result.inconclusive) inconclusive += 1;
     if (!result.ok) {
       failed += 1;
       console.log(formatFailure(result, steps, flags));
     } else if (seeds.length === 1 || (!quiet && verbose)) {
       const stats = result.stats;
-      console.log(`ok seed ${seed}: ${stats.events} events, ${(stats.virtualMs / 1000).toFixed(1)} s virtual, ${stats.decrees} decrees, ${stats.putsAcked}/${stats.puts} puts acknowledged, ${stats.reads} reads, ${stats.configChanges} config changes, ${stats.crashes} crashes, ${stats.partitions} partitions, ${stats.lost}/${stats.messages} messages lost; ${stats.profile}`);
+      console.log(`ok seed ${seed}: ${stats.events} events, ${(stats.virtualMs / 1000).toFixed(1)} s virtual, ${stats.decrees} decrees, ${stats.putsAcked}/${stats.puts} puts acknowledged, ${stats.reads} reads, ${changesText(Object.entries(stats.configChanges))}, ${stats.checkpoints} checkpoints, ${stats.crashes} crashes, ${stats.partitions} partitions, ${stats.lost}/${stats.messages} messages lost; ${stats.profile}`);
     }
   }
   const seconds = (performance.now() - started) / 1000;
+  if (seeds.length > 1) console.log(`faults: ${crashes} crashes, ${partitions} partitions; ${checkpoints} checkpoints; ${changesText([...changes])}`);
   console.log(`${seeds.length} seeds, ${failed} failed${inconclusive > 0 ? `, ${inconclusive} inconclusive linearizability checks` : ''}; ${events} events, ${decrees} decrees, ${(virtualMs / 1000).toFixed(0)} s virtual in ${seconds.toFixed(1)} s`);
   process.exitCode = failed > 0 ? 1 : 0;
 }

@@ -42,7 +42,9 @@ export interface SimStats {
   events: number;
   virtualMs: number;
   decrees: number;
-  configChanges: number;
+  /** Accepted configuration changes per type. */
+  configChanges: Record<string, number>;
+  checkpoints: number;
   crashes: number;
   partitions: number;
   puts: number;
@@ -255,7 +257,8 @@ class World implements SimContext {
       events: this.events,
       virtualMs: this.nowMs,
       decrees: this.checker.highestDecree,
-      configChanges: this.meta.changes,
+      configChanges: Object.fromEntries(this.meta.changesByType),
+      checkpoints: this.nodes.reduce((sum, node) => sum + node.checkpoints, 0),
       crashes: this.crashes,
       partitions: this.partitions,
       puts: this.history.filter((op) => op.kind === 'write').length,
