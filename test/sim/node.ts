@@ -198,6 +198,18 @@ export class SimNode {
     this.firstValidSyncId = firstValidSyncId;
   }
 
+  /** The disk is replaced while the process is down: log, store and saved ballot are gone. */
+  wipe(): void {
+    if (this.up) throw new Error(`${this.name}: wiped while up`);
+    this.disk.log = [];
+    this.disk.pending = [];
+    this.disk.logEpoch += 1;
+    this.disk.store = new Map();
+    this.disk.applied = 0;
+    this.disk.ballot = 0;
+    this.ctx.trace(`${this.name}: disk wiped`);
+  }
+
   /** A local disk error: the state machine stops (the server reopens the replica later). */
   fail(): void {
     if (!this.up || !this.core) return;

@@ -10,6 +10,9 @@
 //   --lazy-ballot              a replica saves a new ballot up to 50 ms after acting on it (a crash
 //                              in between restores the older one)
 //   --fail-writes-on-step-down a primary that steps down answers its writes in flight as failed
+// More faults:
+//   --wipes                    also replace the disk of a crashed secondary (while the two other
+//                              members are up, so no committed data is really lost)
 //
 // Prints one line per failing seed with the command that replays it, the violation and the tail
 // of its trace, then a summary; exits 1 if any seed failed.
@@ -21,7 +24,7 @@ interface Args {
   steps: number;
   verbose: boolean;
   quiet: boolean;
-  experiment: Pick<SimOptions, 'nodeOverrides' | 'metaKeepsStaleReports'>;
+  experiment: Pick<SimOptions, 'nodeOverrides' | 'metaKeepsStaleReports' | 'wipes'>;
   flags: string;
 }
 
@@ -56,6 +59,9 @@ function parseArgs(argv: readonly string[]): Args {
       flags.push(arg);
     } else if (arg === '--fail-writes-on-step-down') {
       experiment.nodeOverrides = { ...experiment.nodeOverrides, failWritesOnStepDown: true };
+      flags.push(arg);
+    } else if (arg === '--wipes') {
+      experiment.wipes = true;
       flags.push(arg);
     } else if (arg === '--meta-keep-stale-reports') {
       experiment.metaKeepsStaleReports = true;

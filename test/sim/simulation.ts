@@ -36,6 +36,11 @@ export interface SimOptions {
   metaKeepsStaleReports?: boolean;
   /** Fault weights instead of the seed's (kinds left out are not injected). */
   faults?: Partial<Record<FaultKind, number>>;
+  /**
+   * Also replace the disk of a crashed secondary now and then (weight 0.3), only while the two
+   * other members are up, so that no committed data is really lost with it.
+   */
+  wipes?: boolean;
 }
 
 export interface SimStats {
@@ -103,7 +108,8 @@ interface Profile {
   text: string;
 }
 
-export type FaultKind = 'crash' | 'crash_primary' | 'partition' | 'loss' | 'delay' | 'disk_fail' | 'slow_disk';
+export type FaultKind = 'crash' | 'crash_primary' | 'partition' | 'loss' | 'delay' | 'disk_fail' | 'slow_disk' | 'wipe';
+/** The kinds a seed draws weights for; 'wipe' only runs when asked for (see SimOptions.wipes). */
 const FAULT_KINDS: readonly FaultKind[] = ['crash', 'crash_primary', 'partition', 'loss', 'delay', 'disk_fail', 'slow_disk'];
 
 export function runSimulation(options: SimOptions): SimResult {
@@ -137,6 +143,10 @@ class World implements SimContext {
     this.traceTailMax = options.traceTail ?? 40;
     const rng = this.rng;
     this.profile = chooseProfile(rng, options.faults);
+    if (options.wipes) {
+      this.profile.weights.wipe = 0.3;
+      this.profile.text += ' wipe:0.30';
+    }
     this.network = new Network(rng.fork(), {
       nowMs: () => this.nowMs,
       schedule: (delayMs, label, run) => this.schedule(delayMs, label, run),
@@ -384,12 +394,13 @@ class World implements SimContext {
   private injectFault(): void {
     const rng = this.rng;
     const weights = this.profile.weights;
+    const kinds: FaultKind[] = weights.wipe > 0 ? [...FAULT_KINDS, 'wipe'] : [...FAULT_KINDS];
     let total = 0;
-    for (const kind of FAULT_KINDS) total += weights[kind];
+    for (const kind of kinds) total += weights[kind];
     if (total <= 0) return;
     let roll = rng.next() * total;
     let kind: FaultKind = 'crash';
-    for (const candidate of FAULT_KINDS) {
+    for (const candidate of kinds) {
       roll -= weights[candidate];
       if (roll < 0) {
         kind = candidate;
@@ -470,6 +481,22 @@ class World implements SimContext {
         });
         return;
       }
+      case 'wipe': {
+        const config = this.meta.config;
+        const victims = up.filter((node) => config.secondaries.includes(node.name)
+          && [config.primary, ...config.secondaries].filter((name) => name !== node.name && this.nodesByName.get(name)?.up).length >= 2);
+        if (victims.length === 0 || down >= this.profile.maxDown) return;
+        const victim = rng.pick(victims);
+        const downMs = rng.int(50, 3_000);
+        this.crashes += 1;
+        this.trace(`chaos: crash ${victim.name} and replace its disk, back in ${downMs} ms`);
+        victim.crash();
+        victim.wipe();
+        this.schedule(downMs, () => `${victim.name} restarts`, () => {
+          if (!victim.up) victim.start();
+        });
+        return;
+      }
       case 'slow_disk': {
         if (up.length === 0) return;
         const victim = rng.pick(up);
@@ -485,7 +512,7 @@ class World implements SimContext {
 
 function chooseProfile(rng: Prng, faults: SimOptions['faults']): Profile {
   const nodes = rng.pick([4, 5, 5]);
-  const weights = {} as Record<FaultKind, number>;
+  const weights = { wipe: 0 } as Record<FaultKind, number>;
   for (const kind of FAULT_KINDS) {
     const drawn = rng.chance(0.25) ? 0 : rng.next();
     weights[kind] = faults ? faults[kind] ?? 0 : drawn;
