@@ -47,7 +47,7 @@ describe('meta server with three replica servers', () => {
         ...commonSettings(),
         '--set', `core.data_dir=${path.join(dataRoot, 'meta')}`,
         '--set', 'meta_server.min_live_node_count_for_unfreeze=1',
-        '--set', 'meta_server.lb_interval_ms=1000',
+        '--set', 'replication.lb_interval_ms=1000',
         '--set', 'meta_server.apps.temp.partition_count=8',
         '--set', 'meta_server.apps.temp.max_replica_count=3',
       ],

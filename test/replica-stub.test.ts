@@ -37,7 +37,8 @@ describe('replica stub', () => {
 
   test('opens replicas the meta assigns, reports them, closes the ones this node leaves, and finds them on disk after a restart', async () => {
     const stub = new ReplicaStub({ self: SELF, dataDir });
-    stub.update(appInfo(3), configOf(3, 0, 1, SELF, OTHERS));
+    // A primary without secondaries commits alone (there are no peer servers in this test).
+    stub.update(appInfo(3), configOf(3, 0, 1, SELF, []));
     stub.update(appInfo(3), configOf(3, 1, 1, OTHERS[0]!, [SELF, OTHERS[1]!]));
     stub.update(appInfo(3), configOf(3, 2, 1, OTHERS[0]!, [OTHERS[1]!]));
     assert.equal(stub.find(3, 2), undefined, 'not a member: nothing opened');
@@ -46,14 +47,15 @@ describe('replica stub', () => {
     const secondary = stub.find(3, 1)!;
     assert.ok(existsSync(path.join(dataDir, 'replica', 'reps', '3.0.pegasus', 'data', 'rdb')));
     assert.deepEqual([primary.state, primary.status, primary.servingPrimary], ['serving', PartitionStatus.PS_PRIMARY, true]);
-    assert.deepEqual([secondary.state, secondary.status, secondary.servingPrimary], ['serving', PartitionStatus.PS_SECONDARY, false]);
+    // A fresh replica the meta lists as a secondary holds no member's data: it stays inactive until it learned.
+    assert.deepEqual([secondary.state, secondary.status, secondary.servingPrimary], ['serving', PartitionStatus.PS_INACTIVE, false]);
 
     for (let index = 0; index < 3; index++) {
       await primary.path!.submit({ op: 'put', request: { key: encodeKey(Buffer.from('h'), Buffer.from(String(index))), value: Buffer.from('v'), expireTsSeconds: 0 } }, 10);
     }
     const report = (stub: ReplicaStub) =>
       stub.storedReplicas().map((info) => [`${info.pid.appId}.${info.pid.partitionIndex}`, Number(info.ballot), info.status, Number(info.lastCommittedDecree)]).sort();
-    assert.deepEqual(report(stub), [['3.0', 1, PartitionStatus.PS_PRIMARY, 3], ['3.1', 1, PartitionStatus.PS_SECONDARY, 0]]);
+    assert.deepEqual(report(stub), [['3.0', 1, PartitionStatus.PS_PRIMARY, 3], ['3.1', 1, PartitionStatus.PS_INACTIVE, 0]]);
 
     stub.update(appInfo(3), configOf(3, 0, 0, SELF, OTHERS));
     assert.equal(primary.ballot, 1, 'an older configuration is ignored');
@@ -62,7 +64,7 @@ describe('replica stub', () => {
     await settled(stub);
     assert.equal(stub.find(3, 0), undefined);
     assert.equal(primary.state, 'closed');
-    assert.deepEqual(report(stub), [['3.0', 2, PartitionStatus.PS_INACTIVE, 3], ['3.1', 1, PartitionStatus.PS_SECONDARY, 0]]);
+    assert.deepEqual(report(stub), [['3.0', 2, PartitionStatus.PS_INACTIVE, 3], ['3.1', 1, PartitionStatus.PS_INACTIVE, 0]]);
 
     // A config sync answer that no longer lists 3.1 closes it, unless the meta told us about it after the sync was sent.
     const sentAt = stub.updateSeq;
@@ -76,7 +78,8 @@ describe('replica stub', () => {
 
     const restarted = new ReplicaStub({ self: SELF, dataDir });
     assert.equal(await restarted.loadFromDisk(), 3);
-    assert.deepEqual(report(restarted), [['3.0', 1, PartitionStatus.PS_INACTIVE, 3], ['3.1', 1, PartitionStatus.PS_INACTIVE, 0], ['3.3', 1, PartitionStatus.PS_INACTIVE, 0]]);
+    // Only ballots under which a replica was a member are saved: 3.1 never was.
+    assert.deepEqual(report(restarted), [['3.0', 1, PartitionStatus.PS_INACTIVE, 3], ['3.1', 0, PartitionStatus.PS_INACTIVE, 0], ['3.3', 1, PartitionStatus.PS_INACTIVE, 0]]);
     assert.equal(restarted.find(3, 0)!.info.appName, 'table3', 'the table details come back from .app-info');
     assert.equal(restarted.find(3, 0)!.servingPrimary, false, 'nothing serves before the meta confirms the configuration');
     assert.deepEqual(dataVersionCall(restarted, request({ app_id: '3' })), { status: 200, body: '{"0":{"data_version":"1"},"1":{"data_version":"1"},"3":{"data_version":"1"}}' });

@@ -130,9 +130,18 @@ describe('replication: failover, rejoin and learning under a write load', () => 
     await waitFor('writes flowing', () => load.successes > 200, 20000);
     await load.stop();
     const wiped = 2;
+    const ballotsBefore = new Map((await partitions()).map((row) => [row.pidx, Number(row.ballot)]));
     await cluster.replicas[wiped]!.stop('SIGKILL');
     rmSync(path.join(cluster.dataRoot, `replica${wiped + 1}`), { recursive: true, force: true });
     cluster.replicas[wiped] = await cluster.startReplica(wiped);
+    // The wiped server is back before the meta noticed it was gone; it must not pass for a
+    // secondary with an empty store: it is removed (ballot + 1) and added again after learning.
+    await waitFor('the wiped server removed and added back to every partition', async () =>
+      (await partitions()).every((row) => Number(row.ballot) >= ballotsBefore.get(row.pidx)! + 2 && row.secondaries.includes(address(wiped))), 90000, 200)
+      .catch(async (error: Error) => {
+        error.message += `\npartitions: ${JSON.stringify(await partitions())}\nerrors logged: ${cluster.errorLines().slice(0, 5).join('\n')}`;
+        throw error;
+      });
     await cluster.waitHealthy('temp', PARTITIONS, 90000);
     // Leave the wiped server alone: it must serve every partition with everything in it.
     for (const index of [0, 1]) await cluster.replicas[index]!.stop('SIGKILL');

@@ -122,7 +122,7 @@ services:
       - replication.cluster_name=test
       - meta_server.server_list={addresses:meta}
       - meta_server.min_live_node_count_for_unfreeze=1
-      - meta_server.lb_interval_ms=1000
+      - replication.lb_interval_ms=1000
       - meta_server.apps.temp.partition_count=8
       - meta_server.apps.temp.max_replica_count=3
       - replication.fd_beacon_interval_seconds=1

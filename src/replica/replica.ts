@@ -243,10 +243,6 @@ export class Replica implements MutationCommitter {
   }
 
   private feedConfig(config: PartitionConfiguration): void {
-    // Saved before the state machine acts on it: restarted, the replica must know every ballot
-    // it may have proposed under (RestoredState.ballot), and it may propose at once.
-    if (config.ballot > this.savedBallotOnDisk) this.saveBallotNow(config.ballot);
-    if (this.state !== 'serving') return;
     this.core!.onConfig(membershipOf(config), Date.now());
     this.run();
   }
@@ -314,6 +310,10 @@ export class Replica implements MutationCommitter {
       if (actions.length === 0) break;
       for (const action of actions) this.execute(action);
     }
+    // The ballot of a membership is saved before anything else happens under it: restarted, the
+    // replica must know every ballot it may have proposed under (RestoredState.ballot), and that
+    // its data is a member's. A replica that is not a member (yet) saves nothing.
+    if ((core.role === 'primary' || core.role === 'secondary') && core.ballot > this.savedBallotOnDisk) this.saveBallotNow(core.ballot);
     if (this.path && this.path.ballot < core.ballot) this.path.ballot = core.ballot;
   }
 
@@ -427,7 +427,7 @@ export class Replica implements MutationCommitter {
     };
   }
 
-  /** Writes `.init-info` synchronously (a few bytes); a failure stops the replica. */
+  /** Writes `.init-info` (the ballot) synchronously, a few bytes; a failure stops the replica. */
   private saveBallotNow(ballot: number): void {
     const file = path.join(this.dir, INIT_INFO_FILE);
     try {
@@ -440,22 +440,18 @@ export class Replica implements MutationCommitter {
   }
 
   /**
-   * Keeps `.app-info` and `.init-info` current, so a restarted server can report the replica.
-   * Writes run one at a time and always write the latest state; a failed write is only logged
-   * (the files are a convenience for reporting, the store holds the data).
+   * Keeps `.app-info` current, so a restarted server can report the replica's table. Writes run
+   * one at a time and always write the latest state; a failed write is only logged (the file is
+   * a convenience for reporting, the store holds the data). `.init-info` is saveBallotNow's.
    */
   private persistInfo(): Promise<void> {
     this.persisting = this.persisting.then(async () => {
       const appInfo = appInfoToJson(this.info);
-      const initInfo = JSON.stringify({ init_ballot: this.ballot });
-      const content = `${appInfo}\n${initInfo}`;
-      if (content === this.writtenInfo) return;
+      if (appInfo === this.writtenInfo) return;
       await writeAtomically(path.join(this.dir, APP_INFO_FILE), appInfo);
-      await writeAtomically(path.join(this.dir, INIT_INFO_FILE), initInfo);
-      this.savedBallotOnDisk = Math.max(this.savedBallotOnDisk, this.ballot);
-      this.writtenInfo = content;
+      this.writtenInfo = appInfo;
     }).catch((error: unknown) => {
-      log.warn({ gpid: this.gpidText, err: (error as Error).message }, 'could not save the replica info files');
+      log.warn({ gpid: this.gpidText, err: (error as Error).message }, 'could not save the replica info file');
     });
     return this.persisting;
   }

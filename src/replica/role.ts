@@ -53,6 +53,9 @@ export async function installReplica(server: PteronServer, _config: LoadedConfig
   const fd = failureDetectorOptionsFromFlags();
   // When the newest beacon the meta acknowledged was sent: replicas serve within the lease after it.
   let lastAckedBeaconSentMs = Number.NEGATIVE_INFINITY;
+  // After the lease lapsed, the partitions may have moved on without this server: it serves again
+  // only once a config sync sent after the lease came back has told it what it still leads.
+  let syncNeededSinceMs: number | undefined = 0;
   const peers = new PeerTransport(self, 5000);
   const checkpoints = new CheckpointServer(path.join(dataDir.value, 'replica', 'learn'));
   const services: ReplicaServices = {
@@ -67,7 +70,7 @@ export async function installReplica(server: PteronServer, _config: LoadedConfig
     },
     fetchCheckpoint: (replica, from, signature) =>
       fetchCheckpoint(peers.client(from), replica.gpid, self, signature, replica.store!, path.join(replica.dir, 'learn')),
-    leaseValid: () => Date.now() - lastAckedBeaconSentMs < fd.leaseMs,
+    leaseValid: () => syncNeededSinceMs === undefined && Date.now() - lastAckedBeaconSentMs < fd.leaseMs,
   };
   const stub = new ReplicaStub({ self, dataDir: dataDir.value, services });
   const loaded = await stub.loadFromDisk();
@@ -126,6 +129,7 @@ export async function installReplica(server: PteronServer, _config: LoadedConfig
     syncing = true;
     try {
       const sentAtSeq = stub.updateSeq;
+      const sentMs = Date.now();
       const response = await meta.callRpc(RPCS.RPC_CM_CONFIG_SYNC, {
         node: parseHostPort(self), hpNode: parseHostPort(self), storedReplicas: stub.storedReplicas(),
       });
@@ -137,6 +141,7 @@ export async function installReplica(server: PteronServer, _config: LoadedConfig
         remember(update.info, config);
       }
       stub.retainOnly(listed, sentAtSeq);
+      if (syncNeededSinceMs !== undefined && sentMs >= syncNeededSinceMs) syncNeededSinceMs = undefined;
       if (response.result.gcReplicas && response.result.gcReplicas.length > 0) await stub.collectGarbage(response.result.gcReplicas);
     } catch (error) {
       log.debug({ err: (error as Error).message }, 'config sync failed');
@@ -169,7 +174,11 @@ export async function installReplica(server: PteronServer, _config: LoadedConfig
       const ack = response.error === 'ERR_OK' ? response.result : undefined;
       const accepted = ack?.allowed === true && ack.isMaster;
       if (!accepted) beaconFailures.increment();
-      else lastAckedBeaconSentMs = Math.max(lastAckedBeaconSentMs, sentMs);
+      else {
+        if (sentMs - lastAckedBeaconSentMs >= fd.leaseMs && syncNeededSinceMs === undefined) syncNeededSinceMs = sentMs;
+        lastAckedBeaconSentMs = Math.max(lastAckedBeaconSentMs, sentMs);
+        if (syncNeededSinceMs !== undefined && connected) void configSync();
+      }
       if (ack && !ack.isMaster) {
         const primary = ack.hpPrimaryNode ?? ack.primaryNode;
         next = metaGroup.redirected(isInvalidHostPort(primary) ? undefined : formatHostPort(primary));

@@ -234,7 +234,7 @@ export class TestCluster {
         ...this.commonSettings(),
         '--set', `core.data_dir=${path.join(this.dataRoot, 'meta')}`,
         '--set', 'meta_server.min_live_node_count_for_unfreeze=1',
-        '--set', 'meta_server.lb_interval_ms=1000',
+        '--set', 'replication.lb_interval_ms=1000',
         '--set', `meta_server.apps.temp.partition_count=${this.options.partitionCount ?? 8}`,
         '--set', 'meta_server.apps.temp.max_replica_count=3',
         ...(this.options.metaSettings ?? []).flatMap((setting) => ['--set', setting]),

@@ -147,6 +147,12 @@ export class ReplicaCore {
    * stays out of every configuration up to this ballot (the primary removes it and adds it again).
    */
   private unfitBallot = -1;
+  /**
+   * Whether this replica's data is that of a member: it restored some ballot (it was a member
+   * before it stopped), or it learned, or it led. A replica opened on an empty (for example
+   * wiped) data dir is not, even if the meta still lists it as a secondary: it must learn first.
+   */
+  private holdsMemberData: boolean;
 
   constructor(options: CoreOptions, restored: RestoredState) {
     this.options = options;
@@ -166,6 +172,7 @@ export class ReplicaCore {
     }
     this.membershipNow = { ...NO_MEMBERSHIP, ballot };
     this.restoredBallot = ballot;
+    this.holdsMemberData = ballot > 0;
     // Every durable record stays, also past a gap: this replica may have acknowledged it before it
     // stopped, and the primary may have counted that acknowledgement for a commit (found by the
     // fault simulator: a secondary acknowledged d60 before d59, restarted, dropped d60 here, then
@@ -371,14 +378,20 @@ export class ReplicaCore {
     // grace period re-used decrees of its previous life under the same ballot).
     const staleOwnBallot = membership.primary === this.self && membership.ballot <= this.restoredBallot;
     let next: ReplicaRole;
-    if (membership.primary === this.self) next = staleOwnBallot ? 'inactive' : 'primary';
+    // A replica without a member's data (say its data dir was wiped while the meta still lists it)
+    // must not lead: it asks the meta to take it out, and a secondary takes over. Only a brand-new
+    // partition (ballot 1, assigned with no data anywhere) may be led from an empty replica.
+    const unfitToLead = membership.primary === this.self && !this.holdsMemberData && membership.ballot > 1;
+    if (unfitToLead) next = 'inactive';
+    else if (membership.primary === this.self) next = staleOwnBallot ? 'inactive' : 'primary';
     else if (membership.secondaries.includes(this.self)) {
       // Only a learner that completed learning is fit to be a secondary: one that started learning
       // again may have forgotten mutations it acknowledged, and the primary may have counted those
       // acknowledgements for commits (found by the fault simulator: a learner restarted learning,
       // a completion notice it sent before still arrived, and it became a secondary without a
       // committed decree). It stays inactive; the primary sees it fail and has it removed.
-      if ((previous === 'learner' && this.learning?.phase !== 'completed') || membership.ballot <= this.unfitBallot) {
+      const learned = previous === 'learner' && this.learning?.phase === 'completed';
+      if ((previous === 'learner' && !learned) || (!learned && !this.holdsMemberData) || membership.ballot <= this.unfitBallot) {
         this.unfitBallot = Math.max(this.unfitBallot, membership.ballot);
         next = 'inactive';
       } else {
@@ -394,8 +407,10 @@ export class ReplicaCore {
       this.awaitingGroupCheck.clear();
       this.pendingChange = undefined;
     }
+    if (next === 'primary' || next === 'secondary') this.holdsMemberData = true;
     this.setRole(next);
-    if (staleOwnBallot) this.requestChange('CT_PRIMARY_FORCE_UPDATE_BALLOT', this.self, nowMs);
+    if (unfitToLead) this.requestChange('CT_DOWNGRADE_TO_INACTIVE', this.self, nowMs);
+    else if (staleOwnBallot) this.requestChange('CT_PRIMARY_FORCE_UPDATE_BALLOT', this.self, nowMs);
     if (next === 'primary' && (previous !== 'primary' || ballotChanged)) this.becomePrimary(nowMs);
     return true;
   }
