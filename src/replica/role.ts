@@ -22,7 +22,7 @@ import { PartitionStatus, RPCS, type AppInfo as WireAppInfo } from '../wire/inde
 import { registerDataPlane } from './data-plane.ts';
 import { registerReplicaHttpCalls } from './http.ts';
 import { CheckpointServer, fetchCheckpoint, PEER_RPCS, peerMessageFromWire, PeerTransport } from './peers.ts';
-import type { ReplicaServices } from './replica.ts';
+import { membershipOf, type ReplicaServices } from './replica.ts';
 import { ReplicaStub } from './stub.ts';
 
 export const configSyncIntervalMs = defineFlag({
@@ -40,6 +40,9 @@ const primaryReplicasMetric = defineMetric({ entityType: 'server', type: 'Gauge'
 const secondaryReplicasMetric = defineMetric({ entityType: 'server', type: 'Gauge', name: 'secondary_replicas', unit: 'Replicas', desc: 'The number of secondary replicas' });
 const inactiveReplicasMetric = defineMetric({ entityType: 'server', type: 'Gauge', name: 'inactive_replicas', unit: 'Replicas', desc: 'The number of inactive replicas' });
 const errorReplicasMetric = defineMetric({ entityType: 'server', type: 'Gauge', name: 'error_replicas', unit: 'Replicas', desc: 'The number of replicas with errors' });
+/** How long a graceful stop waits for the meta to take this server out of its partitions. */
+const GRACEFUL_LEAVE_MS_MAX = 3000;
+
 const beaconFailedMetric = defineMetric({ entityType: 'server', type: 'Counter', name: 'beacon_failed_count', unit: 'Beacons', desc: 'The number of failed beacons sent by failure detector' });
 
 export async function installReplica(server: PteronServer, _config: LoadedConfig): Promise<() => Promise<void>> {
@@ -197,12 +200,17 @@ export async function installReplica(server: PteronServer, _config: LoadedConfig
     if (next !== undefined && switchMeta(next) && hopsLeft > 1) await beacon(hopsLeft - 1);
   };
 
-  /** Asks the meta to apply `type` of `node` to `current` (ballot + 1); the answer updates the replica. */
-  const sendConfigurationUpdate = async (info: AppInfo, current: PartitionConfiguration, type: ConfigType, node: string, lastCommitted: number): Promise<void> => {
+  /**
+   * Asks the meta to apply `type` of `node` to `current` (ballot + 1); the answer updates the
+   * replica. Resolves with the configuration the meta accepted, if it did.
+   */
+  const sendConfigurationUpdate = async (
+    info: AppInfo, current: PartitionConfiguration, type: ConfigType, node: string, lastCommitted: number,
+  ): Promise<PartitionConfiguration | undefined> => {
     const next = applyConfigChange(current, type, node);
     if (!next) {
       log.warn({ gpid: gpidText(current.gpid), type, node }, 'configuration change does not fit the current membership');
-      return;
+      return undefined;
     }
     // The replica that carries out the change reports how far it has committed.
     next.lastCommittedDecree = Math.max(next.lastCommittedDecree, lastCommitted);
@@ -216,7 +224,30 @@ export async function installReplica(server: PteronServer, _config: LoadedConfig
     });
     const result = response?.error === 'ERR_OK' ? response.result : undefined;
     // The meta's answer carries its current configuration, also when it refused a stale request.
-    if (result && (result.err === 'ERR_OK' || result.err === 'ERR_INVALID_VERSION')) remember(wireInfo, partitionConfigurationFromWire(result.config));
+    if (!result || (result.err !== 'ERR_OK' && result.err !== 'ERR_INVALID_VERSION')) return undefined;
+    const accepted = partitionConfigurationFromWire(result.config);
+    remember(wireInfo, accepted);
+    return result.err === 'ERR_OK' ? accepted : undefined;
+  };
+
+  /**
+   * Before a graceful stop: this server takes itself out of every partition it serves, so that
+   * neither clients nor primaries wait for the failure detector. A primary's partition gets a
+   * new primary from the meta at once; a secondary's primary is handed the new membership
+   * directly (a newer ballot is adopted from whoever brings it). Bounded in time.
+   */
+  const leaveGracefully = async (): Promise<void> => {
+    const leaving = stub.replicas().filter((replica) => replica.config !== undefined && (replica.role === 'primary' || replica.role === 'secondary'));
+    if (leaving.length === 0) return;
+    log.info({ replicas: leaving.length }, 'leaving every partition before stopping');
+    const handOver = Promise.all(leaving.map(async (replica) => {
+      const wasPrimary = replica.role === 'primary';
+      const next = await sendConfigurationUpdate(replica.info, replica.config!, 'CT_DOWNGRADE_TO_INACTIVE', self, replica.lastCommittedDecree);
+      if (next && !wasPrimary && next.primary !== '') {
+        peers.send(next.primary, replica.gpid, { type: 'group_check', membership: membershipOf(next), lastCommitted: 0, learnerSignature: 0 });
+      }
+    }));
+    await Promise.race([handOver, new Promise((resolve) => setTimeout(resolve, GRACEFUL_LEAVE_MS_MAX).unref())]);
   };
 
   // A proposal from the meta. Adding a secondary starts a learner on the primary (it is
@@ -245,6 +276,7 @@ export async function installReplica(server: PteronServer, _config: LoadedConfig
   });
   void beacon();
   return async () => {
+    await leaveGracefully();
     clearInterval(beaconTimer);
     clearInterval(syncTimer);
     meta.close();
