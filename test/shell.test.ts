@@ -809,10 +809,9 @@ describe('pteron shell against a meta and three replica servers', () => {
     droppedAppId = dropped[1]!;
   });
 
-  // Recovering a recalled table goes through the meta's DDD rule (the last drops must report their
-  // replicas); until replication keeps secondaries' decrees in step with the primary's, the rule
-  // sometimes refuses every candidate and the partitions stay without a primary.
-  test('a dropped table is recalled under a new name', { todo: 'recall recovery intermittently waits forever for a safe primary' }, async () => {
+  // Recovering a recalled table goes through the meta's DDD rule: the last drops report their
+  // replicas (with the decrees replication kept in step) and the one with the newest data leads.
+  test('a dropped table is recalled under a new name', async () => {
     const appId = droppedAppId;
     assert.ok(appId, 'the lifecycle test dropped a table');
     const recall = await runShellProcess([...shellMeta(), '-e', `recall ${appId} shelltab2`, '-e', 'ls', '-e', 'get_app_envs shelltab2']);
