@@ -170,3 +170,12 @@ export const durableIntervalMs = defineFlag({
   mutable: true,
   validator: (value) => value >= 100,
 });
+
+export const learnCacheBytesMax = defineFlag({
+  section: 'replication',
+  name: 'max_mutation_bytes_in_learn_cache',
+  type: 'FV_UINT64',
+  default: 64 * 1024 * 1024,
+  description: 'The most bytes (keys and values) of committed mutations a replica keeps in memory for learners',
+  validator: (value) => value >= 1024,
+});

@@ -13,7 +13,7 @@ import { appInfoToJson, type AppInfo, type PartitionConfiguration } from '../met
 import { ReplicaStore, type EngineFactory } from '../storage/index.ts';
 import { PartitionStatus, type ReplicaInfo } from '../wire/index.ts';
 import {
-  configChangeRetryMs, durableIntervalMs, groupCheckIntervalMs, iterationThresholdTimeMs, learnCacheDecreesMax, learnTimeoutMs, plogForceFlush,
+  configChangeRetryMs, durableIntervalMs, groupCheckIntervalMs, iterationThresholdTimeMs, learnCacheBytesMax, learnCacheDecreesMax, learnTimeoutMs, plogForceFlush,
   prepareRetryMs, prepareTimeoutMsForSecondaries, scanContextsMax, scanContextTimeoutMs, stalenessForCommit, writeQueueMax,
 } from './flags.ts';
 import { ReplicaMetrics } from './metrics.ts';
@@ -97,6 +97,7 @@ export function coreOptionsFromFlags(self: string): CoreOptions {
     groupCheckIntervalMs: groupCheckIntervalMs.value,
     learnTimeoutMs: learnTimeoutMs.value,
     cacheDecreesMax: learnCacheDecreesMax.value,
+    cacheBytesMax: learnCacheBytesMax.value,
     changeRetryMs: configChangeRetryMs.value,
   };
 }

@@ -37,6 +37,8 @@ export interface CoreOptions {
   learnTimeoutMs: number;
   /** Committed mutations kept in memory, so a learner close behind needs no checkpoint. */
   cacheDecreesMax: number;
+  /** ... and at most about this many bytes of them (keys and values); the oldest go first. */
+  cacheBytesMax?: number;
   /** A configuration change the meta has not answered is asked for again after this long. */
   changeRetryMs: number;
 }
@@ -128,6 +130,10 @@ export class ReplicaCore {
   private lastGroupCheckMs = Number.NEGATIVE_INFINITY;
   private readonly awaitingGroupCheck = new Map<string, number>();
   private signatureSeq = 0;
+  /** Committed decrees still held in `entries` for learners, oldest first (from `cachedHead`), with their sizes. */
+  private readonly cached: Array<{ decree: number; bytes: number }> = [];
+  private cachedHead = 0;
+  private cachedBytes = 0;
   /**
    * The highest ballot known when this replica was opened from disk. It may have been primary
    * under that ballot and proposed mutations it has since forgotten (they never became durable
@@ -289,6 +295,7 @@ export class ReplicaCore {
     // fault simulator: a learner acknowledged d6, then installed a checkpoint at d3 from a reply
     // that had crossed its newer request, and was promoted without the committed d6).
     for (const key of [...this.entries.keys()]) if (key <= decree) this.entries.delete(key);
+    this.resetCache();
     this.committed = decree;
     this.prepared = decree;
     learning.reappendedLast = decree;
@@ -503,7 +510,32 @@ export class ReplicaCore {
     this.committed = entry.mutation.decree;
     if (this.prepared < this.committed) this.prepared = this.committed;
     this.emit({ kind: 'apply', mutation: entry.mutation });
-    this.entries.delete(this.committed - this.options.cacheDecreesMax);
+    this.cacheCommitted(entry.mutation);
+  }
+
+  /** Keeps committed mutations for learners within the count and byte budget, oldest dropped first. */
+  private cacheCommitted(mutation: Mutation): void {
+    const bytes = mutationBytes(mutation);
+    this.cached.push({ decree: mutation.decree, bytes });
+    this.cachedBytes += bytes;
+    const bytesMax = this.options.cacheBytesMax ?? Number.POSITIVE_INFINITY;
+    while (this.cached.length - this.cachedHead > this.options.cacheDecreesMax || (this.cachedBytes > bytesMax && this.cached.length - this.cachedHead > 1)) {
+      const oldest = this.cached[this.cachedHead]!;
+      this.cachedHead += 1;
+      this.cachedBytes -= oldest.bytes;
+      this.entries.delete(oldest.decree);
+    }
+    if (this.cachedHead > 1024 && this.cachedHead * 2 > this.cached.length) {
+      this.cached.splice(0, this.cachedHead);
+      this.cachedHead = 0;
+    }
+  }
+
+  /** Forgets the cache bookkeeping (the committed entries it counted are gone). */
+  private resetCache(): void {
+    this.cached.length = 0;
+    this.cachedHead = 0;
+    this.cachedBytes = 0;
   }
 
   private onPrepare(from: string, message: Extract<PeerMessage, { type: 'prepare' }>, nowMs: number): void {
@@ -820,6 +852,28 @@ export class ReplicaCore {
     for (const key of [...this.entries.keys()]) if (key > decree) this.entries.delete(key);
     this.prepared = decree;
   }
+}
+
+/** About how many bytes a mutation's keys and values take (what the learner cache is bounded by). */
+function mutationBytes(mutation: Mutation): number {
+  let bytes = 0;
+  for (const write of mutation.writes) {
+    switch (write.op) {
+      case 'put':
+        bytes += write.request.key.length + write.request.value.length;
+        break;
+      case 'multi_put':
+        bytes += write.request.hashKey.length;
+        for (const kv of write.request.kvs) bytes += kv.key.length + kv.value.length;
+        break;
+      case 'remove':
+        bytes += write.key.length;
+        break;
+      default:
+        bytes += 64;
+    }
+  }
+  return bytes;
 }
 
 function newEntry(mutation: Mutation, logged: boolean): Entry {
