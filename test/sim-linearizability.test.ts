@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { checkLinearizable, type RegisterOp } from './sim/linearizability.ts';
+import { Prng } from './sim/prng.ts';
 
 type WriteOp = Extract<RegisterOp, { kind: 'write' }>;
 type ReadOp = Extract<RegisterOp, { kind: 'read' }>;
@@ -36,26 +37,24 @@ function assertViolation(history: readonly RegisterOp[], key = 'k'): string {
 }
 
 /** mulberry32: small, fast, and the same sequence for the same seed on every platform. */
+/** The simulator's generator, with the bound-style helpers these tests use. */
 class Rng {
-  private state: number;
+  private readonly prng: Prng;
   constructor(seed: number) {
-    this.state = seed >>> 0;
+    this.prng = new Prng(seed);
   }
   next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return this.prng.next();
   }
-  int(n: number): number {
-    return Math.floor(this.next() * n);
+  /** 0 ≤ result < bound */
+  int(bound: number): number {
+    return this.prng.int(0, bound - 1);
   }
-  chance(p: number): boolean {
-    return this.next() < p;
+  chance(probability: number): boolean {
+    return this.prng.chance(probability);
   }
   pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)]!;
+    return this.prng.pick(items);
   }
   shuffle<T>(items: T[]): T[] {
     for (let i = items.length - 1; i > 0; i--) {
