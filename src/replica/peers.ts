@@ -162,6 +162,11 @@ export class CheckpointServer {
 
   constructor(private readonly dir: string) {}
 
+  /** Removes checkpoint files a previous run left behind. */
+  async clearLeftovers(): Promise<void> {
+    await rm(this.dir, { recursive: true, force: true });
+  }
+
   async chunk(store: ReplicaStore, learner: string, signature: number, offset: number): Promise<{ decree: number; totalBytes: number; data: Buffer; eof: boolean }> {
     this.removeIdle();
     const key = `${learner}.${signature}`;
@@ -174,7 +179,7 @@ export class CheckpointServer {
     }
     const checkpoint = await served;
     checkpoint.lastUsedMs = Date.now();
-    if (offset > checkpoint.totalBytes) throw new PteronError('ERR_INVALID_PARAMETERS', `offset ${offset} is past the checkpoint's ${checkpoint.totalBytes} bytes`);
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset > checkpoint.totalBytes) throw new PteronError('ERR_INVALID_PARAMETERS', `offset ${offset} is past the checkpoint's ${checkpoint.totalBytes} bytes`);
     const length = Math.min(CHUNK_BYTES, checkpoint.totalBytes - offset);
     const data = Buffer.alloc(length);
     const handle = await open(checkpoint.file, 'r');

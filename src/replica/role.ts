@@ -61,6 +61,7 @@ export async function installReplica(server: PteronServer, _config: LoadedConfig
   let syncNeededSinceMs: number | undefined = 0;
   const peers = new PeerTransport(self, 5000);
   const checkpoints = new CheckpointServer(path.join(dataDir.value, 'replica', 'learn'));
+  await checkpoints.clearLeftovers();
   const services: ReplicaServices = {
     sendPeer: (to, replica, message) => {
       // A new learner opens its replica from the table the primary sends along.
