@@ -159,6 +159,8 @@ export class ReplicaCore {
    * wiped) data dir is not, even if the meta still lists it as a secondary: it must learn first.
    */
   private holdsMemberData: boolean;
+  /** The last ballot under which this replica was primary or secondary (the saved one after a restart). */
+  private memberBallot: number;
 
   constructor(options: CoreOptions, restored: RestoredState) {
     this.options = options;
@@ -179,6 +181,7 @@ export class ReplicaCore {
     this.membershipNow = { ...NO_MEMBERSHIP, ballot };
     this.restoredBallot = ballot;
     this.holdsMemberData = ballot > 0;
+    this.memberBallot = restored.ballot;
     // Every durable record stays, also past a gap: this replica may have acknowledged it before it
     // stopped, and the primary may have counted that acknowledgement for a commit (found by the
     // fault simulator: a secondary acknowledged d60 before d59, restarted, dropped d60 here, then
@@ -214,6 +217,19 @@ export class ReplicaCore {
 
   get readBarrier(): number {
     return this.barrier;
+  }
+
+  /**
+   * The ballot a config sync reports for this replica, which the meta compares to pick the primary
+   * of a partition whose replicas all died (DDD): the last ballot under which it was a member, 0
+   * without a member's data. Not the ballot it merely adopted, the newest of all (both found by the
+   * fault simulator with wiped disks): a replica without data (opened on an empty or wiped data
+   * dir, not learned since) was picked to lead, refused, left, and was picked again, round after
+   * round; and a secondary that adopted the ballot b removing it outranked the primary of b, which
+   * had reported before it took b up and then committed more on its own.
+   */
+  get dataBallot(): number {
+    return this.holdsMemberData ? this.memberBallot : 0;
   }
 
   /** A primary that has committed the tail it inherited. */
@@ -414,7 +430,10 @@ export class ReplicaCore {
       this.awaitingGroupCheck.clear();
       this.pendingChange = undefined;
     }
-    if (next === 'primary' || next === 'secondary') this.holdsMemberData = true;
+    if (next === 'primary' || next === 'secondary') {
+      this.holdsMemberData = true;
+      this.memberBallot = membership.ballot;
+    }
     this.setRole(next);
     if (unfitToLead) this.requestChange('CT_DOWNGRADE_TO_INACTIVE', this.self, nowMs);
     else if (staleOwnBallot) this.requestChange('CT_PRIMARY_FORCE_UPDATE_BALLOT', this.self, nowMs);
@@ -749,6 +768,13 @@ export class ReplicaCore {
   private startLearning(primary: string, signature: number, nowMs: number): void {
     // What this replica prepared but never saw committed may differ from the primary's history.
     this.truncateAfter(this.committed);
+    // The dropped tail may hold mutations it acknowledged, which the primary may have counted for
+    // commits: its data is a member's again only once this learning completed. Named a secondary
+    // or the primary before that (the learning given up, or a promotion asked for in an earlier
+    // learning landing late), it refuses (found by the fault simulator: a reopened replica learned
+    // again, a promotion from its learning before the reopening made it unfit for one ballot, and it
+    // passed for a secondary at the next; its data happened to be whole).
+    this.holdsMemberData = false;
     this.learnSignatureMax = Math.max(this.learnSignatureMax, signature);
     this.learning = { primary, signature, phase: 'requesting', cacheLast: 0, reappendedLast: 0, lastHeardMs: nowMs, lastSentMs: nowMs };
     this.setRole('learner');
@@ -801,6 +827,7 @@ export class ReplicaCore {
       if (entry && !entry.logged) return;
     }
     learning.phase = 'completed';
+    this.holdsMemberData = true;
     learning.lastSentMs = nowMs;
     this.sendTo(learning.primary, { type: 'learn_completed', signature: learning.signature, lastPrepared: this.prepared });
   }
