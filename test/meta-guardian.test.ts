@@ -122,6 +122,17 @@ describe('guardian: dead members (§2.8)', () => {
     assertBallotsIncrease(actions, configs);
   });
 
+  it('keeps a dead primary that is the only node the partition ever had (no secondaries, no last drops)', () => {
+    // Nothing else could lead it: taken out, it would leave a DDD waiting for this same node, and
+    // one that never acted as primary (its ballot-1 configuration never reached it) could then not
+    // lead from its empty store. With a drop history, it goes as usual.
+    const first = [pc(0, A, [], { ballot: 1 })];
+    assert.deepEqual(step({ configs: first, alive: [B, C] }, { kind: 'node_dead', node: A }), []);
+    assert.deepEqual(step({ configs: first, alive: [B, C] }), []);
+    const later = [pc(0, A, [], { lastDrops: [B] })];
+    assert.deepEqual(summary(step({ configs: later, alive: [B, C] }, { kind: 'node_dead', node: A })), [['update', 'CT_DOWNGRADE_TO_INACTIVE', '', A]]);
+  });
+
   it('only looks at the dead node\'s partitions on node_dead', () => {
     const configs = [pc(0, A, [B]), pc(1, C, [D]), pc(2, '', [])];
     const actions = step({ configs, alive: [B, C, D] }, { kind: 'node_dead', node: A });
@@ -154,13 +165,25 @@ describe('guardian: missing primary (§2.5)', () => {
     const report = (node: string, ballot: number, lastCommittedDecree: number, lastPreparedDecree: number): DroppedReplica =>
       ({ node, droppedAtMs: NOW - 1000, ballot, lastCommittedDecree, lastPreparedDecree });
 
-    it('waits for a single last drop, then makes it primary', () => {
+    it('waits for a single last drop to come back and report its replica, then makes it primary', () => {
       const configs = [pc(0, '', [], { lastDrops: [A], lastCommittedDecree: 10 })];
       assert.deepEqual(summary(step({ configs, alive: [B, C] })), [['ddd', '', '', `the only last drop ${A} is not alive`]]);
-      const actions = step({ configs, alive: [A, B, C] });
+      assert.deepEqual(summary(step({ configs, alive: [A, B, C] })), [['ddd', '', '', `the only last drop ${A} has not reported its replica`]]);
+      const actions = step({ configs, alive: [A, B, C], dropped: { '1.0': [report(A, 5, 10, 10)] } });
       assert.deepEqual(summary(actions), [['proposal', 'CT_ASSIGN_PRIMARY', A, A]]);
       assertBallotsIncrease(actions, configs);
       assert.deepEqual((actions[0] as Extract<GuardianAction, { kind: 'proposal' }>).expected.lastDrops, []);
+    });
+
+    it('never picks a last drop that reports no replica data (ballot 0: an empty or wiped data dir)', () => {
+      const single = [pc(0, '', [], { lastDrops: [A] })];
+      assert.deepEqual(summary(step({ configs: single, alive: [A], dropped: { '1.0': [report(A, 0, 0, 0)] } })),
+        [['ddd', '', '', `last drop ${A} holds no replica data (it reported ballot 0)`]]);
+      // With two, one with data wins whatever the decrees; two without leave the partition dead.
+      const configs = [pc(0, '', [], { lastDrops: [A, B], lastCommittedDecree: 10 })];
+      const pick = (a: DroppedReplica, b: DroppedReplica) => summary(step({ configs, alive: [A, B], dropped: { '1.0': [a, b] } }))[0]!;
+      assert.deepEqual(pick(report(A, 4, 10, 12), report(B, 0, 0, 0)), ['proposal', 'CT_ASSIGN_PRIMARY', A, A]);
+      assert.deepEqual(pick(report(A, 0, 0, 0), report(B, 0, 0, 0)), ['ddd', '', '', `last drop ${B} holds no replica data (it reported ballot 0)`]);
     });
 
     it('needs the two most recent drops alive and reported, and picks the newer ballot', () => {

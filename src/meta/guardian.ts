@@ -6,8 +6,10 @@
 // Per partition, in order:
 //   1. a dead member is taken out: a dead primary (or a dead secondary of a primary-less
 //      partition) by the meta itself, a dead secondary of a live primary through that primary;
+//      only the dead primary of a partition that never had another node stays;
 //   2. no primary: promote a live secondary; a brand-new partition gets a primary; a partition
-//      whose replicas all died ("DDD") gets the last dropped member that provably has the data;
+//      whose replicas all died ("DDD") gets the last dropped member that provably has the data
+//      (never one that reports holding none);
 //   3. too few members: add a secondary (prefer a recently dropped member, wait a while for it
 //      to come back before copying the data elsewhere);
 //   4. too many members: remove the secondary on the most loaded node.
@@ -163,6 +165,15 @@ function curePartition(round: Round, config: PartitionConfiguration): void {
   const alive = (node: string): boolean => state.aliveNodes.has(node);
 
   // 1. Dead members. One change at a time: the next step runs after this one is applied.
+  if (config.primary !== '' && !alive(config.primary) && config.secondaries.length === 0 && config.lastDrops.length === 0) {
+    // The only node the partition ever had (every node that left is in last_drops until it is
+    // added again) stays its primary: nothing else could lead it, and taking it out would only
+    // leave a DDD that waits for this same node. It may come back without having acted as primary
+    // at all (its configuration never reached it); as the primary of ballot 1 it may then still
+    // lead from an empty store, but not as the only last drop of a later ballot (found by the
+    // fault simulator: such a partition stayed without a primary for good).
+    return;
+  }
   if (config.primary !== '' && !alive(config.primary)) {
     update(round, config, 'CT_DOWNGRADE_TO_INACTIVE', config.primary);
     tally.removeReplica(appId, config.primary, true);
@@ -241,21 +252,15 @@ function cureMissingPrimary(round: Round, config: PartitionConfiguration): void 
 
 /**
  * All replicas are dead: only a member that held the latest data may become primary. With one
- * last drop, it is that node once it is back. With more, the two most recent must both be back
- * and have reported their replicas; the one with the newer ballot, then the higher committed,
- * then the higher prepared decree wins, and it must have prepared everything the partition
- * committed.
+ * last drop, it is that node once it is back and has reported its replica. With more, the two
+ * most recent must both be back and have reported their replicas; the one with the newer ballot,
+ * then the higher committed, then the higher prepared decree wins, and it must have prepared
+ * everything the partition committed. A replica without a member's data (an empty or wiped data
+ * dir) reports ballot 0: it never wins, and is never picked.
  */
 export function chooseDddPrimary(state: GuardianState, config: PartitionConfiguration): { node: string } | { reason: string } {
   const drops = config.lastDrops;
   const alive = (node: string): boolean => state.aliveNodes.has(node);
-  if (drops.length === 1) {
-    const only = drops[0]!;
-    return alive(only) ? { node: only } : { reason: `the only last drop ${only} is not alive` };
-  }
-  const latest = drops[drops.length - 1]!;
-  const previous = drops[drops.length - 2]!;
-  for (const node of [previous, latest]) if (!alive(node)) return { reason: `last drop ${node} is not alive` };
   const history = state.dropped.get(gpidText(config.gpid)) ?? [];
   const reported = (node: string): DroppedReplica | undefined => {
     for (let index = history.length - 1; index >= 0; index--) {
@@ -264,6 +269,19 @@ export function chooseDddPrimary(state: GuardianState, config: PartitionConfigur
     }
     return undefined;
   };
+  const noData = (entry: DroppedReplica): { reason: string } => ({ reason: `last drop ${entry.node} holds no replica data (it reported ballot 0)` });
+  if (drops.length === 1) {
+    // Its report, not just its return: one without data refuses to lead and leaves again, and
+    // picked again before it reported, it would go round with the meta (found by the fault simulator).
+    const only = drops[0]!;
+    if (!alive(only)) return { reason: `the only last drop ${only} is not alive` };
+    const onlyInfo = reported(only);
+    if (!onlyInfo) return { reason: `the only last drop ${only} has not reported its replica` };
+    return onlyInfo.ballot === 0 ? noData(onlyInfo) : { node: only };
+  }
+  const latest = drops[drops.length - 1]!;
+  const previous = drops[drops.length - 2]!;
+  for (const node of [previous, latest]) if (!alive(node)) return { reason: `last drop ${node} is not alive` };
   const latestInfo = reported(latest);
   const previousInfo = reported(previous);
   if (!latestInfo || !previousInfo) {
@@ -275,6 +293,7 @@ export function chooseDddPrimary(state: GuardianState, config: PartitionConfigur
         : a.lastPreparedDecree - b.lastPreparedDecree;
   // On a full tie the most recent drop wins.
   const best = order(previousInfo, latestInfo) > 0 ? previousInfo : latestInfo;
+  if (best.ballot === 0) return noData(best);
   if (best.lastPreparedDecree < config.lastCommittedDecree) {
     return {
       reason: `${best.node} prepared up to decree ${best.lastPreparedDecree}, less than the committed decree ${config.lastCommittedDecree}`,
