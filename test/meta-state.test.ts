@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../src/config/index.ts';
 import {
-  appInfoFromJson, createMetaHarness, defaultAppsFromConfig, HARNESS_NODES, MemoryStateStore, MetaServerState,
-  ONEBOX_DEFAULT_APPS, partitionConfigurationFromJson, PARTITION_FLAG_DROPPED, type MetaStateStore, type StoreOp,
+  appInfoFromJson, applyConfigChange, createMetaHarness, defaultAppsFromConfig, HARNESS_NODES, MemoryStateStore, MetaServerState,
+  ONEBOX_DEFAULT_APPS, partitionConfigurationFromJson, PARTITION_FLAG_DROPPED, type ConfigType, type MetaStateStore, type StoreOp,
 } from '../src/meta/index.ts';
 
 const [NODE_A, NODE_B, NODE_C] = HARNESS_NODES as [string, string, string];
@@ -449,6 +449,52 @@ describe('config sync', () => {
     assert.deepEqual(gc(), [{ appId: 77, partitionIndex: 3 }]);
     meta.advance(5000);
     assert.deepEqual(gc(), [{ appId: 2, partitionIndex: 0 }, { appId: 77, partitionIndex: 3 }]);
+  });
+});
+
+describe('dropped-member history', () => {
+  it('forgets a node\'s report when it rejoins: the DDD choice waits for a report made after its next drop', async () => {
+    const meta = await createMetaHarness();
+    await meta.state.createApp({ appName: 't', partitionCount: 1, replicaCount: 3 });
+    await meta.settle();
+    const gpid = { appId: 1, partitionIndex: 0 };
+    const change = async (type: ConfigType, node: string): Promise<void> => {
+      const next = applyConfigChange(meta.state.partitionsOf(1)[0]!, type, node)!;
+      const result = await meta.state.onUpdateConfiguration({ config: next, type, node });
+      assert.ok(result !== 'ignored' && result.err === 'ERR_OK', `${type} of ${node}`);
+      meta.proposals.length = 0; // the stand-in replica servers stay idle: this test moves the partition itself
+    };
+    const report = (node: string, ballot: number, decree: number) => meta.state.onConfigSync(node, [{
+      gpid, ballot, status: 'PS_INACTIVE' as const, lastCommittedDecree: decree, lastPreparedDecree: decree, lastDurableDecree: decree,
+      appType: 'pegasus', diskTag: 'default',
+    }]);
+    const history = () => meta.state.droppedHistory(gpid).map((entry) => [entry.node, entry.ballot, entry.lastCommittedDecree]);
+    const placed = meta.state.partitionsOf(1)[0]!;
+    const primary = placed.primary;
+    const [rejoining, other] = placed.secondaries as [string, string];
+
+    // Out for a while, `rejoining` reports what it holds then; it is added again and catches up.
+    await change('CT_DOWNGRADE_TO_INACTIVE', rejoining);
+    report(rejoining, placed.ballot + 1, 50);
+    assert.deepEqual(history(), [[rejoining, placed.ballot + 1, 50]]);
+    await change('CT_ADD_SECONDARY', rejoining);
+    assert.deepEqual(history(), [], 'a member has no dropped entry');
+
+    // Every member leaves, `rejoining` last: it holds the most.
+    await change('CT_DOWNGRADE_TO_INACTIVE', other);
+    await change('CT_DOWNGRADE_TO_INACTIVE', primary);
+    await change('CT_DOWNGRADE_TO_INACTIVE', rejoining);
+    const dead = meta.state.partitionsOf(1)[0]!;
+    assert.deepEqual(dead.lastDrops, [other, primary, rejoining]);
+    assert.deepEqual(history(), [[other, -1, 0], [primary, -1, 0], [rejoining, -1, 0]], 'no report survives a rejoining');
+    report(primary, dead.ballot - 1, 60);
+    await meta.state.checkAllPartitions();
+    // Its old report (decree 50) would have lost to the primary's, which holds less than it does now.
+    assert.equal(meta.proposals.length, 0);
+    assert.match(meta.state.dddDiagnose()[0]?.reason ?? '', /have not both reported/);
+    report(rejoining, dead.ballot, 100);
+    await meta.state.checkAllPartitions();
+    assert.deepEqual(meta.proposals.map((proposal) => [proposal.type, proposal.node]), [['CT_ASSIGN_PRIMARY', rejoining]]);
   });
 });
 
