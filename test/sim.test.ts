@@ -1,7 +1,8 @@
 // The deterministic fault simulator (test/sim/) over the PacificA replica core and the meta's
 // partition guardian: many seeds, each a different mix of crashes, torn log tails, partitions,
-// message loss and slow disks, must keep every safety invariant, recover, and give clients a
-// linearizable history. A failure prints the command that replays its seed.
+// message loss and slow disks (and, for some, disks replaced while a node is down), must keep
+// every safety invariant, recover, and give clients a linearizable history. A failure prints the
+// command that replays its seed.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InvariantChecker } from './sim/invariants.ts';
@@ -12,12 +13,13 @@ import type { Mutation } from '../src/replica/mutation.ts';
 
 const SEED_CHUNKS = 4;
 const SEEDS_PER_CHUNK = 100;
+const WIPE_SEED_CHUNKS = 2;
 
 function failuresOf(seeds: Iterable<number>, options: Omit<SimOptions, 'seed'> = {}): string[] {
   const failures: string[] = [];
   for (const seed of seeds) {
     const result = runSimulation({ seed, ...options });
-    if (!result.ok) failures.push(formatFailure(result, options.steps ?? DEFAULT_STEPS));
+    if (!result.ok) failures.push(formatFailure(result, options.steps ?? DEFAULT_STEPS, options.wipes ? ' --wipes' : ''));
   }
   return failures;
 }
@@ -32,6 +34,17 @@ describe('fault simulator', () => {
     const last = first + SEEDS_PER_CHUNK - 1;
     it(`keeps every invariant, recovers and stays linearizable: seeds ${first}–${last}`, () => {
       const failures = failuresOf(range(first, SEEDS_PER_CHUNK));
+      assert.equal(failures.length, 0, `\n${failures.join('\n\n')}`);
+    });
+  }
+
+  // A wiped secondary comes back empty: it must neither lead nor pass for a secondary, and the
+  // meta must never pick it to lead, while the members that kept the data carry on.
+  for (let chunk = 0; chunk < WIPE_SEED_CHUNKS; chunk++) {
+    const first = chunk * SEEDS_PER_CHUNK + 1;
+    const last = first + SEEDS_PER_CHUNK - 1;
+    it(`the same with wiped disks: seeds ${first}–${last}`, () => {
+      const failures = failuresOf(range(first, SEEDS_PER_CHUNK), { wipes: true });
       assert.equal(failures.length, 0, `\n${failures.join('\n\n')}`);
     });
   }

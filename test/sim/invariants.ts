@@ -28,6 +28,12 @@ export class InvariantChecker {
     return this.decrees[decree]?.digest;
   }
 
+  /** Whether `mutation` is the committed version of its decree (as some node applied it). */
+  isCommitted(mutation: Mutation): boolean {
+    const first = this.decrees[mutation.decree];
+    return first !== undefined && mutation.decree > 0 && first.digest === digestOf(mutation);
+  }
+
   beforeApply(node: SimNode, mutation: Mutation): void {
     const decree = mutation.decree;
     if (decree !== node.disk.applied + 1) {

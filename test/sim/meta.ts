@@ -30,7 +30,7 @@ export class SimMeta {
 
   /**
    * @param keepStaleReports keep a node's dropped-history entry (and its last config-sync report)
-   *   when it becomes a member again, as src/meta/server-state.ts does; the DDD choice can then
+   *   when it becomes a member again, as src/meta/server-state.ts once did; the DDD choice can then
    *   compare a report from before the node rejoined.
    */
   constructor(private readonly ctx: SimContext, maxReplicaCount: number, private readonly keepStaleReports = false) {

@@ -7,8 +7,9 @@
 // every append not yet reported durable, except that a random prefix of them may have reached
 // the disk anyway (written, but the crash came before the completion was seen); the record after
 // that prefix is torn and dropped. The store (key → value and its applied decree) survives a
-// crash, and so does the last ballot the replica knew (saved on every change, before any message
-// of the new ballot goes out). A restart builds a new core from the durable log and the store.
+// crash, and so does the last ballot under which the replica was a member (primary or secondary;
+// saved before any message of that ballot goes out, as the real shell does). A restart builds a
+// new core from the durable log and the store. A wipe empties all three.
 //
 // Lease. The server beacons the meta; it may serve reads only within `leaseMs` of sending a beacon
 // the meta acknowledged. Once the lease lapsed (like the real server, which turns its replicas
@@ -238,7 +239,8 @@ export class SimNode {
     this.ctx.send(this.name, META, {
       type: 'config_sync',
       syncId: this.syncSeq,
-      report: core && core.role !== 'error' ? { ballot: core.ballot, lastCommitted: core.lastCommitted, lastPrepared: core.lastPrepared } : undefined,
+      // The ballot of its data (0 without a member's data), which the meta's DDD choice compares.
+      report: core && core.role !== 'error' ? { ballot: core.dataBallot, lastCommitted: core.lastCommitted, lastPrepared: core.lastPrepared } : undefined,
     });
   }
 
@@ -313,7 +315,9 @@ export class SimNode {
         if (proposal.node === this.name) this.requestChange(config, proposal.type, proposal.node);
         return;
       case 'CT_UPGRADE_TO_PRIMARY':
-        if (proposal.node === this.name && core.role === 'secondary') this.requestChange(config, proposal.type, proposal.node);
+        // Whatever its role, like the real server (src/replica/role.ts): the state machine decides
+        // what to do as primary (a replica without a member's data asks to be taken out).
+        if (proposal.node === this.name) this.requestChange(config, proposal.type, proposal.node);
         return;
       case 'CT_DOWNGRADE_TO_INACTIVE':
       case 'CT_REMOVE':
@@ -395,7 +399,9 @@ export class SimNode {
     }
     // The ballot goes to disk before anything of the new ballot leaves (no await in between here),
     // unless the experiment saves it later, the way a shell that writes it in the background does.
-    if (core.ballot > this.disk.ballot) {
+    // Like the real shell (src/replica/replica.ts), only a member saves it: a saved ballot also
+    // says that the data on this disk is a member's (a learner's or a wiped replica's is not).
+    if ((core.role === 'primary' || core.role === 'secondary') && core.ballot > this.disk.ballot) {
       const ballot = core.ballot;
       if (this.settings.ballotSaveDelayMaxMs === 0) {
         this.disk.ballot = ballot;

@@ -11,8 +11,10 @@
 //                              in between restores the older one)
 //   --fail-writes-on-step-down a primary that steps down answers its writes in flight as failed
 // More faults:
-//   --wipes                    also replace the disk of a crashed secondary (while the two other
-//                              members are up, so no committed data is really lost)
+//   --wipes                    also replace the disk of a crashed secondary (while two other
+//                              members are up and hold the data, so no committed data is really
+//                              lost); a run that still ends with every copy lost must end with
+//                              the partition unavailable, and is counted, not failed
 //
 // Prints one line per failing seed with the command that replays it, the violation and the tail
 // of its trace, then a summary; exits 1 if any seed failed.
@@ -86,6 +88,7 @@ function main(): void {
   const started = performance.now();
   let failed = 0;
   let inconclusive = 0;
+  let dataLost = 0;
   let events = 0;
   let decrees = 0;
   let virtualMs = 0;
@@ -103,6 +106,10 @@ function main(): void {
     checkpoints += result.stats.checkpoints;
     for (const [type, count] of Object.entries(result.stats.configChanges)) changes.set(type, (changes.get(type) ?? 0) + count);
     if (result.inconclusive) inconclusive += 1;
+    if (result.dataLost !== undefined) {
+      dataLost += 1;
+      if (!quiet) console.log(`seed ${seed}: every copy of the data was lost, the partition waits for an operator (${result.dataLost})`);
+    }
     if (!result.ok) {
       failed += 1;
       console.log(formatFailure(result, steps, flags));
@@ -113,7 +120,8 @@ function main(): void {
   }
   const seconds = (performance.now() - started) / 1000;
   if (seeds.length > 1) console.log(`faults: ${crashes} crashes, ${partitions} partitions; ${checkpoints} checkpoints; ${changesText([...changes])}`);
-  console.log(`${seeds.length} seeds, ${failed} failed${inconclusive > 0 ? `, ${inconclusive} inconclusive linearizability checks` : ''}; ${events} events, ${decrees} decrees, ${(virtualMs / 1000).toFixed(0)} s virtual in ${seconds.toFixed(1)} s`);
+  const lostText = dataLost > 0 ? `, ${dataLost} ended with every copy of the data lost (unavailable, as they must be)` : '';
+  console.log(`${seeds.length} seeds, ${failed} failed${inconclusive > 0 ? `, ${inconclusive} inconclusive linearizability checks` : ''}${lostText}; ${events} events, ${decrees} decrees, ${(virtualMs / 1000).toFixed(0)} s virtual in ${seconds.toFixed(1)} s`);
   process.exitCode = failed > 0 ? 1 : 0;
 }
 

@@ -10,8 +10,11 @@
 // disks), for `steps` events. Recovery: every fault heals, every node restarts, clients go on
 // for a while, then stop. Verdict: the partition must have a primary and full membership again,
 // every acknowledged write must be readable through that primary, and the clients' history
-// (plus those final reads) must be linearizable. Safety invariants (./invariants.ts) are checked
-// after every event throughout.
+// (plus those final reads) must be linearizable. The one excuse for no primary: no node's disk
+// holds the committed data any more (every copy was wiped); nothing may serve then, and the
+// partition waits for an operator (DDD). Safety invariants (./invariants.ts) are checked after
+// every event throughout.
+import type { Mutation } from '../../src/replica/mutation.ts';
 import { checkLinearizable, type RegisterOp } from './linearizability.ts';
 import { EventQueue, labelText, type Label } from './event-queue.ts';
 import { InvariantChecker } from './invariants.ts';
@@ -37,8 +40,8 @@ export interface SimOptions {
   /** Fault weights instead of the seed's (kinds left out are not injected). */
   faults?: Partial<Record<FaultKind, number>>;
   /**
-   * Also replace the disk of a crashed secondary now and then (weight 0.3), only while the two
-   * other members are up, so that no committed data is really lost with it.
+   * Also replace the disk of a crashed secondary now and then (weight 0.3), only while two other
+   * members are up and hold the committed data, so that no committed data is really lost with it.
    */
   wipes?: boolean;
 }
@@ -70,6 +73,11 @@ export interface SimResult {
   stats: SimStats;
   /** The linearizability check gave up (state limit); not a failure. */
   inconclusive?: boolean;
+  /**
+   * The run ended with the partition unavailable because no disk held the committed data any more
+   * (not a failure: the meta must then wait for an operator). What the nodes held.
+   */
+  dataLost?: string;
 }
 
 export const DEFAULT_STEPS = 20_000;
@@ -134,6 +142,8 @@ class World implements SimContext {
   private readonly profile: Profile;
   private readonly heals: Array<() => void> = [];
   private active = true;
+  /** Set when the recovery found every copy of the committed data gone (see SimResult.dataLost). */
+  private dataLost: string | undefined;
   private crashes = 0;
   private partitions = 0;
   private events = 0;
@@ -279,7 +289,10 @@ class World implements SimContext {
       profile: this.profile.text,
     };
     const tail = this.traceRing.slice(-this.traceTailMax).map((entry) => `${entry.timeMs} ${labelText(entry.label)}`);
-    return { seed: this.options.seed, ok: failure === undefined, ...(failure !== undefined && { failure }), traceTail: tail, stats, ...(inconclusive && { inconclusive }) };
+    return {
+      seed: this.options.seed, ok: failure === undefined, ...(failure !== undefined && { failure }), traceTail: tail, stats,
+      ...(inconclusive && { inconclusive }), ...(this.dataLost !== undefined && { dataLost: this.dataLost }),
+    };
   }
 
   private step(): boolean {
@@ -332,7 +345,34 @@ class World implements SimContext {
       if (this.healthy() === undefined && this.clients.every((client) => client.idle)) return undefined;
       this.runUntil(this.nowMs + 250);
     }
-    return `liveness: no healthy partition ${HEALTHY_DEADLINE_MS} ms after the quiet time: ${this.healthy()}`;
+    const unhealthy = this.healthy();
+    // Unavailable for good is right only if the data is really gone: then nothing serves, and the
+    // meta has no primary (it must not have handed the partition to a node without the data).
+    if (this.meta.config.primary === '' && this.nodes.every((node) => !node.servesReads) && !this.nodes.some((node) => this.holdsCommittedData(node))) {
+      this.dataLost = `no disk holds the committed decrees up to ${this.checker.highestDecree}: ${unhealthy}`;
+      this.trace(`--- every copy of the data is lost: ${this.dataLost} ---`);
+      return undefined;
+    }
+    return `liveness: no healthy partition ${HEALTHY_DEADLINE_MS} ms after the quiet time: ${unhealthy}`;
+  }
+
+  /**
+   * Whether `node`'s disk holds a copy of the committed data: its store, plus the newest durable
+   * log record of every later decree, reaches the highest decree any node applied, with the
+   * content that was applied.
+   */
+  private holdsCommittedData(node: SimNode): boolean {
+    const disk = node.disk;
+    const newest = new Map<number, Mutation>();
+    for (const { mutation } of disk.log) {
+      const seen = newest.get(mutation.decree);
+      if (!seen || seen.ballot <= mutation.ballot) newest.set(mutation.decree, mutation);
+    }
+    for (let decree = disk.applied + 1; decree <= this.checker.highestDecree; decree++) {
+      const mutation = newest.get(decree);
+      if (!mutation || !this.checker.isCommitted(mutation)) return false;
+    }
+    return true;
   }
 
   /** Undefined when the partition is healthy, else what is missing. */
@@ -351,6 +391,12 @@ class World implements SimContext {
   }
 
   private verdict(): { failure?: string; inconclusive: boolean } {
+    if (this.dataLost !== undefined) {
+      // No final values to read: the history so far must still be linearizable.
+      const result = checkLinearizable(this.history);
+      if (!result.ok) return { failure: `not linearizable: ${result.explanation}`, inconclusive: false };
+      return { inconclusive: result.inconclusive === true };
+    }
     const config = this.meta.config;
     const primary = this.nodesByName.get(config.primary)!;
     // Final reads through the primary, at one instant.
@@ -482,9 +528,16 @@ class World implements SimContext {
         return;
       }
       case 'wipe': {
+        // Two other members up and holding the data, not just listed: a member that was wiped
+        // itself and has not learned since holds nothing (found with this fault: a wipe left the
+        // data on one node, which then crashed and was dropped before the two empty ones, and the
+        // meta rightly would not pick a primary past the two most recent drops).
         const config = this.meta.config;
-        const victims = up.filter((node) => config.secondaries.includes(node.name)
-          && [config.primary, ...config.secondaries].filter((name) => name !== node.name && this.nodesByName.get(name)?.up).length >= 2);
+        const holders = (victim: SimNode): number => [config.primary, ...config.secondaries].filter((name) => {
+          const node = this.nodesByName.get(name);
+          return name !== victim.name && node?.up === true && this.holdsCommittedData(node);
+        }).length;
+        const victims = up.filter((node) => config.secondaries.includes(node.name) && holders(node) >= 2);
         if (victims.length === 0 || down >= this.profile.maxDown) return;
         const victim = rng.pick(victims);
         const downMs = rng.int(50, 3_000);
