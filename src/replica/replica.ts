@@ -170,6 +170,15 @@ export class Replica implements MutationCommitter {
     return Math.max(this.config?.ballot ?? this.savedBallot, this.core?.ballot ?? 0);
   }
 
+  /**
+   * The ballot this replica's data belongs to: the last one under which it was a member (0 when
+   * it holds no member's data). The config sync reports it, so the meta never ranks a replica by
+   * a ballot it merely heard of when it picks a primary for a partition whose members all died.
+   */
+  get dataBallot(): number {
+    return this.core?.dataBallot ?? this.savedBallotOnDisk;
+  }
+
   get role(): ReplicaRole {
     return this.core?.role ?? 'inactive';
   }
@@ -418,7 +427,7 @@ export class Replica implements MutationCommitter {
     const lastCommitted = BigInt(this.lastCommittedDecree);
     return {
       pid: { ...this.gpid },
-      ballot: BigInt(this.ballot),
+      ballot: BigInt(this.dataBallot),
       status: this.status,
       lastCommittedDecree: lastCommitted,
       lastPreparedDecree: BigInt(this.core?.lastPrepared ?? this.lastCommittedDecree),

@@ -164,13 +164,13 @@ export class ReplicaStub {
     if (existing) existing.updateSeq = this.updates;
     if (!isMember(config, this.self)) {
       if (existing && isLearningFrom(existing, config.primary)) existing.applyConfig(info, config);
-      else if (existing) this.closeReplica(key, existing, config.ballot);
+      else if (existing) this.closeReplica(key, existing);
       return;
     }
     if (existing?.state === 'error') {
       // A replica that failed (to open, or under a write) is closed and opened afresh: each
       // configuration the meta sends is another try.
-      this.closeReplica(key, existing, existing.ballot);
+      this.closeReplica(key, existing);
     } else if (existing && existing.state !== 'closing' && existing.state !== 'closed') {
       existing.applyConfig(info, config);
       return;
@@ -180,6 +180,7 @@ export class ReplicaStub {
 
   private openReplica(key: string, info: AppInfo, config: PartitionConfiguration | undefined, gpid: Gpid = config!.gpid): Replica {
     const dir = replicaDirOf(this.dataDir, gpid.appId, gpid.partitionIndex);
+    // A closed replica's data ballot (never one it only heard of while inactive): only that says its data is a member's.
     const replica = new Replica(this.self, { ...gpid }, dir, info, config, this.closed.get(key)?.ballot ?? 0, this.services);
     this.open.set(key, replica);
     void this.transition(key, async () => {
@@ -198,7 +199,7 @@ export class ReplicaStub {
     const key = gpidText(gpid);
     let replica = this.open.get(key);
     if (message.type === 'add_learner' && appInfo !== undefined && (replica === undefined || replica.state === 'error')) {
-      if (replica) this.closeReplica(key, replica, replica.ballot);
+      if (replica) this.closeReplica(key, replica);
       replica = this.openReplica(key, appInfo, undefined, gpid);
       replica.openedToLearn = true;
     }
@@ -216,16 +217,16 @@ export class ReplicaStub {
   retainOnly(listed: ReadonlySet<string>, sentAtSeq: number): void {
     for (const [key, replica] of this.open) {
       if (listed.has(key) || replica.updateSeq > sentAtSeq || isLearning(replica)) continue;
-      this.closeReplica(key, replica, replica.ballot);
+      this.closeReplica(key, replica);
     }
   }
 
-  private closeReplica(key: string, replica: Replica, ballot: number): void {
+  private closeReplica(key: string, replica: Replica): void {
     if (this.open.get(key) !== replica) return;
     this.open.delete(key);
     void this.transition(key, async () => {
       await replica.close();
-      this.closed.set(key, { gpid: { ...replica.gpid }, ballot, lastCommittedDecree: replica.lastCommittedDecree, appType: replica.info.appType });
+      this.closed.set(key, { gpid: { ...replica.gpid }, ballot: replica.dataBallot, lastCommittedDecree: replica.lastCommittedDecree, appType: replica.info.appType });
       log.info({ gpid: key }, 'replica closed; this node no longer serves it');
     });
   }
