@@ -247,7 +247,11 @@ describe('list_apps, rename_app, query_configuration', () => {
     assert.equal(all.partitions.length, 4);
     const some = meta.state.queryConfiguration('t', [2, 7]);
     assert.deepEqual(some.partitions.map((config) => config.gpid.partitionIndex), [2]);
-    assert.equal(meta.state.queryConfiguration('nope').err, 'ERR_OBJECT_NOT_FOUND');
+    // Only indices out of range: every partition, as Pegasus answers.
+    assert.equal(meta.state.queryConfiguration('t', [9]).partitions.length, 4);
+    // An error answer carries thrift's defaults (the Python client takes is_stateful as success).
+    const missing = meta.state.queryConfiguration('nope');
+    assert.deepEqual([missing.err, missing.appId, missing.partitionCount, missing.isStateful, missing.partitions], ['ERR_OBJECT_NOT_FOUND', 0, 0, false, []]);
   });
 });
 

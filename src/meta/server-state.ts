@@ -752,14 +752,16 @@ export class MetaServerState {
 
   /** `RPC_CM_QUERY_PARTITION_CONFIG_BY_INDEX`: what clients resolve partitions with. */
   queryConfiguration(appName: string, partitionIndices: readonly number[] = []): QueryConfigurationResult {
-    const empty = { appId: 0, partitionCount: 0, isStateful: true, partitions: [] };
+    // An error answer leaves every field at its thrift default, as Pegasus does: the official
+    // Python client reads is_stateful = true as "the table exists".
+    const empty = { appId: 0, partitionCount: 0, isStateful: false, partitions: [] };
     const app = this.findApp(appName);
     if (!app) return { err: 'ERR_OBJECT_NOT_FOUND', ...empty };
     if (app.status !== 'AS_AVAILABLE') return { err: unavailableError(app.status), ...empty };
     const configs = this.partitions.get(app.appId)!;
-    const chosen = partitionIndices.length === 0
-      ? configs
-      : partitionIndices.filter((index) => index >= 0 && index < configs.length).map((index) => configs[index]!);
+    const requested = partitionIndices.filter((index) => index >= 0 && index < configs.length).map((index) => configs[index]!);
+    // No index (or none in range) asks for every partition.
+    const chosen = requested.length === 0 ? configs : requested;
     return {
       err: 'ERR_OK', appId: app.appId, partitionCount: app.partitionCount, isStateful: app.isStateful,
       partitions: chosen.map(clonePartitionConfiguration),
