@@ -1,12 +1,15 @@
 // Replica-to-replica messages on the wire: every message type survives the trip through the
 // thrift struct and back, and a message no peer could have meant is refused with ERR_INVALID_DATA.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, test } from 'node:test';
 import { PteronError } from '../src/base/index.ts';
 import type { Mutation } from '../src/replica/mutation.ts';
 import type { PeerMessage } from '../src/replica/pacifica/messages.ts';
-import { peerMessageFromWire, peerMessageToWire } from '../src/replica/peers.ts';
-import { encodeKey } from '../src/storage/index.ts';
+import { CheckpointServer, peerMessageFromWire, peerMessageToWire } from '../src/replica/peers.ts';
+import { decodeCheckpoint, encodeKey, memoryEngine, ReplicaStore } from '../src/storage/index.ts';
 import { decodeValue, encodeValue, peerMessageCodec, type PeerMessageWire } from '../src/wire/index.ts';
 
 const gpid = { appId: 3, partitionIndex: 5 };
@@ -59,6 +62,52 @@ describe('peer messages on the wire', () => {
     ];
     for (const wire of bad) {
       assert.throws(() => peerMessageFromWire(wire), (error: unknown) => error instanceof PteronError && error.code === 'ERR_INVALID_DATA', JSON.stringify(wire, (_, value) => typeof value === 'bigint' ? String(value) : value));
+    }
+  });
+});
+
+describe('checkpoint copies for learners', () => {
+  test('two partitions with the same learner and signature get their own checkpoints', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'pteron-checkpoints-'));
+    const server = new CheckpointServer(dir);
+    const stores: ReplicaStore[] = [];
+    try {
+      for (const partitionIndex of [0, 1]) {
+        const store = await ReplicaStore.open({ replicaDir: `/replica/1.${partitionIndex}.pegasus`, engineFactory: memoryEngine() });
+        // Each checkpoint spans several chunks.
+        const ops = Array.from({ length: 3 }, (_, index) => ({
+          type: 'put' as const, key: encodeKey(Buffer.from(`p${partitionIndex}`), Buffer.from(`s${index}`)), userData: Buffer.alloc(600_000, 1), expireTs: 0,
+        }));
+        await store.applyMutation(1, ops);
+        stores.push(store);
+      }
+      // The same learner and signature (signatures count within a ballot, so partitions share
+      // them): partition 1's copy starts while partition 0's is half way.
+      const learner = '127.0.0.1:34803';
+      const first = await server.chunk({ appId: 1, partitionIndex: 0 }, stores[0]!, learner, 7_000_001, 0);
+      assert.equal(first.eof, false);
+      const copy = async (partitionIndex: number, start: Buffer[]): Promise<Buffer[]> => {
+        const parts = [...start];
+        for (let offset = parts.reduce((sum, part) => sum + part.length, 0); ;) {
+          const next = await server.chunk({ appId: 1, partitionIndex }, stores[partitionIndex]!, learner, 7_000_001, offset);
+          parts.push(next.data);
+          offset += next.data.length;
+          if (next.eof) return parts;
+        }
+      };
+      const otherFirst = await server.chunk({ appId: 1, partitionIndex: 1 }, stores[1]!, learner, 7_000_001, 0);
+      assert.equal(otherFirst.eof, false);
+      const copies = [await copy(0, [first.data]), await copy(1, [otherFirst.data])];
+      for (const [partitionIndex, chunks] of copies.entries()) {
+        const checkpoint = await decodeCheckpoint(chunks);
+        const hashKeys = new Set<string>();
+        for await (const [key] of checkpoint.entries()) hashKeys.add(key.subarray(2, 4).toString());
+        assert.deepEqual([...hashKeys], [`p${partitionIndex}`]);
+      }
+    } finally {
+      for (const store of stores) await store.close();
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

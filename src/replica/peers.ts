@@ -167,9 +167,12 @@ export class CheckpointServer {
     await rm(this.dir, { recursive: true, force: true });
   }
 
-  async chunk(store: ReplicaStore, learner: string, signature: number, offset: number): Promise<{ decree: number; totalBytes: number; data: Buffer; eof: boolean }> {
+  async chunk(
+    gpid: Gpid, store: ReplicaStore, learner: string, signature: number, offset: number,
+  ): Promise<{ decree: number; totalBytes: number; data: Buffer; eof: boolean }> {
     this.removeIdle();
-    const key = `${learner}.${signature}`;
+    // Signatures repeat across partitions (they count within a ballot): the partition is part of the name.
+    const key = `${gpid.appId}.${gpid.partitionIndex}.${learner}.${signature}`;
     let served = this.served.get(key);
     if (!served || offset === 0) {
       if (served) await this.remove(key);

@@ -103,7 +103,7 @@ export async function installReplica(server: PteronServer, _config: LoadedConfig
       return { err: 'ERR_OBJECT_NOT_FOUND', ...empty };
     }
     try {
-      const chunk = await checkpoints.chunk(replica.store, request.learner, learner.signature, Number(request.offset));
+      const chunk = await checkpoints.chunk(replica.gpid, replica.store, request.learner, learner.signature, Number(request.offset));
       return { err: 'ERR_OK', decree: BigInt(chunk.decree), totalBytes: BigInt(chunk.totalBytes), data: chunk.data, eof: chunk.eof };
     } catch (error) {
       log.warn({ gpid: gpidText(request.gpid), learner: request.learner, err: (error as Error).message }, 'serving a checkpoint chunk failed');

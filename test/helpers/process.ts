@@ -45,12 +45,12 @@ export async function waitFor(what: string, check: () => Promise<boolean> | bool
   }
 }
 
-/** Spawns `pteron <args>` and returns once its HTTP port answers /version. */
+/** Spawns `pteron <args>` and returns once its HTTP port answers /version. Servers log at warn level; PTERON_TEST_LOG_LEVEL=info shows more. */
 export async function startPteron(role: string, options: { port?: number; args?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<RunningProcess> {
   const port = options.port ?? (await freePort());
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN, role, '--port', String(port), ...(options.args ?? [])], {
     cwd: PROJECT_ROOT,
-    env: { ...process.env, PTERON_LOG_LEVEL: 'warn', ...options.env },
+    env: { ...process.env, PTERON_LOG_LEVEL: process.env.PTERON_TEST_LOG_LEVEL ?? 'warn', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
