@@ -5,9 +5,9 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, open, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { once } from 'node:events';
-import { PteronError, log, parseHostPort, type Gpid } from '../base/index.ts';
+import { compositeKeyHash, log, parseHostPort, partitionIndexOf, PteronError, type Gpid } from '../base/index.ts';
 import { RpcClient } from '../net/index.ts';
-import { readCheckpointFile, writeCheckpointFile, type ReplicaStore } from '../storage/index.ts';
+import { readCheckpointFile, writeCheckpointFile, type Checkpoint, type ReplicaStore } from '../storage/index.ts';
 import { RPCS, type PeerMessageWire } from '../wire/index.ts';
 import { decodeMutation, encodeMutation } from './mutation-codec.ts';
 import type { Membership, PeerError, PeerMessage, PeerMessageType } from './pacifica/messages.ts';
@@ -230,12 +230,29 @@ export class CheckpointServer {
   }
 }
 
+/** The checkpoint's entries, refusing (and so failing the import of) a key of another partition. */
+function onlyPartition(checkpoint: Checkpoint, gpid: Gpid, partitionCount: number): Checkpoint {
+  return {
+    decree: checkpoint.decree,
+    dataVersion: checkpoint.dataVersion,
+    async *entries() {
+      for await (const entry of checkpoint.entries()) {
+        const owner = partitionIndexOf(compositeKeyHash(entry[0]), partitionCount);
+        if (owner !== gpid.partitionIndex) {
+          throw new PteronError('ERR_INVALID_DATA', `the checkpoint for partition ${gpid.partitionIndex} holds a key of partition ${owner}`);
+        }
+        yield entry;
+      }
+    },
+  };
+}
+
 /**
  * Learner side: copies the primary's checkpoint into `workDir`, then replaces the store with it.
  * Returns the decree the store is at afterwards.
  */
 export async function fetchCheckpoint(
-  client: RpcClient, gpid: Gpid, learner: string, signature: number, store: ReplicaStore, workDir: string,
+  client: RpcClient, gpid: Gpid, partitionCount: number, learner: string, signature: number, store: ReplicaStore, workDir: string,
 ): Promise<number> {
   await mkdir(workDir, { recursive: true });
   const file = path.join(workDir, `learn.${signature}`);
@@ -258,7 +275,7 @@ export async function fetchCheckpoint(
     out.end();
     await once(out, 'finish');
     const checkpoint = await readCheckpointFile(file);
-    await store.importCheckpoint(checkpoint);
+    await store.importCheckpoint(partitionCount > 0 ? onlyPartition(checkpoint, gpid, partitionCount) : checkpoint);
     return checkpoint.decree;
   } finally {
     out.destroy();

@@ -73,7 +73,7 @@ export async function installReplica(server: PteronServer, _config: LoadedConfig
       void sendConfigurationUpdate(replica.info, replica.config, type, node, replica.lastCommittedDecree);
     },
     fetchCheckpoint: (replica, from, signature) =>
-      fetchCheckpoint(peers.client(from), replica.gpid, self, signature, replica.store!, path.join(replica.dir, 'learn')),
+      fetchCheckpoint(peers.client(from), replica.gpid, replica.info.partitionCount, self, signature, replica.store!, path.join(replica.dir, 'learn')),
     leaseValid: () => syncNeededSinceMs === undefined && Date.now() - lastAckedBeaconSentMs < fd.leaseMs,
   };
   const stub = new ReplicaStub({ self, dataDir: dataDir.value, services });
