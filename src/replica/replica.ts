@@ -73,7 +73,7 @@ export interface ReplicaServices {
   leaseValid(): boolean;
 }
 
-/** The services of a replica that is only stored, never replicated (tests of the stub alone). */
+/** The services of a replica that is only stored, never replicated (a ReplicaStub in a test without peer servers). */
 export const STANDALONE_SERVICES: ReplicaServices = {
   sendPeer: () => undefined,
   requestChange: () => undefined,
