@@ -19,7 +19,7 @@ const BENCHES: Record<string, BenchEntry> = {
     load: () => import('./http-admin.ts'),
   },
   kv: {
-    description: 'get/set ops/s and p50/p99 through the client against 1 meta + 3 replica servers, 50/50 and 95/5, vs classic-level in-process',
+    description: 'get/set ops/s and p50/p99 through the client against 1 meta + 3 replica servers, 1-replica vs 3-replica tables, 0/100, 50/50 and 95/5, vs classic-level in-process',
     load: () => import('./kv.ts'),
   },
   meta: {
