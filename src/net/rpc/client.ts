@@ -9,6 +9,9 @@
 //   beyond that a call fails at once with ERR_BUSY.
 // - A reply's rDSN error is returned, not thrown: `{ error: 'ERR_OBJECT_NOT_FOUND', result }`.
 //   Only transport failures reject, always with a PteronError.
+// - Frames are not written one by one: those queued within one turn of the event loop go out
+//   together (one writev) once its I/O callbacks have run, in the order they were queued. On
+//   loopback every write is a system call that also runs the receiver's side of TCP and wakes it.
 import net from 'node:net';
 import { PteronError, type ErrorName } from '../../base/errors.ts';
 import { formatHostPort, type HostPort } from '../../base/host-port.ts';
@@ -85,6 +88,10 @@ interface Connection {
   /** Why it broke, for the error of the calls that were on it. */
   failure: string | undefined;
   closed: boolean;
+  /** Frames waiting for the next flush, in order, and what to call once each is written (one-way sends). */
+  outbox: Buffer[];
+  outboxCallbacks: Array<((error: Error | null | undefined) => void) | undefined>;
+  flushScheduled: boolean;
 }
 
 function positiveInteger(value: number, what: string, max: number): number {
@@ -191,7 +198,7 @@ export class RpcClient {
       const timer = setTimeout(() => reject(this.failure('ERR_TIMEOUT', `${name} was not sent within ${timeoutMs} ms`)), timeoutMs);
       // Held referenced until flushed, so that a process does not exit with the request unsent.
       connection.socket.ref();
-      connection.socket.write(frame, (error) => {
+      this.enqueue(connection, frame, (error) => {
         clearTimeout(timer);
         if (connection.pending.size === 0 && !connection.closed) connection.socket.unref();
         if (error) reject(this.failure('ERR_NETWORK_FAILURE', `sending ${name} failed: ${error.message}`));
@@ -246,7 +253,32 @@ export class RpcClient {
     pending.frame.writeInt32BE(pending.seqid, this.seqidOffset(pending));
     connection.pending.set(pending.seqid, pending);
     if (connection.pending.size === 1) connection.socket.ref();
-    connection.socket.write(pending.frame);
+    this.enqueue(connection, pending.frame, undefined);
+  }
+
+  /** Queues a frame for the connection's next flush (scheduled once per turn of the event loop). */
+  private enqueue(connection: Connection, frame: Buffer, written: ((error: Error | null | undefined) => void) | undefined): void {
+    connection.outbox.push(frame);
+    connection.outboxCallbacks.push(written);
+    if (connection.flushScheduled) return;
+    connection.flushScheduled = true;
+    setImmediate(() => this.flush(connection));
+  }
+
+  /** Writes every queued frame at once: corked, so that the socket hands them to the kernel in one writev. */
+  private flush(connection: Connection): void {
+    connection.flushScheduled = false;
+    const frames = connection.outbox;
+    const callbacks = connection.outboxCallbacks;
+    // A broken connection's queue was emptied (and its sends failed) by breakConnection.
+    if (frames.length === 0 || connection.closed) return;
+    connection.outbox = [];
+    connection.outboxCallbacks = [];
+    const socket = connection.socket;
+    const corked = frames.length > 1;
+    if (corked) socket.cork();
+    for (let index = 0; index < frames.length; index++) socket.write(frames[index]!, callbacks[index]);
+    if (corked) socket.uncork();
   }
 
   /** Where the seqid sits in a v0 frame: after the 48-byte header, version word, and name. */
@@ -274,6 +306,9 @@ export class RpcClient {
       frameBytes: 0,
       failure: undefined,
       closed: false,
+      outbox: [],
+      outboxCallbacks: [],
+      flushScheduled: false,
     };
     this.connection = connection;
     socket.unref();
@@ -375,6 +410,11 @@ export class RpcClient {
     const calls = [...connection.pending.values()];
     connection.pending.clear();
     connection.chunks = [];
+    // Calls among the queued frames are in `pending`; one-way sends learn it from their callback.
+    const unsent = connection.outboxCallbacks;
+    connection.outbox = [];
+    connection.outboxCallbacks = [];
+    for (const written of unsent) written?.(new Error(reason));
     for (const pending of calls) this.settle(pending, this.failure(code, `${pending.name} failed: ${reason}`));
     // Calls still waiting for a slot go out on a fresh connection.
     this.pump();
