@@ -11,6 +11,10 @@
 //
 // The request is kept as the client's request (not storage ops) so that every replica replays
 // the same request against the same state. Op codes are on disk: never renumber them.
+//
+// A mutation is encoded more than once on its way (the primary logs it and sends it to every
+// secondary; a secondary logs what it received), so the bytes of each Mutation object are
+// remembered: mutations are immutable once formed (a changed mutation is a new object).
 import { PteronError, assert } from '../base/index.ts';
 import {
   ThriftDecodeError, ThriftReader, ThriftWriter,
@@ -88,11 +92,17 @@ function readClientWrite(reader: ThriftReader): ClientWrite {
   }
 }
 
+/** The bytes each mutation object was encoded to or decoded from; dropped with the object. */
+const encodedBytes = new WeakMap<Mutation, Buffer>();
+
 function isCount(value: number): boolean {
   return Number.isSafeInteger(value) && value >= 0;
 }
 
+/** The mutation's bytes; the same Buffer for the same object, which callers must not modify. */
 export function encodeMutation(mutation: Mutation): Buffer {
+  const known = encodedBytes.get(mutation);
+  if (known !== undefined) return known;
   // Broken numbers would be silently wrapped by the i64 writer: they are bugs, stop here.
   assert(isCount(mutation.decree), 'mutation decree is a non-negative safe integer');
   assert(isCount(mutation.ballot), 'mutation ballot is a non-negative safe integer');
@@ -107,12 +117,14 @@ export function encodeMutation(mutation: Mutation): Buffer {
   for (const write of mutation.writes) writeClientWrite(writer, write);
   const bytes = writer.finish();
   assert(bytes.length >= HEAD_BYTES + WRITE_BYTES_MIN * mutation.writes.length, 'encoded mutation has its minimum length');
+  encodedBytes.set(mutation, bytes);
   return bytes;
 }
 
 /**
  * Decodes what encodeMutation wrote; bytes after the mutation are an error. Keys and values are
- * views into `bytes`, not copies. Bad input throws PteronError ERR_INVALID_DATA.
+ * views into `bytes`, not copies, and `bytes` become the mutation's encoding (so it must not be
+ * modified afterwards, like the keys and values). Bad input throws PteronError ERR_INVALID_DATA.
  */
 export function decodeMutation(bytes: Buffer): Mutation {
   try {
@@ -130,7 +142,9 @@ export function decodeMutation(bytes: Buffer): Mutation {
     const writes: ClientWrite[] = [];
     for (let index = 0; index < count; index++) writes.push(readClientWrite(reader));
     if (reader.remaining !== 0) throw invalid(`${reader.remaining} bytes after the last write`);
-    return { decree, ballot, timestampUs, writes };
+    const mutation: Mutation = { decree, ballot, timestampUs, writes };
+    encodedBytes.set(mutation, bytes);
+    return mutation;
   } catch (error) {
     if (error instanceof PteronError) throw error;
     // Any reader failure (truncation, a bad type, a bad length) means the input is not ours.
