@@ -9,7 +9,7 @@ import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PteronError, log, type Gpid } from '../base/index.ts';
 import { parseCInteger } from '../config/index.ts';
-import { appInfoToJson, type AppInfo, type PartitionConfiguration } from '../meta/index.ts';
+import { appInfoToJson, gpidText, type AppInfo, type PartitionConfiguration } from '../meta/index.ts';
 import { ReplicaStore, type EngineFactory } from '../storage/index.ts';
 import { PartitionStatus, type ReplicaInfo } from '../wire/index.ts';
 import {
@@ -153,7 +153,7 @@ export class Replica implements MutationCommitter {
     info: AppInfo,
     config: PartitionConfiguration | undefined,
     /** The ballot found on disk, reported until the meta sends a configuration. */
-    private readonly savedBallot = 0,
+    savedBallot = 0,
     private readonly services: ReplicaServices = STANDALONE_SERVICES,
   ) {
     this.gpid = gpid;
@@ -167,7 +167,7 @@ export class Replica implements MutationCommitter {
   }
 
   get ballot(): number {
-    return Math.max(this.config?.ballot ?? this.savedBallot, this.core?.ballot ?? 0);
+    return Math.max(this.config?.ballot ?? this.savedBallotOnDisk, this.core?.ballot ?? 0);
   }
 
   /**
@@ -208,7 +208,7 @@ export class Replica implements MutationCommitter {
           throw error;
         });
         if (opened.tornBytes > 0) {
-          log.warn({ gpid: this.gpidText, file: opened.tornFile, bytes: opened.tornBytes }, 'mutation log had a torn tail; it was cut at the last whole record');
+          log.warn({ gpid: gpidText(this.gpid), file: opened.tornFile, bytes: opened.tornBytes }, 'mutation log had a torn tail; it was cut at the last whole record');
         }
         if (this.state !== 'opening') {
           await opened.log.close();
@@ -227,15 +227,11 @@ export class Replica implements MutationCommitter {
         if (this.config) this.feedConfig(this.config);
         await this.persistInfo();
       } catch (error) {
-        log.error({ gpid: this.gpidText, err: (error as Error).message }, 'replica failed to open');
+        log.error({ gpid: gpidText(this.gpid), err: (error as Error).message }, 'replica failed to open');
         this.state = 'error';
       }
     })();
     return this.opened;
-  }
-
-  private get gpidText(): string {
-    return `${this.gpid.appId}.${this.gpid.partitionIndex}`;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -290,7 +286,7 @@ export class Replica implements MutationCommitter {
       const durable = await this.store.syncApplied();
       await this.mutationLog.gc(durable);
     } catch (error) {
-      log.warn({ gpid: this.gpidText, err: (error as Error).message }, 'could not sync the store or collect the mutation log');
+      log.warn({ gpid: gpidText(this.gpid), err: (error as Error).message }, 'could not sync the store or collect the mutation log');
     } finally {
       this.syncing = false;
     }
@@ -372,10 +368,10 @@ export class Replica implements MutationCommitter {
       const decree = await this.services.fetchCheckpoint(this, from, signature);
       await this.mutationLog!.reset();
       if (this.core !== core || this.state !== 'serving') return;
-      log.info({ gpid: this.gpidText, from, decree }, 'learned a checkpoint');
+      log.info({ gpid: gpidText(this.gpid), from, decree }, 'learned a checkpoint');
       core.checkpointInstalled(signature, decree, Date.now());
     } catch (error) {
-      log.warn({ gpid: this.gpidText, from, err: (error as Error).message }, 'copying a checkpoint failed; asking again');
+      log.warn({ gpid: gpidText(this.gpid), from, err: (error as Error).message }, 'copying a checkpoint failed; asking again');
       if (this.core !== core || this.state !== 'serving') return;
       core.checkpointFailed(signature, Date.now());
     }
@@ -383,7 +379,7 @@ export class Replica implements MutationCommitter {
   }
 
   private onRoleChange(role: ReplicaRole, previous: ReplicaRole): void {
-    log.info({ gpid: this.gpidText, from: previous, to: role, ballot: this.core?.ballot }, 'replica role changed');
+    log.info({ gpid: gpidText(this.gpid), from: previous, to: role, ballot: this.core?.ballot }, 'replica role changed');
     if (previous === 'primary') this.stopWritePath(new NotPrimaryError('the replica is no longer primary'));
     if (role === 'primary') {
       const core = this.core!;
@@ -415,7 +411,7 @@ export class Replica implements MutationCommitter {
   /** The log or the store failed: stop serving; the meta moves the partition elsewhere. */
   private fail(error: unknown, what: string): void {
     if (this.state !== 'serving') return;
-    log.error({ gpid: this.gpidText, err: (error as Error).message }, `${what}; the replica stops`);
+    log.error({ gpid: gpidText(this.gpid), err: (error as Error).message }, `${what}; the replica stops`);
     this.state = 'error';
     this.core?.fail();
     this.core?.takeActions();
@@ -461,7 +457,7 @@ export class Replica implements MutationCommitter {
       await writeAtomically(path.join(this.dir, APP_INFO_FILE), appInfo);
       this.writtenInfo = appInfo;
     }).catch((error: unknown) => {
-      log.warn({ gpid: this.gpidText, err: (error as Error).message }, 'could not save the replica info file');
+      log.warn({ gpid: gpidText(this.gpid), err: (error as Error).message }, 'could not save the replica info file');
     });
     return this.persisting;
   }

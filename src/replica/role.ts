@@ -40,10 +40,10 @@ const primaryReplicasMetric = defineMetric({ entityType: 'server', type: 'Gauge'
 const secondaryReplicasMetric = defineMetric({ entityType: 'server', type: 'Gauge', name: 'secondary_replicas', unit: 'Replicas', desc: 'The number of secondary replicas' });
 const inactiveReplicasMetric = defineMetric({ entityType: 'server', type: 'Gauge', name: 'inactive_replicas', unit: 'Replicas', desc: 'The number of inactive replicas' });
 const errorReplicasMetric = defineMetric({ entityType: 'server', type: 'Gauge', name: 'error_replicas', unit: 'Replicas', desc: 'The number of replicas with errors' });
+const beaconFailedMetric = defineMetric({ entityType: 'server', type: 'Counter', name: 'beacon_failed_count', unit: 'Beacons', desc: 'The number of failed beacons sent by failure detector' });
+
 /** How long a graceful stop waits for the meta to take this server out of its partitions. */
 const GRACEFUL_LEAVE_MS_MAX = 3000;
-
-const beaconFailedMetric = defineMetric({ entityType: 'server', type: 'Counter', name: 'beacon_failed_count', unit: 'Beacons', desc: 'The number of failed beacons sent by failure detector' });
 
 export async function installReplica(server: PteronServer, _config: LoadedConfig): Promise<() => Promise<void>> {
   const self = `${server.identity.host}:${server.identity.port}`;
