@@ -98,7 +98,13 @@ describe('client against a meta and three replica servers', () => {
       }));
     }
     client = createClient({ metaServers: [`127.0.0.1:${metaPort}`], timeoutMs: 5000 });
-    // Ready when every partition has a primary that answers.
+    // Ready when every partition has its three members (writes need two) and a primary that answers.
+    await waitFor('every partition of temp fully healthy', async () => {
+      const response = await fetch(`http://127.0.0.1:${metaPort}/meta/app?name=temp&detail`);
+      if (response.status !== 200) return false;
+      const view = (await response.json()) as { healthy: Record<string, string> };
+      return view.healthy.fully_healthy_partition_count === String(PARTITIONS);
+    }, 60_000, 200);
     await waitFor('every partition of temp answering', async () => {
       const probe = createClient({ metaServers: [`127.0.0.1:${metaPort}`], timeoutMs: 1000, retriesMax: 0 });
       try {
