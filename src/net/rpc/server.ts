@@ -1,6 +1,7 @@
 // The server side of Pegasus's thrift RPC: THFT frames in, `<name>_ACK` frames out, matched by
 // seqid. Handlers are registered by RPC name; a request for an unknown name gets
-// ERR_HANDLER_NOT_FOUND with an empty body, as rDSN answers it.
+// ERR_HANDLER_NOT_FOUND with an empty body, as rDSN answers it. Replies ready within one turn of
+// the event loop go out together (one writev per connection) once its I/O callbacks have run.
 import type net from 'node:net';
 import { log, type ErrorName } from '../../base/index.ts';
 import { defineFlag } from '../../config/index.ts';
@@ -80,12 +81,29 @@ export class RpcServer implements RpcConnectionHandler {
       resumeIfClear();
     });
 
-    const reply = (frame: RequestFrame, answer: RpcReply): void => {
-      if (socket.destroyed) return;
-      if (!socket.write(encodeResponseFrame(answer.error, frame.name, frame.seqid, answer.result)) && !awaitingDrain) {
+    let outbox: Buffer[] = [];
+    let flushScheduled = false;
+    const flush = (): void => {
+      flushScheduled = false;
+      const frames = outbox;
+      outbox = [];
+      if (socket.destroyed || frames.length === 0) return;
+      const corked = frames.length > 1;
+      if (corked) socket.cork();
+      for (const frame of frames) socket.write(frame);
+      if (corked) socket.uncork();
+      // What the kernel did not take stays buffered: past the high-water mark, stop reading until 'drain'.
+      if (socket.writableLength >= socket.writableHighWaterMark && !awaitingDrain) {
         awaitingDrain = true;
         socket.pause();
       }
+    };
+    const reply = (frame: RequestFrame, answer: RpcReply): void => {
+      if (socket.destroyed) return;
+      outbox.push(encodeResponseFrame(answer.error, frame.name, frame.seqid, answer.result));
+      if (flushScheduled) return;
+      flushScheduled = true;
+      setImmediate(flush);
     };
 
     const dispatch = (frame: RequestFrame): void => {
@@ -129,6 +147,8 @@ export class RpcServer implements RpcConnectionHandler {
           if (!(error instanceof FrameError)) throw error;
           this.framesRejected.increment();
           log.warn({ remote: socket.remoteAddress, reason: error.message }, 'closing RPC connection after a malformed frame');
+          // The replies already made for the well-formed requests before it still go out.
+          flush();
           socket.destroy();
           return;
         }
