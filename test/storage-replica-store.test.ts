@@ -59,7 +59,7 @@ describe('replica store layout and lifecycle', () => {
     assert.ok(existsSync(path.join(replicaDir, 'data', 'rdb', 'CURRENT')));
     assert.equal(store.lastAppliedDecree, 0);
     assert.equal(store.dataVersion, 1);
-    assert.equal(store.keyCount, 0);
+    assert.equal(await store.countKeys(), 0);
     await store.destroy();
     assert.equal(existsSync(rdbDirOf(replicaDir)), false);
   });
@@ -73,7 +73,7 @@ describe('replica store layout and lifecycle', () => {
     await store.close();
     const reopened = await ReplicaStore.open({ replicaDir });
     assert.equal(reopened.lastAppliedDecree, 3);
-    assert.equal(reopened.keyCount, 2);
+    assert.equal(await reopened.countKeys(), 2);
     assert.deepEqual(await allRecords(reopened), ['g/=x', 'h/b=2']);
     await reopened.applyMutation(4, [put('h', 'c', '3')]);
     assert.equal(reopened.lastAppliedDecree, 4);
@@ -125,7 +125,7 @@ describe('applying mutations', () => {
     await Promise.all(calls);
     assert.deepEqual(order, Array.from({ length: 200 }, (_, index) => index + 1));
     assert.equal(store.lastAppliedDecree, 200);
-    assert.equal(store.keyCount, 17);
+    assert.equal(await store.countKeys(), 17);
     assert.equal((await store.get(key('h', '0'), NOW))?.userData.toString(), '187');
     await store.close();
   });
@@ -142,7 +142,7 @@ describe('applying mutations', () => {
     assert.deepEqual(results.map((result) => result.status), ['fulfilled', 'fulfilled', 'rejected', 'rejected', 'fulfilled']);
     assert.equal(store.lastAppliedDecree, 3);
     assert.deepEqual(await allRecords(store), ['h/a=1', 'h/b=2', 'h/c=3']);
-    assert.equal(store.keyCount, 3);
+    assert.equal(await store.countKeys(), 3);
     await store.close();
   });
 
@@ -196,18 +196,17 @@ describe('applying mutations', () => {
     await store.close();
   });
 
-  it('counts keys: new, overwritten, deleted, missing, repeated within one mutation', async () => {
+  it('applies puts and deletes in order: new, overwritten, deleted, missing, repeated within one mutation', async () => {
     const store = await ReplicaStore.open({ replicaDir: freshDir() });
     await store.applyMutation(1, [put('h', 'a', '1'), put('h', 'b', '1')]);
-    assert.equal(store.keyCount, 2);
+    assert.equal(await store.countKeys(), 2);
     await store.applyMutation(2, [put('h', 'a', '2')]);
-    assert.equal(store.keyCount, 2);
+    assert.equal(await store.countKeys(), 2);
     await store.applyMutation(3, [del('h', 'zz'), del('h', 'b')]);
-    assert.equal(store.keyCount, 1);
+    assert.equal(await store.countKeys(), 1);
     await store.applyMutation(4, [put('h', 'c', '1'), del('h', 'c'), put('h', 'd', '1'), del('h', 'a'), put('h', 'a', '3')]);
-    assert.equal(store.keyCount, 2);
+    assert.equal(await store.countKeys(), 2);
     assert.deepEqual(await allRecords(store), ['h/a=3', 'h/d=1']);
-    assert.equal(await store.recountKeys(), 2);
     await store.close();
   });
 
@@ -296,8 +295,7 @@ describe('applying mutations', () => {
     const store = await ReplicaStore.open({ replicaDir });
     const decree = store.lastAppliedDecree;
     assert.ok(decree >= 50, `decree ${decree}`);
-    assert.equal(store.keyCount, decree * 20);
-    assert.equal(await store.recountKeys(), decree * 20);
+    assert.equal(await store.countKeys(), decree * 20);
     assert.equal(await store.sortKeyCount(b(`d${decree}`), NOW), 20);
     assert.equal(await store.sortKeyCount(b(`d${decree + 1}`), NOW), 0);
     await store.close();
@@ -321,7 +319,7 @@ describe('reads', () => {
     assert.equal(await store.ttlSeconds(key('h', 'none'), NOW), undefined);
     assert.deepEqual(await allRecords(store), ['h/live=a', 'h/ttl=b']);
     assert.equal(await store.sortKeyCount(b('h'), NOW), 2);
-    assert.equal(store.keyCount, 4, 'expired records still count until compacted');
+    assert.equal(await store.countKeys(), 4, 'expired records still count until compacted');
     await store.close();
   });
 
@@ -428,19 +426,18 @@ describe('compaction', () => {
       }
       await store.applyMutation(decree, ops);
     }
-    assert.equal(store.keyCount, 1000);
+    assert.equal(await store.countKeys(), 1000);
     const stats = await store.compact({ now: NOW });
     assert.equal(stats.scannedEntries, 1000);
     assert.equal(stats.expiredDropped, 900);
     assert.equal(stats.raced, 0);
-    assert.equal(store.keyCount, 100);
+    assert.equal(await store.countKeys(), 100);
     assert.equal(store.lastAppliedDecree, 20, 'compaction consumes no decree');
-    assert.equal(await store.recountKeys(), 100);
     const bytes = await store.approximateDataBytes();
     assert.ok(bytes < 100 * 2000 * 2, `${bytes} bytes left on disk`);
     await store.close();
     const reopened = await ReplicaStore.open({ replicaDir });
-    assert.equal(reopened.keyCount, 100);
+    assert.equal(await reopened.countKeys(), 100);
     await reopened.close();
   });
 
@@ -456,7 +453,7 @@ describe('compaction', () => {
     assert.equal((await store.get(key('keep', 'a'), NOW))?.expireTs, NOW + 100);
     assert.equal((await store.get(key('keep', 'b'), NOW))?.expireTs, NOW + 5);
     assert.equal(await store.get(key('move', 'a'), NOW), undefined);
-    assert.equal(store.keyCount, 2);
+    assert.equal(await store.countKeys(), 2);
     await store.close();
   });
 
@@ -482,8 +479,7 @@ describe('compaction', () => {
     assert.equal(racing.expiredDropped, 0);
     assert.equal((await store.get(key('h', 'a'), NOW))?.userData.toString(), 'fresh');
     assert.equal((await store.get(key('h', 'c'), NOW))?.userData.toString(), 'changed');
-    assert.equal(store.keyCount, 2);
-    assert.equal(await store.recountKeys(), 2);
+    assert.equal(await store.countKeys(), 2);
     await store.close();
   });
 });
@@ -512,7 +508,6 @@ describe('checkpoints and learning', () => {
     await store.applyMutation(4, [put('late', '', 'no'), del('a', '')]);
     assert.equal(checkpoint.decree, 3);
     assert.equal(checkpoint.dataVersion, 1);
-    assert.equal(checkpoint.keyCount, 5);
     const exported = await checkpointEntries(checkpoint);
     await checkpoint.close();
     assert.equal(exported.length, 5, 'expired records are copied too');
@@ -533,14 +528,14 @@ describe('checkpoints and learning', () => {
     await checkpoint.close();
     assert.equal(stats.entries, 5);
     assert.equal(learner.lastAppliedDecree, 3);
-    assert.equal(learner.keyCount, 5);
+    assert.equal(await learner.countKeys(), 5);
     assert.deepEqual(await rawEntries(learner), await rawEntries(source));
     assert.deepEqual(await allRecords(learner), await allRecords(source));
     await learner.applyMutation(4, [put('after', '', 'learned')]);
     await learner.close();
     const reopened = await ReplicaStore.open({ replicaDir: learnerDir });
     assert.equal(reopened.lastAppliedDecree, 4);
-    assert.equal(reopened.keyCount, 6);
+    assert.equal(await reopened.countKeys(), 6);
     assert.equal(reopened.recoveredInterruptedImport, false);
     await reopened.close();
     await source.close();
@@ -604,7 +599,7 @@ describe('checkpoints and learning', () => {
       await assert.rejects(learner.importCheckpoint(await decodeCheckpoint([bytes])), message);
       assert.equal(learner.failedWith, undefined);
       assert.equal(learner.lastAppliedDecree, 0);
-      assert.equal(learner.keyCount, 0);
+      assert.equal(await learner.countKeys(), 0);
       assert.deepEqual(await allRecords(learner), []);
       assert.equal(await learner.readMeta(META_IMPORT_IN_PROGRESS), undefined);
     }
@@ -641,7 +636,7 @@ describe('checkpoints and learning', () => {
     const reopened = await ReplicaStore.open({ replicaDir });
     assert.equal(reopened.recoveredInterruptedImport, true);
     assert.equal(reopened.lastAppliedDecree, 0);
-    assert.equal(reopened.keyCount, 0);
+    assert.equal(await reopened.countKeys(), 0);
     assert.deepEqual(await allRecords(reopened), []);
     await reopened.applyMutation(1, []);
     await reopened.close();

@@ -10,6 +10,7 @@
 // All integers are big-endian. Appends are group-committed: records queued while a write+fsync is
 // in flight go out together in one write and one fsync. A write or fsync failure fails the log:
 // that group and every later append are rejected, and the next open cuts any torn tail.
+import { writeSync } from 'node:fs';
 import { mkdir, open as openFile, readdir, readFile, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -156,10 +157,15 @@ async function listLogFiles(dir: string): Promise<LogFile[]> {
   return files;
 }
 
-async function writeFully(handle: FileHandle, bytes: Buffer, position: number): Promise<void> {
+/**
+ * Writes the whole buffer at `position`. Synchronous on purpose: a write into the page cache
+ * takes microseconds, far less than handing it to the thread pool and back; the fsync that
+ * follows is what waits on the disk, and that one stays asynchronous.
+ */
+function writeFully(fd: number, bytes: Buffer, position: number): void {
   let done = 0;
   while (done < bytes.length) {
-    const { bytesWritten } = await handle.write(bytes, done, bytes.length - done, position + done);
+    const bytesWritten = writeSync(fd, bytes, done, bytes.length - done, position + done);
     // A write that makes no progress would loop forever; report it as the failure it is.
     if (bytesWritten <= 0) throw new PteronError('ERR_FILE_OPERATION_FAILED', 'mutation log write made no progress');
     done += bytesWritten;
@@ -420,7 +426,7 @@ export class MutationLog {
     const handle = this.handle;
     assert(handle !== undefined, 'a file is open for writing');
     this.writes += 1;
-    await writeFully(handle, bytes, current.bytes);
+    writeFully(handle.fd, bytes, current.bytes);
     current.bytes += bytes.length;
     for (const item of group) if (item.decree > current.maxDecree) current.maxDecree = item.decree;
     if (this.fsync) {

@@ -17,7 +17,7 @@ export {
 } from './schema.ts';
 export {
   ReplicaStore, RecordCursor, replicaDirOf, rdbDirOf,
-  META_LAST_APPLIED_DECREE, META_DATA_VERSION, META_KEY_COUNT, META_LAST_MANUAL_COMPACT_FINISH_TIME,
+  META_LAST_APPLIED_DECREE, META_DATA_VERSION, META_LAST_MANUAL_COMPACT_FINISH_TIME,
   META_IMPORT_IN_PROGRESS,
   type MutationOp, type StoredRecord, type Checkpoint, type OpenCheckpoint, type ReplicaStoreOptions,
   type ScanOptions, type ScanStep, type CompactOptions, type CompactStats, type ImportStats,

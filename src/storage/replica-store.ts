@@ -19,11 +19,10 @@ import {
 // Meta keys (the `meta` family). Values are decimal strings, as in Pegasus's meta column family.
 export const META_LAST_APPLIED_DECREE = 'last_applied_decree';
 export const META_DATA_VERSION = 'data_version';
-export const META_KEY_COUNT = 'key_count';
 export const META_LAST_MANUAL_COMPACT_FINISH_TIME = 'last_manual_compact_finish_time';
 /** Present while a checkpoint import is under way; found at open, it means the import died. */
 export const META_IMPORT_IN_PROGRESS = 'import_in_progress';
-const RESERVED_META = new Set([META_LAST_APPLIED_DECREE, META_DATA_VERSION, META_KEY_COUNT, META_IMPORT_IN_PROGRESS]);
+const RESERVED_META = new Set([META_LAST_APPLIED_DECREE, META_DATA_VERSION, META_IMPORT_IN_PROGRESS]);
 
 /** A group commit takes at most this many mutations, or this many bytes of keys and values. */
 const GROUP_MUTATIONS_MAX = 256;
@@ -80,7 +79,6 @@ export interface Checkpoint {
 
 /** A checkpoint read from a live store under a snapshot; close it to release the snapshot. */
 export interface OpenCheckpoint extends Checkpoint {
-  readonly keyCount: number;
   close(): Promise<void>;
 }
 
@@ -219,7 +217,6 @@ export class ReplicaStore {
   private readonly syncWrites: boolean;
   private appliedDecree = 0;
   private version = DATA_VERSION_LATEST;
-  private keys = 0;
   private writeTail: Promise<unknown> = Promise.resolve();
   /** The mutation group whose write job is queued but not started: new mutations join it. */
   private openGroup: MutationGroup | undefined;
@@ -259,9 +256,12 @@ export class ReplicaStore {
     return this.version;
   }
 
-  /** Data records in the database, expired-but-not-compacted ones included. */
-  get keyCount(): number {
-    return this.keys;
+  /**
+   * Data records in the database, expired-but-not-compacted ones included, counted by a key
+   * scan. Not kept up to date on every write: that would cost a lookup of every written key.
+   */
+  countKeys(): Promise<number> {
+    return this.countDataRecords();
   }
 
   /** The error that failed the store, if one did. */
@@ -271,8 +271,8 @@ export class ReplicaStore {
 
   private async load(newDataVersion: number): Promise<void> {
     assert(newDataVersion === 0 || newDataVersion === 1, 'new databases use value schema v0 or v1');
-    const names = [META_DATA_VERSION, META_LAST_APPLIED_DECREE, META_KEY_COUNT, META_IMPORT_IN_PROGRESS];
-    const [versionRaw, decreeRaw, countRaw, importRaw] = await this.engine.getMany(names.map(metaStoreKey));
+    const names = [META_DATA_VERSION, META_LAST_APPLIED_DECREE, META_IMPORT_IN_PROGRESS];
+    const [versionRaw, decreeRaw, importRaw] = await this.engine.getMany(names.map(metaStoreKey));
     const version = parseMetaNumber(META_DATA_VERSION, versionRaw);
     if (version === undefined) {
       if (await this.hasDataRecords()) {
@@ -280,7 +280,7 @@ export class ReplicaStore {
       }
       this.version = newDataVersion;
       await this.engine.write(
-        [metaPut(META_DATA_VERSION, newDataVersion), metaPut(META_LAST_APPLIED_DECREE, 0), metaPut(META_KEY_COUNT, 0)],
+        [metaPut(META_DATA_VERSION, newDataVersion), metaPut(META_LAST_APPLIED_DECREE, 0)],
         { sync: true },
       );
       return;
@@ -297,13 +297,6 @@ export class ReplicaStore {
     const decree = parseMetaNumber(META_LAST_APPLIED_DECREE, decreeRaw);
     if (decree === undefined) throw new PteronError('ERR_CORRUPTION', `${this.engine.location} has no ${META_LAST_APPLIED_DECREE}`);
     this.appliedDecree = decree;
-    const count = parseMetaNumber(META_KEY_COUNT, countRaw);
-    if (count === undefined) {
-      this.keys = await this.countDataRecords();
-      await this.engine.write([metaPut(META_KEY_COUNT, this.keys)], { sync: true });
-    } else {
-      this.keys = count;
-    }
   }
 
   private async hasDataRecords(): Promise<boolean> {
@@ -335,13 +328,11 @@ export class ReplicaStore {
     await this.engine.write(
       [
         metaPut(META_LAST_APPLIED_DECREE, 0),
-        metaPut(META_KEY_COUNT, 0),
         { type: 'del', key: metaStoreKey(META_IMPORT_IN_PROGRESS) },
       ],
       { sync: true },
     );
     this.appliedDecree = 0;
-    this.keys = 0;
   }
 
   /**
@@ -419,49 +410,20 @@ export class ReplicaStore {
     }
     if (accepted.length === 0) return;
     const ops = accepted.flatMap((item) => item.ops);
-    const storeKeys = ops.map((op) => dataStoreKey(op.key));
-    const keyDelta = await this.keyCountDelta(ops, storeKeys);
-    const batch: WriteOp[] = ops.map((op, index) =>
+    const batch: WriteOp[] = ops.map((op) =>
       op.type === 'put'
-        ? { type: 'put', key: storeKeys[index]!, value: encodeValue(this.version, op.userData, op.expireTs, op.timetag ?? 0n) }
-        : { type: 'del', key: storeKeys[index]! },
+        ? { type: 'put', key: dataStoreKey(op.key), value: encodeValue(this.version, op.userData, op.expireTs, op.timetag ?? 0n) }
+        : { type: 'del', key: dataStoreKey(op.key) },
     );
     const lastDecree = accepted[accepted.length - 1]!.decree;
     batch.push(metaPut(META_LAST_APPLIED_DECREE, lastDecree));
-    if (keyDelta !== 0) batch.push(metaPut(META_KEY_COUNT, this.keys + keyDelta));
     progress.mayHaveWritten = true;
     await this.engine.write(batch, { sync: accepted.some((item) => item.sync) });
     this.appliedDecree = lastDecree;
-    this.keys += keyDelta;
-    assert(this.keys >= 0, 'key count never goes negative');
     for (const item of accepted) {
       item.settled = true;
       item.resolve();
     }
-  }
-
-  /** How the ops change the number of data records (ops on one key apply in order). */
-  private async keyCountDelta(ops: readonly MutationOp[], storeKeys: readonly Buffer[]): Promise<number> {
-    if (ops.length === 0) return 0;
-    const uniqueKeys = new Map<string, number>();
-    const lookups: Buffer[] = [];
-    for (const key of storeKeys) {
-      const id = key.toString('latin1');
-      if (!uniqueKeys.has(id)) {
-        uniqueKeys.set(id, lookups.length);
-        lookups.push(key);
-      }
-    }
-    const existedBefore = await this.engine.hasMany(lookups);
-    const existsAfter = existedBefore.slice();
-    ops.forEach((op, index) => {
-      existsAfter[uniqueKeys.get(storeKeys[index]!.toString('latin1'))!] = op.type === 'put';
-    });
-    let delta = 0;
-    for (let index = 0; index < lookups.length; index += 1) {
-      delta += Number(existsAfter[index]) - Number(existedBefore[index]);
-    }
-    return delta;
   }
 
   /**
@@ -580,19 +542,6 @@ export class ReplicaStore {
     return this.engine.approximateSize(bounds.gte!, bounds.lt!);
   }
 
-  /** Counts data records again and repairs the stored key count if it drifted; returns the count. */
-  recountKeys(): Promise<number> {
-    return this.enqueue(async (progress) => {
-      const count = await this.countDataRecords();
-      if (count !== this.keys) {
-        progress.mayHaveWritten = true;
-        await this.engine.write([metaPut(META_KEY_COUNT, count)], { sync: this.syncWrites });
-        this.keys = count;
-      }
-      return count;
-    });
-  }
-
   // -------------------------------------------------------------------------------------------
   // Compaction
 
@@ -652,7 +601,6 @@ export class ReplicaStore {
     return this.enqueue(async (progress) => {
       const current = await this.engine.getMany(candidates.map((candidate) => candidate.storeKey));
       const batch: WriteOp[] = [];
-      let removed = 0;
       candidates.forEach((candidate, index) => {
         const value = current[index];
         if (value === undefined || !value.equals(candidate.seen)) {
@@ -665,16 +613,12 @@ export class ReplicaStore {
           return;
         }
         batch.push({ type: 'del', key: candidate.storeKey });
-        removed += 1;
         if (candidate.action === 'expired') stats.expiredDropped += 1;
         else stats.predicateDropped += 1;
       });
       if (batch.length === 0) return;
-      if (removed > 0) batch.push(metaPut(META_KEY_COUNT, this.keys - removed));
       progress.mayHaveWritten = true;
       await this.engine.write(batch, { sync: this.syncWrites });
-      this.keys -= removed;
-      assert(this.keys >= 0, 'key count never goes negative');
     });
   }
 
@@ -682,25 +626,23 @@ export class ReplicaStore {
   // Checkpoints (logical copies for learning)
 
   /**
-   * A consistent copy of the store: the decree, data version and key count are read under the
-   * same snapshot as the entries, so they describe exactly the data the entries hold.
+   * A consistent copy of the store: the decree and data version are read under the same
+   * snapshot as the entries, so they describe exactly the data the entries hold.
    */
   async openCheckpoint(): Promise<OpenCheckpoint> {
     if (this.failure !== undefined) throw new PteronError('ERR_LOCAL_APP_FAILURE', `storage failed earlier: ${this.failure.message}`);
     const snapshot = this.engine.snapshot();
     try {
-      const names = [META_LAST_APPLIED_DECREE, META_DATA_VERSION, META_KEY_COUNT];
-      const [decreeRaw, versionRaw, countRaw] = await this.engine.getMany(names.map(metaStoreKey), { snapshot });
+      const names = [META_LAST_APPLIED_DECREE, META_DATA_VERSION];
+      const [decreeRaw, versionRaw] = await this.engine.getMany(names.map(metaStoreKey), { snapshot });
       const decree = parseMetaNumber(META_LAST_APPLIED_DECREE, decreeRaw);
       const dataVersion = parseMetaNumber(META_DATA_VERSION, versionRaw);
-      const keyCount = parseMetaNumber(META_KEY_COUNT, countRaw);
-      assert(decree !== undefined && dataVersion !== undefined && keyCount !== undefined, 'an open store has its meta keys');
+      assert(decree !== undefined && dataVersion !== undefined, 'an open store has its meta keys');
       const engine = this.engine;
       let iterated = false;
       return {
         decree,
         dataVersion,
-        keyCount,
         async *entries(): AsyncGenerator<Entry, void, undefined> {
           assert(!iterated, 'checkpoint entries are iterated once');
           iterated = true;
@@ -779,13 +721,11 @@ export class ReplicaStore {
     batch.push(
       metaPut(META_LAST_APPLIED_DECREE, checkpoint.decree),
       metaPut(META_DATA_VERSION, checkpoint.dataVersion),
-      metaPut(META_KEY_COUNT, stats.entries),
       { type: 'del', key: metaStoreKey(META_IMPORT_IN_PROGRESS) },
     );
     await this.engine.write(batch, { sync: true });
     this.appliedDecree = checkpoint.decree;
     this.version = checkpoint.dataVersion;
-    this.keys = stats.entries;
     return stats;
   }
 
