@@ -49,39 +49,47 @@ describe('mutation path', () => {
     const committer = new ManualCommitter();
     const path = new MutationPath({ committer, lastDecree: 41, ballot: 3, maxInFlight: 20, maxQueuedWrites: 100 });
     const results = [path.submit(putWrite('a'), 10), path.submit(putWrite('b'), 10), path.submit(incrWrite('c', 1n), 10)];
-    assert.deepEqual(committer.mutations.map((mutation) => [mutation.decree, mutation.ballot, mutation.writes.length]), [[42, 3, 1], [43, 3, 1], [44, 3, 1]]);
+    assert.equal(committer.mutations.length, 0, 'a mutation leaves at the end of the loop turn');
+    await flush();
+    assert.deepEqual(committer.mutations.map((mutation) => [mutation.decree, mutation.ballot, mutation.writes.length]), [[42, 3, 2], [43, 3, 1]]);
     assert.ok(committer.mutations[0]!.timestampUs < committer.mutations[1]!.timestampUs);
-    assert.ok(committer.mutations[1]!.timestampUs < committer.mutations[2]!.timestampUs);
     path.ballot = 5;
-    path.submit(putWrite('d'), 10).catch(() => undefined);
-    assert.equal(committer.mutations[3]!.ballot, 5);
+    path.submit(incrWrite('d', 1n), 10).catch(() => undefined);
+    path.submit(putWrite('e'), 10).catch(() => undefined);
+    await flush();
+    assert.deepEqual(committer.mutations.slice(2).map((mutation) => [mutation.decree, mutation.ballot]), [[44, 5], [45, 5]]);
+    assert.ok(committer.mutations[1]!.timestampUs < committer.mutations[2]!.timestampUs);
+    assert.ok(committer.mutations[2]!.timestampUs < committer.mutations[3]!.timestampUs);
     assert.equal(path.lastPreparedDecree, 45);
     for (let index = 0; index < 4; index++) committer.commitNext();
-    assert.deepEqual((await Promise.all(results)).map((result) => result.decree), [42, 43, 44]);
-    assert.equal(path.lastCommittedDecree, 45);
+    assert.deepEqual((await Promise.all(results)).map((result) => result.decree), [42, 42, 43]);
     await path.drain();
+    assert.equal(path.lastCommittedDecree, 45);
   });
 
-  test('while every slot is taken, PUTs and REMOVEs pile into one mutation; other writes wait alone', async () => {
+  test('PUTs and REMOVEs of one loop turn, and those arriving while every slot is taken, pile into one mutation; other writes wait alone', async () => {
     const committer = new ManualCommitter();
     const path = new MutationPath({ committer, lastDecree: 0, ballot: 1, maxInFlight: 1, maxQueuedWrites: 100, batchBytesMax: 100 });
-    const results = [
-      path.submit(putWrite('1'), 10),
-      path.submit(putWrite('2'), 10),
-      path.submit({ op: 'remove', key: k('h', '3') }, 10),
-      path.submit(incrWrite('4', 1n), 10),
-      path.submit(putWrite('5'), 60),
+    const results = [path.submit(putWrite('1'), 10), path.submit(putWrite('2'), 10)];
+    await flush();
+    assert.equal(committer.mutations.length, 1);
+    results.push(
+      path.submit(putWrite('3'), 10),
+      path.submit({ op: 'remove', key: k('h', '4') }, 10),
+      path.submit(incrWrite('5', 1n), 10),
       path.submit(putWrite('6'), 60),
-    ];
-    assert.equal(path.writesWaiting, 5);
+      path.submit(putWrite('7'), 60),
+    );
+    await flush();
+    assert.equal(path.writesWaiting, 5, 'the only slot is taken');
     for (let round = 0; round < 5; round++) {
       committer.commitNext();
       await flush();
     }
     const decrees = (await Promise.all(results)).map((result) => result.decree);
-    assert.deepEqual(decrees, [1, 2, 2, 3, 4, 5], 'the size limit splits 5 and 6');
+    assert.deepEqual(decrees, [1, 1, 2, 2, 3, 4, 5], 'the size limit splits 6 and 7');
     assert.deepEqual(committer.mutations.map((mutation) => mutation.writes.map((write) => write.op)), [
-      ['put'], ['put', 'remove'], ['incr'], ['put'], ['put'],
+      ['put', 'put'], ['put', 'remove'], ['incr'], ['put'], ['put'],
     ]);
   });
 
@@ -90,6 +98,7 @@ describe('mutation path', () => {
     const failures: unknown[] = [];
     const path = new MutationPath({ committer, lastDecree: 0, ballot: 1, maxInFlight: 1, maxQueuedWrites: 2, onCommitFailure: (error) => failures.push(error) });
     const first = path.submit(incrWrite('a', 1n), 1);
+    await flush();
     const second = path.submit(incrWrite('b', 1n), 1);
     const third = path.submit(incrWrite('c', 1n), 1);
     await assert.rejects(path.submit(incrWrite('d', 1n), 1), (error: unknown) => error instanceof PteronError && error.code === 'ERR_BUSY');
@@ -102,6 +111,7 @@ describe('mutation path', () => {
 
     const doomed = path.submit(putWrite('x'), 1);
     const queued = path.submit(incrWrite('y', 1n), 1);
+    await flush();
     committer.failNext(new Error('disk on fire'));
     await assert.rejects(doomed, /disk on fire/);
     await assert.rejects(queued, (error: unknown) => error instanceof PteronError && error.code === 'ERR_INVALID_STATE');

@@ -116,7 +116,7 @@ export function registerDataPlane(rpc: RpcServer, stub: ReplicaStub): DataPlane 
   const registerRead = <A, R>(
     definition: CallDefinition<A, R>,
     metric: OperationMetricName | undefined,
-    run: (replica: Replica, args: A) => Promise<R>,
+    run: (replica: Replica, args: A) => R | Promise<R>,
   ): void => {
     rpc.register(definition.name, async (request: RpcRequest) => {
       const startNs = process.hrtime.bigint();

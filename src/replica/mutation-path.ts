@@ -10,6 +10,9 @@
 // Batching follows Pegasus's mutation queue: at most `maxInFlight` mutations are on their way to
 // commit (`staleness_for_commit`); while all slots are taken, PUTs and REMOVEs that arrive pile
 // into one waiting mutation (up to a size limit), every other write waits in a mutation of its own.
+// A mutation also leaves only at the end of the event-loop turn its first write came in, so the
+// writes of every request read in that turn share it: each mutation costs a log write, an fsync and
+// a prepare per secondary, whatever the number of writes it carries.
 import { PteronError, assert, log } from '../base/index.ts';
 import { now2016Seconds, type ReplicaStore } from '../storage/index.ts';
 import { applyMutationWrites } from './apply-writes.ts';
@@ -73,6 +76,7 @@ export class MutationPath {
   private readonly waiting: WaitingMutation[] = [];
   private queuedWrites = 0;
   private failure: unknown;
+  private pumpScheduled = false;
   private drainWaiters: Array<() => void> = [];
 
   constructor(options: MutationPathOptions) {
@@ -131,7 +135,13 @@ export class MutationPath {
         this.waiting.push({ writes: [write], waiters: [{ resolve, reject }], bytes, batchable });
       }
       this.queuedWrites += 1;
-      this.pump();
+      if (!this.pumpScheduled) {
+        this.pumpScheduled = true;
+        setImmediate(() => {
+          this.pumpScheduled = false;
+          this.pump();
+        });
+      }
     });
   }
 

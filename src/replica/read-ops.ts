@@ -49,8 +49,10 @@ function compositeKey(hashKey: Buffer, sortKey: Buffer): Buffer | undefined {
   }
 }
 
-export async function readGet(context: ReadContext, key: Buffer): Promise<ReadResponse> {
-  const raw = await context.store.engine.get(dataStoreKey(key));
+// Point reads (get, ttl) run on the JS thread: a LevelDB lookup that hits its caches takes
+// microseconds, less than the thread-pool round trip an asynchronous get costs.
+export function readGet(context: ReadContext, key: Buffer): ReadResponse {
+  const raw = context.store.engine.getSync(dataStoreKey(key));
   if (raw === undefined) return { error: STATUS_NOT_FOUND, value: EMPTY, ...context.base };
   const parts = decodeValue(raw, context.store.dataVersion);
   if (isExpireTsPassed(parts.expireTs, context.now)) {
@@ -60,8 +62,8 @@ export async function readGet(context: ReadContext, key: Buffer): Promise<ReadRe
   return { error: STATUS_OK, value: parts.userData, ...context.base };
 }
 
-export async function readTtl(context: ReadContext, key: Buffer): Promise<TtlResponse> {
-  const raw = await context.store.engine.get(dataStoreKey(key));
+export function readTtl(context: ReadContext, key: Buffer): TtlResponse {
+  const raw = context.store.engine.getSync(dataStoreKey(key));
   if (raw === undefined) return { error: STATUS_NOT_FOUND, ttlSeconds: 0, ...context.base };
   const expireTs = readExpireTs(raw, context.store.dataVersion);
   if (isExpireTsPassed(expireTs, context.now)) {
