@@ -860,4 +860,25 @@ describe('stalled HTTP requests (an in-process listener)', () => {
       await listener.close();
     }
   });
+
+  it('lets go of a connection it closes after a malformed request, even one it had stopped reading', async () => {
+    const router = new HttpRouter();
+    router.register({ path: 'small', description: 's', handler: () => ({ status: 200, body: 's' }) });
+    router.register({ path: 'big', description: 'b', handler: () => ({ status: 200, body: 'b'.repeat(64 * 1024) }) });
+    const listener = await listen({ host: '127.0.0.1', port: 0, http: createAdminHttpServer(router), rpc: new RpcServer() });
+    const connections = (): Promise<number> =>
+      new Promise((resolve, reject) => listener.server.getConnections((error, count) => (error ? reject(error) : resolve(count))));
+    try {
+      const connection = await RawConnection.open(listener.port);
+      // The second answer waits behind the first, and is past the write high-water mark: node
+      // stops reading the connection when the third request comes in. Then a malformed request.
+      const requests = [requestBytes('/small'), requestBytes('/big'), requestBytes('/small'), Buffer.from('BAD\r\n\r\n')];
+      connection.write(Buffer.concat(requests));
+      assert.ok(await connection.waitClosed(), 'connection closed after the malformed request');
+      assert.match(connection.pending.toString('latin1'), /HTTP\/1\.1 400 Bad Request\r\n[^]*bad HTTP request: HPE_INVALID_METHOD$/);
+      await waitFor('the server to let go of the connection', async () => (await connections()) === 0, 3000, 20);
+    } finally {
+      await listener.close();
+    }
+  });
 });

@@ -243,12 +243,18 @@ export function createAdminHttpServer(router: HttpRouter): http.Server {
     }
   });
 
+  // The answer to a malformed request closes the connection once it is written. Ending the
+  // socket alone is not enough: a socket node has paused (pipelined requests whose answers wait
+  // past the write high-water mark) never reads the client's FIN or reset, so it would stay open
+  // for good after the client has gone.
   server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
     badRequests.increment();
     if (socket.writable && error.code !== 'ECONNRESET') {
       const status = error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
       const body = `bad HTTP request: ${error.code ?? error.message}`;
-      socket.end(`HTTP/1.1 ${status}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      socket.end(`HTTP/1.1 ${status}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`, () =>
+        socket.destroy(),
+      );
     } else {
       socket.destroy();
     }
