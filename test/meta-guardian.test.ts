@@ -105,6 +105,21 @@ describe('guardian: dead members (§2.8)', () => {
     assert.equal(expected.ballot, configs[0]!.ballot + 2);
   });
 
+  it('promotes the secondary that reported the highest committed decree, whatever its load', () => {
+    // D already leads partition 1, so by load alone D would lose to C.
+    const configs = [pc(0, '', [C, D]), pc(1, D, [A, B])];
+    const report = (lastCommittedDecree: number) => ({ lastCommittedDecree, lastPreparedDecree: lastCommittedDecree + 1 });
+    const reported = (reports: Record<string, number>) => guardianStep(
+      { ...stateOf({ configs, alive: [A, B, C, D] }), memberReports: new Map([['1.0', new Map(Object.entries(reports).map(([node, decree]) => [node, report(decree)]))]]) },
+      { kind: 'cure', gpids: [configs[0]!.gpid] },
+      NOW,
+    );
+    assert.deepEqual(summary(reported({ [C]: 40, [D]: 41 })), [['proposal', 'CT_UPGRADE_TO_PRIMARY', D, D]]);
+    assert.deepEqual(summary(reported({ [C]: 41, [D]: 41 })), [['proposal', 'CT_UPGRADE_TO_PRIMARY', C, C]], 'a tie goes to the less loaded node');
+    assert.deepEqual(summary(reported({ [D]: 7 })), [['proposal', 'CT_UPGRADE_TO_PRIMARY', D, D]], 'a node that reported beats one that did not');
+    assert.deepEqual(summary(reported({})), [['proposal', 'CT_UPGRADE_TO_PRIMARY', C, C]], 'without reports, load decides');
+  });
+
   it('asks the primary to remove a dead secondary', () => {
     const configs = [pc(0, A, [B, C])];
     const actions = step({ configs, alive: [A, C] }, { kind: 'node_dead', node: B });

@@ -502,6 +502,30 @@ describe('dropped-member history', () => {
   });
 });
 
+describe('member reports', () => {
+  it('promotes the secondary whose config sync reported the highest committed decree', async () => {
+    const meta = await createMetaHarness();
+    await meta.state.createApp({ appName: 't', partitionCount: 1, replicaCount: 3 });
+    await meta.settle();
+    const gpid = { appId: 1, partitionIndex: 0 };
+    const placed = meta.state.partitionsOf(1)[0]!;
+    const [behind, ahead] = placed.secondaries as [string, string];
+    const report = (node: string, decree: number) => meta.state.onConfigSync(node, [{
+      gpid, ballot: placed.ballot, status: 'PS_SECONDARY' as const, lastCommittedDecree: decree, lastPreparedDecree: decree + 2, lastDurableDecree: decree,
+      appType: 'pegasus', diskTag: 'default',
+    }]);
+    assert.equal(report(behind, 90).err, 'ERR_OK');
+    assert.equal(report(ahead, 97).err, 'ERR_OK');
+    assert.deepEqual(meta.state.droppedHistory(gpid), [], 'a member\'s report is not a dropped entry');
+    const next = applyConfigChange(placed, 'CT_DOWNGRADE_TO_INACTIVE', placed.primary)!;
+    const result = await meta.state.onUpdateConfiguration({ config: next, type: 'CT_DOWNGRADE_TO_INACTIVE', node: placed.primary });
+    assert.ok(result !== 'ignored' && result.err === 'ERR_OK');
+    meta.proposals.length = 0;
+    await meta.state.checkAllPartitions();
+    assert.deepEqual(meta.proposals.map((proposal) => [proposal.type, proposal.node]), [['CT_UPGRADE_TO_PRIMARY', ahead]]);
+  });
+});
+
 describe('simple store end to end', () => {
   it('keeps tables across a restart on the file store', async () => {
     const { mkdtemp, rm } = await import('node:fs/promises');

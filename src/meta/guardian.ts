@@ -7,7 +7,8 @@
 //   1. a dead member is taken out: a dead primary (or a dead secondary of a primary-less
 //      partition) by the meta itself, a dead secondary of a live primary through that primary;
 //      only the dead primary of a partition that never had another node stays;
-//   2. no primary: promote a live secondary; a brand-new partition gets a primary; a partition
+//   2. no primary: promote the live secondary that reported the highest committed decree (the
+//      least to catch up; fewest primaries breaks ties); a brand-new partition gets a primary; a partition
 //      whose replicas all died ("DDD") gets the last dropped member that provably has the data
 //      (never one that reports holding none);
 //   3. too few members: add a secondary (prefer a recently dropped member, wait a while for it
@@ -43,6 +44,12 @@ export interface DroppedReplica {
   lastPreparedDecree: number;
 }
 
+/** What a member said of its replica in its last config sync. */
+export interface MemberReport {
+  lastCommittedDecree: number;
+  lastPreparedDecree: number;
+}
+
 export interface GuardianState {
   /** The effective level (already forced to freezed when too few nodes are alive). */
   level: FunctionLevel;
@@ -54,6 +61,8 @@ export interface GuardianState {
   pending: ReadonlySet<string>;
   /** Dropped-member history per gpid text, most recent last. */
   dropped: ReadonlyMap<string, readonly DroppedReplica[]>;
+  /** Per gpid text, per member node: the decrees its last config-sync report gave. */
+  memberReports?: ReadonlyMap<string, ReadonlyMap<string, MemberReport>>;
   /** Nodes never chosen for a new replica. */
   blackList?: ReadonlySet<string>;
   /** Per gpid text: the next step of the balance operation queued for the partition. */
@@ -231,8 +240,12 @@ function cureMissingPrimary(round: Round, config: PartitionConfiguration): void 
   const { state, tally } = round;
   const appId = config.gpid.appId;
   if (config.secondaries.length > 0) {
-    // Every secondary is alive here (dead ones were removed first).
-    const chosen = chooseSecondaryToPromote(config.secondaries, appId, tally);
+    // Every secondary is alive here (dead ones were removed first). Each has prepared everything
+    // committed, so any is safe; the one that committed most has the shortest tail to commit.
+    const reports = state.memberReports?.get(gpidText(config.gpid));
+    const committed = (node: string): number => reports?.get(node)?.lastCommittedDecree ?? -1;
+    const highest = Math.max(...config.secondaries.map(committed));
+    const chosen = chooseSecondaryToPromote(config.secondaries.filter((node) => committed(node) === highest), appId, tally);
     if (chosen !== undefined && propose(round, config, 'CT_UPGRADE_TO_PRIMARY', chosen, chosen)) tally.addPrimary(appId, chosen, false);
     return;
   }

@@ -20,7 +20,7 @@ import {
   type BalanceOperation, type BalanceOperationCount, type BalancerOptions, type BalancerStep,
 } from './balancer.ts';
 import { failureDetectorOptionsFromFlags, MasterFailureDetector, type BeaconOutcome, type FailureDetectorOptions } from './failure-detector.ts';
-import { effectiveFunctionLevel, guardianStep, type DroppedReplica, type GuardianAction, type GuardianEvent, type GuardianOptions, type GuardianProposal } from './guardian.ts';
+import { effectiveFunctionLevel, guardianStep, type DroppedReplica, type MemberReport, type GuardianAction, type GuardianEvent, type GuardianOptions, type GuardianProposal } from './guardian.ts';
 import {
   APP_TYPE_PEGASUS, appInfoFromJson, appInfoToJson, applyConfigChange, cloneAppInfo, clonePartitionConfiguration, gpidText,
   isMember, levelAtMost, membersOf, newPartitionConfiguration, parseFunctionLevel, parseGpid, partitionConfigurationFromJson,
@@ -454,6 +454,8 @@ export interface MetaServerStateOptions {
 interface PartitionContext {
   /** Members that left, most recent last, bounded. */
   dropped: DroppedReplica[];
+  /** What each member reported of its replica in its last config sync. */
+  memberReports: Map<string, MemberReport>;
   /** A write of this partition's configuration is in flight. */
   pending: boolean;
   /** While pending: the members before and after the change (config sync of these nodes must wait). */
@@ -670,7 +672,7 @@ export class MetaServerState {
     for (const config of configs) {
       const key = gpidText(config.gpid);
       if (!this.contexts.has(key)) {
-        this.contexts.set(key, { dropped: [], pending: false, pendingNodes: new Set(), balancerSteps: [], metrics: partitionEntity(config.gpid) });
+        this.contexts.set(key, { dropped: [], memberReports: new Map(), pending: false, pendingNodes: new Set(), balancerSteps: [], metrics: partitionEntity(config.gpid) });
       }
     }
     this.refreshTableMetrics(app);
@@ -1110,7 +1112,13 @@ export class MetaServerState {
         continue;
       }
       const config = this.partitions.get(app.appId)?.[replica.gpid.partitionIndex];
-      if (!config || isMember(config, node)) continue;
+      if (!config) continue;
+      if (isMember(config, node)) {
+        this.contexts.get(gpidText(config.gpid))?.memberReports.set(node, {
+          lastCommittedDecree: replica.lastCommittedDecree, lastPreparedDecree: replica.lastPreparedDecree,
+        });
+        continue;
+      }
       this.recordDropped(config.gpid, {
         node, droppedAtMs: 0, ballot: replica.ballot,
         lastCommittedDecree: replica.lastCommittedDecree, lastPreparedDecree: replica.lastPreparedDecree,
@@ -1130,6 +1138,7 @@ export class MetaServerState {
   private recordDropped(gpid: Gpid, entry: DroppedReplica): void {
     const context = this.contexts.get(gpidText(gpid));
     if (!context) return;
+    context.memberReports.delete(entry.node);
     const existing = context.dropped.findIndex((item) => item.node === entry.node);
     if (existing >= 0) {
       const previous = context.dropped[existing]!;
@@ -1411,9 +1420,11 @@ export class MetaServerState {
 
   private guardianState() {
     const dropped = new Map<string, readonly DroppedReplica[]>();
+    const memberReports = new Map<string, ReadonlyMap<string, MemberReport>>();
     const pending = new Set<string>();
     for (const [key, context] of this.contexts) {
       if (context.dropped.length > 0) dropped.set(key, context.dropped);
+      if (context.memberReports.size > 0) memberReports.set(key, context.memberReports);
       if (context.pending) pending.add(key);
     }
     const balancerSteps = new Map<string, BalancerStep>();
@@ -1425,6 +1436,7 @@ export class MetaServerState {
       aliveNodes: this.aliveNodes(),
       pending,
       dropped,
+      memberReports,
       balancerSteps,
       options: this.guardianOptions(),
     };
