@@ -6,7 +6,7 @@
 // only if it is exactly the change `applyConfigChange` makes to the current configuration (the
 // ballot compare-and-set of the real meta). Every accepted configuration is pushed to the old
 // and new members, the requester and the node concerned.
-import { guardianStep, type DroppedReplica, type GuardianEvent, type GuardianOptions, type GuardianState } from '../../src/meta/guardian.ts';
+import { guardianStep, type DroppedReplica, type GuardianEvent, type MemberReport, type GuardianOptions, type GuardianState } from '../../src/meta/guardian.ts';
 import {
   applyConfigChange, clonePartitionConfiguration, gpidText, isMember, membersOf, newPartitionConfiguration, sameMembership,
   type AppInfo, type ConfigType, type PartitionConfiguration,
@@ -24,6 +24,8 @@ export class SimMeta {
   readonly alive = new Set<string>();
   private readonly lastBeaconMs = new Map<string, number>();
   private readonly dropped: DroppedReplica[] = [];
+  /** The last config-sync report of each member (steers which secondary is promoted). */
+  private readonly memberReports = new Map<string, MemberReport>();
   private readonly options: GuardianOptions;
   /** Configuration changes accepted, per type, for the run summary. */
   readonly changesByType = new Map<string, number>();
@@ -76,6 +78,7 @@ export class SimMeta {
         return;
       case 'config_sync': {
         const member = isMember(this.config, from);
+        if (message.report && member) this.memberReports.set(from, { lastCommittedDecree: message.report.lastCommitted, lastPreparedDecree: message.report.lastPrepared });
         if (message.report && !member) this.recordReport(from, message.report);
         this.ctx.send(META, from, { type: 'config_sync_reply', syncId: message.syncId, config: member ? clonePartitionConfiguration(this.config) : undefined });
         return;
@@ -174,6 +177,7 @@ export class SimMeta {
       aliveNodes: this.alive,
       pending: new Set(),
       dropped: new Map([[gpidText(this.config.gpid), this.dropped]]),
+      memberReports: new Map([[gpidText(this.config.gpid), this.memberReports]]),
       options: this.options,
     };
   }
@@ -190,6 +194,7 @@ export class SimMeta {
 
   /** A drop keeps the last reported replica state; a report keeps the drop time (like the real meta). */
   private mergeDropped(entry: DroppedReplica): void {
+    this.memberReports.delete(entry.node);
     const index = this.dropped.findIndex((item) => item.node === entry.node);
     if (index >= 0) {
       const previous = this.dropped[index]!;
