@@ -3,10 +3,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
-import { fileURLToPath } from 'node:url';
+import { PROJECT_ROOT, sleep } from '../../test/helpers/process.ts';
 
-export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+// The tests' helpers for ports and waiting serve the benches too.
+export { freePort, sleep } from '../../test/helpers/process.ts';
 
 /** How long a child may take to answer its readiness probe. */
 const READY_TIMEOUT_MS = 30000;
@@ -35,21 +35,6 @@ function killQuietly(pid: number | undefined, signal: NodeJS.Signals): void {
   } catch {
     // already gone
   }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export interface SimpleResponse {
