@@ -9,8 +9,9 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import type { AppInfo, PartitionConfiguration } from '../src/meta/index.ts';
 import type { AdminRequest } from '../src/net/index.ts';
-import { dataVersionCall, ReplicaStub } from '../src/replica/index.ts';
-import { encodeKey } from '../src/storage/index.ts';
+import { dataVersionCall, ReplicaStub, type ClientWrite } from '../src/replica/index.ts';
+import { MutationLog } from '../src/replica/mutation-log.ts';
+import { classicLevelEngine, encodeKey, replicaDirOf, type EngineFactory } from '../src/storage/index.ts';
 import { PartitionStatus } from '../src/wire/index.ts';
 
 const SELF = '127.0.0.1:40001';
@@ -98,6 +99,48 @@ describe('replica stub', () => {
     assert.ok(names.includes('3.0.pegasus') && names.includes('3.3.pegasus') && !names.includes('3.1.pegasus'));
     assert.deepEqual(report(restarted).map((row) => row[0]), ['3.0', '3.3']);
     await restarted.close();
+  });
+
+  test('a new primary serves reads only once the tail it inherited is applied to its store, not merely committed', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'pteron-replica-barrier-'));
+    const put = (sortKey: string): ClientWrite => ({ op: 'put', request: { key: encodeKey(Buffer.from('h'), Buffer.from(sortKey)), value: Buffer.from(sortKey), expireTsSeconds: 0 } });
+    try {
+      const first = new ReplicaStub({ self: SELF, dataDir: dir });
+      first.update(appInfo(6), configOf(6, 0, 1, SELF, []));
+      await settled(first);
+      await first.find(6, 0)!.path!.submit(put('a'), 10);
+      await first.close();
+      // A mutation its log holds but its store never applied, as after a crash in between.
+      const { log } = await MutationLog.open({ dir: path.join(replicaDirOf(dir, 6, 0), 'plog') });
+      await log.append({ mutation: { decree: 2, ballot: 1, timestampUs: BigInt(Date.now()) * 1000n, writes: [put('b')] }, lastCommittedDecree: 1 });
+      await log.close();
+
+      let release = (): void => undefined;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const held: EngineFactory = (location) => {
+        const engine = classicLevelEngine()(location);
+        const write = engine.write.bind(engine);
+        engine.write = async (ops, options) => {
+          await gate;
+          return write(ops, options);
+        };
+        return engine;
+      };
+      const restarted = new ReplicaStub({ self: SELF, dataDir: dir, engineFactory: held });
+      assert.equal(await restarted.loadFromDisk(), 1);
+      restarted.update(appInfo(6), configOf(6, 0, 2, SELF, []));
+      const replica = restarted.find(6, 0)!;
+      for (let tries = 0; replica.lastCommittedDecree < 2 && tries < 500; tries++) await new Promise((resolve) => setTimeout(resolve, 10));
+      assert.equal(replica.lastCommittedDecree, 2, 'the inherited tail is committed under the new ballot');
+      assert.equal(replica.servingPrimary, false, 'but not yet in the store: no reads');
+      release();
+      for (let tries = 0; replica.store!.lastAppliedDecree < 2 && tries < 500; tries++) await new Promise((resolve) => setTimeout(resolve, 10));
+      assert.equal(replica.servingPrimary, true);
+      assert.deepEqual((await replica.store!.get(encodeKey(Buffer.from('h'), Buffer.from('b'))))?.userData, Buffer.from('b'));
+      await restarted.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('a replica that failed to open reports PS_ERROR, serves nothing, and is opened afresh with the next configuration', async () => {

@@ -191,7 +191,10 @@ export class Replica implements MutationCommitter {
 
   /** Open primary, caught up with what it inherited, within the meta's lease: may answer clients. */
   get servingPrimary(): boolean {
-    return this.state === 'serving' && this.core?.canServeReads === true && this.path !== undefined && this.services.leaseValid();
+    // Reads go to the store: a new primary serves them once the tail it inherited is not only
+    // committed but applied, or a read could miss a write the previous primary acknowledged.
+    return this.state === 'serving' && this.core?.canServeReads === true && this.store!.lastAppliedDecree >= this.core.readBarrier
+      && this.path !== undefined && this.services.leaseValid();
   }
 
   get lastCommittedDecree(): number {
