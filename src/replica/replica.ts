@@ -37,6 +37,9 @@ export interface ReplicaEnvs {
 
 export const APP_INFO_FILE = '.app-info';
 export const INIT_INFO_FILE = '.init-info';
+/** A secondary hands its committed mutations to the store after this long, or at this many. */
+const DEFERRED_APPLY_MS = 20;
+const DEFERRED_APPLIES_MAX = 256;
 
 function envInteger(envs: Record<string, string>, name: string, min: number, max: number): number | undefined {
   const text = envs[name];
@@ -140,6 +143,9 @@ export class Replica implements MutationCommitter {
   private mutationLog: MutationLog | undefined;
   private applier: StoreApplier | undefined;
   private readonly waiters = new Map<number, CommitWaiter>();
+  /** Committed mutations a secondary has yet to hand to its store (see deferApply). */
+  private deferredApplies: Mutation[] = [];
+  private deferredFlush: NodeJS.Timeout | undefined;
   private writtenInfo = '';
   private persisting: Promise<void> = Promise.resolve();
   private lastDurableMs = Date.now();
@@ -341,13 +347,12 @@ export class Replica implements MutationCommitter {
       case 'apply': {
         const waiter = this.waiters.get(action.mutation.decree);
         this.waiters.delete(action.mutation.decree);
-        this.applier!.apply(action.mutation).then(
-          (outcomes) => waiter?.resolve(outcomes),
-          (error: unknown) => {
-            waiter?.reject(error);
-            this.fail(error, 'applying a committed mutation failed');
-          },
-        );
+        if (core.role === 'secondary') {
+          this.deferApply(action.mutation);
+          return;
+        }
+        this.flushDeferredApplies();
+        this.applyNow(action.mutation, waiter);
         return;
       }
       case 'send':
@@ -363,6 +368,36 @@ export class Replica implements MutationCommitter {
         this.onRoleChange(action.role, action.previous);
         return;
     }
+  }
+
+  private applyNow(mutation: Mutation, waiter: CommitWaiter | undefined): void {
+    this.applier!.apply(mutation).then(
+      (outcomes) => waiter?.resolve(outcomes),
+      (error: unknown) => {
+        waiter?.reject(error);
+        this.fail(error, 'applying a committed mutation failed');
+      },
+    );
+  }
+
+  /**
+   * A secondary serves no reads, so its committed mutations reach the store in bunches: one
+   * LevelDB batch for many of them instead of one per prepare. They are in its log already, and
+   * a secondary that becomes primary hands them over first and serves reads only once they are
+   * applied (servingPrimary).
+   */
+  private deferApply(mutation: Mutation): void {
+    this.deferredApplies.push(mutation);
+    if (this.deferredApplies.length >= DEFERRED_APPLIES_MAX) this.flushDeferredApplies();
+    else this.deferredFlush ??= setTimeout(() => this.flushDeferredApplies(), DEFERRED_APPLY_MS);
+  }
+
+  private flushDeferredApplies(): void {
+    clearTimeout(this.deferredFlush);
+    this.deferredFlush = undefined;
+    const mutations = this.deferredApplies;
+    this.deferredApplies = [];
+    for (const mutation of mutations) this.applyNow(mutation, undefined);
   }
 
   private async learnCheckpoint(from: string, signature: number): Promise<void> {
@@ -382,6 +417,7 @@ export class Replica implements MutationCommitter {
   }
 
   private onRoleChange(role: ReplicaRole, previous: ReplicaRole): void {
+    this.flushDeferredApplies();
     log.info({ gpid: gpidText(this.gpid), from: previous, to: role, ballot: this.core?.ballot }, 'replica role changed');
     if (previous === 'primary') this.stopWritePath(new NotPrimaryError('the replica is no longer primary'));
     if (role === 'primary') {
@@ -473,6 +509,7 @@ export class Replica implements MutationCommitter {
     if (wasOpening) await this.opened;
     const writePath = this.path;
     this.stopWritePath(new PteronError('ERR_INVALID_STATE', 'the replica is closing'));
+    this.flushDeferredApplies();
     await this.persisting;
     await this.scanners.close();
     await writePath?.drain();
