@@ -9,6 +9,7 @@ import { PteronError } from '../src/base/errors.ts';
 import { RpcClient } from '../src/net/rpc/client.ts';
 import type { RpcRequest } from '../src/net/rpc/server.ts';
 import { createServer, type PteronServer } from '../src/runtime/server.ts';
+import { encodeRequestFrameV0, parseResponseFrame } from '../src/wire/frame.ts';
 import { decodeArgs, encodeResult, RPCS, readResponseCodec } from '../src/wire/structs/index.ts';
 
 const LOCALHOST = '127.0.0.1';
@@ -204,6 +205,27 @@ describe('RpcClient', () => {
     assert.equal(client.inFlight, 0);
     // The connection still serves calls afterwards.
     assert.equal((await client.call('RPC_TEST_ECHO', Buffer.from([0]))).error, 'ERR_OK');
+  });
+
+  it('answers every request of a client that half-closes, then ends the connection', async () => {
+    const { server, port } = await startServer();
+    cleanups.push(() => server.close());
+    const socket = net.connect(port, LOCALHOST);
+    await new Promise((resolve) => socket.once('connect', resolve));
+    const received: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => received.push(chunk));
+    const ended = new Promise((resolve) => socket.once('end', resolve));
+    // The second answer takes 50 ms, long after the client's FIN.
+    socket.end(Buffer.concat([encodeRequestFrameV0('RPC_TEST_ECHO', 1, Buffer.from([0])), encodeRequestFrameV0('RPC_TEST_ECHO', 2, Buffer.from([5]))]));
+    await ended;
+    let rest = Buffer.concat(received);
+    const answers: Array<[number, string]> = [];
+    for (let parsed = parseResponseFrame(rest, 1 << 20); parsed; parsed = parseResponseFrame(rest, 1 << 20)) {
+      answers.push([parsed.frame.seqid, parsed.frame.error]);
+      rest = rest.subarray(parsed.bytes);
+    }
+    assert.deepEqual(answers, [[1, 'ERR_OK'], [2, 'ERR_OK']]);
+    socket.destroy();
   });
 
   it('closes cleanly: pending calls fail and later calls are refused', async () => {

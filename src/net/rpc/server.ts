@@ -81,13 +81,28 @@ export class RpcServer implements RpcConnectionHandler {
       resumeIfClear();
     });
 
+    // A client that half-closes (sends its requests, then FIN) still gets every answer; the
+    // connection ends once the last one is written.
+    socket.allowHalfOpen = true;
+    let readEnded = false;
     let outbox: Buffer[] = [];
     let flushScheduled = false;
+    const endIfDone = (): void => {
+      if (readEnded && inFlight === 0 && outbox.length === 0 && !socket.destroyed) socket.end();
+    };
+    socket.on('end', () => {
+      readEnded = true;
+      endIfDone();
+    });
     const flush = (): void => {
       flushScheduled = false;
       const frames = outbox;
       outbox = [];
-      if (socket.destroyed || frames.length === 0) return;
+      if (socket.destroyed) return;
+      if (frames.length === 0) {
+        endIfDone();
+        return;
+      }
       const corked = frames.length > 1;
       if (corked) socket.cork();
       for (const frame of frames) socket.write(frame);
@@ -97,6 +112,7 @@ export class RpcServer implements RpcConnectionHandler {
         awaitingDrain = true;
         socket.pause();
       }
+      endIfDone();
     };
     const reply = (frame: RequestFrame, answer: RpcReply): void => {
       if (socket.destroyed) return;
@@ -131,6 +147,7 @@ export class RpcServer implements RpcConnectionHandler {
         .then((answer) => {
           inFlight--;
           if (answer && !oneway) reply(frame, answer);
+          else endIfDone();
           resumeIfClear();
         });
     };
