@@ -142,6 +142,21 @@ describe('local committer on a replica store', () => {
   });
 });
 
+describe('store applier', () => {
+  test('settled() resolves once everything handed over reached the store', async () => {
+    const store = await ReplicaStore.open({ replicaDir: '/replica/2.0.pegasus', engineFactory: memoryEngine() });
+    const applier = new StoreApplier(store, () => ({ defaultTtlSeconds: 0 }));
+    for (let decree = 1; decree <= 5; decree++) {
+      void applier.apply({ decree, ballot: 1, timestampUs: 1_700_000_000_000_000n, writes: [decree === 3 ? incrWrite('n', 2n) : putWrite(`k${decree}`)] });
+    }
+    assert.ok(store.lastAppliedDecree < 5, 'applying is asynchronous');
+    await applier.settled();
+    assert.equal(store.lastAppliedDecree, 5);
+    assert.deepEqual((await store.get(k('h', 'n')))!.userData, Buffer.from('2'));
+    await store.close();
+  });
+});
+
 describe('write semantics', () => {
   const mutation = (writes: ClientWrite[]): Mutation => ({ decree: 7, ballot: 1, timestampUs: 1_700_000_000_000_000n, writes });
   const envWith = (records: Record<string, StoredRecord>, defaultTtlSeconds = 0) => ({

@@ -242,6 +242,11 @@ export class StoreApplier {
     private readonly settings: () => ApplySettings,
   ) {}
 
+  /** Resolves once every mutation handed over so far reached the store (or failed). */
+  settled(): Promise<void> {
+    return this.planning.then(() => this.lastWrite).then(() => undefined, () => undefined);
+  }
+
   apply(mutation: Mutation): Promise<WriteOutcome[]> {
     const reads = mutation.writes.some(readsBeforeWrite);
     const planned = this.planning.then(async () => {

@@ -510,6 +510,7 @@ export class Replica implements MutationCommitter {
     const writePath = this.path;
     this.stopWritePath(new PteronError('ERR_INVALID_STATE', 'the replica is closing'));
     this.flushDeferredApplies();
+    await this.applier?.settled();
     await this.persisting;
     await this.scanners.close();
     await writePath?.drain();
