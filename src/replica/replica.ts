@@ -393,6 +393,8 @@ export class Replica implements MutationCommitter {
   }
 
   private flushDeferredApplies(): void {
+    // Called before every apply of a primary: nothing to do there, so nothing is allocated.
+    if (this.deferredApplies.length === 0) return;
     clearTimeout(this.deferredFlush);
     this.deferredFlush = undefined;
     const mutations = this.deferredApplies;

@@ -99,18 +99,16 @@ export class RpcServer implements RpcConnectionHandler {
       const frames = outbox;
       outbox = [];
       if (socket.destroyed) return;
-      if (frames.length === 0) {
-        endIfDone();
-        return;
-      }
-      const corked = frames.length > 1;
-      if (corked) socket.cork();
-      for (const frame of frames) socket.write(frame);
-      if (corked) socket.uncork();
-      // What the kernel did not take stays buffered: past the high-water mark, stop reading until 'drain'.
-      if (socket.writableLength >= socket.writableHighWaterMark && !awaitingDrain) {
-        awaitingDrain = true;
-        socket.pause();
+      if (frames.length > 0) {
+        const corked = frames.length > 1;
+        if (corked) socket.cork();
+        for (const frame of frames) socket.write(frame);
+        if (corked) socket.uncork();
+        // What the kernel did not take stays buffered: past the high-water mark, stop reading until 'drain'.
+        if (socket.writableLength >= socket.writableHighWaterMark && !awaitingDrain) {
+          awaitingDrain = true;
+          socket.pause();
+        }
       }
       endIfDone();
     };
