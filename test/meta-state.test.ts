@@ -456,11 +456,27 @@ describe('config sync', () => {
   });
 });
 
+/** A meta harness with table `t` of one partition, placed on three nodes. */
+async function onePartition() {
+  const meta = await createMetaHarness();
+  await meta.state.createApp({ appName: 't', partitionCount: 1, replicaCount: 3 });
+  await meta.settle();
+  return meta;
+}
+
+/** `node`'s config sync, reporting its replica of t's partition 0. */
+function reportReplica(
+  meta: Awaited<ReturnType<typeof createMetaHarness>>, node: string, ballot: number, status: 'PS_INACTIVE' | 'PS_SECONDARY', committed: number, prepared = committed,
+) {
+  return meta.state.onConfigSync(node, [{
+    gpid: { appId: 1, partitionIndex: 0 }, ballot, status, lastCommittedDecree: committed, lastPreparedDecree: prepared, lastDurableDecree: committed,
+    appType: 'pegasus', diskTag: 'default',
+  }]);
+}
+
 describe('dropped-member history', () => {
   it('forgets a node\'s report when it rejoins: the DDD choice waits for a report made after its next drop', async () => {
-    const meta = await createMetaHarness();
-    await meta.state.createApp({ appName: 't', partitionCount: 1, replicaCount: 3 });
-    await meta.settle();
+    const meta = await onePartition();
     const gpid = { appId: 1, partitionIndex: 0 };
     const change = async (type: ConfigType, node: string): Promise<void> => {
       const next = applyConfigChange(meta.state.partitionsOf(1)[0]!, type, node)!;
@@ -468,10 +484,7 @@ describe('dropped-member history', () => {
       assert.ok(result !== 'ignored' && result.err === 'ERR_OK', `${type} of ${node}`);
       meta.proposals.length = 0; // the stand-in replica servers stay idle: this test moves the partition itself
     };
-    const report = (node: string, ballot: number, decree: number) => meta.state.onConfigSync(node, [{
-      gpid, ballot, status: 'PS_INACTIVE' as const, lastCommittedDecree: decree, lastPreparedDecree: decree, lastDurableDecree: decree,
-      appType: 'pegasus', diskTag: 'default',
-    }]);
+    const report = (node: string, ballot: number, decree: number) => reportReplica(meta, node, ballot, 'PS_INACTIVE', decree);
     const history = () => meta.state.droppedHistory(gpid).map((entry) => [entry.node, entry.ballot, entry.lastCommittedDecree]);
     const placed = meta.state.partitionsOf(1)[0]!;
     const primary = placed.primary;
@@ -504,19 +517,12 @@ describe('dropped-member history', () => {
 
 describe('member reports', () => {
   it('promotes the secondary whose config sync reported the highest committed decree', async () => {
-    const meta = await createMetaHarness();
-    await meta.state.createApp({ appName: 't', partitionCount: 1, replicaCount: 3 });
-    await meta.settle();
-    const gpid = { appId: 1, partitionIndex: 0 };
+    const meta = await onePartition();
     const placed = meta.state.partitionsOf(1)[0]!;
     const [behind, ahead] = placed.secondaries as [string, string];
-    const report = (node: string, decree: number) => meta.state.onConfigSync(node, [{
-      gpid, ballot: placed.ballot, status: 'PS_SECONDARY' as const, lastCommittedDecree: decree, lastPreparedDecree: decree + 2, lastDurableDecree: decree,
-      appType: 'pegasus', diskTag: 'default',
-    }]);
-    assert.equal(report(behind, 90).err, 'ERR_OK');
-    assert.equal(report(ahead, 97).err, 'ERR_OK');
-    assert.deepEqual(meta.state.droppedHistory(gpid), [], 'a member\'s report is not a dropped entry');
+    assert.equal(reportReplica(meta, behind, placed.ballot, 'PS_SECONDARY', 90, 92).err, 'ERR_OK');
+    assert.equal(reportReplica(meta, ahead, placed.ballot, 'PS_SECONDARY', 97, 99).err, 'ERR_OK');
+    assert.deepEqual(meta.state.droppedHistory(placed.gpid), [], 'a member\'s report is not a dropped entry');
     const next = applyConfigChange(placed, 'CT_DOWNGRADE_TO_INACTIVE', placed.primary)!;
     const result = await meta.state.onUpdateConfiguration({ config: next, type: 'CT_DOWNGRADE_TO_INACTIVE', node: placed.primary });
     assert.ok(result !== 'ignored' && result.err === 'ERR_OK');
