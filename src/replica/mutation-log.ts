@@ -10,11 +10,10 @@
 // All integers are big-endian. Appends are group-committed: records queued while a write+fsync is
 // in flight go out together in one write and one fsync. A write or fsync failure fails the log:
 // that group and every later append are rejected, and the next open cuts any torn tail.
-import { writeSync } from 'node:fs';
 import { mkdir, open as openFile, readdir, readFile, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { crc32 } from 'node:zlib';
 import { PteronError, assert } from '../base/index.ts';
+import { FRAME_HEAD_BYTES, encodeFrame, scanFrames, syncDir, writeFully } from './log-io.ts';
 import { decodeMutation, encodeMutation } from './mutation-codec.ts';
 import type { Mutation } from './mutation.ts';
 
@@ -42,7 +41,6 @@ export interface OpenedMutationLog {
 }
 
 const RECORD_MAGIC = 0x504c4f31;
-const RECORD_HEAD_BYTES = 12;
 const DECREE_BYTES = 8;
 /** Larger payloads are rejected on append and treated as corruption on replay. */
 const PAYLOAD_BYTES_MAX = 128 * 1024 * 1024;
@@ -86,16 +84,10 @@ function corruptAt(file: string, offset: number, what: string): PteronError {
 /** The frame of one record; pure. */
 function encodeRecord(record: LogRecord): Buffer {
   const mutationBytes = encodeMutation(record.mutation);
-  const payloadBytes = DECREE_BYTES + mutationBytes.length;
-  const frame = Buffer.allocUnsafe(RECORD_HEAD_BYTES + payloadBytes);
-  const payload = frame.subarray(RECORD_HEAD_BYTES);
-  payload.writeBigUInt64BE(BigInt(record.lastCommittedDecree), 0);
-  mutationBytes.copy(payload, DECREE_BYTES);
-  frame.writeUInt32BE(RECORD_MAGIC, 0);
-  frame.writeUInt32BE(payloadBytes, 4);
-  frame.writeUInt32BE(crc32(payload) >>> 0, 8);
-  assert(frame.length === RECORD_HEAD_BYTES + frame.readUInt32BE(4), 'record frame length matches its header');
-  return frame;
+  return encodeFrame(RECORD_MAGIC, DECREE_BYTES + mutationBytes.length, (payload) => {
+    payload.writeBigUInt64BE(BigInt(record.lastCommittedDecree), 0);
+    mutationBytes.copy(payload, DECREE_BYTES);
+  });
 }
 
 interface ScannedFile {
@@ -109,22 +101,12 @@ interface ScannedFile {
 
 /** Reads whole records from the start of a file's bytes and stops at the first bad one; pure. */
 function scanRecords(bytes: Buffer, file: string): ScannedFile {
+  const scanned = scanFrames(bytes, RECORD_MAGIC, DECREE_BYTES, PAYLOAD_BYTES_MAX);
   const records: LogRecord[] = [];
-  let offset = 0;
   let maxDecree = 0;
-  const stop = (what: string): ScannedFile => ({ records, validBytes: offset, maxDecree, problem: { offset, what } });
-  while (offset < bytes.length) {
-    const left = bytes.length - offset;
-    if (left < RECORD_HEAD_BYTES) return stop(`short record head (${left} bytes)`);
-    const magic = bytes.readUInt32BE(offset);
-    if (magic !== RECORD_MAGIC) return stop(`bad magic 0x${magic.toString(16)}`);
-    const payloadBytes = bytes.readUInt32BE(offset + 4);
-    if (payloadBytes < DECREE_BYTES || payloadBytes > PAYLOAD_BYTES_MAX) return stop(`bad payload length ${payloadBytes}`);
-    if (payloadBytes > left - RECORD_HEAD_BYTES) return stop(`short record (${payloadBytes} payload bytes, ${left - RECORD_HEAD_BYTES} left)`);
-    const payload = bytes.subarray(offset + RECORD_HEAD_BYTES, offset + RECORD_HEAD_BYTES + payloadBytes);
-    assert(payload.length === payloadBytes, 'record payload read back at its header length');
-    if ((crc32(payload) >>> 0) !== bytes.readUInt32BE(offset + 8)) return stop('bad CRC');
+  for (const payload of scanned.payloads) {
     // Past the CRC the bytes are what was written: a failure to decode them is not a torn tail.
+    const offset = payload.byteOffset - bytes.byteOffset - FRAME_HEAD_BYTES;
     const lastCommitted = payload.readBigUInt64BE(0);
     if (lastCommitted > BigInt(Number.MAX_SAFE_INTEGER)) throw corruptAt(file, offset, `last committed decree ${lastCommitted} out of range`);
     let mutation: Mutation;
@@ -135,9 +117,8 @@ function scanRecords(bytes: Buffer, file: string): ScannedFile {
     }
     records.push({ mutation, lastCommittedDecree: Number(lastCommitted) });
     if (mutation.decree > maxDecree) maxDecree = mutation.decree;
-    offset += RECORD_HEAD_BYTES + payloadBytes;
   }
-  return { records, validBytes: offset, maxDecree };
+  return { records, validBytes: scanned.validBytes, maxDecree, ...(scanned.problem && { problem: scanned.problem }) };
 }
 
 /** Log files in `dir`, by index. */
@@ -155,32 +136,6 @@ async function listLogFiles(dir: string): Promise<LogFile[]> {
     }
   }
   return files;
-}
-
-/**
- * Writes the whole buffer at `position`. Synchronous on purpose: a write into the page cache
- * takes microseconds, far less than handing it to the thread pool and back; the fsync that
- * follows is what waits on the disk, and that one stays asynchronous.
- */
-function writeFully(fd: number, bytes: Buffer, position: number): void {
-  let done = 0;
-  while (done < bytes.length) {
-    const bytesWritten = writeSync(fd, bytes, done, bytes.length - done, position + done);
-    // A write that makes no progress would loop forever; report it as the failure it is.
-    if (bytesWritten <= 0) throw new PteronError('ERR_FILE_OPERATION_FAILED', 'mutation log write made no progress');
-    done += bytesWritten;
-  }
-  assert(done === bytes.length, 'the whole group was written');
-}
-
-/** Makes file creations and deletions in `dir` durable. */
-async function syncDir(dir: string): Promise<void> {
-  const handle = await openFile(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 export class MutationLog {
@@ -294,7 +249,7 @@ export class MutationLog {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (frame.length - RECORD_HEAD_BYTES > PAYLOAD_BYTES_MAX) {
+    if (frame.length - FRAME_HEAD_BYTES > PAYLOAD_BYTES_MAX) {
       return Promise.reject(new PteronError('ERR_INVALID_PARAMETERS', `mutation ${record.mutation.decree} takes ${frame.length} bytes, more than a log record holds`));
     }
     if (record.mutation.decree > this.highestDecree) this.highestDecree = record.mutation.decree;
