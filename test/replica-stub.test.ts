@@ -3,7 +3,7 @@
 // ballot, decrees), replicas found on disk after a restart, garbage moved aside, and
 // /replica/data_version on the stub's replicas.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -138,6 +138,38 @@ describe('replica stub', () => {
       assert.equal(replica.servingPrimary, true);
       assert.deepEqual((await replica.store!.get(encodeKey(Buffer.from('h'), Buffer.from('b'))))?.userData, Buffer.from('b'));
       await restarted.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('replicas of a stub that loaded from disk make their logs durable through one shared log, which the next start writes back', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'pteron-replica-slog-'));
+    const put = (sortKey: string): ClientWrite => ({ op: 'put', request: { key: encodeKey(Buffer.from('h'), Buffer.from(sortKey)), value: Buffer.from(sortKey), expireTsSeconds: 0 } });
+    try {
+      const stub = new ReplicaStub({ self: SELF, dataDir: path.join(dir, 'node') });
+      assert.equal(await stub.loadFromDisk(), 0);
+      for (const partition of [0, 1]) stub.update(appInfo(7), configOf(7, partition, 1, SELF, []));
+      await settled(stub);
+      for (const sortKey of ['a', 'b', 'c']) await Promise.all([0, 1].map((partition) => stub.find(7, partition)!.path!.submit(put(sortKey), 10)));
+      const slogDir = path.join(dir, 'node', 'replica', 'slog');
+      assert.ok(readdirSync(slogDir).some((name) => statSync(path.join(slogDir, name)).size > 0), 'the groups went through the shared log');
+
+      // A crash that loses what the private logs had only in the page cache: a copy of the data
+      // dir taken while the stub runs, with both private logs emptied.
+      cpSync(path.join(dir, 'node'), path.join(dir, 'crashed'), { recursive: true });
+      const plogOf = (partition: number): string => path.join(replicaDirOf(path.join(dir, 'crashed'), 7, partition), 'plog');
+      for (const partition of [0, 1]) for (const name of readdirSync(plogOf(partition))) truncateSync(path.join(plogOf(partition), name), 0);
+      await stub.close();
+
+      const restarted = new ReplicaStub({ self: SELF, dataDir: path.join(dir, 'crashed') });
+      assert.equal(await restarted.loadFromDisk(), 2);
+      await restarted.close();
+      for (const partition of [0, 1]) {
+        const { log, records } = await MutationLog.open({ dir: plogOf(partition) });
+        assert.deepEqual(records.map((record) => record.mutation.decree), [1, 2, 3], `partition ${partition}: the log is whole again`);
+        await log.close();
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -161,6 +161,24 @@ export const plogForceFlush = defineFlag({
   description: 'Whether the private mutation log is fsynced before a mutation is acknowledged',
 });
 
+export const logSharedEnabled = defineFlag({
+  section: 'replication',
+  name: 'log_shared_enabled',
+  type: 'FV_BOOL',
+  // Pegasus once had a shared log too; it made one fsync serve every replica of a server.
+  default: true,
+  description: 'Whether a replica server makes its replicas\' mutation logs durable through one shared log (one fsync for all of them) instead of fsyncing each; only with plog_force_flush',
+});
+
+export const logSharedFileSizeMb = defineFlag({
+  section: 'replication',
+  name: 'log_shared_file_size_mb',
+  type: 'FV_UINT32',
+  default: 32,
+  description: 'The size at which the shared log starts its next file; full files are deleted once every replica synced its own log',
+  validator: (value) => value >= 1,
+});
+
 export const durableIntervalMs = defineFlag({
   section: 'replication',
   name: 'durable_decree_interval_ms',

@@ -12,8 +12,9 @@
 // that group and every later append are rejected, and the next open cuts any torn tail.
 import { mkdir, open as openFile, readdir, readFile, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { PteronError, assert } from '../base/index.ts';
+import { PteronError, assert, type Gpid } from '../base/index.ts';
 import { FRAME_HEAD_BYTES, encodeFrame, scanFrames, syncDir, writeFully } from './log-io.ts';
+import type { SharedLog, SharedLogMember } from './shared-log.ts';
 import { decodeMutation, encodeMutation } from './mutation-codec.ts';
 import type { Mutation } from './mutation.ts';
 
@@ -28,6 +29,11 @@ export interface MutationLogOptions {
   fileBytesMax?: number;
   /** fsync every group before its appends resolve (default true). */
   fsync?: boolean;
+  /**
+   * With `fsync`: make groups durable through this server's shared log instead of fsyncing this
+   * log's file for each (shared-log.ts); this replica's gpid names them there.
+   */
+  shared?: { log: SharedLog; gpid: Gpid };
 }
 
 export interface OpenedMutationLog {
@@ -76,6 +82,8 @@ interface PendingControl {
 }
 
 type QueueItem = PendingRecord | PendingControl;
+
+type LogSettings = Required<Omit<MutationLogOptions, 'shared'>> & Pick<MutationLogOptions, 'shared'>;
 
 function corruptAt(file: string, offset: number, what: string): PteronError {
   return new PteronError('ERR_INVALID_DATA', `mutation log ${file} at offset ${offset}: ${what}`);
@@ -154,8 +162,10 @@ export class MutationLog {
   private closed = false;
   private syncs = 0;
   private writes = 0;
+  /** Set while groups are made durable through the shared log. */
+  private shared: SharedLogMember | undefined;
 
-  private constructor(options: Required<MutationLogOptions>, files: LogFile[], handle: FileHandle | undefined, highestDecree: number) {
+  private constructor(options: LogSettings, files: LogFile[], handle: FileHandle | undefined, highestDecree: number) {
     this.dir = options.dir;
     this.fileBytesMax = options.fileBytesMax;
     this.groupBytesMax = Math.min(GROUP_BYTES_MAX, options.fileBytesMax);
@@ -164,6 +174,7 @@ export class MutationLog {
     this.handle = handle;
     this.nextIndex = files.length > 0 ? files[files.length - 1]!.index + 1 : 1;
     this.highestDecree = highestDecree;
+    if (options.fsync && options.shared !== undefined) this.shared = options.shared.log.join(options.shared.gpid, () => this.syncWritten());
   }
 
   /**
@@ -171,10 +182,11 @@ export class MutationLog {
    * off and reported; a bad record in any earlier file throws ERR_INVALID_DATA.
    */
   static async open(options: MutationLogOptions): Promise<OpenedMutationLog> {
-    const settings: Required<MutationLogOptions> = {
+    const settings: LogSettings = {
       dir: options.dir,
       fileBytesMax: options.fileBytesMax ?? FILE_BYTES_MAX_DEFAULT,
       fsync: options.fsync ?? true,
+      shared: options.shared,
     };
     assert(Number.isSafeInteger(settings.fileBytesMax) && settings.fileBytesMax > 0, 'fileBytesMax is a positive integer');
     await mkdir(settings.dir, { recursive: true });
@@ -289,10 +301,16 @@ export class MutationLog {
     }, true);
   }
 
-  /** Waits for queued appends, then closes the file; later calls are rejected. */
+  /** Waits for queued appends, then closes the file (synced, when the shared log held its groups); later calls are rejected. */
   close(): Promise<void> {
     if (this.closed) return Promise.resolve();
     const done = this.control(async () => {
+      const shared = this.shared;
+      if (shared !== undefined) {
+        await this.handle?.datasync();
+        this.shared = undefined;
+        await shared.leave();
+      }
       await this.closeHandle();
     }, false);
     this.closed = true;
@@ -381,12 +399,28 @@ export class MutationLog {
     const handle = this.handle;
     assert(handle !== undefined, 'a file is open for writing');
     this.writes += 1;
-    writeFully(handle.fd, bytes, current.bytes);
+    const offset = current.bytes;
+    writeFully(handle.fd, bytes, offset);
     current.bytes += bytes.length;
     for (const item of group) if (item.decree > current.maxDecree) current.maxDecree = item.decree;
-    if (this.fsync) {
+    if (this.shared !== undefined) {
+      await this.shared.append(current.index, offset, bytes);
+      this.syncs += 1;
+    } else if (this.fsync) {
       await handle.datasync();
       this.syncs += 1;
+    }
+  }
+
+  /** fsyncs the file being written, for the shared log, which then no longer needs its copies of the groups. */
+  private async syncWritten(): Promise<void> {
+    const handle = this.handle;
+    if (handle === undefined) return;
+    try {
+      await handle.datasync();
+    } catch (error) {
+      // A file that was rolled meanwhile was synced by the roll; one a reset closed was deleted.
+      if (this.handle === handle) throw error;
     }
   }
 

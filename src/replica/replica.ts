@@ -19,6 +19,7 @@ import {
 import { ReplicaMetrics } from './metrics.ts';
 import type { Mutation, WriteOutcome } from './mutation.ts';
 import { MutationLog } from './mutation-log.ts';
+import type { SharedLog } from './shared-log.ts';
 import { MutationPath, StoreApplier, type MutationCommitter } from './mutation-path.ts';
 import { ReplicaCore, type ChangeType, type CoreAction, type CoreOptions, type ReplicaRole } from './pacifica/core.ts';
 import type { Membership, PeerMessage } from './pacifica/messages.ts';
@@ -74,9 +75,16 @@ export interface ReplicaServices {
   fetchCheckpoint(replica: Replica, from: string, signature: number): Promise<number>;
   /** Whether the meta still counts this server alive (beacons acknowledged within the lease). */
   leaseValid(): boolean;
+  /** The server's shared log, through which the mutation log is made durable (when there is one). */
+  sharedLog?: SharedLog;
 }
 
 /** The services of a replica that is only stored, never replicated (a ReplicaStub in a test without peer servers). */
+/** Where a replica keeps its private mutation log. */
+export function mutationLogDirOf(replicaDir: string): string {
+  return path.join(replicaDir, 'plog');
+}
+
 export const STANDALONE_SERVICES: ReplicaServices = {
   sendPeer: () => undefined,
   requestChange: () => undefined,
@@ -212,7 +220,10 @@ export class Replica implements MutationCommitter {
     this.opened = (async () => {
       try {
         const store = await ReplicaStore.open({ replicaDir: this.dir, ...(engineFactory && { engineFactory }) });
-        const opened = await MutationLog.open({ dir: path.join(this.dir, 'plog'), fsync: plogForceFlush.value }).catch(async (error: unknown) => {
+        const sharedLog = this.services.sharedLog;
+        const opened = await MutationLog.open({
+          dir: mutationLogDirOf(this.dir), fsync: plogForceFlush.value, ...(sharedLog && { shared: { log: sharedLog, gpid: this.gpid } }),
+        }).catch(async (error: unknown) => {
           await store.close();
           throw error;
         });

@@ -14,7 +14,9 @@ import { appInfoFromJson, gpidText, isMember, type AppInfo, type PartitionConfig
 import { replicaDirOf, type EngineFactory } from '../storage/index.ts';
 import { PartitionStatus, type ReplicaInfo } from '../wire/index.ts';
 import type { PeerMessage } from './pacifica/messages.ts';
-import { APP_INFO_FILE, INIT_INFO_FILE, Replica, STANDALONE_SERVICES, type ReplicaServices } from './replica.ts';
+import { logSharedEnabled, logSharedFileSizeMb, plogForceFlush } from './flags.ts';
+import { APP_INFO_FILE, INIT_INFO_FILE, Replica, STANDALONE_SERVICES, mutationLogDirOf, type ReplicaServices } from './replica.ts';
+import { SharedLog } from './shared-log.ts';
 
 const REPLICA_DIR_PATTERN = /^(\d{1,10})\.(\d{1,10})\.pegasus$/;
 
@@ -47,7 +49,8 @@ export class ReplicaStub {
   private readonly transitions = new Map<string, Promise<void>>();
   private stopped = false;
   private updates = 0;
-  private readonly services: ReplicaServices;
+  private services: ReplicaServices;
+  private sharedLog: SharedLog | undefined;
   private readonly ticker: NodeJS.Timeout;
 
   constructor(options: ReplicaStubOptions) {
@@ -118,10 +121,13 @@ export class ReplicaStub {
   }
 
   /**
-   * Finds the replicas a previous run left on disk and opens them as inactive: they report their
-   * decrees in the first config sync and serve again if the meta still lists this node.
+   * Writes what the shared log holds back into the replicas' own logs (and from then on makes
+   * their logs durable through it, unless that is switched off), then finds the replicas a
+   * previous run left on disk and opens them as inactive: they report their decrees in the first
+   * config sync and serve again if the meta still lists this node.
    */
   async loadFromDisk(): Promise<number> {
+    await this.openSharedLog();
     let names: string[];
     try {
       names = await readdir(this.repsDir);
@@ -144,6 +150,26 @@ export class ReplicaStub {
       loaded += 1;
     }
     return loaded;
+  }
+
+  private async openSharedLog(): Promise<void> {
+    if (this.sharedLog !== undefined) return;
+    const dir = path.join(this.dataDir, 'replica', 'slog');
+    // Switched off, a shared log a previous run left is still written back (and emptied).
+    const recovered = await SharedLog.open({
+      dir,
+      privateLogDirOf: (gpid) => mutationLogDirOf(replicaDirOf(this.dataDir, gpid.appId, gpid.partitionIndex)),
+      fileBytesMax: logSharedFileSizeMb.value * 1024 * 1024,
+    });
+    if (recovered.groupsRedone > 0 || recovered.tornBytes > 0) {
+      log.info({ dir, groupsRedone: recovered.groupsRedone, groupsSkipped: recovered.groupsSkipped, tornBytes: recovered.tornBytes }, 'shared log written back into the replicas\' logs');
+    }
+    if (plogForceFlush.value && logSharedEnabled.value) {
+      this.sharedLog = recovered.log;
+      this.services = { ...this.services, sharedLog: recovered.log };
+    } else {
+      await recovered.log.close();
+    }
   }
 
   /** A counter of configuration updates, to tell them apart from a config sync in flight. */
@@ -255,6 +281,7 @@ export class ReplicaStub {
     const replicas = [...this.open.entries()];
     this.open.clear();
     await Promise.all(replicas.map(([key, replica]) => this.transition(key, () => replica.close())));
+    await this.sharedLog?.close();
   }
 }
 
