@@ -57,11 +57,14 @@ describe('mutation path', () => {
     path.submit(incrWrite('d', 1n), 10).catch(() => undefined);
     path.submit(putWrite('e'), 10).catch(() => undefined);
     await flush();
-    assert.deepEqual(committer.mutations.slice(2).map((mutation) => [mutation.decree, mutation.ballot]), [[44, 5], [45, 5]]);
+    assert.deepEqual(committer.mutations.slice(2).map((mutation) => [mutation.decree, mutation.ballot]), [[44, 5]], 'the incr goes at once, the PUT waits while others are in flight');
+    for (let index = 0; index < 3; index++) committer.commitNext();
+    await flush();
+    assert.deepEqual(committer.mutations.slice(3).map((mutation) => [mutation.decree, mutation.ballot]), [[45, 5]]);
     assert.ok(committer.mutations[1]!.timestampUs < committer.mutations[2]!.timestampUs);
     assert.ok(committer.mutations[2]!.timestampUs < committer.mutations[3]!.timestampUs);
     assert.equal(path.lastPreparedDecree, 45);
-    for (let index = 0; index < 4; index++) committer.commitNext();
+    committer.commitNext();
     assert.deepEqual((await Promise.all(results)).map((result) => result.decree), [42, 42, 43]);
     await path.drain();
     assert.equal(path.lastCommittedDecree, 45);
@@ -91,6 +94,32 @@ describe('mutation path', () => {
     assert.deepEqual(committer.mutations.map((mutation) => mutation.writes.map((write) => write.op)), [
       ['put', 'put'], ['put', 'remove'], ['incr'], ['put'], ['put'],
     ]);
+  });
+
+  test('a mutation of PUTs and REMOVEs gathers writes while another is in flight, and leaves early only once it is full', async () => {
+    const committer = new ManualCommitter();
+    const path = new MutationPath({ committer, lastDecree: 0, ballot: 1, maxInFlight: 20, maxQueuedWrites: 100, batchBytesMax: 30 });
+    const results = [path.submit(putWrite('1'), 10)];
+    await flush();
+    for (const sortKey of ['2', '3']) {
+      results.push(path.submit(putWrite(sortKey), 10));
+      await flush();
+    }
+    assert.deepEqual(committer.mutations.map((mutation) => mutation.writes.length), [1], 'the second mutation waits for the first');
+    results.push(path.submit(putWrite('4'), 10));
+    await flush();
+    assert.deepEqual(committer.mutations.map((mutation) => mutation.writes.length), [1, 3], 'full at 30 bytes: it leaves with one in flight');
+    results.push(path.submit(putWrite('5'), 10));
+    await flush();
+    assert.equal(committer.mutations.length, 2);
+    committer.commitNext();
+    await flush();
+    assert.equal(committer.mutations.length, 2, 'one still in flight');
+    committer.commitNext();
+    await flush();
+    assert.deepEqual(committer.mutations.map((mutation) => mutation.writes.length), [1, 3, 1]);
+    committer.commitNext();
+    assert.deepEqual((await Promise.all(results)).map((result) => result.decree), [1, 2, 2, 2, 3]);
   });
 
   test('a full queue answers ERR_BUSY; leaving primary refuses the waiting writes; a commit failure stops the path', async () => {

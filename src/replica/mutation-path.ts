@@ -7,12 +7,15 @@
 // prepares it on the secondaries and resolves once the mutation is committed and applied
 // (`StoreApplier`, this file), handing mutations over and resolving in decree order.
 //
-// Batching follows Pegasus's mutation queue: at most `maxInFlight` mutations are on their way to
-// commit (`staleness_for_commit`); while all slots are taken, PUTs and REMOVEs that arrive pile
-// into one waiting mutation (up to a size limit), every other write waits in a mutation of its own.
-// A mutation also leaves only at the end of the event-loop turn its first write came in, so the
-// writes of every request read in that turn share it: each mutation costs a log write, an fsync and
-// a prepare per secondary, whatever the number of writes it carries.
+// Batching starts from Pegasus's mutation queue: at most `maxInFlight` mutations are on their way
+// to commit (`staleness_for_commit`); PUTs and REMOVEs that arrive while a mutation waits pile
+// into it (up to a size limit), every other write waits in a mutation of its own. A mutation
+// leaves only at the end of the event-loop turn its first write came in, so the writes of every
+// request read in that turn share it. Unlike Pegasus, a mutation of PUTs and REMOVEs also waits
+// while another mutation is in flight (unless it is full): each mutation costs a log write, a
+// prepare and an acknowledgement per secondary and a store batch, whatever the number of writes
+// it carries, and in Node those costs are far above a write's own. Writes that cannot share a
+// mutation (incr, check_and_*, multi_*) still go out at once, up to `maxInFlight`.
 import { PteronError, assert, log } from '../base/index.ts';
 import { now2016Seconds, type ReplicaStore } from '../storage/index.ts';
 import { applyMutationWrites } from './apply-writes.ts';
@@ -174,11 +177,22 @@ export class MutationPath {
   }
 
   private pump(): void {
-    while (this.inFlight < this.maxInFlight && this.waiting.length > 0 && this.failure === undefined) {
+    while (this.waiting.length > 0 && this.failure === undefined && this.mayLeave(this.waiting[0]!)) {
       const next = this.waiting.shift()!;
       this.queuedWrites -= next.writes.length;
       this.dispatch(next);
     }
+  }
+
+  /**
+   * Whether the oldest waiting mutation may go to the committer now: never past `maxInFlight`;
+   * one of PUTs and REMOVEs only when no other mutation is in flight or it is full, so that it
+   * gathers the writes that arrive meanwhile.
+   */
+  private mayLeave(next: WaitingMutation): boolean {
+    if (this.inFlight >= this.maxInFlight) return false;
+    if (!next.batchable || this.inFlight === 0) return true;
+    return next.writes.length >= BATCH_WRITES_MAX || next.bytes >= this.batchBytesMax;
   }
 
   private dispatch(waiting: WaitingMutation): void {
