@@ -8,8 +8,11 @@
 //   payload: u64 last committed decree | encodeMutation bytes
 //
 // All integers are big-endian. Appends are group-committed: records queued while a write+fsync is
-// in flight go out together in one write and one fsync. A write or fsync failure fails the log:
-// that group and every later append are rejected, and the next open cuts any torn tail.
+// in flight go out together in one write and one fsync. With a shared log (shared-log.ts) the
+// group is written here but made durable by the shared log's fsync, which this server's other
+// replicas share; this file is synced when it is rolled, closed, or the shared log asks.
+// A write or fsync failure fails the log: that group and every later append are rejected, and
+// the next open cuts any torn tail.
 import { mkdir, open as openFile, readdir, readFile, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { PteronError, assert, type Gpid } from '../base/index.ts';
@@ -306,12 +309,16 @@ export class MutationLog {
     if (this.closed) return Promise.resolve();
     const done = this.control(async () => {
       const shared = this.shared;
-      if (shared !== undefined) {
-        await this.handle?.datasync();
-        this.shared = undefined;
-        await shared.leave();
+      try {
+        // The shared log keeps this log's groups until it hears they are durable here.
+        if (shared !== undefined) {
+          await this.handle?.datasync();
+          this.shared = undefined;
+          await shared.leave();
+        }
+      } finally {
+        await this.closeHandle();
       }
-      await this.closeHandle();
     }, false);
     this.closed = true;
     return done;

@@ -5,8 +5,9 @@
 // learner, routes peer messages to replicas, ticks their state machines, finds the replicas left
 // on disk at start-up, and moves the ones the meta calls garbage out of the way.
 //
-// Layout: `<data_dir>/replica/reps/<app_id>.<pidx>.pegasus/` holds `data/rdb` (the store) and
-// `.app-info` / `.init-info` (the table and ballot last known, as JSON).
+// Layout: `<data_dir>/replica/reps/<app_id>.<pidx>.pegasus/` holds `data/rdb` (the store),
+// `plog/` (its mutation log) and `.app-info` / `.init-info` (the table and ballot last known, as
+// JSON); `<data_dir>/replica/slog/` is the shared log of all of them (shared-log.ts).
 import { mkdir, readdir, readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { log, type Gpid } from '../base/index.ts';
