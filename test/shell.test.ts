@@ -22,7 +22,8 @@ import {
 } from '../src/wire/index.ts';
 import { freePort, PROJECT_ROOT, startPteron, waitFor, type RunningProcess } from './helpers/process.ts';
 
-const MAIN = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
+/** The `pteron` command as a checkout runs it (package.json's bin). */
+const PTERON_BIN = fileURLToPath(new URL('../bin/pteron.js', import.meta.url));
 
 // ---------------------------------------------------------------------------------------------
 // fixtures
@@ -688,7 +689,7 @@ interface ShellRun {
 
 function runShellProcess(args: string[], input?: string): Promise<ShellRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'shell', ...args], {
+    const child = spawn(process.execPath, [PTERON_BIN, 'shell', ...args], {
       cwd: PROJECT_ROOT,
       env: { ...process.env, PTERON_LOG_LEVEL: 'warn' },
       stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
