@@ -260,8 +260,18 @@ export class ReplicaStore {
    * Data records in the database, expired-but-not-compacted ones included, counted by a key
    * scan. Not kept up to date on every write: that would cost a lookup of every written key.
    */
-  countKeys(): Promise<number> {
-    return this.countDataRecords();
+  async countKeys(): Promise<number> {
+    const cursor = this.engine.cursor(dataFamilyBounds());
+    let count = 0;
+    try {
+      for (;;) {
+        const batch = await cursor.next(1024);
+        if (batch.length === 0) return count;
+        count += batch.length;
+      }
+    } finally {
+      await cursor.close();
+    }
   }
 
   /** The error that failed the store, if one did. */
@@ -303,20 +313,6 @@ export class ReplicaStore {
     const cursor = this.engine.cursor({ ...dataFamilyBounds(), limit: 1 });
     try {
       return (await cursor.next(1)).length > 0;
-    } finally {
-      await cursor.close();
-    }
-  }
-
-  private async countDataRecords(snapshot?: EngineSnapshot): Promise<number> {
-    const cursor = this.engine.cursor({ ...dataFamilyBounds(), ...(snapshot && { snapshot }) });
-    let count = 0;
-    try {
-      for (;;) {
-        const batch = await cursor.next(1024);
-        if (batch.length === 0) return count;
-        count += batch.length;
-      }
     } finally {
       await cursor.close();
     }
