@@ -11,6 +11,7 @@ import type { AppInfo, PartitionConfiguration } from '../src/meta/index.ts';
 import type { AdminRequest } from '../src/net/index.ts';
 import { dataVersionCall, ReplicaStub, type ClientWrite } from '../src/replica/index.ts';
 import { MutationLog } from '../src/replica/mutation-log.ts';
+import { mutationLogDirOf } from '../src/replica/replica.ts';
 import { classicLevelEngine, encodeKey, replicaDirOf, type EngineFactory } from '../src/storage/index.ts';
 import { PartitionStatus } from '../src/wire/index.ts';
 
@@ -111,7 +112,7 @@ describe('replica stub', () => {
       await first.find(6, 0)!.path!.submit(put('a'), 10);
       await first.close();
       // A mutation its log holds but its store never applied, as after a crash in between.
-      const { log } = await MutationLog.open({ dir: path.join(replicaDirOf(dir, 6, 0), 'plog') });
+      const { log } = await MutationLog.open({ dir: mutationLogDirOf(replicaDirOf(dir, 6, 0)) });
       await log.append({ mutation: { decree: 2, ballot: 1, timestampUs: BigInt(Date.now()) * 1000n, writes: [put('b')] }, lastCommittedDecree: 1 });
       await log.close();
 
@@ -158,7 +159,7 @@ describe('replica stub', () => {
       // A crash that loses what the private logs had only in the page cache: a copy of the data
       // dir taken while the stub runs, with both private logs emptied.
       cpSync(path.join(dir, 'node'), path.join(dir, 'crashed'), { recursive: true });
-      const plogOf = (partition: number): string => path.join(replicaDirOf(path.join(dir, 'crashed'), 7, partition), 'plog');
+      const plogOf = (partition: number): string => mutationLogDirOf(replicaDirOf(path.join(dir, 'crashed'), 7, partition));
       for (const partition of [0, 1]) for (const name of readdirSync(plogOf(partition))) truncateSync(path.join(plogOf(partition), name), 0);
       await stub.close();
 

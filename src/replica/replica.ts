@@ -83,12 +83,12 @@ export interface ReplicaServices {
   sharedLog?: SharedLog;
 }
 
-/** The services of a replica that is only stored, never replicated (a ReplicaStub in a test without peer servers). */
 /** Where a replica keeps its private mutation log. */
 export function mutationLogDirOf(replicaDir: string): string {
   return path.join(replicaDir, 'plog');
 }
 
+/** The services of a replica that is only stored, never replicated (a ReplicaStub in a test without peer servers). */
 export const STANDALONE_SERVICES: ReplicaServices = {
   sendPeer: () => undefined,
   requestChange: () => undefined,
