@@ -108,7 +108,7 @@ describe('guardian: dead members (§2.8)', () => {
   it('promotes the secondary that reported the highest committed decree, whatever its load', () => {
     // D already leads partition 1, so by load alone D would lose to C.
     const configs = [pc(0, '', [C, D]), pc(1, D, [A, B])];
-    const report = (lastCommittedDecree: number) => ({ lastCommittedDecree, lastPreparedDecree: lastCommittedDecree + 1 });
+    const report = (lastCommittedDecree: number) => ({ lastCommittedDecree });
     const reported = (reports: Record<string, number>) => guardianStep(
       { ...stateOf({ configs, alive: [A, B, C, D] }), memberReports: new Map([['1.0', new Map(Object.entries(reports).map(([node, decree]) => [node, report(decree)]))]]) },
       { kind: 'cure', gpids: [configs[0]!.gpid] },

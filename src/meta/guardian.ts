@@ -44,10 +44,9 @@ export interface DroppedReplica {
   lastPreparedDecree: number;
 }
 
-/** What a member said of its replica in its last config sync. */
+/** What a member said of its replica in its last config sync (what the choice of a primary uses). */
 export interface MemberReport {
   lastCommittedDecree: number;
-  lastPreparedDecree: number;
 }
 
 export interface GuardianState {

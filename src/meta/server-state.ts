@@ -1114,9 +1114,7 @@ export class MetaServerState {
       const config = this.partitions.get(app.appId)?.[replica.gpid.partitionIndex];
       if (!config) continue;
       if (isMember(config, node)) {
-        this.contexts.get(gpidText(config.gpid))?.memberReports.set(node, {
-          lastCommittedDecree: replica.lastCommittedDecree, lastPreparedDecree: replica.lastPreparedDecree,
-        });
+        this.contexts.get(gpidText(config.gpid))?.memberReports.set(node, { lastCommittedDecree: replica.lastCommittedDecree });
         continue;
       }
       this.recordDropped(config.gpid, {

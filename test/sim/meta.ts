@@ -78,7 +78,7 @@ export class SimMeta {
         return;
       case 'config_sync': {
         const member = isMember(this.config, from);
-        if (message.report && member) this.memberReports.set(from, { lastCommittedDecree: message.report.lastCommitted, lastPreparedDecree: message.report.lastPrepared });
+        if (message.report && member) this.memberReports.set(from, { lastCommittedDecree: message.report.lastCommitted });
         if (message.report && !member) this.recordReport(from, message.report);
         this.ctx.send(META, from, { type: 'config_sync_reply', syncId: message.syncId, config: member ? clonePartitionConfiguration(this.config) : undefined });
         return;
