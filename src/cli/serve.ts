@@ -1,4 +1,5 @@
 // `pteron meta|replica|collector`: load the config, start the one-port server, run until a signal.
+import { setFlagsFromString } from 'node:v8';
 import { log } from '../base/index.ts';
 import { loadConfig, ConfigError } from '../config/index.ts';
 import { createServer } from '../runtime/index.ts';
@@ -18,7 +19,18 @@ function portFromConfig(value: string | undefined): number | undefined {
   return port;
 }
 
+/**
+ * How much V8 lets the old generation grow past what the last full GC left before it starts the
+ * next one (V8 picks about 100% by itself). V8 also starts one as soon as the room left is smaller
+ * than the young generation: with a server's small old generation (25–35 MB) that meant a full
+ * mark-compact every 100–200 ms under write load, each freeing a few MB. At 300% a three-replica
+ * write bench ran 36–38 of them instead of 85–97 and spent about 6% less server CPU per write.
+ * V8 reads this flag whenever it sets the next limit, so setting it at start-up takes effect.
+ */
+const HEAP_GROWING_PERCENT = 300;
+
 export async function serve(options: ServeOptions): Promise<void> {
+  setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
   const role = ROLES[options.role];
   if (!role) throw new ConfigError(`unknown role "${options.role}"; expected one of ${Object.keys(ROLES).join(', ')}`);
   const config = loadConfig(options.configFile, options.sets);
