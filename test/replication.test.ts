@@ -167,3 +167,20 @@ async function verify(table: PegasusTable, load: WriteLoad): Promise<void> {
   }
   assert.ok(checked > 0, 'some writes were acknowledged');
 }
+
+describe('replication: a new table is cured change by change', () => {
+  // With the meta's periodic sweep out of the way, only the cure that follows every configuration
+  // change can bring the partitions to three members: each secondary the meta proposes has to be
+  // taken by a primary that may not have heard of the previous change yet.
+  const cluster = new TestCluster({ partitionCount: 4, metaSettings: ['replication.lb_interval_ms=3600000'] });
+
+  after(async () => {
+    await cluster.stop();
+  });
+
+  test('every partition gets its two secondaries without the periodic sweep', async () => {
+    await cluster.start();
+    await cluster.waitHealthy('temp', 4, 30000);
+    assert.deepEqual(cluster.errorLines(), []);
+  });
+});

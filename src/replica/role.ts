@@ -267,10 +267,7 @@ export async function installReplica(server: PteronServer, _config: LoadedConfig
       // before that change reached this primary: like Pegasus, a newer configuration that the
       // proposal carries is adopted first, or the partition would wait for the next sweep.
       if (current.primary === self && (local === undefined || local.ballot < current.ballot)) remember(proposal.info, current);
-      const replica = stub.find(current.gpid.appId, current.gpid.partitionIndex);
-      if (replica === undefined) return;
-      await replica.opened;
-      if (replica.role === 'primary' && replica.ballot === current.ballot) replica.addLearner(node);
+      await stub.addLearner(current.gpid, current.ballot, node);
       return;
     }
     await sendConfigurationUpdate(appInfoFromWire(proposal.info), current, type, node, local?.lastCommittedDecree ?? 0);

@@ -233,8 +233,23 @@ export class ReplicaStub {
     if (!replica) return;
     const target = replica;
     // Delivered once the replica's open (queued behind earlier transitions) has finished.
-    if (target.state === 'opening') void (this.transitions.get(key) ?? Promise.resolve()).then(() => target.onPeerMessage(from, message));
+    if (target.state === 'opening') void this.afterTransitions(key).then(() => target.onPeerMessage(from, message));
     else target.onPeerMessage(from, message);
+  }
+
+  /**
+   * The meta's proposal to add `learner` to a partition this node is primary of under `ballot`,
+   * carried out once the replica's open (queued behind earlier transitions) has finished.
+   */
+  async addLearner(gpid: Gpid, ballot: number, learner: string): Promise<void> {
+    const key = gpidText(gpid);
+    await this.afterTransitions(key);
+    const replica = this.open.get(key);
+    if (replica?.role === 'primary' && replica.ballot === ballot) replica.addLearner(learner);
+  }
+
+  private afterTransitions(key: string): Promise<void> {
+    return this.transitions.get(key) ?? Promise.resolve();
   }
 
   /**
