@@ -110,7 +110,7 @@ export class ReplicaStub {
 
   /** Runs `work` after the earlier transitions of the same replica. */
   private transition(key: string, work: () => Promise<void>): Promise<void> {
-    const previous = this.transitions.get(key) ?? Promise.resolve();
+    const previous = this.afterTransitions(key);
     const next = previous.then(work, work).catch((error: unknown) => {
       log.error({ gpid: key, err: (error as Error).message }, 'replica transition failed');
     });
