@@ -10,7 +10,7 @@ import autocannon from 'autocannon';
 import {
   defineMetric, metricRegistry, parseMetricsQuery, renderMetricsJson, renderPrometheus, type MetricPrototype,
 } from '../src/metrics/index.ts';
-import { createServer } from '../src/runtime/index.ts';
+import { createServer } from '../src/server/index.ts';
 import { freePort, httpGet, machineCpuSeconds, startChildServer, type ChildServer } from './lib/processes.ts';
 import { fixed, median, quantileSorted, SampleBuffer, table, timeRuns } from './lib/stats.ts';
 

@@ -2,8 +2,9 @@
 // 64 partitions (3 replicas, placed over 3 replica servers), next to GET /version on the same
 // in-process server, all over real HTTP on 127.0.0.1.
 import { parseArgs } from 'node:util';
-import { createMetaHarness, registerMetaHttpCalls } from '../src/meta/index.ts';
-import { createServer } from '../src/runtime/index.ts';
+import { registerMetaHttpCalls } from '../src/meta/index.ts';
+import { createMetaHarness } from '../test/helpers/meta-harness.ts';
+import { createServer } from '../src/server/index.ts';
 import { httpGet } from './lib/processes.ts';
 import { fixed, median, table, timeRuns } from './lib/stats.ts';
 

@@ -1,8 +1,8 @@
 // The server roles `pteron` can run, with their default ports (spec pegasus-arch §4.1).
 import type { LoadedConfig } from '../config/index.ts';
-import { installMeta } from '../meta/index.ts';
-import { installReplica } from '../replica/role.ts';
-import type { PteronServer } from '../runtime/index.ts';
+import { installMeta } from '../server/index.ts';
+import { installReplica } from '../server/replica/role.ts';
+import type { PteronServer } from '../server/index.ts';
 
 export interface RoleDefinition {
   defaultPort: number;

@@ -2,7 +2,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { log } from '../base/index.ts';
 import { loadConfig, ConfigError } from '../config/index.ts';
-import { createServer } from '../runtime/index.ts';
+import { createServer } from '../server/index.ts';
 import { ROLES } from './roles.ts';
 
 export interface ServeOptions {

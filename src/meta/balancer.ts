@@ -23,7 +23,7 @@ import { assert } from '../base/index.ts';
 import {
   compareHostPort, gpidText, isMember,
   type AppInfo, type ConfigType, type Gpid, type PartitionConfiguration,
-} from './model.ts';
+} from '../cluster/model.ts';
 
 export type BalanceOperationType = 'move_pri' | 'copy_pri' | 'copy_sec';
 

@@ -4,43 +4,8 @@
 // Safety rule: a replica server stops serving once it has not heard from the meta for the
 // lease, and the meta declares it dead only after the longer grace, so by the time the meta
 // hands a dead primary's partitions to someone else, the old primary has already stepped down.
-import { defineFlag, defineGroupValidator } from '../config/index.ts';
-
-export const fdCheckIntervalSeconds = defineFlag({
-  section: 'replication',
-  name: 'fd_check_interval_seconds',
-  type: 'FV_UINT64',
-  default: 2,
-  description: 'How often (seconds) the failure detector checks leases and grace periods',
-  validator: (value) => value >= 1,
-});
-
-export const fdBeaconIntervalSeconds = defineFlag({
-  section: 'replication',
-  name: 'fd_beacon_interval_seconds',
-  type: 'FV_UINT64',
-  default: 3,
-  description: 'How often (seconds) a replica server sends a beacon to the meta server',
-  validator: (value) => value >= 1,
-});
-
-export const fdLeaseSeconds = defineFlag({
-  section: 'replication',
-  name: 'fd_lease_seconds',
-  type: 'FV_UINT64',
-  default: 20,
-  description: 'A replica server whose beacons have gone unanswered this long (seconds) considers the meta lost and stops serving',
-  validator: (value) => value >= 1,
-});
-
-export const fdGraceSeconds = defineFlag({
-  section: 'replication',
-  name: 'fd_grace_seconds',
-  type: 'FV_UINT64',
-  default: 22,
-  description: 'The meta server declares a replica server dead after this long (seconds) without a beacon; must exceed fd_lease_seconds',
-  validator: (value) => value >= 1,
-});
+import { fdBeaconIntervalSeconds, fdCheckIntervalSeconds, fdGraceSeconds, fdLeaseSeconds } from '../cluster/index.ts';
+import { defineFlag } from '../config/index.ts';
 
 export const enableWhiteList = defineFlag({
   section: 'meta_server',
@@ -75,12 +40,6 @@ export const maxSuccessiveUnstableRestart = defineFlag({
   description: 'After this many successive unstable restarts, the beacons of a replica server are ignored',
   mutable: true,
 });
-
-defineGroupValidator('fd_grace_exceeds_lease', () =>
-  fdGraceSeconds.value > fdLeaseSeconds.value
-    ? true
-    : `fd_grace_seconds (${fdGraceSeconds.value}) must be greater than fd_lease_seconds (${fdLeaseSeconds.value})`,
-);
 
 export interface FailureDetectorOptions {
   checkIntervalMs: number;

@@ -20,7 +20,7 @@ import { balancerStepIsValid, type BalancerStep } from './balancer.ts';
 import {
   applyConfigChange, gpidText, isMember, levelAtMost, replicaCountOf,
   type AppInfo, type ConfigType, type FunctionLevel, type Gpid, type PartitionConfiguration,
-} from './model.ts';
+} from '../cluster/model.ts';
 import { chooseSecondaryNode, chooseSecondaryToPromote, chooseSecondaryToRemove, choosePrimaryNode, LoadTally } from './placement.ts';
 
 export interface GuardianOptions {

@@ -5,7 +5,7 @@ import { formatLocalTime } from '../base/index.ts';
 import { nj, tp, type AdminRequest, type AdminResponse, type HttpRouter, type Table } from '../net/index.ts';
 import { appEnvCatalogue } from './app-envs.ts';
 import type { BalanceOperationCount } from './balancer.ts';
-import { compareHostPort, functionLevelDisplayName, appStatusDisplayName, type AppInfo, type PartitionConfiguration } from './model.ts';
+import { compareHostPort, functionLevelDisplayName, appStatusDisplayName, type AppInfo, type PartitionConfiguration } from '../cluster/model.ts';
 import type { MetaServerState } from './server-state.ts';
 
 /** Who leads the metas: this process, another one, or nobody known. */

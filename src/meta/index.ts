@@ -1,5 +1,4 @@
 // The meta server: tables, partition configurations, replica-server liveness and curing.
-export * from './model.ts';
 export * from './state-store.ts';
 export {
   SimpleStateStore, openSimpleStore, MetaStoreCorruptionError, SIMPLE_STORE_FILE_NAME, crc32, replayLog, encodeRecord,
@@ -12,18 +11,15 @@ export * from './balancer.ts';
 export * from './guardian.ts';
 export * from './server-state.ts';
 export * from './http.ts';
-export { createMetaHarness, HARNESS_FAILURE_DETECTOR, HARNESS_NODES, HARNESS_START_MS, type MetaHarness, type MetaHarnessOptions, type Proposal } from './harness.ts';
 export { startMetaBackgroundWork, type MetaBackgroundOptions } from './background.ts';
-export * from './convert.ts';
-export { installMeta, metaServerList } from './role.ts';
 export {
-  LeaderElection, MetaGroupTarget, LEADER_LOCK_ID, LOCK_NODE_PREFIX, distributedLockServiceParameters, lockRootFrom, lockOrder, lockNodeSequence,
+  LeaderElection, LEADER_LOCK_ID, LOCK_NODE_PREFIX, distributedLockServiceParameters, lockRootFrom, lockOrder, lockNodeSequence,
   type ElectionView, type LeaderElectionOptions,
-} from './leader-election.ts';
+} from './zk/leader-election.ts';
 export {
   ZooKeeperStateStore, metaStateServiceType, parseStateServiceType, resolveStateServiceType, MULTI_BYTES_MAX,
   type StateServiceType, type ZooKeeperStoreOptions,
-} from './zookeeper-store.ts';
+} from './zk/store.ts';
 export { ZkSession, ZkError, type ZkSessionOptions, type ZkSessionState, type ZkOp, type ZkWatcher } from './zk/session.ts';
 export { zookeeperHostsList, zookeeperTimeoutMs } from './zk/flags.ts';
 export { ZooKeeperMetaGroup, type MetaGroupOptions, type PrimaryHandle, type Standing as MetaGroupStanding } from './zk/meta-group.ts';

@@ -3,7 +3,7 @@
 // balanced by replica counts (per table first, then overall) and ties break by address, so
 // the same inputs always give the same placement.
 import { assert } from '../base/index.ts';
-import { compareHostPort, type PartitionConfiguration } from './model.ts';
+import { compareHostPort, type PartitionConfiguration } from '../cluster/model.ts';
 
 interface Counts {
   primaries: number;

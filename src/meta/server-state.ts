@@ -12,6 +12,7 @@
 //   /apps/<app_id>         app_info JSON
 //   /apps/<app_id>/<pidx>  partition_configuration JSON
 import { assert, log, type ErrorName } from '../base/index.ts';
+import { mutation2pcMinReplicaCount } from '../cluster/index.ts';
 import { defineFlag, type LoadedConfig } from '../config/index.ts';
 import { defineMetric, metricRegistry, serverEntity, type Counter, type MetricEntity } from '../metrics/index.ts';
 import { parseEnvList, validateAppEnv, validateCreateAppEnvs } from './app-envs.ts';
@@ -27,7 +28,7 @@ import {
   partitionConfigurationToJson, PARTITION_FLAG_DROPPED, replicaCountOf, sameMembership,
   type AppInfo, type AppStatus, type ConfigType, type FunctionLevel, type Gpid, type NodeInfo, type PartitionConfiguration,
   type ReplicaInfo,
-} from './model.ts';
+} from '../cluster/model.ts';
 import { joinPath, normalizeRootPath, ensurePath, type MetaStateStore, type StoreOp } from './state-store.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -133,15 +134,6 @@ export const maxAllowedPartitionCount = defineFlag({
   default: 65536,
   description: 'The largest partition count a table may have (a power of two)',
   mutable: true,
-  validator: (value) => value >= 1,
-});
-
-export const mutation2pcMinReplicaCount = defineFlag({
-  section: 'replication',
-  name: 'mutation_2pc_min_replica_count',
-  type: 'FV_INT32',
-  default: 2,
-  description: 'The fewest replicas (primary included) a write must reach before it commits',
   validator: (value) => value >= 1,
 });
 

@@ -16,7 +16,7 @@
 // outcomes travel in the response's `error` field as RocksDB status codes. CLEAR_SCANNER is
 // never answered.
 import { compositeKeyHash, log, partitionIndexOf, PteronError, type ErrorName } from '../base/index.ts';
-import { mutation2pcMinReplicaCount } from '../meta/index.ts';
+import { mutation2pcMinReplicaCount } from '../cluster/index.ts';
 import type { RpcReply, RpcRequest, RpcServer } from '../net/index.ts';
 import { now2016Seconds } from '../storage/index.ts';
 import {
@@ -25,10 +25,10 @@ import {
 } from '../wire/index.ts';
 import { maxAllowedWriteSize, maxIterationCount, multiGetMaxIterationCount, multiGetMaxIterationSize } from './flags.ts';
 import { serverRequestCounters, type OperationMetricName } from './metrics.ts';
-import type { ClientWrite, WriteOutcome } from './mutation.ts';
-import { readBatchGet, readGet, readMultiGet, readSortKeyCount, readTtl, type ReadContext, type ResponseBase } from './read-ops.ts';
+import type { ClientWrite, WriteOutcome } from './write/mutation.ts';
+import { readBatchGet, readGet, readMultiGet, readSortKeyCount, readTtl, type ReadContext, type ResponseBase } from './read/read-ops.ts';
 import type { Replica } from './replica.ts';
-import { continueScan, startScan, type ScanContext } from './scanner.ts';
+import { continueScan, startScan, type ScanContext } from './read/scanner.ts';
 import type { ReplicaStub } from './stub.ts';
 
 type RequestKind = 'read' | 'write';

@@ -1,13 +1,10 @@
 // The replica server: hosted replicas (stub), their write path and the RRDB data plane.
-export { installReplica, configSyncIntervalMs } from './role.ts';
 export { ReplicaStub, type ReplicaStubOptions } from './stub.ts';
 export { Replica, envsOf, type ReplicaEnvs, type ReplicaState } from './replica.ts';
-export { MutationPath, StoreApplier, type MutationCommitter, type MutationPathOptions, type CommitResult } from './mutation-path.ts';
-export { isBatchable, readsBeforeWrite, type ClientWrite, type Mutation, type WriteOutcome } from './mutation.ts';
-export {
-  applyMutationWrites, STATUS_OK, STATUS_NOT_FOUND, STATUS_INVALID_ARGUMENT, STATUS_INCOMPLETE, STATUS_TRY_AGAIN,
-  type ApplyEnv, type AppliedMutation,
-} from './apply-writes.ts';
+export { MutationPath, StoreApplier, type MutationCommitter, type MutationPathOptions, type CommitResult } from './write/mutation-path.ts';
+export { isBatchable, readsBeforeWrite, type ClientWrite, type Mutation, type WriteOutcome } from './write/mutation.ts';
+export { applyMutationWrites, type ApplyEnv, type AppliedMutation } from './write/apply-writes.ts';
+export { STATUS_OK, STATUS_NOT_FOUND, STATUS_INVALID_ARGUMENT, STATUS_INCOMPLETE, STATUS_TRY_AGAIN } from './status.ts';
 export { registerDataPlane, type DataPlane } from './data-plane.ts';
 export { registerReplicaHttpCalls, dataVersionCall } from './http.ts';
 export { evaluateCheck, matchesFilter, parseInt64, isFilterTypeSupported, isCheckTypeSupported } from './predicates.ts';

@@ -9,7 +9,7 @@ import { compositeKeyHash, log, parseHostPort, partitionIndexOf, PteronError, ty
 import { RpcClient } from '../net/index.ts';
 import { readCheckpointFile, writeCheckpointFile, type Checkpoint, type ReplicaStore } from '../storage/index.ts';
 import { RPCS, type PeerMessageWire } from '../wire/index.ts';
-import { decodeMutation, encodeMutation } from './mutation-codec.ts';
+import { decodeMutation, encodeMutation } from './log/mutation-codec.ts';
 import type { Membership, PeerError, PeerMessage, PeerMessageType } from './pacifica/messages.ts';
 
 /** The one-way RPC that carries each message type. */

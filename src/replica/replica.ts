@@ -9,7 +9,7 @@ import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PteronError, log, type Gpid } from '../base/index.ts';
 import { parseCInteger } from '../config/index.ts';
-import { appInfoToJson, gpidText, type AppInfo, type PartitionConfiguration } from '../meta/index.ts';
+import { appInfoToJson, gpidText, type AppInfo, type PartitionConfiguration } from '../cluster/index.ts';
 import { ReplicaStore, type EngineFactory } from '../storage/index.ts';
 import { PartitionStatus, type ReplicaInfo } from '../wire/index.ts';
 import {
@@ -17,13 +17,13 @@ import {
   prepareRetryMs, prepareTimeoutMsForSecondaries, scanContextsMax, scanContextTimeoutMs, stalenessForCommit, writeQueueMax,
 } from './flags.ts';
 import { ReplicaMetrics } from './metrics.ts';
-import type { Mutation, WriteOutcome } from './mutation.ts';
-import { MutationLog } from './mutation-log.ts';
-import type { SharedLog } from './shared-log.ts';
-import { MutationPath, StoreApplier, type MutationCommitter } from './mutation-path.ts';
+import type { Mutation, WriteOutcome } from './write/mutation.ts';
+import { MutationLog } from './log/mutation-log.ts';
+import type { SharedLog } from './log/shared-log.ts';
+import { MutationPath, StoreApplier, type MutationCommitter } from './write/mutation-path.ts';
 import { ReplicaCore, type ChangeType, type CoreAction, type CoreOptions, type ReplicaRole } from './pacifica/core.ts';
 import type { Membership, PeerMessage } from './pacifica/messages.ts';
-import { ScannerContexts } from './scanner.ts';
+import { ScannerContexts } from './read/scanner.ts';
 
 export type ReplicaState = 'opening' | 'serving' | 'closing' | 'closed' | 'error';
 

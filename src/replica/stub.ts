@@ -11,13 +11,13 @@
 import { mkdir, readdir, readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { log, type Gpid } from '../base/index.ts';
-import { appInfoFromJson, gpidText, isMember, type AppInfo, type PartitionConfiguration } from '../meta/index.ts';
+import { appInfoFromJson, gpidText, isMember, type AppInfo, type PartitionConfiguration } from '../cluster/index.ts';
 import { replicaDirOf, type EngineFactory } from '../storage/index.ts';
 import { PartitionStatus, type ReplicaInfo } from '../wire/index.ts';
 import type { PeerMessage } from './pacifica/messages.ts';
 import { logSharedEnabled, logSharedFileSizeMb, plogForceFlush } from './flags.ts';
 import { APP_INFO_FILE, INIT_INFO_FILE, Replica, STANDALONE_SERVICES, mutationLogDirOf, type ReplicaServices } from './replica.ts';
-import { SharedLog } from './shared-log.ts';
+import { SharedLog } from './log/shared-log.ts';
 
 const REPLICA_DIR_PATTERN = /^(\d{1,10})\.(\d{1,10})\.pegasus$/;
 

@@ -4,7 +4,7 @@
 import { parseArgs } from 'node:util';
 import { log } from '../base/index.ts';
 import { ConfigError, loadConfig } from '../config/index.ts';
-import { createServer } from '../runtime/index.ts';
+import { createServer } from '../server/index.ts';
 import { installSupervisorApi } from './api.ts';
 import { loadManifest } from './manifest.ts';
 import { ClientSessions } from './sessions.ts';

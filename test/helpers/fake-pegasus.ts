@@ -5,7 +5,7 @@
 // injected per request by a hook. Built on the real RPC server (createServer + registerTypedRpc).
 import { hashKeyHash, parseHostPort, partitionIndexOf, recordHash, type ErrorName } from '../../src/base/index.ts';
 import { registerOnewayRpc, type RpcRequest } from '../../src/net/index.ts';
-import { createServer, type PteronServer } from '../../src/runtime/index.ts';
+import { createServer, type PteronServer } from '../../src/server/index.ts';
 import {
   CasCheckType, decodeArgs, encodeResult, FilterType, MutateOperation, RPCS, type CallDefinition, type KeyValue, type PartitionConfiguration,
 } from '../../src/wire/index.ts';

@@ -7,7 +7,7 @@
 //     (or after installing a checkpoint at d) equals the reference state at d; the applied decree
 //     goes backwards only through a checkpoint, which must then match the reference;
 //   - the state machine and the store agree on the commit point.
-import type { Mutation } from '../../src/replica/mutation.ts';
+import type { Mutation } from '../../src/replica/write/mutation.ts';
 import type { SimNode } from './node.ts';
 
 export class InvariantChecker {

@@ -10,7 +10,7 @@ import { guardianStep, type DroppedReplica, type GuardianEvent, type MemberRepor
 import {
   applyConfigChange, clonePartitionConfiguration, gpidText, isMember, membersOf, newPartitionConfiguration, sameMembership,
   type AppInfo, type ConfigType, type PartitionConfiguration,
-} from '../../src/meta/model.ts';
+} from '../../src/cluster/model.ts';
 import { configText } from './network.ts';
 import { META, type ReplicaReport, type SimContext, type SimMessage } from './types.ts';
 

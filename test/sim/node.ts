@@ -18,8 +18,8 @@
 // replaced while it was away.
 import { ReplicaCore, type CoreAction, type CoreOptions } from '../../src/replica/pacifica/core.ts';
 import type { Membership } from '../../src/replica/pacifica/messages.ts';
-import type { Mutation } from '../../src/replica/mutation.ts';
-import { applyConfigChange, type ConfigType, type PartitionConfiguration } from '../../src/meta/model.ts';
+import type { Mutation } from '../../src/replica/write/mutation.ts';
+import { applyConfigChange, type ConfigType, type PartitionConfiguration } from '../../src/cluster/model.ts';
 import type { GuardianProposal } from '../../src/meta/guardian.ts';
 import { configText } from './network.ts';
 import { META, type SimContext, type SimMessage } from './types.ts';

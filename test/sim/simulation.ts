@@ -14,7 +14,7 @@
 // holds the committed data any more (every copy was wiped); nothing may serve then, and the
 // partition waits for an operator (DDD). Safety invariants (./invariants.ts) are checked after
 // every event throughout.
-import type { Mutation } from '../../src/replica/mutation.ts';
+import type { Mutation } from '../../src/replica/write/mutation.ts';
 import { checkLinearizable, type RegisterOp } from './linearizability.ts';
 import { EventQueue, labelText, type Label } from './event-queue.ts';
 import { InvariantChecker } from './invariants.ts';

@@ -2,7 +2,7 @@
 // travels through the simulated network (delay, loss, duplication, partitions), except that
 // client requests are never duplicated: a client's connection is a stream, and a write applied
 // twice would not be a bug of the replication protocol.
-import type { ConfigType, PartitionConfiguration } from '../../src/meta/model.ts';
+import type { ConfigType, PartitionConfiguration } from '../../src/cluster/model.ts';
 import type { GuardianProposal } from '../../src/meta/guardian.ts';
 import type { PeerMessage } from '../../src/replica/pacifica/messages.ts';
 import type { Label } from './event-queue.ts';

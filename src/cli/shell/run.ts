@@ -7,7 +7,7 @@ import readline from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { formatHostPort, parseHostPortList, PteronError, type HostPort } from '../../base/index.ts';
-import { pteronVersion } from '../../runtime/identity.ts';
+import { pteronVersion } from '../../server/identity.ts';
 import { CommandLineError, splitCommandLine } from './command-line.ts';
 import { runCommand, SHELL_COMMANDS, SHELL_DEFAULTS, type CommandResult, type ShellOutput, type ShellState } from './commands.ts';
 import { MetaClient, type MetaCaller } from './meta-client.ts';

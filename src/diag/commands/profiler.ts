@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { encode, time } from '@datadog/pprof';
 import { log } from '../../base/index.ts';
-import { takeProfilerBusyFlag } from '../../runtime/pprof.ts';
+import { takeProfilerBusyFlag } from '../pprof/index.ts';
 import { systemClock, type TimerHandle } from '../clock.ts';
 import { STATUS_ERROR, STATUS_TERMINATED } from '../results.ts';
 import { diagOutputDir, downloadUrl, PLAIN_FILE_NAME } from './heapdump.ts';

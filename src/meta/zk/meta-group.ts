@@ -14,8 +14,8 @@
 //   (a short `loading` standing) once the store is writable again.
 // - Transitions run one at a time, in order.
 import { log } from '../../base/index.ts';
-import { LeaderElection, type ElectionView } from '../leader-election.ts';
-import { ZooKeeperStateStore } from '../zookeeper-store.ts';
+import { LeaderElection, type ElectionView } from './leader-election.ts';
+import { ZooKeeperStateStore } from './store.ts';
 import { ZkSession } from './session.ts';
 
 export interface PrimaryHandle {

@@ -21,7 +21,7 @@
 //   the primary still has them in memory) or a checkpoint first, and is promoted through the
 //   meta once the mutations it was given are durable.
 import { assert } from '../../base/index.ts';
-import type { Mutation } from '../mutation.ts';
+import type { Mutation } from '../write/mutation.ts';
 import type { Membership, PeerError, PeerMessage } from './messages.ts';
 
 export type ReplicaRole = 'inactive' | 'primary' | 'secondary' | 'learner' | 'error';

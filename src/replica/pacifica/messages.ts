@@ -2,7 +2,7 @@
 // Every message is one-way: a reply is a message of its own back to the sender. The replica
 // state machine only ever sees these shapes; the I/O shell encodes them for the wire
 // (src/wire/structs/peer.ts) and the simulator passes them around as they are.
-import type { Mutation } from '../mutation.ts';
+import type { Mutation } from '../write/mutation.ts';
 
 /** The partition's membership under one ballot, as the primary of that ballot sees it. */
 export interface Membership {

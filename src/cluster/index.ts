@@ -1,0 +1,6 @@
+// The cluster's shared model, which the meta and replica servers both speak: tables,
+// partition configurations and their wire forms, and the flags both sides read.
+export * from './model.ts';
+export * from './convert.ts';
+export * from './flags.ts';
+export { MetaGroupTarget } from './meta-group-target.ts';

@@ -1,0 +1,182 @@
+// Applying a mutation: turns its client writes into storage ops and per-write outcomes, with
+// Pegasus's write semantics (spec pegasus-arch §1.13). Invalid writes still consume the decree
+// (their ops are simply empty), as Pegasus writes an "empty put" for them.
+//
+// Deviations, both for input the reference mishandles: a put/remove whose key is not a
+// well-formed composite key, or a hash key of 64 KiB or more, answers kInvalidArgument instead
+// of being stored raw (or aborting the process); a negative expire_ts (which Pegasus stores as a
+// year-2084+ u32) is stored as the largest expire_ts a value may carry, 0x7fffffff.
+import { EXPIRE_TS_MAX, encodeKey, isValidKey, makeTimetag, type MutationOp, type StoredRecord } from '../../storage/index.ts';
+import { MutateOperation, type IncrRequest } from '../../wire/index.ts';
+import type { ClientWrite, Mutation, WriteOutcome } from './mutation.ts';
+import { addInt64, evaluateCheck, isCheckTypeSupported, parseInt64 } from '../predicates.ts';
+import { STATUS_INVALID_ARGUMENT, STATUS_OK, STATUS_TRY_AGAIN } from '../status.ts';
+
+
+export interface ApplyEnv {
+  /** The live record at a composite key: expired records read as absent. */
+  read(key: Buffer): Promise<StoredRecord | undefined>;
+  /** Seconds since 2016, for the table's default TTL. */
+  now: number;
+  /** The table's `default_ttl` env: given to records written without a TTL (0: none). */
+  defaultTtlSeconds: number;
+  /** Pegasus's cluster id for timetags (`[duplication-group]`); 0 when unset. */
+  clusterId?: number;
+}
+
+export interface AppliedMutation {
+  ops: MutationOp[];
+  /** One per write of the mutation, in order. */
+  outcomes: WriteOutcome[];
+}
+
+const EMPTY = Buffer.alloc(0);
+const invalid = (): WriteOutcome => ({ error: STATUS_INVALID_ARGUMENT });
+
+/** A composite key, or undefined when the hash key is too long for one. */
+function compositeKey(hashKey: Buffer, sortKey: Buffer): Buffer | undefined {
+  try {
+    return encodeKey(hashKey, sortKey);
+  } catch {
+    return undefined;
+  }
+}
+
+class MutationBuilder {
+  readonly ops: MutationOp[] = [];
+  private readonly timetag: bigint;
+
+  constructor(mutation: Mutation, private readonly env: ApplyEnv) {
+    this.timetag = makeTimetag(mutation.timestampUs, env.clusterId ?? 0, false);
+  }
+
+  /** The stored expire_ts of a write's signed i32 expire_ts_seconds. */
+  expireTsOf(requested: number): number {
+    if (requested < 0) return EXPIRE_TS_MAX;
+    if (requested === 0 && this.env.defaultTtlSeconds > 0) return Math.min(this.env.now + this.env.defaultTtlSeconds, EXPIRE_TS_MAX);
+    return Math.min(requested, EXPIRE_TS_MAX);
+  }
+
+  put(key: Buffer, userData: Buffer, requestedExpireTs: number): void {
+    this.ops.push({ type: 'put', key, userData, expireTs: this.expireTsOf(requestedExpireTs), timetag: this.timetag });
+  }
+
+  /** A put that keeps an expire_ts exactly as given (incr keeps the old record's). */
+  putWithExpireTs(key: Buffer, userData: Buffer, expireTs: number): void {
+    const stored = expireTs === 0 ? this.expireTsOf(0) : Math.min(expireTs, EXPIRE_TS_MAX);
+    this.ops.push({ type: 'put', key, userData, expireTs: stored, timetag: this.timetag });
+  }
+
+  del(key: Buffer): void {
+    this.ops.push({ type: 'del', key });
+  }
+}
+
+async function applyWrite(write: ClientWrite, builder: MutationBuilder, env: ApplyEnv): Promise<WriteOutcome> {
+  switch (write.op) {
+    case 'put': {
+      if (!isValidKey(write.request.key)) return invalid();
+      builder.put(write.request.key, write.request.value, write.request.expireTsSeconds);
+      return { error: STATUS_OK };
+    }
+    case 'remove': {
+      if (!isValidKey(write.key)) return invalid();
+      builder.del(write.key);
+      return { error: STATUS_OK };
+    }
+    case 'multi_put': {
+      const { hashKey, kvs, expireTsSeconds } = write.request;
+      if (kvs.length === 0) return invalid();
+      const keys = kvs.map((kv) => compositeKey(hashKey, kv.key));
+      if (keys.some((key) => key === undefined)) return invalid();
+      kvs.forEach((kv, index) => builder.put(keys[index]!, kv.value, expireTsSeconds));
+      return { error: STATUS_OK };
+    }
+    case 'multi_remove': {
+      const { hashKey, sortKeys } = write.request;
+      if (sortKeys.length === 0) return { error: STATUS_INVALID_ARGUMENT, count: 0n };
+      const keys = sortKeys.map((sortKey) => compositeKey(hashKey, sortKey));
+      if (keys.some((key) => key === undefined)) return { error: STATUS_INVALID_ARGUMENT, count: 0n };
+      for (const key of keys) builder.del(key!);
+      return { error: STATUS_OK, count: BigInt(sortKeys.length) };
+    }
+    case 'incr':
+      return applyIncr(write.request, builder, env);
+    case 'check_and_set': {
+      const request = write.request;
+      const none = { returned: false, exist: false, value: EMPTY };
+      if (!isCheckTypeSupported(request.checkType)) return { error: STATUS_INVALID_ARGUMENT, check: none };
+      const checkKey = compositeKey(request.hashKey, request.checkSortKey);
+      const setKey = request.setDiffSortKey ? compositeKey(request.hashKey, request.setSortKey) : checkKey;
+      if (checkKey === undefined || setKey === undefined) return { error: STATUS_INVALID_ARGUMENT, check: none };
+      const current = await env.read(checkKey);
+      const check = checkResult(request.returnCheckValue, current);
+      const verdict = evaluateCheck(request.checkType, request.checkOperand, current !== undefined, current?.userData ?? EMPTY);
+      if (!verdict.passed) return { error: verdict.invalidArgument ? STATUS_INVALID_ARGUMENT : STATUS_TRY_AGAIN, check };
+      builder.put(setKey, request.setValue, request.setExpireTsSeconds);
+      return { error: STATUS_OK, check };
+    }
+    case 'check_and_mutate': {
+      const request = write.request;
+      const none = { returned: false, exist: false, value: EMPTY };
+      if (request.mutateList.length === 0) return { error: STATUS_INVALID_ARGUMENT, check: none };
+      const validOperation = (operation: number): boolean => operation === MutateOperation.MO_PUT || operation === MutateOperation.MO_DELETE;
+      if (!request.mutateList.every((mutate) => validOperation(mutate.operation))) return { error: STATUS_INVALID_ARGUMENT, check: none };
+      if (!isCheckTypeSupported(request.checkType)) return { error: STATUS_INVALID_ARGUMENT, check: none };
+      const checkKey = compositeKey(request.hashKey, request.checkSortKey);
+      const keys = request.mutateList.map((mutate) => compositeKey(request.hashKey, mutate.sortKey));
+      if (checkKey === undefined || keys.some((key) => key === undefined)) return { error: STATUS_INVALID_ARGUMENT, check: none };
+      const current = await env.read(checkKey);
+      const check = checkResult(request.returnCheckValue, current);
+      const verdict = evaluateCheck(request.checkType, request.checkOperand, current !== undefined, current?.userData ?? EMPTY);
+      if (!verdict.passed) return { error: verdict.invalidArgument ? STATUS_INVALID_ARGUMENT : STATUS_TRY_AGAIN, check };
+      request.mutateList.forEach((mutate, index) => {
+        if (mutate.operation === MutateOperation.MO_PUT) builder.put(keys[index]!, mutate.value, mutate.setExpireTsSeconds);
+        else builder.del(keys[index]!);
+      });
+      return { error: STATUS_OK, check };
+    }
+  }
+}
+
+function checkResult(returnCheckValue: boolean, current: StoredRecord | undefined): WriteOutcome['check'] {
+  if (!returnCheckValue) return { returned: false, exist: false, value: EMPTY };
+  return current === undefined ? { returned: true, exist: false, value: EMPTY } : { returned: true, exist: true, value: current.userData };
+}
+
+async function applyIncr(request: IncrRequest, builder: MutationBuilder, env: ApplyEnv): Promise<WriteOutcome> {
+  if (!isValidKey(request.key)) return { error: STATUS_INVALID_ARGUMENT, newValue: 0n };
+  const current = await env.read(request.key);
+  let newValue: bigint;
+  let expireTs: number;
+  if (current === undefined) {
+    // Absent or expired: counts from zero; only a positive TTL request applies.
+    newValue = request.increment;
+    expireTs = request.expireTsSeconds > 0 ? request.expireTsSeconds : 0;
+  } else {
+    if (current.userData.length === 0) {
+      newValue = request.increment;
+    } else {
+      const old = parseInt64(current.userData);
+      if (old === undefined) return { error: STATUS_INVALID_ARGUMENT, newValue: 0n };
+      const sum = addInt64(old, request.increment);
+      if (sum === undefined) return { error: STATUS_INVALID_ARGUMENT, newValue: old };
+      newValue = sum;
+    }
+    // 0 keeps the current expiry, < 0 clears it, > 0 sets it.
+    expireTs = request.expireTsSeconds === 0 ? current.expireTs : request.expireTsSeconds < 0 ? 0 : request.expireTsSeconds;
+  }
+  builder.putWithExpireTs(request.key, Buffer.from(newValue.toString(), 'latin1'), expireTs);
+  return { error: STATUS_OK, newValue };
+}
+
+/**
+ * Applies every write of `mutation` in order. Writes that read (incr, check_and_*) see the state
+ * through `env.read`, which the caller keeps consistent with every earlier decree.
+ */
+export async function applyMutationWrites(mutation: Mutation, env: ApplyEnv): Promise<AppliedMutation> {
+  const builder = new MutationBuilder(mutation, env);
+  const outcomes: WriteOutcome[] = [];
+  for (const write of mutation.writes) outcomes.push(await applyWrite(write, builder, env));
+  return { ops: builder.ops, outcomes };
+}

@@ -1,3 +1,0 @@
-export { createServer, listenAddress, dataDir, type PteronServer, type ServerOptions } from './server.ts';
-export { clusterName } from './builtins.ts';
-export type { ServerIdentity } from './identity.ts';

@@ -1,0 +1,357 @@
+// `pteron meta`: the meta server role. Opens the state store, serves the meta RPCs (client
+// routing, table DDL, replica-server beacons, config sync and configuration updates) and the
+// /meta/* admin calls, sends the guardian's proposals to replica servers, and runs the
+// failure detector and guardian on timers.
+//
+// With the simple store this meta is always the primary. With ZooKeeper (several metas) it is
+// the primary only while it holds the leader lock (zk/meta-group.ts); otherwise it is a backup:
+// every /meta/* call answers 307 to the primary (http.ts), every meta RPC answers
+// ERR_FORWARD_TO_OTHERS in its response (the partition-config query with the primary in
+// partitions[0].primary), and beacon acks say is_master=false with the primary as
+// primary_node. A primary still reading its state answers ERR_SERVICE_NOT_ACTIVE over RPC and
+// 503 over HTTP.
+import path from 'node:path';
+import { formatHostPort, INVALID_HOST_PORT, log, parseHostPortList, PteronError, type ErrorName } from '../../base/index.ts';
+import type { LoadedConfig } from '../../config/index.ts';
+import { HttpRouter, registerTypedRpc, RpcClient, type AdminResponse, type RpcServer } from '../../net/index.ts';
+import { dataDir, type PteronServer } from '../server.ts';
+import { AppEnvOperation, ConfigType, NodeStatus, PatternMatchType, RPCS, type AppInfo as WireAppInfo, type CallDefinition } from '../../wire/index.ts';
+import { addServerStat, registerRemoteCommand } from '../../diag/remote/index.ts';
+import { metaRemoteCommands, registerMetaCommands } from './commands.ts';
+import { startMetaBackgroundWork } from '../../meta/background.ts';
+import {
+  appInfoToWire, fromHostPort, partitionConfigurationFromWire, partitionConfigurationToWire, replicaInfoFromWire,
+  replicaInfoToWire, toHostPort,
+} from '../../cluster/convert.ts';
+import { clusterInfoRows, registerMetaHttpCalls, type MetaHttpDeps } from '../../meta/http.ts';
+import { appStatusFromValue, configTypeFromValue, metaServerList, newPartitionConfiguration, type AppInfo } from '../../cluster/index.ts';
+import { clusterRoot, MetaServerState, defaultAppsFromConfig, type ListAppsFilter } from '../../meta/server-state.ts';
+import { failureDetectorOptionsFromFlags } from '../../meta/failure-detector.ts';
+import type { GuardianProposal } from '../../meta/guardian.ts';
+import { distributedLockServiceParameters, lockRootFrom } from '../../meta/zk/leader-election.ts';
+import { openSimpleStore } from '../../meta/simple-store.ts';
+import { normalizeRootPath, type MetaStateStore } from '../../meta/state-store.ts';
+import { metaStateServiceType, resolveStateServiceType } from '../../meta/zk/store.ts';
+import { zookeeperHostsList, zookeeperTimeoutMs } from '../../meta/zk/flags.ts';
+import { ZooKeeperMetaGroup, type Standing as GroupStanding } from '../../meta/zk/meta-group.ts';
+
+
+const MATCH_TYPES: Partial<Record<number, ListAppsFilter['match']>> = {
+  [PatternMatchType.PMT_MATCH_EXACT]: 'exact',
+  [PatternMatchType.PMT_MATCH_ANYWHERE]: 'anywhere',
+  [PatternMatchType.PMT_MATCH_PREFIX]: 'prefix',
+  [PatternMatchType.PMT_MATCH_POSTFIX]: 'postfix',
+};
+
+const ENV_OPERATIONS: Partial<Record<number, 'SET' | 'DEL' | 'CLEAR'>> = {
+  [AppEnvOperation.APP_ENV_OP_SET]: 'SET',
+  [AppEnvOperation.APP_ENV_OP_DEL]: 'DEL',
+  [AppEnvOperation.APP_ENV_OP_CLEAR]: 'CLEAR',
+};
+
+function emptyWireApp(): WireAppInfo {
+  return appInfoToWire({
+    status: 'AS_INVALID', appType: '', appName: '', appId: 0, partitionCount: 0, envs: {}, isStateful: true, maxReplicaCount: 0,
+    expireSecond: 0, createSecond: 0, dropSecond: 0, duplicating: false, initPartitionCount: -1, isBulkLoading: false,
+    atomicIdempotent: false,
+  } satisfies AppInfo);
+}
+
+/** What this meta can do right now. */
+type Standing = { kind: 'primary'; state: MetaServerState } | { kind: 'loading' } | { kind: 'backup'; leader: string | undefined };
+
+/** The primary's part of a meta: its state and the work it runs on timers. */
+interface MetaPrimary {
+  readonly state: MetaServerState;
+  stop(): Promise<void>;
+}
+
+/** partitions[0] of a backup's partition-config answer: the primary, for clients to go to (spec §1.15). */
+function leaderHintPartitions(leader: string | undefined) {
+  if (leader === undefined) return [];
+  const hint = newPartitionConfiguration(0, 0, 0);
+  hint.primary = leader;
+  return [partitionConfigurationToWire(hint)];
+}
+
+/**
+ * Registers a meta RPC that only the primary serves. A backup answers `refuse` with
+ * ERR_FORWARD_TO_OTHERS (and the leader), a primary still loading with ERR_SERVICE_NOT_ACTIVE,
+ * and a change the store could not make (ZooKeeper unreachable) with the store's error code.
+ */
+function registerPrimaryRpc<A, R>(
+  rpc: RpcServer,
+  definition: CallDefinition<A, R>,
+  standing: () => Standing,
+  refuse: (err: ErrorName, request: A, leader?: string) => R,
+  handler: (request: A, state: MetaServerState) => R | Promise<R>,
+): void {
+  const refuseFor = (now: Standing, request: A): R =>
+    now.kind === 'backup' ? refuse('ERR_FORWARD_TO_OTHERS', request, now.leader) : refuse('ERR_SERVICE_NOT_ACTIVE', request);
+  registerTypedRpc(rpc, definition, async (request) => {
+    const now = standing();
+    if (now.kind !== 'primary') return refuseFor(now, request);
+    try {
+      return await handler(request, now.state);
+    } catch (error) {
+      const after = standing();
+      // The meta stepped down (or reloaded) while the request waited: answer as it stands now.
+      if (after.kind !== 'primary' || after.state !== now.state) return refuseFor(after, request);
+      if (!(error instanceof PteronError)) throw error;
+      log.warn({ rpc: definition.name, err: error.message }, 'meta request failed');
+      return refuse(error.code, request);
+    }
+  });
+}
+
+export async function installMeta(server: PteronServer, config: LoadedConfig): Promise<() => Promise<void>> {
+  const selfAddress = `${server.identity.host}:${server.identity.port}`;
+  const metaServers = (): string[] => parseHostPortList(metaServerList.value).map(formatHostPort);
+  const serviceType = resolveStateServiceType(metaStateServiceType.value, metaServers().length);
+  const root = normalizeRootPath(clusterRoot.value);
+  const defaultApps = defaultAppsFromConfig(config);
+  const proposalClients = new Map<string, RpcClient>();
+
+  /** Reads the state from `store` and starts the failure detector and guardian timers. */
+  const openPrimary = async (store: MetaStateStore, writable: () => boolean): Promise<MetaPrimary> => {
+    let opened: MetaServerState | undefined;
+    const sendProposal = (proposal: GuardianProposal): void => {
+      let client = proposalClients.get(proposal.target);
+      if (!client) {
+        client = new RpcClient(toHostPort(proposal.target), { timeoutMs: 5000 });
+        proposalClients.set(proposal.target, client);
+      }
+      const app = opened?.getApp(proposal.gpid.appId);
+      const request = {
+        info: app ? appInfoToWire(app) : emptyWireApp(),
+        config: partitionConfigurationToWire(proposal.config),
+        type: ConfigType[proposal.type as keyof typeof ConfigType] ?? ConfigType.CT_INVALID,
+        node: toHostPort(proposal.node),
+        hostNode: toHostPort(proposal.target),
+        hpNode: toHostPort(proposal.node),
+      };
+      client.callRpc(RPCS.RPC_CONFIG_PROPOSAL, request).catch((error: unknown) => {
+        log.warn({ target: proposal.target, err: (error as Error).message }, 'proposal not delivered; the guardian retries');
+      });
+    };
+    // Replica servers of a starting cluster (or of a new primary) get one beacon interval and a
+    // margin to register. Loading counts every node of the stored configurations alive from now,
+    // so none is declared dead before a full grace period (MetaServerState.load).
+    const settleMs = failureDetectorOptionsFromFlags().beaconIntervalMs + 1000;
+    const state = await MetaServerState.open({ store, defaultApps, sendProposal, settleMs });
+    opened = state;
+    const settleTimer = setTimeout(() => {
+      if (writable()) void state.checkAllPartitions().catch(() => {});
+    }, settleMs);
+    settleTimer.unref();
+    const stopBackground = startMetaBackgroundWork(state, { paused: () => !writable() });
+    log.info({ tables: state.listAllApps().length, store: store.type }, 'meta state loaded');
+    return {
+      state,
+      async stop() {
+        stopBackground();
+        clearTimeout(settleTimer);
+        await state.close();
+      },
+    };
+  };
+
+  let standing: () => Standing;
+  let stopStore: () => Promise<void>;
+  if (serviceType === 'simple') {
+    const store = await openSimpleStore(path.join(dataDir.value, 'meta'));
+    const primary = await openPrimary(store, () => true);
+    standing = () => ({ kind: 'primary', state: primary.state });
+    stopStore = async () => {
+      await primary.stop();
+      await store.close();
+    };
+  } else {
+    const hosts = zookeeperHostsList.value;
+    const lockRoot = lockRootFrom(distributedLockServiceParameters.value, root);
+    const metaGroup = new ZooKeeperMetaGroup<MetaPrimary>({
+      hosts,
+      sessionTimeoutMs: zookeeperTimeoutMs.value,
+      root,
+      lockRoot,
+      self: selfAddress,
+      openPrimary: (store) => openPrimary(store, () => store.writable),
+    });
+    const view = (now: GroupStanding<MetaPrimary>): Standing =>
+      now.kind === 'primary' ? { kind: 'primary', state: now.primary.state } : now;
+    standing = () => view(metaGroup.standing());
+    stopStore = () => metaGroup.stop();
+    // Connecting, electing and loading go on in the background: the server answers (as a
+    // backup that knows no primary yet) from the start.
+    metaGroup.start();
+    log.info({ zookeeper: hosts, root, lockRoot, self: selfAddress }, 'meta server joins the meta group in ZooKeeper');
+  }
+  const currentState = (): MetaServerState => {
+    const now = standing();
+    if (now.kind !== 'primary') throw new Error('no meta state: this meta is not the primary');
+    return now.state;
+  };
+
+  const httpDeps: MetaHttpDeps = {
+    get state() {
+      return currentState();
+    },
+    leader: () => {
+      const now = standing();
+      // A primary still loading counts as the leader; the wrapper below answers 503 for it.
+      return now.kind === 'backup' ? { self: false, leader: now.leader } : { self: true };
+    },
+    metaServers,
+    selfAddress: () => selfAddress,
+    balanceOperationCount: () => currentState().balanceOperationCount(),
+  };
+  // The /meta/* handlers read the state after their redirect check; while the primary loads
+  // there is no state yet, so those calls answer 503 ERR_SERVICE_NOT_ACTIVE until it is there.
+  const staging = new HttpRouter();
+  registerMetaHttpCalls(staging, httpDeps);
+  for (const callPath of staging.paths()) {
+    const call = staging.find(callPath)!;
+    if (!callPath.startsWith('meta/')) {
+      server.router.register(call);
+      continue;
+    }
+    server.router.register({
+      ...call,
+      handler: (request): AdminResponse | Promise<AdminResponse> =>
+        standing().kind === 'loading' ? { status: 503, body: 'ERR_SERVICE_NOT_ACTIVE' } : call.handler(request),
+    });
+  }
+
+  const commandDeps = { state: currentState, clusterInfo: () => clusterInfoRows(httpDeps) };
+  registerMetaCommands(server.router, commandDeps);
+  for (const spec of metaRemoteCommands(commandDeps)) registerRemoteCommand(server, spec);
+  addServerStat(server.rpc, () => {
+    const now = standing();
+    if (now.kind !== 'primary') return [['meta_standing', now.kind]];
+    const nodes = now.state.listNodes();
+    return [['meta_standing', 'primary'], ['alive_node_count', nodes.filter((node) => node.status === 'ALIVE').length], ['total_node_count', nodes.length]];
+  });
+
+  const rpc = server.rpc;
+  registerPrimaryRpc(
+    rpc, RPCS.RPC_CM_QUERY_PARTITION_CONFIG_BY_INDEX, standing,
+    (err, _request, leader) => ({ err, appId: 0, partitionCount: 0, isStateful: true, partitions: leaderHintPartitions(leader) }),
+    (request, state) => {
+      const result = state.queryConfiguration(request.appName, request.partitionIndices);
+      return {
+        err: result.err,
+        appId: result.appId,
+        partitionCount: result.partitionCount,
+        isStateful: result.isStateful,
+        partitions: result.partitions.map(partitionConfigurationToWire),
+      };
+    },
+  );
+  registerPrimaryRpc(rpc, RPCS.RPC_CM_CREATE_APP, standing, (err) => ({ err, appid: 0 }), async (request, state) => {
+    const result = await state.createApp({
+      appName: request.appName,
+      partitionCount: request.options.partitionCount,
+      replicaCount: request.options.replicaCount,
+      successIfExist: request.options.successIfExist,
+      appType: request.options.appType || undefined,
+      isStateful: request.options.isStateful,
+      envs: Object.fromEntries(request.options.envs),
+      atomicIdempotent: request.options.atomicIdempotent,
+    });
+    return { err: result.err, appid: result.appId };
+  });
+  registerPrimaryRpc(rpc, RPCS.RPC_CM_DROP_APP, standing, (err) => ({ err }), async (request, state) => {
+    const reserve = request.options.reserveSeconds;
+    const result = await state.dropApp({
+      appName: request.appName,
+      successIfNotExist: request.options.successIfNotExist,
+      reserveSeconds: reserve === undefined ? undefined : Number(reserve),
+    });
+    return { err: result.err };
+  });
+  registerPrimaryRpc(rpc, RPCS.RPC_CM_RECALL_APP, standing, (err) => ({ err, info: emptyWireApp() }), async (request, state) => {
+    const result = await state.recallApp({ appId: request.appId, newAppName: request.newAppName });
+    return { err: result.err, info: result.info ? appInfoToWire(result.info) : emptyWireApp() };
+  });
+  registerPrimaryRpc(rpc, RPCS.RPC_CM_LIST_APPS, standing, (err) => ({ err, infos: [] }), (request, state) => {
+    const status = appStatusFromValue(request.status) ?? 'AS_INVALID';
+    const result = state.listApps({
+      status,
+      namePattern: request.appNamePattern,
+      match: request.matchType === undefined ? undefined : MATCH_TYPES[request.matchType],
+    });
+    return { err: result.err, infos: result.infos.map(appInfoToWire) };
+  });
+  registerPrimaryRpc(rpc, RPCS.RPC_CM_LIST_NODES, standing, (err) => ({ err, infos: [] }), (request, state) => {
+    const infos = state
+      .listNodes()
+      .map((node) => ({ status: node.status === 'ALIVE' ? NodeStatus.NS_ALIVE : NodeStatus.NS_UNALIVE, address: node.address }))
+      .filter((node) => request.status === NodeStatus.NS_INVALID || node.status === request.status)
+      .map((node) => ({ status: node.status, node: toHostPort(node.address), hpNode: toHostPort(node.address) }));
+    return { err: 'ERR_OK', infos };
+  });
+  registerPrimaryRpc(rpc, RPCS.RPC_CM_CLUSTER_INFO, standing, (err) => ({ err, keys: [], values: [] }), () => {
+    const rows = clusterInfoRows(httpDeps);
+    return { err: 'ERR_OK', keys: rows.map(([key]) => key), values: rows.map(([, value]) => value) };
+  });
+  registerPrimaryRpc(rpc, RPCS.RPC_CM_UPDATE_APP_ENV, standing, (err) => ({ err, hintMessage: '' }), async (request, state) => {
+    const op = ENV_OPERATIONS[request.op];
+    if (!op) return { err: 'ERR_INVALID_PARAMETERS', hintMessage: `unknown app env operation ${request.op}` };
+    const result = await state.updateAppEnv({
+      appName: request.appName, op, keys: request.keys, values: request.values, clearPrefix: request.clearPrefix,
+    });
+    return { err: result.err, hintMessage: result.hintMessage };
+  });
+
+  // Replica servers. A backup acknowledges beacons as not the master and names the primary,
+  // so the replica server switches to it (spec §2.6).
+  registerTypedRpc(rpc, RPCS.RPC_FD_FAILURE_DETECTOR_PING, async (beacon) => {
+    const self = toHostPort(selfAddress);
+    const now = standing();
+    if (now.kind !== 'primary') {
+      // A loading primary names itself: the replica server stays and asks again.
+      const primary = now.kind === 'loading' ? self : now.leader === undefined ? INVALID_HOST_PORT : toHostPort(now.leader);
+      return { time: beacon.time, thisNode: self, primaryNode: primary, isMaster: false, allowed: true, hpThisNode: self, hpPrimaryNode: primary };
+    }
+    const from = fromHostPort(beacon.hpFromNode ?? beacon.fromNode);
+    const startTimeMs = Number(beacon.startTime ?? 0n);
+    // A node coming alive makes the guardian run; if that cannot write (ZooKeeper away) the
+    // beacon still counts: the failure detector took it before the guardian ran.
+    const outcome = await now.state.onBeacon(from, startTimeMs).catch((error: unknown) => {
+      log.debug({ node: from, err: (error as Error).message }, 'curing after a beacon failed');
+      return { accepted: true as const };
+    });
+    return { time: beacon.time, thisNode: self, primaryNode: self, isMaster: true, allowed: outcome.accepted, hpThisNode: self, hpPrimaryNode: self };
+  });
+  registerPrimaryRpc(rpc, RPCS.RPC_CM_CONFIG_SYNC, standing, (err) => ({ err, partitions: [], gcReplicas: [] }), (request, state) => {
+    const node = fromHostPort(request.hpNode ?? request.node);
+    const result = state.onConfigSync(node, (request.storedReplicas ?? []).map(replicaInfoFromWire));
+    return {
+      err: result.err,
+      partitions: result.partitions.map(({ info, config: partition }) => ({
+        info: appInfoToWire(info),
+        config: partitionConfigurationToWire(partition),
+        type: ConfigType.CT_INVALID,
+        node: toHostPort(node),
+        hostNode: toHostPort(node),
+      })),
+      gcReplicas: result.gcReplicas.map(replicaInfoToWire),
+    };
+  });
+  registerPrimaryRpc(
+    rpc, RPCS.RPC_CM_UPDATE_PARTITION_CONFIGURATION, standing, (err, request) => ({ err, config: request.config }),
+    async (request, state) => {
+      const type = configTypeFromValue(request.type);
+      const proposed = partitionConfigurationFromWire(request.config);
+      if (!type) return { err: 'ERR_INVALID_PARAMETERS', config: request.config };
+      const result = await state.onUpdateConfiguration({ config: proposed, type, node: fromHostPort(request.hpNode ?? request.node) });
+      if (result === 'ignored') return { err: 'ERR_BUSY', config: request.config };
+      return { err: result.err, config: result.config ? partitionConfigurationToWire(result.config) : request.config };
+    },
+  );
+
+  return async () => {
+    await stopStore();
+    for (const client of proposalClients.values()) client.close();
+  };
+}

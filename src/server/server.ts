@@ -1,0 +1,79 @@
+// The runtime every role shares: one port (HTTP admin + thrift RPC), the built-in admin calls,
+// and the process metrics. A role adds its own HTTP calls and RPC handlers to `router` and `rpc`.
+import type http from 'node:http';
+import { defineFlag } from '../config/index.ts';
+import { createBuiltinCommands, registerCommandApi } from '../diag/index.ts';
+import { registerConsole } from '../diag/console/index.ts';
+import { answerRemoteCommandsOverRpc, installRemoteCommands } from '../diag/remote/index.ts';
+import { createAdminHttpServer, HttpRouter, listen, RpcServer, type Listener } from '../net/index.ts';
+import { registerBuiltinCalls } from './builtins.ts';
+import { gitCommit, pteronVersion, type ServerIdentity } from './identity.ts';
+import { registerPprofCalls } from '../diag/pprof/index.ts';
+import { registerProcessMetrics } from '../diag/process-metrics.ts';
+
+export const listenAddress = defineFlag({
+  section: 'network',
+  name: 'listen_address',
+  type: 'FV_STRING',
+  default: '127.0.0.1',
+  description: 'The address every server listens on; 0.0.0.0 exposes it to other machines',
+});
+
+export const dataDir = defineFlag({
+  section: 'core',
+  name: 'data_dir',
+  type: 'FV_STRING',
+  default: 'data',
+  description: 'The directory this server keeps its state in (meta state, replica data and logs)',
+});
+
+export interface ServerOptions {
+  role: string;
+  port: number;
+}
+
+export interface PteronServer {
+  readonly router: HttpRouter;
+  readonly rpc: RpcServer;
+  readonly identity: ServerIdentity;
+  /** Starts accepting connections; resolves with the bound port. */
+  start(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export function createServer(options: ServerOptions): PteronServer {
+  registerProcessMetrics();
+  const router = new HttpRouter();
+  const rpc = new RpcServer();
+  const identity: ServerIdentity = {
+    role: options.role,
+    host: listenAddress.value,
+    port: options.port,
+    version: pteronVersion(),
+    gitCommit: gitCommit(),
+    startTime: new Date(),
+  };
+  registerBuiltinCalls(router, identity);
+  registerPprofCalls(router);
+  const commandApi = registerCommandApi(router, createBuiltinCommands(), { server: identity });
+  if (router.find('api')) registerConsole(router, commandApi);
+  installRemoteCommands({ router, rpc, identity });
+  let http: http.Server | undefined;
+  let listener: Listener | undefined;
+  return {
+    router,
+    rpc,
+    identity,
+    async start() {
+      answerRemoteCommandsOverRpc(rpc);
+      http = createAdminHttpServer(router);
+      listener = await listen({ host: listenAddress.value, port: options.port, http, rpc });
+      identity.port = listener.port;
+      return listener.port;
+    },
+    async close() {
+      await listener?.close();
+      http?.closeAllConnections();
+    },
+  };
+}
