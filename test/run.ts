@@ -55,7 +55,7 @@ async function runGroup(group: Group, tally: Tally): Promise<void> {
   stream.on('test:fail', (event) => {
     if (event.details.type !== 'suite') tally.failed++;
   });
-  const reported = stream.compose(spec);
+  const reported = stream.compose(new spec());
   reported.pipe(process.stdout, { end: false });
   await new Promise<void>((resolve, reject) => {
     reported.on('end', resolve);

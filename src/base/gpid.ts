@@ -50,7 +50,3 @@ export function parseGpid(text: string): Gpid {
   }
   return { appId, partitionIndex };
 }
-
-export function gpidEquals(a: Gpid, b: Gpid): boolean {
-  return a.appId === b.appId && a.partitionIndex === b.partitionIndex;
-}

@@ -81,10 +81,6 @@ export function u32ToIpv4(value: number): string {
   return `${(value >>> 24) & 0xff}.${(value >>> 16) & 0xff}.${(value >>> 8) & 0xff}.${value & 0xff}`;
 }
 
-export function isIpv4(host: string): boolean {
-  return ipv4ToU32(host) !== undefined;
-}
-
 /**
  * The i64 an IPv4 address is sent as in an `rpc_address` field. The invalid address is 0; any
  * other host must already be an IPv4 dotted quad (resolve names first) — else ERR_INVALID_PARAMETERS.

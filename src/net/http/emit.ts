@@ -57,8 +57,3 @@ export function nj(value: unknown, indent?: 2): string {
   if (value === undefined) return 'null';
   return JSON.stringify(sortKeysDeep(value), null, indent);
 }
-
-/** "PJ": rapidjson PrettyWriter: 4-space indent, insertion order, no trailing newline. */
-export function pj(value: unknown): string {
-  return JSON.stringify(value, null, 4);
-}

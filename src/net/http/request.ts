@@ -53,11 +53,6 @@ export function normalizePath(decodedPath: string): string {
   return decodedPath.split('/').map(trimPiece).filter((segment) => segment !== '').join('/');
 }
 
-/** Splits a comma list with the same trimming rule, dropping empty items. */
-export function splitList(text: string): string[] {
-  return text.split(',').map(trimPiece).filter((item) => item !== '');
-}
-
 export function parseQuery(rawQuery: string): Map<string, string> {
   const query = new Map<string, string>();
   for (const rawPiece of percentDecode(rawQuery).split('&')) {

@@ -10,4 +10,3 @@ export const commandCodec: StructType<Command> = defineStruct<Command>('command'
   { id: 1, name: 'cmd', type: stringType },
   { id: 2, name: 'arguments', type: listOf(stringType) },
 ]);
-export const { write: encodeCommand, read: decodeCommand } = commandCodec;

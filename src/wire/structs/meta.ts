@@ -104,7 +104,6 @@ export const partitionConfigurationCodec: StructType<PartitionConfiguration> = d
   { id: 10, name: 'hpSecondaries', type: listOf(hostPortType), optional: true },
   { id: 11, name: 'hpLastDrops', type: listOf(hostPortType), optional: true },
 ]);
-export const { write: encodePartitionConfiguration, read: decodePartitionConfiguration } = partitionConfigurationCodec;
 
 export interface QueryCfgRequest {
   appName: string;
@@ -115,7 +114,6 @@ export const queryCfgRequestCodec: StructType<QueryCfgRequest> = defineStruct<Qu
   { id: 1, name: 'appName', type: stringType },
   { id: 2, name: 'partitionIndices', type: listOf(i32Type) },
 ]);
-export const { write: encodeQueryCfgRequest, read: decodeQueryCfgRequest } = queryCfgRequestCodec;
 
 export interface QueryCfgResponse {
   /** ERR_FORWARD_TO_OTHERS from a non-leader: partitions[0].primary then names the leader. */
@@ -132,7 +130,6 @@ export const queryCfgResponseCodec: StructType<QueryCfgResponse> = defineStruct<
   { id: 4, name: 'isStateful', type: boolType },
   { id: 5, name: 'partitions', type: listOf(partitionConfigurationCodec) },
 ]);
-export const { write: encodeQueryCfgResponse, read: decodeQueryCfgResponse } = queryCfgResponseCodec;
 
 export interface AppInfo {
   status: AppStatus;
@@ -171,7 +168,6 @@ export const appInfoCodec: StructType<AppInfo> = defineStruct<AppInfo>('app_info
   { id: 14, name: 'isBulkLoading', type: boolType, optional: true },
   { id: 15, name: 'atomicIdempotent', type: boolType, optional: true },
 ]);
-export const { write: encodeAppInfo, read: decodeAppInfo } = appInfoCodec;
 
 // ---------------------------------------------------------------------------------------------
 // Table DDL
@@ -194,7 +190,6 @@ export const createAppOptionsCodec: StructType<CreateAppOptions> = defineStruct<
   { id: 6, name: 'envs', type: mapOf(stringType, stringType) },
   { id: 7, name: 'atomicIdempotent', type: boolType, optional: true },
 ]);
-export const { write: encodeCreateAppOptions, read: decodeCreateAppOptions } = createAppOptionsCodec;
 
 export interface CreateAppRequest {
   appName: string;
@@ -204,7 +199,6 @@ export const createAppRequestCodec: StructType<CreateAppRequest> = defineStruct<
   { id: 1, name: 'appName', type: stringType },
   { id: 2, name: 'options', type: createAppOptionsCodec },
 ]);
-export const { write: encodeCreateAppRequest, read: decodeCreateAppRequest } = createAppRequestCodec;
 
 export interface CreateAppResponse {
   err: string;
@@ -214,7 +208,6 @@ export const createAppResponseCodec: StructType<CreateAppResponse> = defineStruc
   { id: 1, name: 'err', type: errorCodeType },
   { id: 2, name: 'appid', type: i32Type },
 ]);
-export const { write: encodeCreateAppResponse, read: decodeCreateAppResponse } = createAppResponseCodec;
 
 export interface DropAppOptions {
   successIfNotExist: boolean;
@@ -224,7 +217,6 @@ export const dropAppOptionsCodec: StructType<DropAppOptions> = defineStruct<Drop
   { id: 1, name: 'successIfNotExist', type: boolType },
   { id: 2, name: 'reserveSeconds', type: i64Type, optional: true },
 ]);
-export const { write: encodeDropAppOptions, read: decodeDropAppOptions } = dropAppOptionsCodec;
 
 export interface DropAppRequest {
   appName: string;
@@ -234,7 +226,6 @@ export const dropAppRequestCodec: StructType<DropAppRequest> = defineStruct<Drop
   { id: 1, name: 'appName', type: stringType },
   { id: 2, name: 'options', type: dropAppOptionsCodec },
 ]);
-export const { write: encodeDropAppRequest, read: decodeDropAppRequest } = dropAppRequestCodec;
 
 export interface ErrResponse {
   err: string;
@@ -245,7 +236,6 @@ function errOnlyStruct(name: string): StructType<ErrResponse> {
 
 export type DropAppResponse = ErrResponse;
 export const dropAppResponseCodec = errOnlyStruct('configuration_drop_app_response');
-export const { write: encodeDropAppResponse, read: decodeDropAppResponse } = dropAppResponseCodec;
 
 export interface RecallAppRequest {
   appId: number;
@@ -256,7 +246,6 @@ export const recallAppRequestCodec: StructType<RecallAppRequest> = defineStruct<
   { id: 1, name: 'appId', type: i32Type },
   { id: 2, name: 'newAppName', type: stringType },
 ]);
-export const { write: encodeRecallAppRequest, read: decodeRecallAppRequest } = recallAppRequestCodec;
 
 export interface RecallAppResponse {
   err: string;
@@ -266,7 +255,6 @@ export const recallAppResponseCodec: StructType<RecallAppResponse> = defineStruc
   { id: 1, name: 'err', type: errorCodeType },
   { id: 2, name: 'info', type: appInfoCodec },
 ]);
-export const { write: encodeRecallAppResponse, read: decodeRecallAppResponse } = recallAppResponseCodec;
 
 export interface RenameAppRequest {
   oldAppName: string;
@@ -276,7 +264,6 @@ export const renameAppRequestCodec: StructType<RenameAppRequest> = defineStruct<
   { id: 1, name: 'oldAppName', type: stringType },
   { id: 2, name: 'newAppName', type: stringType },
 ]);
-export const { write: encodeRenameAppRequest, read: decodeRenameAppRequest } = renameAppRequestCodec;
 
 export interface HintResponse {
   err: string;
@@ -291,7 +278,6 @@ function errHintStruct(name: string): StructType<HintResponse> {
 
 export type RenameAppResponse = HintResponse;
 export const renameAppResponseCodec = errHintStruct('configuration_rename_app_response');
-export const { write: encodeRenameAppResponse, read: decodeRenameAppResponse } = renameAppResponseCodec;
 
 export interface ListAppsRequest {
   /** AS_INVALID lists tables in every state. */
@@ -304,7 +290,6 @@ export const listAppsRequestCodec: StructType<ListAppsRequest> = defineStruct<Li
   { id: 2, name: 'appNamePattern', type: stringType, optional: true },
   { id: 3, name: 'matchType', type: i32Type, optional: true },
 ]);
-export const { write: encodeListAppsRequest, read: decodeListAppsRequest } = listAppsRequestCodec;
 
 export interface ListAppsResponse {
   err: string;
@@ -316,7 +301,6 @@ export const listAppsResponseCodec: StructType<ListAppsResponse> = defineStruct<
   { id: 2, name: 'infos', type: listOf(appInfoCodec) },
   { id: 3, name: 'hintMessage', type: stringType, optional: true },
 ]);
-export const { write: encodeListAppsResponse, read: decodeListAppsResponse } = listAppsResponseCodec;
 
 export interface QueryAppInfoRequest {
   metaServer: HostPort;
@@ -326,7 +310,6 @@ export const queryAppInfoRequestCodec: StructType<QueryAppInfoRequest> = defineS
   { id: 1, name: 'metaServer', type: rpcAddressType },
   { id: 2, name: 'hpMetaServer', type: hostPortType, optional: true },
 ]);
-export const { write: encodeQueryAppInfoRequest, read: decodeQueryAppInfoRequest } = queryAppInfoRequestCodec;
 
 export interface QueryAppInfoResponse {
   err: string;
@@ -336,7 +319,6 @@ export const queryAppInfoResponseCodec: StructType<QueryAppInfoResponse> = defin
   { id: 1, name: 'err', type: errorCodeType },
   { id: 2, name: 'apps', type: listOf(appInfoCodec) },
 ]);
-export const { write: encodeQueryAppInfoResponse, read: decodeQueryAppInfoResponse } = queryAppInfoResponseCodec;
 
 // ---------------------------------------------------------------------------------------------
 // App envs
@@ -358,11 +340,9 @@ export const updateAppEnvRequestCodec: StructType<UpdateAppEnvRequest> = defineS
   { id: 4, name: 'values', type: listOf(stringType), optional: true },
   { id: 5, name: 'clearPrefix', type: stringType, optional: true },
 ]);
-export const { write: encodeUpdateAppEnvRequest, read: decodeUpdateAppEnvRequest } = updateAppEnvRequestCodec;
 
 export type UpdateAppEnvResponse = HintResponse;
 export const updateAppEnvResponseCodec = errHintStruct('configuration_update_app_env_response');
-export const { write: encodeUpdateAppEnvResponse, read: decodeUpdateAppEnvResponse } = updateAppEnvResponseCodec;
 
 // ---------------------------------------------------------------------------------------------
 // Nodes and cluster
@@ -377,7 +357,6 @@ export const nodeInfoCodec: StructType<NodeInfo> = defineStruct<NodeInfo>('node_
   { id: 2, name: 'node', type: rpcAddressType },
   { id: 3, name: 'hpNode', type: hostPortType, optional: true },
 ]);
-export const { write: encodeNodeInfo, read: decodeNodeInfo } = nodeInfoCodec;
 
 export interface ListNodesRequest {
   /** NS_INVALID lists every node. */
@@ -386,7 +365,6 @@ export interface ListNodesRequest {
 export const listNodesRequestCodec: StructType<ListNodesRequest> = defineStruct<ListNodesRequest>('configuration_list_nodes_request', [
   { id: 1, name: 'status', type: i32Type },
 ]);
-export const { write: encodeListNodesRequest, read: decodeListNodesRequest } = listNodesRequestCodec;
 
 export interface ListNodesResponse {
   err: string;
@@ -396,11 +374,9 @@ export const listNodesResponseCodec: StructType<ListNodesResponse> = defineStruc
   { id: 1, name: 'err', type: errorCodeType },
   { id: 2, name: 'infos', type: listOf(nodeInfoCodec) },
 ]);
-export const { write: encodeListNodesResponse, read: decodeListNodesResponse } = listNodesResponseCodec;
 
 export type ClusterInfoRequest = Record<string, never>;
 export const clusterInfoRequestCodec: StructType<ClusterInfoRequest> = defineStruct<ClusterInfoRequest>('configuration_cluster_info_request', []);
-export const { write: encodeClusterInfoRequest, read: decodeClusterInfoRequest } = clusterInfoRequestCodec;
 
 export interface ClusterInfoResponse {
   err: string;
@@ -413,7 +389,6 @@ export const clusterInfoResponseCodec: StructType<ClusterInfoResponse> = defineS
   { id: 2, name: 'keys', type: listOf(stringType) },
   { id: 3, name: 'values', type: listOf(stringType) },
 ]);
-export const { write: encodeClusterInfoResponse, read: decodeClusterInfoResponse } = clusterInfoResponseCodec;
 
 // ---------------------------------------------------------------------------------------------
 // Meta control and balancing
@@ -424,7 +399,6 @@ export interface MetaControlRequest {
 export const metaControlRequestCodec: StructType<MetaControlRequest> = defineStruct<MetaControlRequest>('configuration_meta_control_request', [
   { id: 1, name: 'level', type: i32Type },
 ]);
-export const { write: encodeMetaControlRequest, read: decodeMetaControlRequest } = metaControlRequestCodec;
 
 export interface MetaControlResponse {
   err: string;
@@ -434,7 +408,6 @@ export const metaControlResponseCodec: StructType<MetaControlResponse> = defineS
   { id: 1, name: 'err', type: errorCodeType },
   { id: 2, name: 'oldLevel', type: i32Type },
 ]);
-export const { write: encodeMetaControlResponse, read: decodeMetaControlResponse } = metaControlResponseCodec;
 
 export interface ProposalAction {
   target: HostPort;
@@ -451,7 +424,6 @@ export const proposalActionCodec: StructType<ProposalAction> = defineStruct<Prop
   { id: 5, name: 'hpTarget', type: hostPortType, optional: true },
   { id: 6, name: 'hpNode', type: hostPortType, optional: true },
 ]);
-export const { write: encodeProposalAction, read: decodeProposalAction } = proposalActionCodec;
 
 export interface BalancerRequest {
   gpid: Gpid;
@@ -465,11 +437,9 @@ export const balancerRequestCodec: StructType<BalancerRequest> = defineStruct<Ba
   { id: 3, name: 'force', type: boolType, optional: true },
   { id: 4, name: 'balanceType', type: i32Type, optional: true },
 ]);
-export const { write: encodeBalancerRequest, read: decodeBalancerRequest } = balancerRequestCodec;
 
 export type BalancerResponse = ErrResponse;
 export const balancerResponseCodec = errOnlyStruct('configuration_balancer_response');
-export const { write: encodeBalancerResponse, read: decodeBalancerResponse } = balancerResponseCodec;
 
 // ---------------------------------------------------------------------------------------------
 // Per-table settings
@@ -483,7 +453,6 @@ function appNameStruct(name: string): StructType<AppNameRequest> {
 
 export type GetMaxReplicaCountRequest = AppNameRequest;
 export const getMaxReplicaCountRequestCodec = appNameStruct('configuration_get_max_replica_count_request');
-export const { write: encodeGetMaxReplicaCountRequest, read: decodeGetMaxReplicaCountRequest } = getMaxReplicaCountRequestCodec;
 
 export interface GetMaxReplicaCountResponse {
   err: string;
@@ -498,7 +467,6 @@ export const getMaxReplicaCountResponseCodec: StructType<GetMaxReplicaCountRespo
     { id: 3, name: 'hintMessage', type: stringType },
   ],
 );
-export const { write: encodeGetMaxReplicaCountResponse, read: decodeGetMaxReplicaCountResponse } = getMaxReplicaCountResponseCodec;
 
 export interface SetMaxReplicaCountRequest {
   appName: string;
@@ -511,7 +479,6 @@ export const setMaxReplicaCountRequestCodec: StructType<SetMaxReplicaCountReques
     { id: 2, name: 'maxReplicaCount', type: i32Type },
   ],
 );
-export const { write: encodeSetMaxReplicaCountRequest, read: decodeSetMaxReplicaCountRequest } = setMaxReplicaCountRequestCodec;
 
 export interface SetMaxReplicaCountResponse {
   err: string;
@@ -526,11 +493,9 @@ export const setMaxReplicaCountResponseCodec: StructType<SetMaxReplicaCountRespo
     { id: 3, name: 'hintMessage', type: stringType },
   ],
 );
-export const { write: encodeSetMaxReplicaCountResponse, read: decodeSetMaxReplicaCountResponse } = setMaxReplicaCountResponseCodec;
 
 export type GetAtomicIdempotentRequest = AppNameRequest;
 export const getAtomicIdempotentRequestCodec = appNameStruct('configuration_get_atomic_idempotent_request');
-export const { write: encodeGetAtomicIdempotentRequest, read: decodeGetAtomicIdempotentRequest } = getAtomicIdempotentRequestCodec;
 
 export interface GetAtomicIdempotentResponse {
   err: string;
@@ -545,7 +510,6 @@ export const getAtomicIdempotentResponseCodec: StructType<GetAtomicIdempotentRes
     { id: 3, name: 'hintMessage', type: stringType },
   ],
 );
-export const { write: encodeGetAtomicIdempotentResponse, read: decodeGetAtomicIdempotentResponse } = getAtomicIdempotentResponseCodec;
 
 export interface SetAtomicIdempotentRequest {
   appName: string;
@@ -558,7 +522,6 @@ export const setAtomicIdempotentRequestCodec: StructType<SetAtomicIdempotentRequ
     { id: 2, name: 'atomicIdempotent', type: boolType },
   ],
 );
-export const { write: encodeSetAtomicIdempotentRequest, read: decodeSetAtomicIdempotentRequest } = setAtomicIdempotentRequestCodec;
 
 export interface SetAtomicIdempotentResponse {
   err: string;
@@ -573,7 +536,6 @@ export const setAtomicIdempotentResponseCodec: StructType<SetAtomicIdempotentRes
     { id: 3, name: 'hintMessage', type: stringType },
   ],
 );
-export const { write: encodeSetAtomicIdempotentResponse, read: decodeSetAtomicIdempotentResponse } = setAtomicIdempotentResponseCodec;
 
 export interface StartManualCompactRequest {
   appName: string;
@@ -592,7 +554,6 @@ export const startManualCompactRequestCodec: StructType<StartManualCompactReques
     { id: 5, name: 'maxRunningCount', type: i32Type, optional: true },
   ],
 );
-export const { write: encodeStartManualCompactRequest, read: decodeStartManualCompactRequest } = startManualCompactRequestCodec;
 
 export interface StartManualCompactResponse {
   err: string;
@@ -605,11 +566,9 @@ export const startManualCompactResponseCodec: StructType<StartManualCompactRespo
     { id: 2, name: 'hintMsg', type: stringType },
   ],
 );
-export const { write: encodeStartManualCompactResponse, read: decodeStartManualCompactResponse } = startManualCompactResponseCodec;
 
 export type QueryManualCompactRequest = AppNameRequest;
 export const queryManualCompactRequestCodec = appNameStruct('query_app_manual_compact_request');
-export const { write: encodeQueryManualCompactRequest, read: decodeQueryManualCompactRequest } = queryManualCompactRequestCodec;
 
 export interface QueryManualCompactResponse {
   err: string;
@@ -624,4 +583,3 @@ export const queryManualCompactResponseCodec: StructType<QueryManualCompactRespo
     { id: 3, name: 'progress', type: i32Type, optional: true },
   ],
 );
-export const { write: encodeQueryManualCompactResponse, read: decodeQueryManualCompactResponse } = queryManualCompactResponseCodec;

@@ -66,7 +66,6 @@ export const updateRequestCodec: StructType<UpdateRequest> = defineStruct<Update
   { id: 6, name: 'checkValueExist', type: boolType, optional: true },
   { id: 7, name: 'checkValue', type: blobType, optional: true },
 ]);
-export const { write: encodeUpdateRequest, read: decodeUpdateRequest } = updateRequestCodec;
 
 export interface UpdateResponse {
   error: number;
@@ -82,7 +81,6 @@ export const updateResponseCodec: StructType<UpdateResponse> = defineStruct<Upda
   { id: 4, name: 'decree', type: i64Type },
   { id: 5, name: 'server', type: stringType },
 ]);
-export const { write: encodeUpdateResponse, read: decodeUpdateResponse } = updateResponseCodec;
 
 export interface ReadResponse {
   error: number;
@@ -99,7 +97,6 @@ export const readResponseCodec: StructType<ReadResponse> = defineStruct<ReadResp
   // There is no field 5.
   { id: 6, name: 'server', type: stringType },
 ]);
-export const { write: encodeReadResponse, read: decodeReadResponse } = readResponseCodec;
 
 export interface TtlResponse {
   error: number;
@@ -115,7 +112,6 @@ export const ttlResponseCodec: StructType<TtlResponse> = defineStruct<TtlRespons
   { id: 4, name: 'partitionIndex', type: i32Type },
   { id: 6, name: 'server', type: stringType },
 ]);
-export const { write: encodeTtlResponse, read: decodeTtlResponse } = ttlResponseCodec;
 
 export interface CountResponse {
   error: number;
@@ -131,7 +127,6 @@ export const countResponseCodec: StructType<CountResponse> = defineStruct<CountR
   { id: 4, name: 'partitionIndex', type: i32Type },
   { id: 6, name: 'server', type: stringType },
 ]);
-export const { write: encodeCountResponse, read: decodeCountResponse } = countResponseCodec;
 
 export interface KeyValue {
   /** A sort key (multi_put, multi_get) or a full composite key (scan responses). */
@@ -144,7 +139,6 @@ export const keyValueCodec: StructType<KeyValue> = defineStruct<KeyValue>('key_v
   { id: 2, name: 'value', type: blobType },
   { id: 3, name: 'expireTsSeconds', type: i32Type, optional: true },
 ]);
-export const { write: encodeKeyValue, read: decodeKeyValue } = keyValueCodec;
 
 export interface MultiPutRequest {
   hashKey: Buffer;
@@ -157,7 +151,6 @@ export const multiPutRequestCodec: StructType<MultiPutRequest> = defineStruct<Mu
   { id: 2, name: 'kvs', type: listOf(keyValueCodec) },
   { id: 3, name: 'expireTsSeconds', type: i32Type },
 ]);
-export const { write: encodeMultiPutRequest, read: decodeMultiPutRequest } = multiPutRequestCodec;
 
 export interface MultiRemoveRequest {
   hashKey: Buffer;
@@ -170,7 +163,6 @@ export const multiRemoveRequestCodec: StructType<MultiRemoveRequest> = defineStr
   { id: 2, name: 'sortKeys', type: listOf(blobType) },
   { id: 3, name: 'maxCount', type: i64Type },
 ]);
-export const { write: encodeMultiRemoveRequest, read: decodeMultiRemoveRequest } = multiRemoveRequestCodec;
 
 export interface MultiRemoveResponse {
   error: number;
@@ -188,7 +180,6 @@ export const multiRemoveResponseCodec: StructType<MultiRemoveResponse> = defineS
   { id: 5, name: 'decree', type: i64Type },
   { id: 6, name: 'server', type: stringType },
 ]);
-export const { write: encodeMultiRemoveResponse, read: decodeMultiRemoveResponse } = multiRemoveResponseCodec;
 
 export interface MultiGetRequest {
   hashKey: Buffer;
@@ -219,7 +210,6 @@ export const multiGetRequestCodec: StructType<MultiGetRequest> = defineStruct<Mu
   { id: 11, name: 'sortKeyFilterPattern', type: blobType },
   { id: 12, name: 'reverse', type: boolType },
 ]);
-export const { write: encodeMultiGetRequest, read: decodeMultiGetRequest } = multiGetRequestCodec;
 
 export interface MultiGetResponse {
   error: number;
@@ -236,7 +226,6 @@ export const multiGetResponseCodec: StructType<MultiGetResponse> = defineStruct<
   { id: 4, name: 'partitionIndex', type: i32Type },
   { id: 6, name: 'server', type: stringType },
 ]);
-export const { write: encodeMultiGetResponse, read: decodeMultiGetResponse } = multiGetResponseCodec;
 
 export interface FullKey {
   hashKey: Buffer;
@@ -246,7 +235,6 @@ export const fullKeyCodec: StructType<FullKey> = defineStruct<FullKey>('full_key
   { id: 1, name: 'hashKey', type: blobType },
   { id: 2, name: 'sortKey', type: blobType },
 ]);
-export const { write: encodeFullKey, read: decodeFullKey } = fullKeyCodec;
 
 export interface BatchGetRequest {
   keys: FullKey[];
@@ -254,7 +242,6 @@ export interface BatchGetRequest {
 export const batchGetRequestCodec: StructType<BatchGetRequest> = defineStruct<BatchGetRequest>('batch_get_request', [
   { id: 1, name: 'keys', type: listOf(fullKeyCodec) },
 ]);
-export const { write: encodeBatchGetRequest, read: decodeBatchGetRequest } = batchGetRequestCodec;
 
 export interface FullData {
   hashKey: Buffer;
@@ -266,7 +253,6 @@ export const fullDataCodec: StructType<FullData> = defineStruct<FullData>('full_
   { id: 2, name: 'sortKey', type: blobType },
   { id: 3, name: 'value', type: blobType },
 ]);
-export const { write: encodeFullData, read: decodeFullData } = fullDataCodec;
 
 export interface BatchGetResponse {
   error: number;
@@ -282,7 +268,6 @@ export const batchGetResponseCodec: StructType<BatchGetResponse> = defineStruct<
   { id: 4, name: 'partitionIndex', type: i32Type },
   { id: 6, name: 'server', type: stringType },
 ]);
-export const { write: encodeBatchGetResponse, read: decodeBatchGetResponse } = batchGetResponseCodec;
 
 export interface IncrRequest {
   key: Buffer;
@@ -295,7 +280,6 @@ export const incrRequestCodec: StructType<IncrRequest> = defineStruct<IncrReques
   { id: 2, name: 'increment', type: i64Type },
   { id: 3, name: 'expireTsSeconds', type: i32Type },
 ]);
-export const { write: encodeIncrRequest, read: decodeIncrRequest } = incrRequestCodec;
 
 export interface IncrResponse {
   error: number;
@@ -313,7 +297,6 @@ export const incrResponseCodec: StructType<IncrResponse> = defineStruct<IncrResp
   { id: 5, name: 'decree', type: i64Type },
   { id: 6, name: 'server', type: stringType },
 ]);
-export const { write: encodeIncrResponse, read: decodeIncrResponse } = incrResponseCodec;
 
 export interface CheckAndSetRequest {
   hashKey: Buffer;
@@ -338,7 +321,6 @@ export const checkAndSetRequestCodec: StructType<CheckAndSetRequest> = defineStr
   { id: 8, name: 'setExpireTsSeconds', type: i32Type },
   { id: 9, name: 'returnCheckValue', type: boolType },
 ]);
-export const { write: encodeCheckAndSetRequest, read: decodeCheckAndSetRequest } = checkAndSetRequestCodec;
 
 /** check_and_set_response and check_and_mutate_response share this layout. */
 export interface CheckAndSetResponse {
@@ -369,9 +351,7 @@ function checkResponseStruct(name: string): StructType<CheckAndSetResponse> {
   ]);
 }
 export const checkAndSetResponseCodec = checkResponseStruct('check_and_set_response');
-export const { write: encodeCheckAndSetResponse, read: decodeCheckAndSetResponse } = checkAndSetResponseCodec;
 export const checkAndMutateResponseCodec = checkResponseStruct('check_and_mutate_response');
-export const { write: encodeCheckAndMutateResponse, read: decodeCheckAndMutateResponse } = checkAndMutateResponseCodec;
 
 export interface Mutate {
   operation: MutateOperation;
@@ -387,7 +367,6 @@ export const mutateCodec: StructType<Mutate> = defineStruct<Mutate>('mutate', [
   { id: 3, name: 'value', type: blobType },
   { id: 4, name: 'setExpireTsSeconds', type: i32Type },
 ]);
-export const { write: encodeMutate, read: decodeMutate } = mutateCodec;
 
 export interface CheckAndMutateRequest {
   hashKey: Buffer;
@@ -405,7 +384,6 @@ export const checkAndMutateRequestCodec: StructType<CheckAndMutateRequest> = def
   { id: 5, name: 'mutateList', type: listOf(mutateCodec) },
   { id: 6, name: 'returnCheckValue', type: boolType },
 ]);
-export const { write: encodeCheckAndMutateRequest, read: decodeCheckAndMutateRequest } = checkAndMutateRequestCodec;
 
 export interface GetScannerRequest {
   /** Full composite keys. */
@@ -442,7 +420,6 @@ export const getScannerRequestCodec: StructType<GetScannerRequest> = defineStruc
   { id: 13, name: 'fullScan', type: boolType, optional: true },
   { id: 14, name: 'onlyReturnCount', type: boolType, optional: true },
 ]);
-export const { write: encodeGetScannerRequest, read: decodeGetScannerRequest } = getScannerRequestCodec;
 
 export interface ScanRequest {
   contextId: bigint;
@@ -450,7 +427,6 @@ export interface ScanRequest {
 export const scanRequestCodec: StructType<ScanRequest> = defineStruct<ScanRequest>('scan_request', [
   { id: 1, name: 'contextId', type: i64Type },
 ]);
-export const { write: encodeScanRequest, read: decodeScanRequest } = scanRequestCodec;
 
 /** Scanner context ids with a meaning of their own (clients' constants). */
 export const SCAN_CONTEXT_ID_COMPLETED = -1n;
@@ -477,4 +453,3 @@ export const scanResponseCodec: StructType<ScanResponse> = defineStruct<ScanResp
   { id: 6, name: 'server', type: stringType },
   { id: 7, name: 'kvCount', type: i32Type, optional: true },
 ]);
-export const { write: encodeScanResponse, read: decodeScanResponse } = scanResponseCodec;
