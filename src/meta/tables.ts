@@ -1,7 +1,8 @@
 // The meta's in-memory model, shared by the concepts of server-state.ts: the tables by id and by
 // name, their partition configurations, what the meta keeps per partition beside the
 // configuration, where each lives in the store, and the read views the RPCs and HTTP handlers
-// answer from. Only the concepts change it, and only while they hold the serial queue.
+// answer from. The concepts change it: anything that waits on the store while holding the
+// serial queue, config sync's bookkeeping (reports, dropped members) synchronously.
 //
 // Store layout under <cluster_root> (spec pegasus-arch §2.12):
 //   /apps                  data "lock" while default tables are being written, then "unlock"
