@@ -63,7 +63,7 @@ export interface TableDdlContext {
   readonly tables: MetaTables;
   readonly store: MetaStateStore;
   nowSeconds(): number;
-  /** The level set by config or operator: no DDL at freezed and below. */
+  /** The level set by config or operator: at freezed and below no table is created. */
   functionLevel(): FunctionLevel;
   aliveNodeCount(): number;
   /** Applies a dropped partition's next configuration (ballot + 1) once the store holds it. */
