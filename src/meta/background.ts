@@ -2,7 +2,8 @@
 // and the guardian's sweep over every partition (lb_interval_ms). The state's own logic stays
 // timer-free; this is the thin I/O shell around it.
 import { log } from '../base/index.ts';
-import { lbIntervalMs, type MetaServerState } from './server-state.ts';
+import { lbIntervalMs } from './flags.ts';
+import type { MetaServerState } from './server-state.ts';
 
 export interface MetaBackgroundOptions {
   /** Default: the failure detector's check interval. */

@@ -16,11 +16,13 @@
 //   4. too many members: remove the secondary on the most loaded node.
 // A partition in the middle of a balance operation (§2.9) gets the operation's next step instead
 // of 2–4, as long as that step still fits; the server state drops steps that no longer do.
+import { assert } from '../base/index.ts';
 import { balancerStepIsValid, type BalancerStep } from './balancer.ts';
 import {
   applyConfigChange, gpidText, isMember, levelAtMost, replicaCountOf,
   type AppInfo, type ConfigType, type FunctionLevel, type Gpid, type PartitionConfiguration,
 } from '../cluster/model.ts';
+import { assertConfigurationChange, assertMembershipWellFormed } from './config-invariants.ts';
 import { chooseSecondaryNode, chooseSecondaryToPromote, chooseSecondaryToRemove, choosePrimaryNode, LoadTally } from './placement.ts';
 
 export interface GuardianOptions {
@@ -122,7 +124,9 @@ export function guardianStep(state: GuardianState, event: GuardianEvent, nowMs: 
   if (levelAtMost(state.level, 'fl_blind')) return [];
   const configs: PartitionConfiguration[] = [];
   for (const [appId, list] of state.partitions) {
-    if (state.apps.get(appId)?.status === 'AS_AVAILABLE') configs.push(...list);
+    if (state.apps.get(appId)?.status !== 'AS_AVAILABLE') continue;
+    list.forEach((config, index) => assertReadable(config, appId, index));
+    configs.push(...list);
   }
   const round: Round = { state, nowMs, tally: new LoadTally(configs), newSecondaries: new Map(), actions: [] };
 
@@ -151,7 +155,50 @@ export function guardianStep(state: GuardianState, event: GuardianEvent, nowMs: 
     if (state.pending.has(gpidText(config.gpid))) continue;
     curePartition(round, config);
   }
+  assertActions(state, round.actions);
   return round.actions;
+}
+
+/** What the guardian reads: each configuration in its place, with a well-formed membership. */
+function assertReadable(config: PartitionConfiguration, appId: number, index: number): void {
+  assert(
+    config.gpid.appId === appId && config.gpid.partitionIndex === index,
+    `guardian reads the configuration of ${gpidText(config.gpid)} in the place of ${appId}.${index}`,
+  );
+  assertMembershipWellFormed(config, 'guardian reads a configuration');
+}
+
+/**
+ * What the guardian hands out: at most one action per partition, each about a partition of an
+ * available table with no write in flight; an update or a proposal is the next ballot of the
+ * configuration it read (ballot + 1, nothing committed forgotten, the primary a member and not
+ * also a secondary), a proposal goes to an alive node, and only a partition without members is
+ * reported DDD.
+ */
+function assertActions(state: GuardianState, actions: readonly GuardianAction[]): void {
+  const seen = new Set<string>();
+  for (const action of actions) {
+    const key = gpidText(action.gpid);
+    assert(!seen.has(key), `guardian acts twice on ${key} in one step`);
+    seen.add(key);
+    assert(!state.pending.has(key), `guardian acts on ${key} while its configuration is being written`);
+    assert(state.apps.get(action.gpid.appId)?.status === 'AS_AVAILABLE', `guardian acts on ${key} of a table that is not available`);
+    const current = state.partitions.get(action.gpid.appId)?.[action.gpid.partitionIndex];
+    assert(current !== undefined, `guardian acts on ${key}, which does not exist`);
+    switch (action.kind) {
+      case 'update':
+        assertConfigurationChange(current, action.config, action.type, action.node, 'guardian update');
+        break;
+      case 'proposal':
+        assert(action.config === current, `guardian proposal for ${key} carries a configuration other than the current one`);
+        assertConfigurationChange(current, action.expected, action.type, action.node, 'guardian proposal');
+        assert(state.aliveNodes.has(action.target), `guardian proposes ${action.type} on ${key} to ${action.target}, which is not alive`);
+        break;
+      case 'ddd':
+        assert(replicaCountOf(current) === 0, `guardian reports ${key} as DDD while it has members`);
+        break;
+    }
+  }
 }
 
 function update(round: Round, current: PartitionConfiguration, type: ConfigType, node: string): void {

@@ -25,7 +25,10 @@ import {
 } from '../../cluster/convert.ts';
 import { clusterInfoRows, registerMetaHttpCalls, type MetaHttpDeps } from '../../meta/http.ts';
 import { appStatusFromValue, configTypeFromValue, metaServerList, newPartitionConfiguration, type AppInfo } from '../../cluster/index.ts';
-import { clusterRoot, MetaServerState, defaultAppsFromConfig, type ListAppsFilter } from '../../meta/server-state.ts';
+import { clusterRoot } from '../../meta/flags.ts';
+import { defaultAppsFromConfig } from '../../meta/load.ts';
+import { MetaServerState } from '../../meta/server-state.ts';
+import type { ListAppsFilter } from '../../meta/tables.ts';
 import { failureDetectorOptionsFromFlags } from '../../meta/failure-detector.ts';
 import type { GuardianProposal } from '../../meta/guardian.ts';
 import { distributedLockServiceParameters, lockRootFrom } from '../../meta/zk/leader-election.ts';
