@@ -4,7 +4,6 @@
 //
 // Addresses are `host:port` strings; the empty string means "no node" (Pegasus's invalid
 // rpc_address / host_port). Times are plain numbers with their unit in the name.
-import { assert } from '../base/index.ts';
 
 // ---------------------------------------------------------------------------------------------
 // app_status
@@ -446,6 +445,10 @@ export function partitionConfigurationFromJson(text: string): PartitionConfigura
     lastCommittedDecree: field(object, 'last_committed_decree', 'number', 0),
     partitionFlags: field(object, 'partition_flags', 'number', 0),
   };
-  assert(!config.secondaries.includes(config.primary) || config.primary === '', `primary ${config.primary} is also a secondary`);
+  // Stored text is outside input: a membership the meta could never have written is refused here,
+  // with the load's error, before the guardian's assertions would see it.
+  if (config.primary !== '' && config.secondaries.includes(config.primary)) throw new Error(`primary ${config.primary} is also a secondary`);
+  if (config.secondaries.includes('')) throw new Error('a secondary has no address');
+  if (new Set(config.secondaries).size !== config.secondaries.length) throw new Error(`a secondary is listed twice (${config.secondaries.join(',')})`);
   return config;
 }

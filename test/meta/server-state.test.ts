@@ -108,6 +108,23 @@ describe('create_app', () => {
     assert.equal(meta.state.queryConfiguration('slow').err, 'ERR_OK');
   });
 
+  it('refuses to load a stored partition whose membership the meta could never have written', async () => {
+    const meta = await createMetaHarness();
+    await meta.state.createApp({ appName: 'orders', ...create });
+    const path = '/pegasus/test/apps/1/2';
+    const stored = JSON.parse((await meta.store.get(path))!.toString()) as Record<string, unknown>;
+    for (const [field, value, why] of [
+      ['hp_secondaries', ['h:1', 'h:1'], /a secondary is listed twice/],
+      ['hp_secondaries', [''], /a secondary has no address/],
+    ] as const) {
+      await meta.store.set(path, Buffer.from(JSON.stringify({ ...stored, hp_primary: 'h:9', [field]: value })));
+      await assert.rejects(
+        createMetaHarness({ store: meta.store }),
+        (error: Error) => /\/pegasus\/test\/apps\/1\/2 is not a valid partition_configuration/.test(error.message) && why.test(error.message),
+      );
+    }
+  });
+
   it('places every partition on the alive nodes through the guardian', async () => {
     const meta = await createMetaHarness();
     await meta.state.createApp({ appName: 't', partitionCount: 8, replicaCount: 3 });
