@@ -93,6 +93,8 @@ export type MetaLinkAction =
 /** Beacons awaiting an answer, at most: with more, the oldest is forgotten (its answer is ignored). */
 const BEACONS_IN_FLIGHT_MAX = 16;
 
+const NO_ACTIONS: readonly MetaLinkAction[] = Object.freeze([]);
+
 interface InFlight {
   meta: string;
   sentMs: number;
@@ -180,7 +182,7 @@ export class MetaLink {
   // events
 
   /** Feeds one event at `nowMs`; returns what to do, in order. */
-  step(event: MetaLinkEvent, nowMs: number): MetaLinkAction[] {
+  step(event: MetaLinkEvent, nowMs: number): readonly MetaLinkAction[] {
     // A wall clock may step back; the machine's time does not.
     this.nowMs = Math.max(this.nowMs, nowMs);
     const leaseBefore = this.leaseValid(this.nowMs);
@@ -211,6 +213,7 @@ export class MetaLink {
         break;
     }
     this.checkAfterStep(event, leaseBefore);
+    if (this.actions.length === 0) return NO_ACTIONS;
     const actions = this.actions;
     this.actions = [];
     return actions;

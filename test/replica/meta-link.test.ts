@@ -29,15 +29,15 @@ class Harness {
   constructor(options: Partial<MetaLinkOptions> = {}) {
     this.link = new MetaLink({ ...OPTIONS, ...options }, this.nowMs);
   }
-  tick(atMs: number): MetaLinkAction[] {
+  tick(atMs: number): readonly MetaLinkAction[] {
     this.nowMs = atMs;
     return this.link.step({ kind: 'tick' }, atMs);
   }
-  ack(beaconId: number, atMs: number, answer: { isPrimary?: boolean; primary?: string; allowed?: boolean } = {}): MetaLinkAction[] {
+  ack(beaconId: number, atMs: number, answer: { isPrimary?: boolean; primary?: string; allowed?: boolean } = {}): readonly MetaLinkAction[] {
     this.nowMs = atMs;
     return this.link.step({ kind: 'beacon_answered', beaconId, allowed: answer.allowed ?? true, isPrimary: answer.isPrimary ?? true, primary: answer.primary }, atMs);
   }
-  syncAnswer(syncId: number, atMs: number, partitions: PartitionConfiguration[] = []): MetaLinkAction[] {
+  syncAnswer(syncId: number, atMs: number, partitions: PartitionConfiguration[] = []): readonly MetaLinkAction[] {
     this.nowMs = atMs;
     return this.link.step({ kind: 'sync_answered', syncId, partitions: partitions.map((item) => ({ info: INFO, config: item })), garbage: [], updateSeqAtSend: 7 }, atMs);
   }
