@@ -1,7 +1,8 @@
-// The deterministic fault simulator (test/sim/) over the PacificA replica core and the meta's
-// partition guardian: many seeds, each a different mix of crashes, torn log tails, partitions,
-// message loss and slow disks (and, for some, disks replaced while a node is down), must keep
-// every safety invariant, recover, and give clients a linearizable history. A failure prints the
+// The deterministic fault simulator (test/sim/) over the PacificA replica core, the replica
+// server's link to the meta and the meta's partition guardian: many seeds, each a different mix
+// of crashes, torn log tails, partitions, message loss, slow disks and meta failovers (and, for
+// some, disks replaced while a node is down), must keep every safety invariant (the lease's
+// among them), recover, and give clients a linearizable history. A failure prints the
 // command that replays its seed.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';

@@ -1,19 +1,22 @@
 // The deterministic fault simulator: one partition, a few replica servers running the real
-// PacificA state machine, one meta running the real partition guardian, clients, a network and
-// disks that fail, all on a virtual clock driven by one seeded generator. The same seed always
+// PacificA state machine and the real link to the meta (beacons, lease, meta switches, config
+// sync, proposals), one meta running the real partition guardian at three addresses (one
+// primary at a time), clients, a network and disks that fail, all on a virtual clock driven by
+// one seeded generator. The same seed always
 // gives the same run, so a failing seed is a reproducible bug:
 //
 //   node --import tsx test/sim/run.ts --seed <S>
 //
 // A run has three phases. Active: clients write and read while a chaos process injects faults
 // (crashes with torn log tails, partitions, loss bursts, delay spikes, disk failures, slow
-// disks), for `steps` events. Recovery: every fault heals, every node restarts, clients go on
+// disks, the primary meta moving), for `steps` events. Recovery: every fault heals, every node restarts, clients go on
 // for a while, then stop. Verdict: the partition must have a primary and full membership again,
 // every acknowledged write must be readable through that primary, and the clients' history
 // (plus those final reads) must be linearizable. The one excuse for no primary: no node's disk
 // holds the committed data any more (every copy was wiped); nothing may serve then, and the
 // partition waits for an operator (DDD). Safety invariants (./invariants.ts) are checked after
-// every event throughout.
+// every event throughout, and the lease invariants (./lease-invariants.ts) as often as a lease
+// can change.
 import type { Mutation } from '../../src/replica/write/mutation.ts';
 import { checkLinearizable, type RegisterOp } from './linearizability.ts';
 import { EventQueue, labelText, type Label } from './event-queue.ts';
