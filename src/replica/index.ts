@@ -5,6 +5,7 @@ export { MutationPath, StoreApplier, type MutationCommitter, type MutationPathOp
 export { isBatchable, readsBeforeWrite, type ClientWrite, type Mutation, type WriteOutcome } from './write/mutation.ts';
 export { applyMutationWrites, type ApplyEnv, type AppliedMutation } from './write/apply-writes.ts';
 export { STATUS_OK, STATUS_NOT_FOUND, STATUS_INVALID_ARGUMENT, STATUS_INCOMPLETE, STATUS_TRY_AGAIN } from './status.ts';
+export { MetaLink, proposedConfiguration, type MetaLinkAction, type MetaLinkEvent, type MetaLinkOptions, type SyncedPartition } from './meta-link.ts';
 export { registerDataPlane, type DataPlane } from './data-plane.ts';
 export { registerReplicaHttpCalls, dataVersionCall } from './http.ts';
 export { evaluateCheck, matchesFilter, parseInt64, isFilterTypeSupported, isCheckTypeSupported } from './predicates.ts';

@@ -4,7 +4,7 @@
 // completion times for the linearizability check. A put that times out has an unknown outcome
 // (it may still take effect later); a put refused by the node definitely did not happen; a get
 // that fails or times out is not recorded (it observed nothing).
-import { META, type SimContext, type SimMessage } from './types.ts';
+import { METAS, type SimContext, type SimMessage } from './types.ts';
 
 export type HistoryOp =
   | { kind: 'write'; key: string; value: string; invokeAt: number; completeAt?: number; ok: boolean | undefined }
@@ -67,7 +67,8 @@ export class SimClient {
     if (this.primary === undefined) {
       const queryId = ++this.seq;
       this.waiting = { kind: 'query', queryId };
-      ctx.send(this.name, META, { type: 'query_config', queryId });
+      // Any meta answers: the configuration is shared.
+      ctx.send(this.name, ctx.rng.pick(METAS), { type: 'query_config', queryId });
       this.timeout(this.settings.queryTimeoutMs, queryId);
       return;
     }

@@ -6,17 +6,25 @@
 // only if it is exactly the change `applyConfigChange` makes to the current configuration (the
 // ballot compare-and-set of the real meta). Every accepted configuration is pushed to the old
 // and new members, the requester and the node concerned.
+//
+// It answers at several addresses (METAS), one of them the primary at a time; a failover moves
+// the primary to another address (the state stays: the real metas share it through ZooKeeper).
+// A backup answers beacons naming the primary (or, now and then, not knowing it) and refuses
+// config syncs; only the primary runs the failure detector, and a new primary gives every live
+// replica server a full grace period, as the real one does when it loads the servers.
 import { guardianStep, type DroppedReplica, type GuardianEvent, type MemberReport, type GuardianOptions, type GuardianState } from '../../src/meta/guardian.ts';
 import {
   applyConfigChange, clonePartitionConfiguration, gpidText, isMember, membersOf, newPartitionConfiguration, sameMembership,
   type AppInfo, type ConfigType, type PartitionConfiguration,
 } from '../../src/cluster/model.ts';
 import { configText } from './network.ts';
-import { META, type ReplicaReport, type SimContext, type SimMessage } from './types.ts';
+import { METAS, type ReplicaReport, type SimContext, type SimMessage } from './types.ts';
 
 export const APP_ID = 1;
 const DROPPED_HISTORY_MAX = 10;
 const CURE_ROUNDS_MAX = 4;
+/** How often a backup answering a beacon does not know the primary (it has not learned it yet). */
+const BACKUP_KNOWS_NO_PRIMARY_RATE = 0.2;
 
 export class SimMeta {
   config: PartitionConfiguration;
@@ -29,13 +37,28 @@ export class SimMeta {
   private readonly options: GuardianOptions;
   /** Configuration changes accepted, per type, for the run summary. */
   readonly changesByType = new Map<string, number>();
+  /** The address that is the primary meta now. */
+  primary = METAS[0]!;
+  failovers = 0;
+  /** Per replica server, the send time of the newest beacon the primary acknowledged. */
+  private readonly ackedBeaconSentMs = new Map<string, number>();
+  /** Orders config-sync answers and death declarations (see SimMessage 'config_sync_reply'). */
+  private answerSeq = 0;
+  /** Per replica server, the `answerSeq` of the last time it was declared dead. */
+  private readonly deadAtSeq = new Map<string, number>();
 
   /**
    * @param keepStaleReports keep a node's dropped-history entry (and its last config-sync report)
    *   when it becomes a member again, as src/meta/server-state.ts once did; the DDD choice can then
    *   compare a report from before the node rejoined.
    */
-  constructor(private readonly ctx: SimContext, maxReplicaCount: number, private readonly keepStaleReports = false) {
+  constructor(
+    private readonly ctx: SimContext,
+    maxReplicaCount: number,
+    private readonly keepStaleReports: boolean,
+    /** After `node` was declared dead (the lease invariants check it at once). */
+    private readonly declaredDead: (node: string) => void,
+  ) {
     this.config = newPartitionConfiguration(APP_ID, 0, maxReplicaCount);
     this.app = {
       status: 'AS_AVAILABLE', appType: 'pegasus', appName: 'sim', appId: APP_ID, partitionCount: 1, envs: {}, isStateful: true,
@@ -63,15 +86,39 @@ export class SimMeta {
     this.ctx.schedule(this.ctx.timings.metaCheckAllIntervalMs, 'meta check_all', checkAll);
   }
 
-  onMessage(from: string, message: SimMessage): void {
+  /** The newest acknowledged beacon `node` sent (-Infinity if none). */
+  lastAckedBeaconSentMs(node: string): number {
+    return this.ackedBeaconSentMs.get(node) ?? Number.NEGATIVE_INFINITY;
+  }
+
+  /** When (`answerSeq`) `node` was last declared dead, if ever. */
+  lastDeathSeq(node: string): number | undefined {
+    return this.deadAtSeq.get(node);
+  }
+
+  /** The primary moves to `next`. */
+  failover(next: string): void {
+    this.ctx.trace(`meta: ${this.primary} hands the primary role to ${next}`);
+    this.primary = next;
+    this.failovers += 1;
+    for (const node of this.alive) this.lastBeaconMs.set(node, this.ctx.nowMs);
+  }
+
+  /** `message` from `from` to the meta at address `to`. */
+  onMessage(from: string, to: string, message: SimMessage): void {
+    if (to !== this.primary) {
+      this.onMessageAtBackup(from, to, message);
+      return;
+    }
     switch (message.type) {
       case 'beacon':
         this.lastBeaconMs.set(from, this.ctx.nowMs);
+        this.ackedBeaconSentMs.set(from, Math.max(this.lastAckedBeaconSentMs(from), message.sentMs));
         if (!this.alive.has(from)) {
           this.alive.add(from);
           this.ctx.trace(`meta: ${from} is alive`);
         }
-        this.ctx.send(META, from, { type: 'beacon_ack', sentMs: message.sentMs });
+        this.ctx.send(to, from, { type: 'beacon_ack', beaconId: message.beaconId, sentMs: message.sentMs, isPrimary: true, primary: to });
         return;
       case 'update_config':
         this.onUpdate(from, message.config, message.change, message.node);
@@ -80,13 +127,35 @@ export class SimMeta {
         const member = isMember(this.config, from);
         if (message.report && member) this.memberReports.set(from, { lastCommittedDecree: message.report.lastCommitted });
         if (message.report && !member) this.recordReport(from, message.report);
-        this.ctx.send(META, from, { type: 'config_sync_reply', syncId: message.syncId, config: member ? clonePartitionConfiguration(this.config) : undefined });
+        this.ctx.send(to, from, {
+          type: 'config_sync_reply', syncId: message.syncId, err: 'ERR_OK', config: member ? clonePartitionConfiguration(this.config) : undefined, answerSeq: ++this.answerSeq,
+        });
         return;
       }
       case 'query_config':
-        this.ctx.send(META, from, { type: 'query_reply', queryId: message.queryId, config: clonePartitionConfiguration(this.config) });
+        this.ctx.send(to, from, { type: 'query_reply', queryId: message.queryId, config: clonePartitionConfiguration(this.config) });
         return;
       default:
+        return;
+    }
+  }
+
+  private onMessageAtBackup(from: string, to: string, message: SimMessage): void {
+    switch (message.type) {
+      case 'beacon': {
+        const primary = this.ctx.rng.chance(BACKUP_KNOWS_NO_PRIMARY_RATE) ? undefined : this.primary;
+        this.ctx.send(to, from, { type: 'beacon_ack', beaconId: message.beaconId, sentMs: message.sentMs, isPrimary: false, primary });
+        return;
+      }
+      case 'config_sync':
+        this.ctx.send(to, from, { type: 'config_sync_reply', syncId: message.syncId, err: 'ERR_FORWARD_TO_OTHERS', config: undefined, answerSeq: this.answerSeq });
+        return;
+      case 'query_config':
+        // Clients may ask any meta: the configuration is shared.
+        this.ctx.send(to, from, { type: 'query_reply', queryId: message.queryId, config: clonePartitionConfiguration(this.config) });
+        return;
+      default:
+        // Configuration updates are for the primary: the replica asks again.
         return;
     }
   }
@@ -96,7 +165,9 @@ export class SimMeta {
       const last = this.lastBeaconMs.get(node) ?? 0;
       if (this.ctx.nowMs - last > this.ctx.timings.graceMs) {
         this.alive.delete(node);
+        this.deadAtSeq.set(node, ++this.answerSeq);
         this.ctx.trace(`meta: ${node} is dead (no beacon since ${last})`);
+        this.declaredDead(node);
         this.runGuardian({ kind: 'node_dead', node });
       }
     }
@@ -105,7 +176,7 @@ export class SimMeta {
   /** RPC_CM_UPDATE_PARTITION_CONFIGURATION, as the real meta answers it. */
   private onUpdate(from: string, requested: PartitionConfiguration, type: ConfigType, node: string): void {
     const current = this.config;
-    const reply = (err: string): void => this.ctx.send(META, from, { type: 'update_reply', err, config: clonePartitionConfiguration(this.config) });
+    const reply = (err: string): void => this.ctx.send(this.primary, from, { type: 'update_reply', err, config: clonePartitionConfiguration(this.config) });
     if (requested.ballot === current.ballot && sameMembership(requested, current)) return reply('ERR_OK');
     if (requested.ballot !== current.ballot + 1) return reply('ERR_INVALID_VERSION');
     const expected = applyConfigChange(current, type, node);
@@ -136,7 +207,7 @@ export class SimMeta {
     const told = new Set([...membersOf(previous), ...membersOf(next), node]);
     if (requester !== undefined) told.add(requester);
     told.delete('');
-    for (const target of told) this.ctx.send(META, target, { type: 'config_push', config: clonePartitionConfiguration(this.config) });
+    for (const target of told) this.ctx.send(this.primary, target, { type: 'config_push', config: clonePartitionConfiguration(this.config) });
   }
 
   private runGuardian(first: GuardianEvent): void {
@@ -159,7 +230,7 @@ export class SimMeta {
               const history = this.dropped.map((entry) => `${entry.node}@${entry.droppedAtMs}:b${entry.ballot}/c${entry.lastCommittedDecree}/p${entry.lastPreparedDecree}`);
               this.ctx.trace(`meta: ddd recovery proposes ${action.node} (last drops ${action.config.lastDrops.join(' ')}; history ${history.join(' ')})`);
             }
-            this.ctx.send(META, action.target, { type: 'proposal', proposal: action });
+            this.ctx.send(this.primary, action.target, { type: 'proposal', proposal: action });
             break;
           case 'ddd':
             this.ctx.trace(`meta: ddd: ${action.reason}`);

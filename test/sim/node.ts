@@ -11,19 +11,21 @@
 // saved before any message of that ballot goes out, as the real shell does). A restart builds a
 // new core from the durable log and the store. A wipe empties all three.
 //
-// Lease. The server beacons the meta; it may serve reads only within `leaseMs` of sending a beacon
-// the meta acknowledged. Once the lease lapsed (like the real server, which turns its replicas
-// inactive when it loses the meta) it serves no reads until a config sync sent after it regained
-// the lease has been answered: until then it may still believe in a configuration the meta
-// replaced while it was away.
+// The link to the meta. The server runs the real meta link (src/replica/meta-link.ts) against
+// the simulated metas: beacons, the lease, switching metas, the config sync and the meta's
+// proposals, on the node's tick. It serves (reads and writes) only while the link's lease is
+// valid: within `leaseMs` of sending a beacon the primary meta acknowledged, and after a lapse
+// only once a config sync sent after the acknowledgement was answered (until then it may still
+// believe in a configuration the meta replaced while it was away).
 import { ReplicaCore, type CoreAction, type CoreOptions } from '../../src/replica/pacifica/core.ts';
 import type { Membership } from '../../src/replica/pacifica/messages.ts';
 import type { Mutation } from '../../src/replica/write/mutation.ts';
-import { applyConfigChange, type ConfigType, type PartitionConfiguration } from '../../src/cluster/model.ts';
+import { CONFIG_TYPE_VALUES, gpidText, type ConfigType, type PartitionConfiguration } from '../../src/cluster/model.ts';
 import type { GuardianProposal } from '../../src/meta/guardian.ts';
+import { MetaLink, proposedConfiguration, type MetaLinkAction, type MetaLinkEvent } from '../../src/replica/meta-link.ts';
 import { configText } from './network.ts';
-import { META, type SimContext, type SimMessage } from './types.ts';
-import { APP_ID } from './meta.ts';
+import { METAS, type SimContext, type SimMessage } from './types.ts';
+import { APP_ID, type SimMeta } from './meta.ts';
 
 export interface LogRecord {
   mutation: Mutation;
@@ -53,6 +55,11 @@ export interface NodeHooks {
   /** After the store changed (apply or checkpoint): checks it against the reference. */
   afterStoreChange(node: SimNode, how: string): void;
   isCut(a: string, b: string): boolean;
+  /** `node` answers a client as primary (a read, or a write it accepts): checks its lease. */
+  serving(node: SimNode, what: string): void;
+  /** After every step of `node`'s meta link and on its ticks: checks a valid lease. */
+  checkLease(node: SimNode): void;
+  meta(): SimMeta;
 }
 
 export interface NodeSettings {
@@ -66,9 +73,8 @@ export interface NodeSettings {
   /** At most this many mutations prepared but not committed (the primary refuses writes beyond). */
   maxInFlight: number;
   /**
-   * After a lease lapse, sync the configuration at once and serve reads only once it is answered
-   * (see above). Off: reads resume with the lease, and the configuration comes with the next
-   * periodic sync.
+   * After a lease lapse, serve only once a config sync sent afterwards is answered (see above).
+   * Off (an experiment): serving resumes as soon as a beacon is acknowledged again.
    */
   syncAfterReconnect: boolean;
   /** 0: the ballot is saved before acting on it. Otherwise saved after up to this long (lost by a crash before). */
@@ -90,15 +96,19 @@ interface QueuedPut {
 
 export class SimNode {
   up = false;
+  /** Bumped by every replica open: timers of an older replica life are void. */
   incarnation = 0;
+  /** Bumped by every process start: the tick loop of an older process stops. */
+  private boots = 0;
   core: ReplicaCore | undefined;
+  link: MetaLink | undefined;
   readonly disk = new SimDisk();
-  /** Reads may be served until then (send time of the newest acknowledged beacon + lease). */
-  leaseUntilMs = 0;
-  /** False after a lease lapse until a config sync sent afterwards is answered. */
-  synced = false;
-  private syncSeq = 0;
-  private firstValidSyncId = Number.POSITIVE_INFINITY;
+  /** The newest `answerSeq` of a config sync answer this process received (for the lease invariants). */
+  syncAnswerSeq = 0;
+  /** Counts configurations handed to the replica, like the stub's update counter. */
+  private configSeq = 0;
+  /** The config sync in flight and the configuration count when it was sent. */
+  private syncInFlight: { syncId: number; configSeqAtSend: number } | undefined;
   private readonly pendingPuts = new Map<string, { client: string; requestId: number }>();
   private queuedPuts: QueuedPut[] = [];
   private checkpointSignature: number | undefined;
@@ -110,6 +120,9 @@ export class SimNode {
   applies = 0;
   /** Checkpoints installed, for the run summary. */
   checkpoints = 0;
+  /** Meta switches and lease lapses, for the run summary. */
+  metaSwitches = 0;
+  leaseLapses = 0;
 
   constructor(
     readonly name: string,
@@ -123,10 +136,31 @@ export class SimNode {
 
   start(): void {
     this.up = true;
+    this.boots += 1;
+    const timings = this.ctx.timings;
+    this.link = new MetaLink({
+      self: this.name, metas: METAS, beaconIntervalMs: timings.beaconIntervalMs, leaseMs: timings.leaseMs,
+      configSyncIntervalMs: timings.configSyncIntervalMs, answerTimeoutMs: timings.answerTimeoutMs,
+    }, this.ctx.nowMs);
+    this.syncAnswerSeq = 0;
+    this.syncInFlight = undefined;
+    this.openReplica();
+    const boots = this.boots;
+    const tick = (): void => {
+      if (!this.up || this.boots !== boots) return;
+      this.core?.tick(this.ctx.nowMs);
+      // The link has work only when it says so (the real shell sets its timer to the same time).
+      if (this.ctx.nowMs >= this.link!.nextDueMs) this.stepLink({ kind: 'tick' });
+      else this.runActions();
+      this.hooks.checkLease(this);
+      this.ctx.schedule(timings.tickIntervalMs + this.ctx.rng.int(0, 9), () => `${this.name} tick`, tick);
+    };
+    tick();
+  }
+
+  /** A new state machine from what the disk holds. */
+  private openReplica(): void {
     this.incarnation += 1;
-    this.leaseUntilMs = 0;
-    this.synced = false;
-    this.firstValidSyncId = Number.POSITIVE_INFINITY;
     const disk = this.disk;
     this.core = new ReplicaCore({ ...this.settings.core, self: this.name }, {
       lastApplied: disk.applied,
@@ -135,33 +169,18 @@ export class SimNode {
     });
     this.ctx.trace(`${this.name}: started (applied ${disk.applied}, ballot ${disk.ballot}, ${disk.log.length} log records)`);
     this.runActions();
-    const incarnation = this.incarnation;
-    const timings = this.ctx.timings;
-    const alive = (): boolean => this.up && this.incarnation === incarnation;
-    const tick = (): void => {
-      if (!alive()) return;
-      this.core?.tick(this.ctx.nowMs);
-      this.runActions();
-      this.ctx.schedule(timings.tickIntervalMs + this.ctx.rng.int(0, 9), () => `${this.name} tick`, tick);
-    };
-    const beacon = (): void => {
-      if (!alive()) return;
-      this.ctx.send(this.name, META, { type: 'beacon', sentMs: this.ctx.nowMs });
-      this.ctx.schedule(timings.beaconIntervalMs, () => `${this.name} beacon`, beacon);
-    };
-    const sync = (): void => {
-      if (!alive()) return;
-      this.sendConfigSync();
-      this.ctx.schedule(timings.configSyncIntervalMs, () => `${this.name} config sync`, sync);
-    };
-    this.ctx.schedule(this.ctx.rng.int(1, timings.tickIntervalMs), () => `${this.name} tick`, tick);
-    beacon();
-    this.ctx.schedule(this.ctx.rng.int(1, timings.configSyncIntervalMs), () => `${this.name} config sync`, sync);
   }
 
   /** The process dies: everything volatile is gone, and so is the log's unsynced tail. */
   crash(): void {
     if (!this.up) return;
+    this.closeReplica('crashed');
+    this.up = false;
+    this.link = undefined;
+  }
+
+  /** The replica's volatile state is gone, and so is the log's unsynced tail (but for a random written prefix). */
+  private closeReplica(how: string): void {
     const disk = this.disk;
     let kept = 0;
     if (disk.pending.length > 0 && this.ctx.rng.chance(this.settings.tornTailRate)) {
@@ -174,29 +193,19 @@ export class SimNode {
     disk.lastDurableAtMs = 0;
     // Records the store already covers are never needed again (the real log collects them too).
     disk.log = disk.log.filter((record) => record.mutation.decree > disk.applied);
-    this.up = false;
     this.core = undefined;
     this.pendingPuts.clear();
     this.queuedPuts = [];
     this.checkpointSignature = undefined;
-    this.leaseUntilMs = 0;
-    this.synced = false;
-    this.ctx.trace(`${this.name}: crashed (applied ${disk.applied}, log ${logText(disk.log)}, ${lost} unsynced appends lost${kept > 0 ? `, ${kept} written anyway` : ''})`);
+    this.ctx.trace(`${this.name}: ${how} (applied ${disk.applied}, log ${logText(disk.log)}, ${lost} unsynced appends lost${kept > 0 ? `, ${kept} written anyway` : ''})`);
   }
 
-  /** Closes the replica and opens it again from disk: its volatile state is gone, the process lives on. */
+  /** Closes the replica and opens it again from disk: its volatile state is gone, the process (and its link to the meta) lives on. */
   reopen(why: string): void {
     if (!this.up) return;
     this.ctx.trace(`${this.name}: replica reopens (${why})`);
-    const lease = this.leaseUntilMs;
-    const synced = this.synced;
-    const firstValidSyncId = this.firstValidSyncId;
-    this.crash();
-    this.start();
-    // The server process (and its lease with the meta) survived.
-    this.leaseUntilMs = lease;
-    this.synced = synced;
-    this.firstValidSyncId = firstValidSyncId;
+    this.closeReplica('replica closed');
+    this.openReplica();
   }
 
   /** The disk is replaced while the process is down: log, store and saved ballot are gone. */
@@ -224,24 +233,88 @@ export class SimNode {
     this.slowDiskUntilMs = this.ctx.nowMs + durationMs;
   }
 
+  /** Whether the server may serve now (see NodeSettings.syncAfterReconnect for the experiment). */
   get leaseValid(): boolean {
-    return this.ctx.nowMs < this.leaseUntilMs;
+    const link = this.link;
+    if (!this.up || !link) return false;
+    if (this.settings.syncAfterReconnect) return link.leaseValid(this.ctx.nowMs);
+    return this.ctx.nowMs - link.lastAckedBeaconSentMs < this.ctx.timings.leaseMs;
   }
 
   /** May this node answer a read right now? */
   get servesReads(): boolean {
-    return this.up && this.core?.canServeReads === true && this.leaseValid && (this.synced || !this.settings.syncAfterReconnect);
+    return this.up && this.core?.canServeReads === true && this.leaseValid;
   }
 
-  private sendConfigSync(): void {
+  // -------------------------------------------------------------------------------------------
+  // the link to the meta
+
+  private stepLink(event: MetaLinkEvent): void {
+    const link = this.link;
+    if (!link) return;
+    const awaitingBefore = link.awaitingSync;
+    const ackedBefore = link.lastAckedBeaconSentMs > Number.NEGATIVE_INFINITY;
+    for (const action of link.step(event, this.ctx.nowMs)) this.performLink(action);
+    // Not the first acknowledgement of this process: that one always waits for a sync.
+    if (!awaitingBefore && link.awaitingSync && ackedBefore) this.leaseLapses += 1;
+    this.runActions();
+    this.hooks.checkLease(this);
+  }
+
+  private performLink(action: MetaLinkAction): void {
     const core = this.core;
-    this.syncSeq += 1;
-    this.ctx.send(this.name, META, {
-      type: 'config_sync',
-      syncId: this.syncSeq,
-      // The ballot of its data (0 without a member's data), which the meta's DDD choice compares.
-      report: core && core.role !== 'error' ? { ballot: core.dataBallot, lastCommitted: core.lastCommitted, lastPrepared: core.lastPrepared } : undefined,
-    });
+    switch (action.kind) {
+      case 'send_beacon':
+        this.ctx.send(this.name, action.to, { type: 'beacon', beaconId: action.beaconId, sentMs: action.sentMs });
+        return;
+      case 'send_config_sync':
+        this.syncInFlight = { syncId: action.syncId, configSeqAtSend: this.configSeq };
+        this.ctx.send(this.name, action.to, {
+          type: 'config_sync',
+          syncId: action.syncId,
+          // The ballot of its data (0 without a member's data), which the meta's DDD choice compares.
+          report: core && core.role !== 'error' ? { ballot: core.dataBallot, lastCommitted: core.lastCommitted, lastPrepared: core.lastPrepared } : undefined,
+        });
+        return;
+      case 'switch_meta':
+        this.metaSwitches += 1;
+        this.ctx.trace(`${this.name}: switches from ${action.from} to ${action.to}`);
+        return;
+      case 'connected':
+        this.ctx.trace(`${this.name}: connected to ${action.meta}`);
+        return;
+      case 'beacon_lost':
+        return;
+      case 'assign':
+        this.assign(action.config);
+        return;
+      case 'retain_only':
+        // Not listed any more, though the replica thinks it is a member: the real server closes
+        // such a replica; here it is reopened from disk at once (inactive, its ballot unchanged).
+        if (!action.listed.has(gpidText({ appId: APP_ID, partitionIndex: 0 })) && this.configSeq <= action.updateSeqAtSend
+          && (core?.role === 'primary' || core?.role === 'secondary')) {
+          this.reopen('the meta no longer lists it');
+        }
+        return;
+      case 'collect_garbage':
+        // The simulated meta drops no tables.
+        return;
+      case 'add_learner':
+        if (core?.role === 'primary' && core.ballot === action.ballot) core.addLearner(action.node, this.ctx.nowMs);
+        return;
+      case 'update_config':
+        this.ctx.send(this.name, this.link!.meta, { type: 'update_config', config: action.config, change: action.type, node: action.node });
+        return;
+      case 'proposal_ignored':
+        this.ctx.trace(`${this.name}: proposal of type ${action.type} ignored`);
+        return;
+    }
+  }
+
+  /** A configuration from the meta, handed to the replica (the stub's update). */
+  private assign(config: PartitionConfiguration): void {
+    this.configSeq += 1;
+    this.core?.onConfig(membershipOf(config), this.ctx.nowMs);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -255,39 +328,35 @@ export class SimNode {
       case 'peer':
         core?.onMessage(from, message.message, now);
         break;
-      case 'beacon_ack': {
-        if (now >= this.leaseUntilMs && this.settings.syncAfterReconnect) {
-          // The lease had lapsed: the meta may have moved on without this node.
-          this.synced = false;
-          this.firstValidSyncId = this.syncSeq + 1;
-          this.sendConfigSync();
-        }
-        this.leaseUntilMs = Math.max(this.leaseUntilMs, message.sentMs + this.ctx.timings.leaseMs);
-        break;
-      }
+      case 'beacon_ack':
+        this.stepLink({ kind: 'beacon_answered', beaconId: message.beaconId, allowed: true, isPrimary: message.isPrimary, primary: message.primary });
+        return;
       case 'config_push':
       case 'update_reply':
-        core?.onConfig(membershipOf(message.config), now);
+        this.assign(message.config);
         break;
-      case 'config_sync_reply':
-        if (message.config) {
-          core?.onConfig(membershipOf(message.config), now);
-        } else if (core && (core.role === 'primary' || core.role === 'secondary')) {
-          // Not a member any more, though the replica thinks it is: the real server closes such a
-          // replica; here it is reopened from disk at once (inactive, its ballot unchanged).
-          this.reopen('the meta no longer lists it');
+      case 'config_sync_reply': {
+        const sync = this.syncInFlight;
+        if (!sync || sync.syncId !== message.syncId) return;
+        this.syncInFlight = undefined;
+        if (message.err !== 'ERR_OK') {
+          this.stepLink({ kind: 'sync_failed', syncId: message.syncId });
           return;
         }
-        if (message.syncId >= this.firstValidSyncId) this.synced = true;
-        break;
+        this.syncAnswerSeq = Math.max(this.syncAnswerSeq, message.answerSeq);
+        const partitions = message.config ? [{ info: this.hooks.meta().app, config: message.config }] : [];
+        this.stepLink({ kind: 'sync_answered', syncId: message.syncId, partitions, garbage: [], updateSeqAtSend: sync.configSeqAtSend });
+        return;
+      }
       case 'proposal':
         this.onProposal(message.proposal);
-        break;
+        return;
       case 'client_put':
         this.onClientPut(from, message.requestId, message.key, message.value);
         break;
       case 'client_get':
         if (this.servesReads) {
+          this.hooks.serving(this, `a read of ${message.key}`);
           const value = this.disk.store.get(message.key);
           this.ctx.send(this.name, from, { type: 'client_reply', requestId: message.requestId, ok: true, ...(value !== undefined && { value }) });
         } else {
@@ -300,47 +369,19 @@ export class SimNode {
     this.runActions();
   }
 
-  /** A configuration proposal from the meta, carried out the way the real replica does. */
+  /** A configuration proposal from the meta, carried out by the meta link as on the real server. */
   private onProposal(proposal: GuardianProposal): void {
     const core = this.core;
-    if (!core || core.role === 'error') return;
-    const config = proposal.config;
-    if (config.ballot < core.ballot) return;
-    if (config.ballot > core.ballot) {
-      core.onConfig(membershipOf(config), this.ctx.nowMs);
-      this.runActions();
-    }
-    switch (proposal.type) {
-      case 'CT_ASSIGN_PRIMARY':
-        if (proposal.node === this.name) this.requestChange(config, proposal.type, proposal.node);
-        return;
-      case 'CT_UPGRADE_TO_PRIMARY':
-        // Whatever its role, like the real server (src/replica/role.ts): the state machine decides
-        // what to do as primary (a replica without a member's data asks to be taken out).
-        if (proposal.node === this.name) this.requestChange(config, proposal.type, proposal.node);
-        return;
-      case 'CT_DOWNGRADE_TO_INACTIVE':
-      case 'CT_REMOVE':
-      case 'CT_DOWNGRADE_TO_SECONDARY':
-        if (core.role === 'primary' && core.ballot === config.ballot) this.requestChange(config, proposal.type, proposal.node);
-        return;
-      case 'CT_ADD_SECONDARY':
-      case 'CT_ADD_SECONDARY_FOR_LB':
-        if (core.role === 'primary' && core.ballot === config.ballot && (core.learners.size === 0 || core.learners.has(proposal.node))) {
-          core.addLearner(proposal.node, this.ctx.nowMs);
-        }
-        return;
-      default:
-        return;
-    }
+    this.stepLink({
+      kind: 'proposal', info: this.hooks.meta().app, config: proposal.config, type: CONFIG_TYPE_VALUES[proposal.type], node: proposal.node,
+      local: core && { ballot: core.ballot, lastCommitted: core.lastCommitted },
+    });
   }
 
   /** Asks the meta to move from `base` to the next ballot by `type` of `node`. */
   private requestChange(base: PartitionConfiguration, type: ConfigType, node: string): void {
-    const next = applyConfigChange(base, type, node);
-    if (!next) return;
-    next.lastCommittedDecree = this.core?.lastCommitted ?? 0;
-    this.ctx.send(this.name, META, { type: 'update_config', config: next, change: type, node });
+    const next = proposedConfiguration(base, type, node, this.core?.lastCommitted ?? 0);
+    if (next && this.link) this.ctx.send(this.name, this.link.meta, { type: 'update_config', config: next, change: type, node });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -349,8 +390,9 @@ export class SimNode {
   private onClientPut(client: string, requestId: number, key: string, value: string): void {
     const core = this.core;
     const refuse = (error: string): void => this.ctx.send(this.name, client, { type: 'client_reply', requestId, ok: false, error });
-    if (!core || core.role !== 'primary') return refuse('ERR_INVALID_STATE');
+    if (!core || core.role !== 'primary' || !this.leaseValid) return refuse('ERR_INVALID_STATE');
     if (core.membership.secondaries.length + 1 < 2) return refuse('ERR_NOT_ENOUGH_MEMBER');
+    this.hooks.serving(this, `a write of ${key}`);
     if (core.lastPrepared - core.lastCommitted >= this.settings.maxInFlight) return refuse('ERR_BUSY');
     this.queuedPuts.push({ client, requestId, key, value });
     if (this.settings.batchWindowMs === 0) {

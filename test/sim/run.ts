@@ -10,6 +10,7 @@
 //   --lazy-ballot              a replica saves a new ballot up to 50 ms after acting on it (a crash
 //                              in between restores the older one)
 //   --fail-writes-on-step-down a primary that steps down answers its writes in flight as failed
+//   --grace-below-lease        the meta declares a replica server dead before its lease ran out
 // More faults:
 //   --wipes                    also replace the disk of a crashed secondary (while two other
 //                              members are up and hold the data, so no committed data is really
@@ -19,14 +20,14 @@
 // Prints one line per failing seed with the command that replays it, the violation and the tail
 // of its trace, then a summary; exits 1 if any seed failed.
 import { formatFailure } from './report.ts';
-import { DEFAULT_STEPS, runSimulation, type SimOptions } from './simulation.ts';
+import { DEFAULT_STEPS, GRACE_BELOW_LEASE_MS, runSimulation, type SimOptions } from './simulation.ts';
 
 interface Args {
   seeds: number[];
   steps: number;
   verbose: boolean;
   quiet: boolean;
-  experiment: Pick<SimOptions, 'nodeOverrides' | 'metaKeepsStaleReports' | 'wipes'>;
+  experiment: Pick<SimOptions, 'nodeOverrides' | 'metaKeepsStaleReports' | 'wipes' | 'timings'>;
   flags: string;
 }
 
@@ -62,6 +63,9 @@ function parseArgs(argv: readonly string[]): Args {
     } else if (arg === '--fail-writes-on-step-down') {
       experiment.nodeOverrides = { ...experiment.nodeOverrides, failWritesOnStepDown: true };
       flags.push(arg);
+    } else if (arg === '--grace-below-lease') {
+      experiment.timings = { graceMs: GRACE_BELOW_LEASE_MS };
+      flags.push(arg);
     } else if (arg === '--wipes') {
       experiment.wipes = true;
       flags.push(arg);
@@ -95,6 +99,9 @@ function main(): void {
   let crashes = 0;
   let partitions = 0;
   let checkpoints = 0;
+  let metaFailovers = 0;
+  let metaSwitches = 0;
+  let leaseLapses = 0;
   const changes = new Map<string, number>();
   for (const seed of seeds) {
     const result = runSimulation({ seed, steps, verbose, ...experiment });
@@ -104,6 +111,9 @@ function main(): void {
     crashes += result.stats.crashes;
     partitions += result.stats.partitions;
     checkpoints += result.stats.checkpoints;
+    metaFailovers += result.stats.metaFailovers;
+    metaSwitches += result.stats.metaSwitches;
+    leaseLapses += result.stats.leaseLapses;
     for (const [type, count] of Object.entries(result.stats.configChanges)) changes.set(type, (changes.get(type) ?? 0) + count);
     if (result.inconclusive) inconclusive += 1;
     if (result.dataLost !== undefined) {
@@ -115,11 +125,13 @@ function main(): void {
       console.log(formatFailure(result, steps, flags));
     } else if (seeds.length === 1 || (!quiet && verbose)) {
       const stats = result.stats;
-      console.log(`ok seed ${seed}: ${stats.events} events, ${(stats.virtualMs / 1000).toFixed(1)} s virtual, ${stats.decrees} decrees, ${stats.putsAcked}/${stats.puts} puts acknowledged, ${stats.reads} reads, ${changesText(Object.entries(stats.configChanges))}, ${stats.checkpoints} checkpoints, ${stats.crashes} crashes, ${stats.partitions} partitions, ${stats.lost}/${stats.messages} messages lost; ${stats.profile}`);
+      console.log(`ok seed ${seed}: ${stats.events} events, ${(stats.virtualMs / 1000).toFixed(1)} s virtual, ${stats.decrees} decrees, ${stats.putsAcked}/${stats.puts} puts acknowledged, ${stats.reads} reads, ${changesText(Object.entries(stats.configChanges))}, ${stats.checkpoints} checkpoints, ${stats.crashes} crashes, ${stats.partitions} partitions, ${stats.metaFailovers} meta failovers, ${stats.metaSwitches} meta switches, ${stats.leaseLapses} lease lapses, ${stats.lost}/${stats.messages} messages lost; ${stats.profile}`);
     }
   }
   const seconds = (performance.now() - started) / 1000;
-  if (seeds.length > 1) console.log(`faults: ${crashes} crashes, ${partitions} partitions; ${checkpoints} checkpoints; ${changesText([...changes])}`);
+  if (seeds.length > 1) {
+    console.log(`faults: ${crashes} crashes, ${partitions} partitions, ${metaFailovers} meta failovers; ${metaSwitches} meta switches, ${leaseLapses} lease lapses; ${checkpoints} checkpoints; ${changesText([...changes])}`);
+  }
   const lostText = dataLost > 0 ? `, ${dataLost} ended with every copy of the data lost (unavailable, as they must be)` : '';
   console.log(`${seeds.length} seeds, ${failed} failed${inconclusive > 0 ? `, ${inconclusive} inconclusive linearizability checks` : ''}${lostText}; ${events} events, ${decrees} decrees, ${(virtualMs / 1000).toFixed(0)} s virtual in ${seconds.toFixed(1)} s`);
   process.exitCode = failed > 0 ? 1 : 0;

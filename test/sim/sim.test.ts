@@ -1,14 +1,15 @@
-// The deterministic fault simulator (test/sim/) over the PacificA replica core and the meta's
-// partition guardian: many seeds, each a different mix of crashes, torn log tails, partitions,
-// message loss and slow disks (and, for some, disks replaced while a node is down), must keep
-// every safety invariant, recover, and give clients a linearizable history. A failure prints the
+// The deterministic fault simulator (test/sim/) over the PacificA replica core, the replica
+// server's link to the meta and the meta's partition guardian: many seeds, each a different mix
+// of crashes, torn log tails, partitions, message loss, slow disks and meta failovers (and, for
+// some, disks replaced while a node is down), must keep every safety invariant (the lease's
+// among them), recover, and give clients a linearizable history. A failure prints the
 // command that replays its seed.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InvariantChecker } from './invariants.ts';
 import type { SimNode } from './node.ts';
 import { formatFailure } from './report.ts';
-import { DEFAULT_STEPS, runSimulation, type SimOptions } from './simulation.ts';
+import { DEFAULT_STEPS, GRACE_BELOW_LEASE_MS, runSimulation, type SimOptions } from './simulation.ts';
 import type { Mutation } from '../../src/replica/write/mutation.ts';
 
 const SEED_CHUNKS = 4;
@@ -59,14 +60,32 @@ describe('fault simulator', () => {
 
   // The checks have teeth: take a safeguard away and some seed fails, with the right complaint.
 
-  it('catches stale reads from a primary that serves again as soon as its lease is back', () => {
+  it('catches a server that serves again as soon as its lease is back, before a config sync told it what it still leads', () => {
     const failure = firstFailure({ nodeOverrides: { syncAfterReconnect: false }, faults: { partition: 1 } }, 200);
-    assert.match(failure, /not linearizable: .*stale read|not linearizable/);
+    assert.match(failure, /the meta declared it dead .* no config sync answered since|not linearizable/);
   });
 
   it('catches a committed decree lost when the meta picks a DDD primary from a report older than its rejoining', () => {
-    const failure = firstFailure({ metaKeepsStaleReports: true }, 300);
+    // Crashes and partitions: the partition's members must all die now and then.
+    const failure = firstFailure({ metaKeepsStaleReports: true, faults: { crash: 1, crash_primary: 1, partition: 0.5, loss: 0.5 } }, 300);
     assert.match(failure, /committed decree \d+ changed|acknowledged write .* lost|not linearizable/);
+  });
+
+  it('catches a meta that declares a replica server dead while its lease still runs', () => {
+    const failure = firstFailure({ timings: { graceMs: GRACE_BELOW_LEASE_MS }, faults: { partition: 1 } }, 50);
+    assert.match(failure, /holds a valid lease .* but the meta declared it dead/);
+  });
+
+  // Not vacuous: the servers' links to the meta do lapse, switch metas and follow failovers.
+  it('simulates lease lapses, meta switches and meta failovers', () => {
+    const totals = { leaseLapses: 0, metaSwitches: 0, metaFailovers: 0 };
+    for (const seed of range(1, 10)) {
+      const { stats } = runSimulation({ seed, steps: 5_000, faults: { partition: 1, meta_failover: 1, loss: 0.5 } });
+      totals.leaseLapses += stats.leaseLapses;
+      totals.metaSwitches += stats.metaSwitches;
+      totals.metaFailovers += stats.metaFailovers;
+    }
+    assert.ok(totals.leaseLapses > 0 && totals.metaSwitches > 0 && totals.metaFailovers > 0, JSON.stringify(totals));
   });
 });
 

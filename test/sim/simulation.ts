@@ -1,19 +1,22 @@
 // The deterministic fault simulator: one partition, a few replica servers running the real
-// PacificA state machine, one meta running the real partition guardian, clients, a network and
-// disks that fail, all on a virtual clock driven by one seeded generator. The same seed always
+// PacificA state machine and the real link to the meta (beacons, lease, meta switches, config
+// sync, proposals), one meta running the real partition guardian at three addresses (one
+// primary at a time), clients, a network and disks that fail, all on a virtual clock driven by
+// one seeded generator. The same seed always
 // gives the same run, so a failing seed is a reproducible bug:
 //
 //   node --import tsx test/sim/run.ts --seed <S>
 //
 // A run has three phases. Active: clients write and read while a chaos process injects faults
 // (crashes with torn log tails, partitions, loss bursts, delay spikes, disk failures, slow
-// disks), for `steps` events. Recovery: every fault heals, every node restarts, clients go on
+// disks, the primary meta moving), for `steps` events. Recovery: every fault heals, every node restarts, clients go on
 // for a while, then stop. Verdict: the partition must have a primary and full membership again,
 // every acknowledged write must be readable through that primary, and the clients' history
 // (plus those final reads) must be linearizable. The one excuse for no primary: no node's disk
 // holds the committed data any more (every copy was wiped); nothing may serve then, and the
 // partition waits for an operator (DDD). Safety invariants (./invariants.ts) are checked after
-// every event throughout.
+// every event throughout, and the lease invariants (./lease-invariants.ts) as often as a lease
+// can change.
 import type { Mutation } from '../../src/replica/write/mutation.ts';
 import { checkLinearizable, type RegisterOp } from './linearizability.ts';
 import { EventQueue, labelText, type Label } from './event-queue.ts';
@@ -23,7 +26,8 @@ import { Network, configText } from './network.ts';
 import { SimNode, type NodeSettings } from './node.ts';
 import { SimClient } from './clients.ts';
 import { Prng } from './prng.ts';
-import { META, type SimContext, type SimMessage, type SimTimings } from './types.ts';
+import { METAS, type SimContext, type SimMessage, type SimTimings } from './types.ts';
+import { LeaseChecker } from './lease-invariants.ts';
 
 export interface SimOptions {
   seed: number;
@@ -37,6 +41,8 @@ export interface SimOptions {
   nodeOverrides?: Partial<NodeSettings>;
   /** The meta keeps dropped-history reports across a node's rejoining (see SimMeta). */
   metaKeepsStaleReports?: boolean;
+  /** Timings instead of the usual ones (to show what the checks catch with wrong ones). */
+  timings?: Partial<SimTimings>;
   /** Fault weights instead of the seed's (kinds left out are not injected). */
   faults?: Partial<Record<FaultKind, number>>;
   /**
@@ -55,6 +61,10 @@ export interface SimStats {
   checkpoints: number;
   crashes: number;
   partitions: number;
+  /** Primary meta moves, replica servers' meta switches and their lease lapses. */
+  metaFailovers: number;
+  metaSwitches: number;
+  leaseLapses: number;
   puts: number;
   putsAcked: number;
   reads: number;
@@ -85,6 +95,7 @@ export const DEFAULT_STEPS = 20_000;
 const TIMINGS: SimTimings = {
   beaconIntervalMs: 200,
   leaseMs: 1_500,
+  answerTimeoutMs: 500,
   graceMs: 2_000,
   configSyncIntervalMs: 2_000,
   metaFdCheckIntervalMs: 100,
@@ -92,6 +103,9 @@ const TIMINGS: SimTimings = {
   replicaAssignDelayMsForDropouts: 1_500,
   tickIntervalMs: 50,
 };
+
+/** An experiment's grace period, shorter than the lease: the meta declares servers dead that still serve. */
+export const GRACE_BELOW_LEASE_MS = 1_000;
 
 /** After the active phase: clients keep going this long while everything heals. */
 const RECOVERY_CLIENT_MS = 6_000;
@@ -116,9 +130,9 @@ interface Profile {
   text: string;
 }
 
-export type FaultKind = 'crash' | 'crash_primary' | 'partition' | 'loss' | 'delay' | 'disk_fail' | 'slow_disk' | 'wipe';
+export type FaultKind = 'crash' | 'crash_primary' | 'partition' | 'loss' | 'delay' | 'disk_fail' | 'slow_disk' | 'meta_failover' | 'wipe';
 /** The kinds a seed draws weights for; 'wipe' only runs when asked for (see SimOptions.wipes). */
-const FAULT_KINDS: readonly FaultKind[] = ['crash', 'crash_primary', 'partition', 'loss', 'delay', 'disk_fail', 'slow_disk'];
+const FAULT_KINDS: readonly FaultKind[] = ['crash', 'crash_primary', 'partition', 'loss', 'delay', 'disk_fail', 'slow_disk', 'meta_failover'];
 
 export function runSimulation(options: SimOptions): SimResult {
   return new World(options).run();
@@ -127,7 +141,7 @@ export function runSimulation(options: SimOptions): SimResult {
 class World implements SimContext {
   nowMs = 0;
   readonly rng: Prng;
-  readonly timings = TIMINGS;
+  readonly timings: SimTimings;
   private readonly queue = new EventQueue();
   private readonly traceRing: Array<{ timeMs: number; label: Label }> = [];
   private readonly traceTailMax: number;
@@ -139,6 +153,7 @@ class World implements SimContext {
   private readonly clientsByName = new Map<string, SimClient>();
   private readonly history: RegisterOp[] = [];
   private readonly checker: InvariantChecker;
+  private readonly leases: LeaseChecker;
   private readonly profile: Profile;
   private readonly heals: Array<() => void> = [];
   private active = true;
@@ -150,6 +165,7 @@ class World implements SimContext {
 
   constructor(private readonly options: SimOptions) {
     this.rng = new Prng(options.seed);
+    this.timings = { ...TIMINGS, ...options.timings };
     this.traceTailMax = options.traceTail ?? 40;
     const rng = this.rng;
     this.profile = chooseProfile(rng, options.faults);
@@ -171,7 +187,8 @@ class World implements SimContext {
       slowDelayMaxMs: rng.int(50, 600),
     });
     this.checker = new InvariantChecker((text) => this.violation(text));
-    this.meta = new SimMeta(this, 3, options.metaKeepsStaleReports === true);
+    this.meta = new SimMeta(this, 3, options.metaKeepsStaleReports === true, (name) => this.leases.checkLease(this.nodesByName.get(name)!));
+    this.leases = new LeaseChecker(this.meta, this.timings.leaseMs, () => this.nowMs, (text) => this.violation(text));
     const nodeSettings: NodeSettings = {
       core: {
         prepareTimeoutMs: 1_000,
@@ -196,6 +213,9 @@ class World implements SimContext {
       beforeApply: (node: SimNode, mutation: Parameters<InvariantChecker['beforeApply']>[1]) => this.checker.beforeApply(node, mutation),
       afterStoreChange: (node: SimNode, how: string) => this.checker.afterStoreChange(node, how),
       isCut: (a: string, b: string) => this.network.isCut(a, b),
+      serving: (node: SimNode, what: string) => this.leases.checkServing(node, what),
+      checkLease: (node: SimNode) => this.leases.checkLease(node),
+      meta: () => this.meta,
     };
     for (let index = 1; index <= this.profile.nodes; index++) {
       const node = new SimNode(`n${index}:34801`, this, hooks, nodeSettings);
@@ -239,8 +259,8 @@ class World implements SimContext {
   }
 
   private deliver(from: string, to: string, message: SimMessage): void {
-    if (to === META) {
-      this.meta.onMessage(from, message);
+    if (METAS.includes(to)) {
+      this.meta.onMessage(from, to, message);
       return;
     }
     const node = this.nodesByName.get(to);
@@ -281,6 +301,9 @@ class World implements SimContext {
       checkpoints: this.nodes.reduce((sum, node) => sum + node.checkpoints, 0),
       crashes: this.crashes,
       partitions: this.partitions,
+      metaFailovers: this.meta.failovers,
+      metaSwitches: this.nodes.reduce((sum, node) => sum + node.metaSwitches, 0),
+      leaseLapses: this.nodes.reduce((sum, node) => sum + node.leaseLapses, 0),
       puts: this.history.filter((op) => op.kind === 'write').length,
       putsAcked: this.history.filter((op) => op.kind === 'write' && op.ok === true).length,
       reads: this.history.filter((op) => op.kind === 'read').length,
@@ -474,25 +497,30 @@ class World implements SimContext {
         const durationMs = rng.int(300, 6_000);
         const names = this.nodes.map((node) => node.name);
         const clients = this.clients.map((client) => client.name);
-        const shape = rng.int(0, 3);
+        const shape = rng.int(0, 4);
         let heal: () => void;
         let text: string;
         if (shape === 0) {
           const victim = rng.chance(0.5) && this.meta.config.primary !== '' ? this.meta.config.primary : rng.pick(names);
-          heal = this.network.cut([victim], [...names, META, ...clients]);
+          heal = this.network.cut([victim], [...names, ...METAS, ...clients]);
           text = `isolate ${victim}`;
         } else if (shape === 1) {
           const victim = rng.chance(0.5) && this.meta.config.primary !== '' ? this.meta.config.primary : rng.pick(names);
-          heal = this.network.cut([victim], [META]);
-          text = `cut ${victim} from the meta`;
+          heal = this.network.cut([victim], METAS);
+          text = `cut ${victim} from the metas`;
         } else if (shape === 2) {
           const victim = rng.pick(names);
           heal = this.network.cut([victim], names);
           text = `cut ${victim} from its peers`;
+        } else if (shape === 3) {
+          // The backups still answer: the server must find its way back to the primary.
+          const victim = rng.chance(0.5) && this.meta.config.primary !== '' ? this.meta.config.primary : rng.pick(names);
+          heal = this.network.cut([victim], [this.meta.primary]);
+          text = `cut ${victim} from the primary meta ${this.meta.primary}`;
         } else {
           const sideA: string[] = [];
           const sideB: string[] = [];
-          for (const name of [...names, META, ...clients]) (rng.chance(0.5) ? sideA : sideB).push(name);
+          for (const name of [...names, ...METAS, ...clients]) (rng.chance(0.5) ? sideA : sideB).push(name);
           heal = this.network.cut(sideA, sideB);
           text = `split {${sideA.join(' ')}} | {${sideB.join(' ')}}`;
         }
@@ -548,6 +576,12 @@ class World implements SimContext {
         this.schedule(downMs, () => `${victim.name} restarts`, () => {
           if (!victim.up) victim.start();
         });
+        return;
+      }
+      case 'meta_failover': {
+        const next = rng.pick(METAS.filter((address) => address !== this.meta.primary));
+        this.trace(`chaos: the primary meta moves to ${next}`);
+        this.meta.failover(next);
         return;
       }
       case 'slow_disk': {

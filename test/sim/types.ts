@@ -8,7 +8,11 @@ import type { PeerMessage } from '../../src/replica/pacifica/messages.ts';
 import type { Label } from './event-queue.ts';
 import type { Prng } from './prng.ts';
 
-export const META = 'meta';
+/**
+ * The meta servers' addresses: one meta state (the simulated meta) served at each, one of them the
+ * primary at a time; the others are backups that redirect beacons to it and refuse the rest.
+ */
+export const METAS: readonly string[] = ['meta1', 'meta2', 'meta3'];
 
 /** What a replica reports about itself in a config sync (feeds the meta's dropped history). */
 export interface ReplicaReport {
@@ -21,15 +25,19 @@ export type SimMessage =
   /** replica ↔ replica */
   | { type: 'peer'; message: PeerMessage }
   /** replica → meta */
-  | { type: 'beacon'; sentMs: number }
+  | { type: 'beacon'; beaconId: number; sentMs: number }
   | { type: 'update_config'; config: PartitionConfiguration; change: ConfigType; node: string }
   | { type: 'config_sync'; syncId: number; report: ReplicaReport | undefined }
-  /** meta → replica */
-  | { type: 'beacon_ack'; sentMs: number }
+  /** meta → replica; a backup answers `isPrimary` false and names the primary if it knows it. */
+  | { type: 'beacon_ack'; beaconId: number; sentMs: number; isPrimary: boolean; primary: string | undefined }
   | { type: 'update_reply'; err: string; config: PartitionConfiguration }
   | { type: 'config_push'; config: PartitionConfiguration }
-  /** `config` only when the node is a member (the real meta lists only the partitions a node serves). */
-  | { type: 'config_sync_reply'; syncId: number; config: PartitionConfiguration | undefined }
+  /**
+   * `config` only when the node is a member (the real meta lists only the partitions a node
+   * serves); a backup answers ERR_FORWARD_TO_OTHERS. `answerSeq` orders the answer among the
+   * meta's answers and death declarations (for the lease invariants; not on the real wire).
+   */
+  | { type: 'config_sync_reply'; syncId: number; err: 'ERR_OK' | 'ERR_FORWARD_TO_OTHERS'; config: PartitionConfiguration | undefined; answerSeq: number }
   | { type: 'proposal'; proposal: GuardianProposal }
   /** client ↔ meta */
   | { type: 'query_config'; queryId: number }
@@ -44,6 +52,8 @@ export interface SimTimings {
   beaconIntervalMs: number;
   /** A replica serves reads only within this long of sending a beacon the meta acknowledged. */
   leaseMs: number;
+  /** A beacon or config sync the meta has not answered within this long has failed. */
+  answerTimeoutMs: number;
   /** The meta declares a replica dead after this long without a beacon (> leaseMs). */
   graceMs: number;
   configSyncIntervalMs: number;

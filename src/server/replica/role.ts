@@ -10,13 +10,14 @@ import { addServerStat, registerRemoteCommand } from '../../diag/remote/index.ts
 import { replicaRemoteCommands } from './commands.ts';
 import { formatHostPort, isInvalidHostPort, log, parseHostPort, parseHostPortList } from '../../base/index.ts';
 import { defineFlag, onFlagChange, type LoadedConfig } from '../../config/index.ts';
-import { appInfoFromJson, appInfoFromWire, appInfoToJson, appInfoToWire, applyConfigChange, CONFIG_TYPE_VALUES, configTypeFromValue, fdBeaconIntervalSeconds, fdLeaseSeconds, gpidText, MetaGroupTarget, metaServerList, partitionConfigurationFromWire, partitionConfigurationToWire, type AppInfo, type ConfigType, type PartitionConfiguration } from '../../cluster/index.ts';
+import { appInfoFromJson, appInfoFromWire, appInfoToJson, appInfoToWire, CONFIG_TYPE_VALUES, fdBeaconIntervalSeconds, fdLeaseSeconds, gpidText, metaServerList, partitionConfigurationFromWire, partitionConfigurationToWire, type AppInfo, type ConfigType, type PartitionConfiguration } from '../../cluster/index.ts';
 import { defineMetric, serverEntity } from '../../metrics/index.ts';
 import { registerOnewayRpc, registerTypedRpc, RpcClient } from '../../net/index.ts';
 import { dataDir, type PteronServer } from '../server.ts';
-import { PartitionStatus, RPCS, type AppInfo as WireAppInfo } from '../../wire/index.ts';
+import { PartitionStatus, RPCS } from '../../wire/index.ts';
 import { registerDataPlane } from '../../replica/data-plane.ts';
 import { registerReplicaHttpCalls } from '../../replica/http.ts';
+import { MetaLink, proposedConfiguration, type MetaLinkAction, type MetaLinkEvent } from '../../replica/meta-link.ts';
 import { CheckpointServer, fetchCheckpoint, PEER_RPCS, peerMessageFromWire, PeerTransport } from '../../replica/peers.ts';
 import { membershipOf, type ReplicaServices } from '../../replica/replica.ts';
 import { ReplicaStub } from '../../replica/stub.ts';
@@ -38,23 +39,22 @@ const inactiveReplicasMetric = defineMetric({ entityType: 'server', type: 'Gauge
 const errorReplicasMetric = defineMetric({ entityType: 'server', type: 'Gauge', name: 'error_replicas', unit: 'Replicas', desc: 'The number of replicas with errors' });
 const beaconFailedMetric = defineMetric({ entityType: 'server', type: 'Counter', name: 'beacon_failed_count', unit: 'Beacons', desc: 'The number of failed beacons sent by failure detector' });
 
+/** How long the meta gets to answer an RPC; an unanswered beacon counts as failed after it. */
+const META_RPC_TIMEOUT_MS = 3000;
+
 /** How long a graceful stop waits for the meta to take this server out of its partitions. */
 const GRACEFUL_LEAVE_MS_MAX = 3000;
 
 export async function installReplica(server: PteronServer, _config: LoadedConfig): Promise<() => Promise<void>> {
   const self = `${server.identity.host}:${server.identity.port}`;
   const startTimeMs = BigInt(server.identity.startTime.getTime());
-  // The meta to talk to: the first listed, then whichever the beacon acks name as primary, or
-  // the next listed one when the current one does not answer (spec pegasus-arch §2.6).
-  const metaGroup = new MetaGroupTarget(parseHostPortList(metaServerList.value).map(formatHostPort));
-  let metaAddress = metaGroup.current;
-  let meta = new RpcClient(parseHostPort(metaAddress), { timeoutMs: 3000 });
-  const fd = { leaseMs: fdLeaseSeconds.value * 1000, beaconIntervalMs: fdBeaconIntervalSeconds.value * 1000 };
-  // When the newest beacon the meta acknowledged was sent: replicas serve within the lease after it.
-  let lastAckedBeaconSentMs = Number.NEGATIVE_INFINITY;
-  // After the lease lapsed, the partitions may have moved on without this server: it serves again
-  // only once a config sync sent after the lease came back has told it what it still leads.
-  let syncNeededSinceMs: number | undefined = 0;
+  // Beacons, the lease, the choice of meta and the config sync (src/replica/meta-link.ts).
+  const clockMs = (): number => Date.now();
+  const link = new MetaLink({
+    self, metas: parseHostPortList(metaServerList.value).map(formatHostPort), leaseMs: fdLeaseSeconds.value * 1000,
+    beaconIntervalMs: fdBeaconIntervalSeconds.value * 1000, configSyncIntervalMs: configSyncIntervalMs.value, answerTimeoutMs: META_RPC_TIMEOUT_MS,
+  }, clockMs());
+  let meta = new RpcClient(parseHostPort(link.meta), { timeoutMs: META_RPC_TIMEOUT_MS });
   const peers = new PeerTransport(self, 5000);
   const checkpoints = new CheckpointServer(path.join(dataDir.value, 'replica', 'learn'));
   await checkpoints.clearLeftovers();
@@ -65,12 +65,11 @@ export async function installReplica(server: PteronServer, _config: LoadedConfig
       peers.send(to, replica.gpid, message, extra);
     },
     requestChange: (replica, type, node) => {
-      if (replica.config === undefined) return;
-      void sendConfigurationUpdate(replica.info, replica.config, type, node, replica.lastCommittedDecree);
+      if (replica.config !== undefined) void requestConfigurationChange(replica.info, replica.config, type, node, replica.lastCommittedDecree);
     },
     fetchCheckpoint: (replica, from, signature) =>
       fetchCheckpoint(peers.client(from), replica.gpid, replica.info.partitionCount, self, signature, replica.store!, path.join(replica.dir, 'learn')),
-    leaseValid: () => syncNeededSinceMs === undefined && Date.now() - lastAckedBeaconSentMs < fd.leaseMs,
+    leaseValid: () => link.leaseValid(clockMs()),
   };
   const stub = new ReplicaStub({ self, dataDir: dataDir.value, services });
   const loaded = await stub.loadFromDisk();
@@ -121,110 +120,105 @@ export async function installReplica(server: PteronServer, _config: LoadedConfig
   entity.gauge(errorReplicasMetric).sampleWith(countWith(PartitionStatus.PS_ERROR));
   const beaconFailures = entity.counter(beaconFailedMetric);
 
-  const remember = (info: WireAppInfo, config: PartitionConfiguration): void => stub.update(appInfoFromWire(info), config);
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
 
-  let syncing = false;
-  const configSync = async (): Promise<void> => {
-    if (syncing) return;
-    syncing = true;
-    try {
-      const sentAtSeq = stub.updateSeq;
-      const sentMs = Date.now();
-      const response = await meta.callRpc(RPCS.RPC_CM_CONFIG_SYNC, {
-        node: parseHostPort(self), hpNode: parseHostPort(self), storedReplicas: stub.storedReplicas(),
-      });
-      if (response.error !== 'ERR_OK' || !response.result || response.result.err !== 'ERR_OK') return;
-      const listed = new Set<string>();
-      for (const update of response.result.partitions) {
-        const config = partitionConfigurationFromWire(update.config);
-        listed.add(gpidText(config.gpid));
-        remember(update.info, config);
-      }
-      stub.retainOnly(listed, sentAtSeq);
-      if (syncNeededSinceMs !== undefined && sentMs >= syncNeededSinceMs) syncNeededSinceMs = undefined;
-      if (response.result.gcReplicas && response.result.gcReplicas.length > 0) await stub.collectGarbage(response.result.gcReplicas);
-    } catch (error) {
-      log.debug({ err: (error as Error).message }, 'config sync failed');
-    } finally {
-      syncing = false;
-    }
+  /** Feeds `event` to the link, carries out its actions and waits for the next due tick. */
+  const step = (event: MetaLinkEvent): void => {
+    if (stopped) return;
+    for (const action of link.step(event, clockMs())) perform(action);
+    clearTimeout(timer);
+    timer = setTimeout(() => step({ kind: 'tick' }), Math.max(0, link.nextDueMs - clockMs()));
   };
 
-  let connected = false;
-  const switchMeta = (next: string): boolean => {
-    if (next === metaAddress) return false;
-    log.info({ from: metaAddress, to: next }, 'switching to another meta server');
-    meta.close();
-    metaAddress = next;
-    meta = new RpcClient(parseHostPort(metaAddress), { timeoutMs: 3000 });
-    connected = false;
-    return true;
-  };
-  /** One beacon; after a switch to another meta, beacons it at once (at most once per listed meta). */
-  const beacon = async (hopsLeft = metaGroup.list.length): Promise<void> => {
-    const target = meta;
-    let next: string | undefined;
-    const sentMs = Date.now();
-    try {
-      const response = await target.callRpc(RPCS.RPC_FD_FAILURE_DETECTOR_PING, {
-        time: BigInt(sentMs), fromNode: parseHostPort(self), toNode: parseHostPort(metaAddress), startTime: startTimeMs,
-        hpFromNode: parseHostPort(self), hpToNode: parseHostPort(metaAddress),
-      });
-      if (target !== meta) return;
-      const ack = response.error === 'ERR_OK' ? response.result : undefined;
-      const accepted = ack?.allowed === true && ack.isMaster;
-      if (!accepted) beaconFailures.increment();
-      else {
-        if (sentMs - lastAckedBeaconSentMs >= fd.leaseMs && syncNeededSinceMs === undefined) syncNeededSinceMs = sentMs;
-        lastAckedBeaconSentMs = Math.max(lastAckedBeaconSentMs, sentMs);
-        if (syncNeededSinceMs !== undefined && connected) void configSync();
+  const perform = (action: MetaLinkAction): void => {
+    switch (action.kind) {
+      case 'send_beacon': {
+        const to = parseHostPort(action.to);
+        meta.callRpc(RPCS.RPC_FD_FAILURE_DETECTOR_PING, {
+          time: BigInt(action.sentMs), fromNode: parseHostPort(self), toNode: to, startTime: startTimeMs, hpFromNode: parseHostPort(self), hpToNode: to,
+        }).then((response) => {
+          const ack = response.error === 'ERR_OK' ? response.result : undefined;
+          if (!ack) return step({ kind: 'beacon_answered', beaconId: action.beaconId, allowed: false, isPrimary: true, primary: undefined });
+          const primary = ack.hpPrimaryNode ?? ack.primaryNode;
+          step({ kind: 'beacon_answered', beaconId: action.beaconId, allowed: ack.allowed, isPrimary: ack.isMaster, primary: isInvalidHostPort(primary) ? undefined : formatHostPort(primary) });
+        }, () => step({ kind: 'beacon_failed', beaconId: action.beaconId }));
+        return;
       }
-      if (ack && !ack.isMaster) {
-        const primary = ack.hpPrimaryNode ?? ack.primaryNode;
-        next = metaGroup.redirected(isInvalidHostPort(primary) ? undefined : formatHostPort(primary));
-      } else if (accepted && !connected) {
-        connected = true;
-        log.info({ meta: metaAddress }, 'connected to the meta server');
-        void configSync();
+      case 'send_config_sync': {
+        const updateSeqAtSend = stub.updateSeq;
+        meta.callRpc(RPCS.RPC_CM_CONFIG_SYNC, { node: parseHostPort(self), hpNode: parseHostPort(self), storedReplicas: stub.storedReplicas() }).then((response) => {
+          const result = response.error === 'ERR_OK' ? response.result : undefined;
+          if (!result || result.err !== 'ERR_OK') return step({ kind: 'sync_failed', syncId: action.syncId });
+          const partitions = result.partitions.map((update) => ({ info: appInfoFromWire(update.info), config: partitionConfigurationFromWire(update.config) }));
+          step({ kind: 'sync_answered', syncId: action.syncId, partitions, garbage: result.gcReplicas ?? [], updateSeqAtSend });
+        }, (error: unknown) => {
+          log.debug({ err: (error as Error).message }, 'config sync failed');
+          step({ kind: 'sync_failed', syncId: action.syncId });
+        });
+        return;
       }
-    } catch {
-      if (target !== meta) return;
-      beaconFailures.increment();
-      if (connected) log.warn({ meta: metaAddress }, 'beacon to the meta server failed');
-      connected = false;
-      next = metaGroup.unreachable();
+      case 'switch_meta':
+        log.info({ from: action.from, to: action.to }, 'switching to another meta server');
+        meta.close();
+        meta = new RpcClient(parseHostPort(action.to), { timeoutMs: META_RPC_TIMEOUT_MS });
+        return;
+      case 'connected':
+        log.info({ meta: action.meta }, 'connected to the meta server');
+        return;
+      case 'beacon_lost':
+        beaconFailures.increment();
+        if (action.unreachable && action.wasConnected) log.warn({ meta: action.meta }, 'beacon to the meta server failed');
+        return;
+      case 'assign':
+        stub.update(action.info, action.config);
+        return;
+      case 'retain_only':
+        stub.retainOnly(action.listed, action.updateSeqAtSend);
+        return;
+      case 'collect_garbage':
+        void stub.collectGarbage(action.replicas);
+        return;
+      case 'add_learner':
+        void stub.addLearner(action.gpid, action.ballot, action.node);
+        return;
+      case 'update_config':
+        void sendConfigurationUpdate(action.info, action.config, action.type, action.node);
+        return;
+      case 'proposal_ignored':
+        log.warn({ gpid: gpidText(action.gpid), type: action.type }, 'proposal ignored');
+        return;
     }
-    if (next !== undefined && switchMeta(next) && hopsLeft > 1) await beacon(hopsLeft - 1);
   };
 
   /**
-   * Asks the meta to apply `type` of `node` to `current` (ballot + 1); the answer updates the
-   * replica. Resolves with the configuration the meta accepted, if it did.
+   * Asks the meta to move the partition to `next` (ballot + 1) by `type` of `node`; the answer
+   * updates the replica. Resolves with the configuration the meta accepted, if it did.
    */
-  const sendConfigurationUpdate = async (
-    info: AppInfo, current: PartitionConfiguration, type: ConfigType, node: string, lastCommitted: number,
-  ): Promise<PartitionConfiguration | undefined> => {
-    const next = applyConfigChange(current, type, node);
-    if (!next) {
-      log.warn({ gpid: gpidText(current.gpid), type, node }, 'configuration change does not fit the current membership');
-      return undefined;
-    }
-    // The replica that carries out the change reports how far it has committed.
-    next.lastCommittedDecree = Math.max(next.lastCommittedDecree, lastCommitted);
-    const wireInfo = appInfoToWire(info);
+  const sendConfigurationUpdate = async (info: AppInfo, next: PartitionConfiguration, type: ConfigType, node: string): Promise<PartitionConfiguration | undefined> => {
     const response = await meta.callRpc(RPCS.RPC_CM_UPDATE_PARTITION_CONFIGURATION, {
-      info: wireInfo, config: partitionConfigurationToWire(next), type: CONFIG_TYPE_VALUES[type], node: parseHostPort(node), hostNode: parseHostPort(self),
+      info: appInfoToWire(info), config: partitionConfigurationToWire(next), type: CONFIG_TYPE_VALUES[type], node: parseHostPort(node), hostNode: parseHostPort(self),
       hpNode: parseHostPort(node),
     }).catch((error: unknown) => {
-      log.warn({ gpid: gpidText(current.gpid), err: (error as Error).message }, 'configuration update not delivered; it is asked for again');
+      log.warn({ gpid: gpidText(next.gpid), err: (error as Error).message }, 'configuration update not delivered; it is asked for again');
       return undefined;
     });
     const result = response?.error === 'ERR_OK' ? response.result : undefined;
     // The meta's answer carries its current configuration, also when it refused a stale request.
     if (!result || (result.err !== 'ERR_OK' && result.err !== 'ERR_INVALID_VERSION')) return undefined;
     const accepted = partitionConfigurationFromWire(result.config);
-    remember(wireInfo, accepted);
+    stub.update(info, accepted);
     return result.err === 'ERR_OK' ? accepted : undefined;
+  };
+
+  /** A replica's own request to change its partition from `current`; the replica reports how far it has committed. */
+  const requestConfigurationChange = async (
+    info: AppInfo, current: PartitionConfiguration, type: ConfigType, node: string, lastCommitted: number,
+  ): Promise<PartitionConfiguration | undefined> => {
+    const next = proposedConfiguration(current, type, node, lastCommitted);
+    if (next) return sendConfigurationUpdate(info, next, type, node);
+    log.warn({ gpid: gpidText(current.gpid), type, node }, 'configuration change does not fit the current membership');
+    return undefined;
   };
 
   /**
@@ -239,7 +233,7 @@ export async function installReplica(server: PteronServer, _config: LoadedConfig
     log.info({ replicas: leaving.length }, 'leaving every partition before stopping');
     const handOver = Promise.all(leaving.map(async (replica) => {
       const wasPrimary = replica.role === 'primary';
-      const next = await sendConfigurationUpdate(replica.info, replica.config!, 'CT_DOWNGRADE_TO_INACTIVE', self, replica.lastCommittedDecree);
+      const next = await requestConfigurationChange(replica.info, replica.config!, 'CT_DOWNGRADE_TO_INACTIVE', self, replica.lastCommittedDecree);
       if (next && !wasPrimary && next.primary !== '') {
         peers.send(next.primary, replica.gpid, { type: 'group_check', membership: membershipOf(next), lastCommitted: 0, learnerSignature: 0 });
       }
@@ -247,39 +241,21 @@ export async function installReplica(server: PteronServer, _config: LoadedConfig
     await Promise.race([handOver, new Promise((resolve) => setTimeout(resolve, GRACEFUL_LEAVE_MS_MAX).unref())]);
   };
 
-  // A proposal from the meta. Adding a secondary starts a learner on the primary (it is
-  // promoted once it caught up); every other change is carried out and reported at once.
-  registerOnewayRpc(server.rpc, RPCS.RPC_CONFIG_PROPOSAL, async (proposal) => {
-    const type = configTypeFromValue(proposal.type);
-    const current = partitionConfigurationFromWire(proposal.config);
+  registerOnewayRpc(server.rpc, RPCS.RPC_CONFIG_PROPOSAL, (proposal) => {
+    const config = partitionConfigurationFromWire(proposal.config);
     const node = `${proposal.hpNode?.host ?? proposal.node.host}:${proposal.hpNode?.port ?? proposal.node.port}`;
-    const local = stub.find(current.gpid.appId, current.gpid.partitionIndex);
-    if (!type || !applyConfigChange(current, type, node)) {
-      log.warn({ gpid: gpidText(current.gpid), type: proposal.type }, 'proposal ignored');
-      return;
-    }
-    if (type === 'CT_ADD_SECONDARY' || type === 'CT_ADD_SECONDARY_FOR_LB') {
-      // The meta proposes the next secondary as soon as the previous change is written, often
-      // before that change reached this primary: like Pegasus, a newer configuration that the
-      // proposal carries is adopted first, or the partition would wait for the next sweep.
-      if (current.primary === self && (local === undefined || local.ballot < current.ballot)) remember(proposal.info, current);
-      await stub.addLearner(current.gpid, current.ballot, node);
-      return;
-    }
-    await sendConfigurationUpdate(appInfoFromWire(proposal.info), current, type, node, local?.lastCommittedDecree ?? 0);
+    const local = stub.find(config.gpid.appId, config.gpid.partitionIndex);
+    step({
+      kind: 'proposal', info: appInfoFromWire(proposal.info), config, type: proposal.type, node,
+      local: local && { ballot: local.ballot, lastCommitted: local.lastCommittedDecree },
+    });
   });
-
-  const beaconTimer = setInterval(() => void beacon(), fd.beaconIntervalMs);
-  let syncTimer = setInterval(() => void configSync(), configSyncIntervalMs.value);
-  onFlagChange(configSyncIntervalMs, () => {
-    clearInterval(syncTimer);
-    syncTimer = setInterval(() => void configSync(), configSyncIntervalMs.value);
-  });
-  void beacon();
+  onFlagChange(configSyncIntervalMs, () => step({ kind: 'sync_interval_changed', intervalMs: configSyncIntervalMs.value }));
+  step({ kind: 'tick' });
   return async () => {
     await leaveGracefully();
-    clearInterval(beaconTimer);
-    clearInterval(syncTimer);
+    stopped = true;
+    clearTimeout(timer);
     meta.close();
     await stub.close();
     peers.close();
