@@ -6,8 +6,9 @@ import {
   CommandLineError, parseInt32, parseKeyValueList, parseOptions, type OptionSpec, type ParsedOptions,
 } from './command-line.ts';
 import {
-  formatAppDetail, formatAppEnvs, formatAppList, formatClusterInfo, formatHelp, formatHelpEntry, formatNodeList, readyPartitionCount,
-} from './format.ts';
+  formatAppDetail, formatAppEnvs, formatAppList, formatClusterInfo, formatNodeList, readyPartitionCount,
+} from '../../cluster/index.ts';
+import { formatHelp, formatHelpEntry } from './format.ts';
 import { DATA_COMMANDS } from './data-commands.ts';
 import { remoteCommand } from './remote-command.ts';
 import type { MetaCaller, MetaReply } from './meta-client.ts';

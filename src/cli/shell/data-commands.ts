@@ -10,7 +10,7 @@ import {
 } from '../../client/index.ts';
 import { CommandLineError, parseInt32, parseOptions, type OptionSpec, type ParsedOptions } from './command-line.ts';
 import type { CommandResult, ShellCommand, ShellState } from './commands.ts';
-import { multiTable, renderTableText } from './table-printer.ts';
+import { multiTable, renderTableText } from '../../base/index.ts';
 import { quoted, wordBytes } from './data-format.ts';
 
 /** The shell's operation timeout (Pegasus's shell default). */

@@ -3,5 +3,4 @@ export { runShell, createShellSession, SHELL_USAGE, DEFAULT_META_SERVERS, type S
 export { runCommand, findCommand, isValidAppName, SHELL_COMMANDS, SHELL_DEFAULTS, type ShellCommand, type ShellState, type ShellOutput, type CommandResult } from './commands.ts';
 export { MetaClient, META_CLIENT_DEFAULTS, leaderHint, type MetaCaller, type MetaReply, type MetaClientOptions } from './meta-client.ts';
 export * from './format.ts';
-export * from './table-printer.ts';
 export { splitCommandLine, parseOptions, parseInt32, parseKeyValueList, CommandLineError, type OptionSpec, type ParsedOptions } from './command-line.ts';

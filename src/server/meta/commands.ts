@@ -1,8 +1,7 @@
 // The meta's cluster commands in the /api command sessions: `ls`, `app`, `nodes`, `cluster_info`,
 // printed as `pteron shell` prints them, from the meta's own state instead of RPCs.
 import type { HttpRouter } from '../../net/index.ts';
-import { formatAppDetail, formatAppList, formatClusterInfo, formatNodeList } from '../../cli/shell/format.ts';
-import { appInfoToWire, partitionConfigurationToWire, toHostPort } from '../../cluster/convert.ts';
+import { appInfoToWire, formatAppDetail, formatAppList, formatClusterInfo, formatNodeList, partitionConfigurationToWire, toHostPort } from '../../cluster/index.ts';
 import type { MetaServerState } from '../../meta/server-state.ts';
 import { AppStatus, NodeStatus, type PartitionConfiguration } from '../../wire/structs/index.ts';
 import { commandApiOf } from '../../diag/api.ts';

@@ -1,0 +1,242 @@
+// What Pegasus's shell prints for each meta answer (its `ls`, `app`, `nodes`, `cluster_info` and
+// `get_app_envs`): pure functions from decoded responses to text, with its tables, column names
+// and order. The shell prints them from RPC answers, the meta's remote commands from its state.
+import { formatLocalTime, isInvalidHostPort, multiTable, renderTable, renderTables, singleTable, type HostPort, type Table } from '../base/index.ts';
+import { AppStatus, NodeStatus, type AppInfo, type ClusterInfoResponse, type NodeInfo, type PartitionConfiguration, type QueryCfgResponse } from '../wire/structs/index.ts';
+import { countPartitionHealth, primaryOf, secondariesOf, wirePartitionReplicas } from './health.ts';
+
+// ---------------------------------------------------------------------------------------------
+// small helpers
+
+/** `AVAILABLE`, `DROPPED`, … (the enum name without its `AS_` prefix). */
+export function appStatusName(status: number): string {
+  const name = AppStatus[status];
+  return name === undefined ? `UNKNOWN(${status})` : name.replace(/^AS_/, '');
+}
+
+/** `ALIVE`, `UNALIVE`, `INVALID`. */
+export function nodeStatusName(status: number): string {
+  const name = NodeStatus[status];
+  return name === undefined ? `UNKNOWN(${status})` : name.replace(/^NS_/, '');
+}
+
+/** Local `YYYY-MM-DD_HH:MM:SS` of a Unix-seconds timestamp, or `-` when unset. */
+export function formatTimestamp(seconds: bigint | number): string {
+  const value = Number(seconds);
+  if (!(value > 0)) return '-';
+  return formatLocalTime(new Date(value * 1000)).replace(' ', '_');
+}
+
+function address(hostPort: HostPort): string {
+  return `${hostPort.host}:${hostPort.port}`;
+}
+
+/** Pegasus's host_port order: host name as a string, then port. */
+export function compareHostPorts(a: HostPort, b: HostPort): number {
+  if (a.host !== b.host) return a.host < b.host ? -1 : 1;
+  return a.port - b.port;
+}
+
+// ---------------------------------------------------------------------------------------------
+// ls
+
+export interface AppListOptions {
+  detailed: boolean;
+  json: boolean;
+  /** With `detailed`: the partitions of every available table, by app id. */
+  partitionsByAppId?: ReadonlyMap<number, readonly PartitionConfiguration[]>;
+}
+
+const APP_LIST_COLUMNS = [
+  'app_id', 'status', 'app_name', 'app_type', 'partition_count', 'replica_count', 'is_stateful',
+  'create_time', 'drop_time', 'drop_expire', 'envs_count', 'atomic_idempotent',
+];
+
+export function formatAppList(apps: readonly AppInfo[], options: AppListOptions): string {
+  const available = apps.filter((app) => app.status === AppStatus.AS_AVAILABLE);
+  const generalRows = apps.map((app) => {
+    const dropped = app.status === AppStatus.AS_DROPPED && Number(app.expireSecond) > 0;
+    return [
+      String(app.appId),
+      appStatusName(app.status),
+      app.appName,
+      app.appType,
+      String(app.partitionCount),
+      String(app.maxReplicaCount),
+      String(app.isStateful),
+      formatTimestamp(app.createSecond),
+      dropped ? formatTimestamp(app.dropSecond) : '-',
+      dropped ? formatTimestamp(app.expireSecond) : '-',
+      String(app.envs.size),
+      String(app.atomicIdempotent ?? false),
+    ];
+  });
+  const tables: Table[] = [multiTable('general_info', APP_LIST_COLUMNS, generalRows)];
+  const summary: Array<[string, string]> = [['total_app_count', String(available.length)]];
+  if (options.detailed && available.length > 0) {
+    let fullyHealthyApps = 0;
+    let writeUnhealthyApps = 0;
+    let readUnhealthyApps = 0;
+    const healthRows = available.map((app) => {
+      const health = countPartitionHealth((options.partitionsByAppId?.get(app.appId) ?? []).map(wirePartitionReplicas));
+      if (health.fullyHealthy === app.partitionCount) fullyHealthyApps++;
+      if (health.writeUnhealthy > 0) writeUnhealthyApps++;
+      if (health.readUnhealthy > 0) readUnhealthyApps++;
+      return [
+        String(app.appId), app.appName, String(app.partitionCount), String(health.fullyHealthy),
+        String(app.partitionCount - health.fullyHealthy), String(health.writeUnhealthy), String(health.readUnhealthy),
+      ];
+    });
+    tables.push(multiTable(
+      'healthy_info',
+      ['app_id', 'app_name', 'partition_count', 'fully_healthy', 'unhealthy', 'write_unhealthy', 'read_unhealthy'],
+      healthRows,
+    ));
+    summary.push(
+      ['fully_healthy_app_count', String(fullyHealthyApps)],
+      ['unhealthy_app_count', String(available.length - fullyHealthyApps)],
+      ['write_unhealthy_app_count', String(writeUnhealthyApps)],
+      ['read_unhealthy_app_count', String(readUnhealthyApps)],
+    );
+  }
+  tables.push(singleTable('summary', summary));
+  return renderTables(tables, options.json);
+}
+
+// ---------------------------------------------------------------------------------------------
+// app
+
+export interface AppDetailOptions {
+  detailed: boolean;
+  json: boolean;
+}
+
+export function formatAppDetail(appName: string, response: QueryCfgResponse, options: AppDetailOptions): string {
+  const configs = response.partitions;
+  const tables: Table[] = [
+    singleTable('parameters', [['app_name', appName], ['detailed', String(options.detailed)]]),
+    singleTable('general', [
+      ['app_name', appName],
+      ['app_id', String(response.appId)],
+      ['partition_count', String(response.partitionCount)],
+      ['max_replica_count', String(configs[0]?.maxReplicaCount ?? 0)],
+    ]),
+  ];
+  if (options.detailed) {
+    const perNode = new Map<string, { node: HostPort; primary: number; secondary: number }>();
+    const countFor = (node: HostPort) => {
+      const key = address(node);
+      let entry = perNode.get(key);
+      if (!entry) perNode.set(key, (entry = { node, primary: 0, secondary: 0 }));
+      return entry;
+    };
+    let primaries = 0;
+    let secondaries = 0;
+    const replicaRows = configs.map((config) => {
+      const primary = primaryOf(config);
+      const secondaryList = secondariesOf(config);
+      if (primary) {
+        countFor(primary).primary++;
+        primaries++;
+      }
+      for (const secondary of secondaryList) countFor(secondary).secondary++;
+      secondaries += secondaryList.length;
+      const replicaCount = (primary ? 1 : 0) + secondaryList.length;
+      return [
+        String(config.pid.partitionIndex),
+        String(config.ballot),
+        `${replicaCount}/${config.maxReplicaCount}`,
+        primary ? address(primary) : '-',
+        `[${secondaryList.map(address).join(',')}]`,
+      ];
+    });
+    tables.push(multiTable('replicas', ['pidx', 'ballot', 'replica_count', 'primary', 'secondaries'], replicaRows));
+    const nodeRows = [...perNode.values()]
+      .sort((a, b) => compareHostPorts(a.node, b.node))
+      .map((entry) => [address(entry.node), String(entry.primary), String(entry.secondary), String(entry.primary + entry.secondary)]);
+    // The shell's total row has an empty name.
+    nodeRows.push(['', String(primaries), String(secondaries), String(primaries + secondaries)]);
+    tables.push(multiTable('nodes', ['node', 'primary', 'secondary', 'total'], nodeRows));
+    const health = countPartitionHealth(configs.map(wirePartitionReplicas));
+    tables.push(singleTable('healthy', [
+      ['fully_healthy_partition_count', String(health.fullyHealthy)],
+      ['unhealthy_partition_count', String(response.partitionCount - health.fullyHealthy)],
+      ['write_unhealthy_partition_count', String(health.writeUnhealthy)],
+      ['read_unhealthy_partition_count', String(health.readUnhealthy)],
+    ]));
+  }
+  return renderTables(tables, options.json);
+}
+
+// ---------------------------------------------------------------------------------------------
+// nodes
+
+export interface NodeListOptions {
+  detailed: boolean;
+  json: boolean;
+  /** The `-s` argument as typed, shown in a `parameters` table. */
+  status?: string;
+  /** With `detailed`: the partitions of every available table. */
+  partitions?: readonly PartitionConfiguration[];
+}
+
+export function formatNodeList(nodes: readonly NodeInfo[], options: NodeListOptions): string {
+  const byAddress = new Map<string, { node: HostPort; status: number; primary: number; secondary: number }>();
+  for (const info of nodes) {
+    const node = info.hpNode && !isInvalidHostPort(info.hpNode) ? info.hpNode : info.node;
+    byAddress.set(address(node), { node, status: info.status, primary: 0, secondary: 0 });
+  }
+  if (options.detailed) {
+    for (const config of options.partitions ?? []) {
+      const primary = primaryOf(config);
+      if (primary) {
+        const entry = byAddress.get(address(primary));
+        if (entry) entry.primary++;
+      }
+      for (const secondary of secondariesOf(config)) {
+        const entry = byAddress.get(address(secondary));
+        if (entry) entry.secondary++;
+      }
+    }
+  }
+  const entries = [...byAddress.values()].sort((a, b) => compareHostPorts(a.node, b.node));
+  const tables: Table[] = [];
+  if (options.status !== undefined && options.status !== '') tables.push(singleTable('parameters', [['status', options.status]]));
+  const counts = ['replica_count', 'primary_count', 'secondary_count'];
+  tables.push(multiTable(
+    'details',
+    ['address', 'status', ...(options.detailed ? counts : [])],
+    entries.map((entry) => [
+      address(entry.node),
+      nodeStatusName(entry.status),
+      ...(options.detailed ? [String(entry.primary + entry.secondary), String(entry.primary), String(entry.secondary)] : []),
+    ]),
+    counts,
+  ));
+  const alive = entries.filter((entry) => entry.status === NodeStatus.NS_ALIVE).length;
+  tables.push(singleTable('summary', [
+    ['total_node_count', String(entries.length)],
+    ['alive_node_count', String(alive)],
+    ['unalive_node_count', String(entries.length - alive)],
+  ]));
+  return renderTables(tables, options.json);
+}
+
+// ---------------------------------------------------------------------------------------------
+// cluster_info, app envs
+
+export function formatClusterInfo(response: ClusterInfoResponse, json: boolean): string {
+  const rows = response.keys.map((key, index): [string, string] => [key, response.values[index] ?? '']);
+  return renderTable(singleTable('cluster_info', rows), json);
+}
+
+function compareBytes(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+
+/** Envs sorted by key bytes. A table without envs prints nothing, as in the reference. */
+export function formatAppEnvs(envs: ReadonlyMap<string, string>, json: boolean): string {
+  const rows = [...envs.keys()].sort(compareBytes).map((key): [string, string] => [key, envs.get(key)!]);
+  return renderTable(singleTable('app_envs', rows), json);
+}
+
