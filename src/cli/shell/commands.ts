@@ -2,67 +2,15 @@
 // prints through the pure formatters; what it prints on success and failure follows Pegasus's
 // shell. A command reports whether it succeeded, so scripted runs can exit non-zero.
 import { AppEnvOperation, AppStatus, NodeStatus, PatternMatchType, RPCS, type AppInfo, type PartitionConfiguration } from '../../wire/structs/index.ts';
-import {
-  CommandLineError, parseInt32, parseKeyValueList, parseOptions, type OptionSpec, type ParsedOptions,
-} from './command-line.ts';
+import { CommandLineError, parseInt32, parseKeyValueList } from './command-line.ts';
 import {
   formatAppDetail, formatAppEnvs, formatAppList, formatClusterInfo, formatNodeList, readyPartitionCount,
 } from '../../cluster/index.ts';
 import { formatHelp, formatHelpEntry } from './format.ts';
 import { DATA_COMMANDS } from './data-commands.ts';
 import { remoteCommand } from './remote-command.ts';
-import type { MetaCaller, MetaReply } from './meta-client.ts';
-
-export interface ShellOutput {
-  out(text: string): void;
-  err(text: string): void;
-}
-
-export interface ShellState {
-  readonly meta: MetaCaller;
-  readonly io: ShellOutput;
-  /** The table `use` chose; '' for none. */
-  currentApp: string;
-  readonly sleep: (ms: number) => Promise<void>;
-  /** `create` and `recall` poll the table's partitions this often until they are all complete… */
-  readonly readyPollMs: number;
-  /** …for at most this long. */
-  readonly readyWaitMs: number;
-  /** Printed by `version`. */
-  readonly version: string;
-}
-
-/** ok/failed: the command ran; usage: its words were wrong (the usage line is printed); exit: leave. */
-export type CommandResult = 'ok' | 'failed' | 'usage' | 'exit';
-
-export interface ShellCommand {
-  readonly name: string;
-  /** Option syntax shown by `help`. */
-  readonly usage: string;
-  run(state: ShellState, words: readonly string[]): Promise<CommandResult>;
-}
-
-export const SHELL_DEFAULTS = Object.freeze({
-  readyPollMs: 1000,
-  readyWaitMs: 300_000,
-});
-
-// ---------------------------------------------------------------------------------------------
-// helpers
-
-const flag = (short: string, long: string): OptionSpec => ({ short, long, value: false });
-const param = (short: string, long: string): OptionSpec => ({ short, long, value: true });
-
-/** Parses options; prints the problem and returns undefined when the words are wrong. */
-function options(state: ShellState, words: readonly string[], specs: readonly OptionSpec[]): ParsedOptions | undefined {
-  try {
-    return parseOptions(words, specs);
-  } catch (error) {
-    if (!(error instanceof CommandLineError)) throw error;
-    state.io.err(`ERROR: ${error.message}\n`);
-    return undefined;
-  }
-}
+import type { MetaReply } from './meta-client.ts';
+import { flag, options, param, requireCurrentApp, type CommandResult, type ShellCommand, type ShellState } from './shell-command.ts';
 
 /** The error text of a failed reply: the error name, then the meta's hint or the transport detail. */
 function describe(reply: MetaReply<unknown>): string {
@@ -144,12 +92,6 @@ async function waitAppReady(state: ShellState, appName: string, partitionCount: 
   }
   state.io.out(`${appName} is still not ready after ${Math.round(state.readyWaitMs / 1000)} seconds\n`);
   return 'ERR_OK';
-}
-
-function requireCurrentApp(state: ShellState): string | undefined {
-  if (state.currentApp !== '') return state.currentApp;
-  state.io.err('No app is using now\nUSAGE: use [app_name]\n');
-  return undefined;
 }
 
 function printHint(state: ShellState, hint: string): void {
