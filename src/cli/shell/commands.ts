@@ -1,7 +1,9 @@
 // The shell's commands. Each one parses its words, asks the meta through a MetaCaller, and
 // prints through the pure formatters; what it prints on success and failure follows Pegasus's
 // shell. A command reports whether it succeeded, so scripted runs can exit non-zero.
-import { AppEnvOperation, AppStatus, NodeStatus, PatternMatchType, RPCS, type AppInfo, type PartitionConfiguration } from '../../wire/structs/index.ts';
+import {
+  AppEnvOperation, AppStatus, NodeStatus, PatternMatchType, RPCS, type AppInfo, type PartitionConfiguration, type UpdateAppEnvRequest, type UpdateAppEnvResponse,
+} from '../../wire/structs/index.ts';
 import { CommandLineError, parseInt32, parseKeyValueList } from './command-line.ts';
 import {
   formatAppDetail, formatAppEnvs, formatAppList, formatClusterInfo, formatNodeList, readyPartitionCount,
@@ -18,6 +20,9 @@ function describe(reply: MetaReply<unknown>): string {
   const extra = hint !== undefined && hint !== '' ? hint : reply.detail;
   return extra === undefined || extra === '' ? reply.err : `${reply.err}: ${extra}`;
 }
+
+/** Why a table name was refused, as the reference words it. */
+const INVALID_APP_NAME = 'only 0-9a-zA-Z.:_ are valid in a table name';
 
 /** Table names the reference accepts: letters, digits, '_', '.' and ':'. */
 export function isValidAppName(name: string, allowEmpty = false): boolean {
@@ -168,7 +173,7 @@ const app: ShellCommand = {
     const appName = parsed.positionals[0]!;
     const detailed = parsed.options.has('detailed');
     if (!isValidAppName(appName)) {
-      state.io.out(`query app ${appName} failed, error=ERR_INVALID_PARAMETERS: only 0-9a-zA-Z.:_ are valid in a table name\n`);
+      state.io.out(`query app ${appName} failed, error=ERR_INVALID_PARAMETERS: ${INVALID_APP_NAME}\n`);
       return 'failed';
     }
     const reply = await queryPartitions(state, appName);
@@ -283,7 +288,7 @@ const create: ShellCommand = {
       return fail('ERR_INVALID_PARAMETERS');
     }
     if (!isValidAppName(appName)) {
-      state.io.err(`create app ${appName} failed: only 0-9a-zA-Z.:_ are valid in a table name\n`);
+      state.io.err(`create app ${appName} failed: ${INVALID_APP_NAME}\n`);
       return fail('ERR_INVALID_PARAMETERS');
     }
     const reply = await state.meta.call(RPCS.RPC_CM_CREATE_APP, {
@@ -326,7 +331,7 @@ const drop: ShellCommand = {
     }
     state.io.out(`reserve_seconds = ${reserveSeconds}\n`);
     if (!isValidAppName(appName)) {
-      state.io.out(`drop app ${appName} failed, error=ERR_INVALID_PARAMETERS: only 0-9a-zA-Z.:_ are valid in a table name\n`);
+      state.io.out(`drop app ${appName} failed, error=ERR_INVALID_PARAMETERS: ${INVALID_APP_NAME}\n`);
       return 'failed';
     }
     const reply = await state.meta.call(RPCS.RPC_CM_DROP_APP, {
@@ -353,7 +358,7 @@ const recall: ShellCommand = {
     }
     const newAppName = words[1] ?? '';
     if (!isValidAppName(newAppName, true)) {
-      state.io.out(`recall app ${appId} failed, error=ERR_INVALID_PARAMETERS: only 0-9a-zA-Z.:_ are valid in a table name\n`);
+      state.io.out(`recall app ${appId} failed, error=ERR_INVALID_PARAMETERS: ${INVALID_APP_NAME}\n`);
       return 'failed';
     }
     const reply = await state.meta.call(RPCS.RPC_CM_RECALL_APP, { appId, newAppName });
@@ -399,6 +404,26 @@ const getAppEnvs: ShellCommand = {
   },
 };
 
+interface AppEnvUpdateMessages {
+  readonly succeeded: string;
+  readonly failed: (reply: MetaReply<UpdateAppEnvResponse>) => string;
+  /** del and clear print the meta's hint after success; set does not. */
+  readonly printsHint: boolean;
+}
+
+/** Sends one app-env update (set, del or clear) and prints how it went. */
+async function updateAppEnvs(state: ShellState, request: UpdateAppEnvRequest, messages: AppEnvUpdateMessages): Promise<CommandResult> {
+  const reply = await state.meta.call(RPCS.RPC_CM_UPDATE_APP_ENV, request);
+  const hint = reply.response?.hintMessage;
+  if (reply.err !== 'ERR_OK' || (messages.printsHint && hint === undefined)) {
+    state.io.err(messages.failed(reply));
+    return 'failed';
+  }
+  state.io.out(`${messages.succeeded}\n`);
+  if (messages.printsHint) printHint(state, hint ?? '');
+  return 'ok';
+}
+
 const setAppEnvs: ShellCommand = {
   name: 'set_app_envs',
   usage: '<key> <value> [key value...]',
@@ -412,13 +437,11 @@ const setAppEnvs: ShellCommand = {
     }
     const keys = words.filter((_, index) => index % 2 === 0);
     const values = words.filter((_, index) => index % 2 === 1);
-    const reply = await state.meta.call(RPCS.RPC_CM_UPDATE_APP_ENV, { appName, op: AppEnvOperation.APP_ENV_OP_SET, keys, values });
-    if (reply.err !== 'ERR_OK') {
-      state.io.err(`set app envs failed with error ${reply.err} [hint:"${reply.response?.hintMessage ?? reply.detail ?? ''}"]!\n`);
-      return 'failed';
-    }
-    state.io.out('set app envs succeed\n');
-    return 'ok';
+    return updateAppEnvs(state, { appName, op: AppEnvOperation.APP_ENV_OP_SET, keys, values }, {
+      succeeded: 'set app envs succeed',
+      failed: (reply) => `set app envs failed with error ${reply.err} [hint:"${reply.response?.hintMessage ?? reply.detail ?? ''}"]!\n`,
+      printsHint: false,
+    });
   },
 };
 
@@ -429,14 +452,11 @@ const delAppEnvs: ShellCommand = {
     const appName = requireCurrentApp(state);
     if (appName === undefined) return 'failed';
     if (words.length < 1) return 'usage';
-    const reply = await state.meta.call(RPCS.RPC_CM_UPDATE_APP_ENV, { appName, op: AppEnvOperation.APP_ENV_OP_DEL, keys: [...words] });
-    if (reply.err !== 'ERR_OK' || !reply.response) {
-      state.io.err(`del app env failed with err = ${describe(reply)}\n`);
-      return 'failed';
-    }
-    state.io.out('del app envs succeed\n');
-    printHint(state, reply.response.hintMessage);
-    return 'ok';
+    return updateAppEnvs(state, { appName, op: AppEnvOperation.APP_ENV_OP_DEL, keys: [...words] }, {
+      succeeded: 'del app envs succeed',
+      failed: (reply) => `del app env failed with err = ${describe(reply)}\n`,
+      printsHint: true,
+    });
   },
 };
 
@@ -454,16 +474,11 @@ const clearAppEnvs: ShellCommand = {
       state.io.err('ERROR: give either --all or --prefix\n');
       return 'usage';
     }
-    const reply = await state.meta.call(RPCS.RPC_CM_UPDATE_APP_ENV, {
-      appName, op: AppEnvOperation.APP_ENV_OP_CLEAR, clearPrefix: all ? '' : prefix,
+    return updateAppEnvs(state, { appName, op: AppEnvOperation.APP_ENV_OP_CLEAR, clearPrefix: all ? '' : prefix }, {
+      succeeded: 'clear app envs succeed',
+      failed: (reply) => `clear app envs failed with err = ${describe(reply)}\n`,
+      printsHint: true,
     });
-    if (reply.err !== 'ERR_OK' || !reply.response) {
-      state.io.err(`clear app envs failed with err = ${describe(reply)}\n`);
-      return 'failed';
-    }
-    state.io.out('clear app envs succeed\n');
-    printHint(state, reply.response.hintMessage);
-    return 'ok';
   },
 };
 

@@ -460,7 +460,13 @@ async function printScan(
 }
 
 /** Where scan output goes: stderr, or a file written at the end (`-o`). */
-function scanOutput(state: ShellState, file: string | undefined): { line: (text: string) => void; finish: () => boolean } {
+interface ScanOutput {
+  line(text: string): void;
+  /** Closes the output; false when the file could not be written. */
+  finish(): boolean;
+}
+
+function scanOutput(state: ShellState, file: string | undefined): ScanOutput {
   if (file === undefined) return { line: (text) => state.io.err(text), finish: () => true };
   const lines: string[] = [];
   return {
@@ -533,6 +539,18 @@ function printScanParameters(state: ShellState, common: CommonScanOptions): void
   err(`no_value: ${common.noValue}\n\n`);
 }
 
+/**
+ * After a scan: closes its output, repeats the error on stderr when records went to a file, and
+ * prints how many records were got.
+ */
+function finishScan(state: ShellState, output: ScanOutput, common: CommonScanOptions, printed: number, failure: string | undefined): CommandResult {
+  const written = output.finish();
+  if (failure !== undefined && common.output !== undefined) state.io.err(`ERROR: ${failure}\n`);
+  if (common.output === undefined && printed > 0) state.io.err('\n');
+  state.io.err(`${printed} key-value pairs got.\n`);
+  return failure === undefined && written ? 'ok' : 'failed';
+}
+
 const hashScan: ShellCommand = {
   name: 'hash_scan',
   usage: '<hash_key> <start_sort_key> <stop_sort_key> [-a|--start_inclusive true|false] [-b|--stop_inclusive true|false] '
@@ -573,11 +591,7 @@ const hashScan: ShellCommand = {
         failure = errorName(error);
         output.line(`ERROR: get scanner failed: ${failure}\n`);
       }
-      const written = output.finish();
-      if (failure !== undefined && common.output !== undefined) err(`ERROR: ${failure}\n`);
-      if (common.output === undefined && budget.printed > 0) err('\n');
-      err(`${budget.printed} key-value pairs got.\n`);
-      return failure === undefined && written ? 'ok' : 'failed';
+      return finishScan(state, output, common, budget.printed, failure);
     });
   },
 };
@@ -642,11 +656,7 @@ const fullScan: ShellCommand = {
         failure = errorName(error);
         output.line(`ERROR: ${failure}\n`);
       }
-      const written = output.finish();
-      if (failure !== undefined && common.output !== undefined) err(`ERROR: ${failure}\n`);
-      if (common.output === undefined && budget.printed > 0) err('\n');
-      err(`${budget.printed} key-value pairs got.\n`);
-      return failure === undefined && written ? 'ok' : 'failed';
+      return finishScan(state, output, common, budget.printed, failure);
     });
   },
 };
