@@ -1,9 +1,11 @@
 // What Pegasus's shell prints for each meta answer (its `ls`, `app`, `nodes`, `cluster_info` and
 // `get_app_envs`): pure functions from decoded responses to text, with its tables, column names
 // and order. The shell prints them from RPC answers, the meta's remote commands from its state.
-import { formatLocalTime, isInvalidHostPort, multiTable, renderTable, renderTables, singleTable, type HostPort, type Table } from '../base/index.ts';
+import {
+  formatLocalTime, isInvalidHostPort, multiTable, renderTable, renderTables, singleTable, type HostPort, type MultiTable, type SingleTable, type Table,
+} from '../base/index.ts';
 import { AppStatus, NodeStatus, type AppInfo, type ClusterInfoResponse, type NodeInfo, type PartitionConfiguration, type QueryCfgResponse } from '../wire/structs/index.ts';
-import { countPartitionHealth, primaryOf, secondariesOf, wirePartitionReplicas } from './health.ts';
+import { countPartitionHealth, primaryOf, secondariesOf, wirePartitionReplicas, type PartitionHealthCounts } from './health.ts';
 
 // ---------------------------------------------------------------------------------------------
 // small helpers
@@ -35,6 +37,51 @@ function address(hostPort: HostPort): string {
 export function compareHostPorts(a: HostPort, b: HostPort): number {
   if (a.host !== b.host) return a.host < b.host ? -1 : 1;
   return a.port - b.port;
+}
+
+// ---------------------------------------------------------------------------------------------
+// health tables (the shell's and the admin API's alike)
+
+/** One table's partition health, for `ls -d` and /meta/apps?detail. */
+export interface AppHealth {
+  readonly appId: number;
+  readonly appName: string;
+  readonly partitionCount: number;
+  readonly health: PartitionHealthCounts;
+  /** Its partitions not fully healthy: the shell counts from partition_count, /meta/apps from the partitions listed. */
+  readonly unhealthy: number;
+}
+
+/** The `healthy_info` table, and the summary rows that count the tables by health. */
+export function appHealthTables(apps: readonly AppHealth[]): { healthyInfo: MultiTable; summaryRows: Array<[string, string]> } {
+  const fullyHealthyApps = apps.filter((app) => app.health.fullyHealthy === app.partitionCount).length;
+  const healthyInfo = multiTable(
+    'healthy_info',
+    ['app_id', 'app_name', 'partition_count', 'fully_healthy', 'unhealthy', 'write_unhealthy', 'read_unhealthy'],
+    apps.map(({ appId, appName, partitionCount, health, unhealthy }) => [
+      String(appId), appName, String(partitionCount), String(health.fullyHealthy), String(unhealthy),
+      String(health.writeUnhealthy), String(health.readUnhealthy),
+    ]),
+  );
+  return {
+    healthyInfo,
+    summaryRows: [
+      ['fully_healthy_app_count', String(fullyHealthyApps)],
+      ['unhealthy_app_count', String(apps.length - fullyHealthyApps)],
+      ['write_unhealthy_app_count', String(apps.filter((app) => app.health.writeUnhealthy > 0).length)],
+      ['read_unhealthy_app_count', String(apps.filter((app) => app.health.readUnhealthy > 0).length)],
+    ],
+  };
+}
+
+/** The `healthy` table of `app -d` and /meta/app?detail. */
+export function partitionHealthTable(health: PartitionHealthCounts, unhealthy: number): SingleTable {
+  return singleTable('healthy', [
+    ['fully_healthy_partition_count', String(health.fullyHealthy)],
+    ['unhealthy_partition_count', String(unhealthy)],
+    ['write_unhealthy_partition_count', String(health.writeUnhealthy)],
+    ['read_unhealthy_partition_count', String(health.readUnhealthy)],
+  ]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -74,30 +121,12 @@ export function formatAppList(apps: readonly AppInfo[], options: AppListOptions)
   const tables: Table[] = [multiTable('general_info', APP_LIST_COLUMNS, generalRows)];
   const summary: Array<[string, string]> = [['total_app_count', String(available.length)]];
   if (options.detailed && available.length > 0) {
-    let fullyHealthyApps = 0;
-    let writeUnhealthyApps = 0;
-    let readUnhealthyApps = 0;
-    const healthRows = available.map((app) => {
+    const { healthyInfo, summaryRows } = appHealthTables(available.map((app) => {
       const health = countPartitionHealth((options.partitionsByAppId?.get(app.appId) ?? []).map(wirePartitionReplicas));
-      if (health.fullyHealthy === app.partitionCount) fullyHealthyApps++;
-      if (health.writeUnhealthy > 0) writeUnhealthyApps++;
-      if (health.readUnhealthy > 0) readUnhealthyApps++;
-      return [
-        String(app.appId), app.appName, String(app.partitionCount), String(health.fullyHealthy),
-        String(app.partitionCount - health.fullyHealthy), String(health.writeUnhealthy), String(health.readUnhealthy),
-      ];
-    });
-    tables.push(multiTable(
-      'healthy_info',
-      ['app_id', 'app_name', 'partition_count', 'fully_healthy', 'unhealthy', 'write_unhealthy', 'read_unhealthy'],
-      healthRows,
-    ));
-    summary.push(
-      ['fully_healthy_app_count', String(fullyHealthyApps)],
-      ['unhealthy_app_count', String(available.length - fullyHealthyApps)],
-      ['write_unhealthy_app_count', String(writeUnhealthyApps)],
-      ['read_unhealthy_app_count', String(readUnhealthyApps)],
-    );
+      return { appId: app.appId, appName: app.appName, partitionCount: app.partitionCount, health, unhealthy: app.partitionCount - health.fullyHealthy };
+    }));
+    tables.push(healthyInfo);
+    summary.push(...summaryRows);
   }
   tables.push(singleTable('summary', summary));
   return renderTables(tables, options.json);
@@ -158,12 +187,7 @@ export function formatAppDetail(appName: string, response: QueryCfgResponse, opt
     nodeRows.push(['', String(primaries), String(secondaries), String(primaries + secondaries)]);
     tables.push(multiTable('nodes', ['node', 'primary', 'secondary', 'total'], nodeRows));
     const health = countPartitionHealth(configs.map(wirePartitionReplicas));
-    tables.push(singleTable('healthy', [
-      ['fully_healthy_partition_count', String(health.fullyHealthy)],
-      ['unhealthy_partition_count', String(response.partitionCount - health.fullyHealthy)],
-      ['write_unhealthy_partition_count', String(health.writeUnhealthy)],
-      ['read_unhealthy_partition_count', String(health.readUnhealthy)],
-    ]));
+    tables.push(partitionHealthTable(health, response.partitionCount - health.fullyHealthy));
   }
   return renderTables(tables, options.json);
 }

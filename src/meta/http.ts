@@ -6,7 +6,7 @@ import { nj, type AdminRequest, type AdminResponse, type HttpRouter } from '../n
 import { appEnvCatalogue } from './app-envs.ts';
 import type { BalanceOperationCount } from './balancer.ts';
 import {
-  appStatusDisplayName, compareHostPort, countPartitionHealth, functionLevelDisplayName, modelPartitionReplicas, type AppInfo,
+  appHealthTables, appStatusDisplayName, compareHostPort, countPartitionHealth, functionLevelDisplayName, modelPartitionReplicas, partitionHealthTable, type AppInfo,
   type PartitionConfiguration, type PartitionHealthCounts,
 } from '../cluster/index.ts';
 import type { MetaServerState } from './server-state.ts';
@@ -127,12 +127,7 @@ export function getApp(request: AdminRequest, deps: MetaHttpDeps): AdminResponse
     nodeRows.push(['total', String(primaries), String(secondaries), String(primaries + secondaries)]);
     tables.push(multiTable('nodes', ['node', 'primary', 'secondary', 'total'], nodeRows));
     const health = healthCounts(configs);
-    tables.push(singleTable('healthy', [
-      ['fully_healthy_partition_count', String(health.fullyHealthy)],
-      ['unhealthy_partition_count', String(health.unhealthy)],
-      ['write_unhealthy_partition_count', String(health.writeUnhealthy)],
-      ['read_unhealthy_partition_count', String(health.readUnhealthy)],
-    ]));
+    tables.push(partitionHealthTable(health, health.unhealthy));
   }
   return ok(renderTablesCompactJson(tables));
 }
@@ -155,30 +150,12 @@ export function getApps(request: AdminRequest, deps: MetaHttpDeps): AdminRespons
   )];
   const summary: Array<[string, string]> = [['total_app_count', String(apps.length)]];
   if (detailed && apps.length > 0) {
-    let fullyHealthyApps = 0;
-    let writeUnhealthyApps = 0;
-    let readUnhealthyApps = 0;
-    const rows = apps.map((app) => {
+    const { healthyInfo, summaryRows } = appHealthTables(apps.map((app) => {
       const health = healthCounts(deps.state.partitionsOf(app.appId));
-      if (health.fullyHealthy === app.partitionCount) fullyHealthyApps++;
-      if (health.writeUnhealthy > 0) writeUnhealthyApps++;
-      if (health.readUnhealthy > 0) readUnhealthyApps++;
-      return [
-        String(app.appId), app.appName, String(app.partitionCount), String(health.fullyHealthy), String(health.unhealthy),
-        String(health.writeUnhealthy), String(health.readUnhealthy),
-      ];
-    });
-    tables.push(multiTable(
-      'healthy_info',
-      ['app_id', 'app_name', 'partition_count', 'fully_healthy', 'unhealthy', 'write_unhealthy', 'read_unhealthy'],
-      rows,
-    ));
-    summary.push(
-      ['fully_healthy_app_count', String(fullyHealthyApps)],
-      ['unhealthy_app_count', String(apps.length - fullyHealthyApps)],
-      ['write_unhealthy_app_count', String(writeUnhealthyApps)],
-      ['read_unhealthy_app_count', String(readUnhealthyApps)],
-    );
+      return { appId: app.appId, appName: app.appName, partitionCount: app.partitionCount, health, unhealthy: health.unhealthy };
+    }));
+    tables.push(healthyInfo);
+    summary.push(...summaryRows);
   }
   tables.push(singleTable('summary', summary));
   return ok(renderTablesCompactJson(tables));
