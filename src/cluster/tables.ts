@@ -6,6 +6,7 @@ import {
 } from '../base/index.ts';
 import { AppStatus, NodeStatus, type AppInfo, type ClusterInfoResponse, type NodeInfo, type PartitionConfiguration, type QueryCfgResponse } from '../wire/structs/index.ts';
 import { countPartitionHealth, primaryOf, secondariesOf, wirePartitionReplicas, type PartitionHealthCounts } from './health.ts';
+import { compareHostPort, type PartitionConfiguration as ModelPartitionConfiguration } from './model.ts';
 
 // ---------------------------------------------------------------------------------------------
 // small helpers
@@ -135,61 +136,113 @@ export function formatAppList(apps: readonly AppInfo[], options: AppListOptions)
 // ---------------------------------------------------------------------------------------------
 // app
 
+/** One partition as `app -d` and /meta/app?detail print it, addresses as host:port. */
+export interface PartitionPlacement {
+  readonly partitionIndex: number;
+  readonly ballot: string;
+  readonly maxReplicaCount: number;
+  readonly primary: string | undefined;
+  readonly secondaries: readonly string[];
+}
+
+export function wirePartitionPlacement(config: PartitionConfiguration): PartitionPlacement {
+  const primary = primaryOf(config);
+  return {
+    partitionIndex: config.pid.partitionIndex,
+    ballot: String(config.ballot),
+    maxReplicaCount: config.maxReplicaCount,
+    primary: primary ? address(primary) : undefined,
+    secondaries: secondariesOf(config).map(address),
+  };
+}
+
+export function modelPartitionPlacement(config: ModelPartitionConfiguration): PartitionPlacement {
+  return {
+    partitionIndex: config.gpid.partitionIndex,
+    ballot: String(config.ballot),
+    maxReplicaCount: config.maxReplicaCount,
+    primary: config.primary === '' ? undefined : config.primary,
+    secondaries: config.secondaries,
+  };
+}
+
+/** Where `app -d` and /meta/app?detail part ways. */
+export interface AppDetailStyle {
+  /** The name of the `nodes` table's total row: '' in the shell, 'total' in the admin API. */
+  readonly totalRowName: string;
+  /** What the unhealthy count is taken from: the shell, partition_count; the admin API, the partitions listed. */
+  readonly unhealthyOf: 'partition_count' | 'partitions_listed';
+}
+
+/** The `general` table and, with `style` (the detailed form), the `replicas`, `nodes` and `healthy` tables. */
+export function appDetailTables(
+  app: { readonly appName: string; readonly appId: number; readonly partitionCount: number },
+  partitions: readonly PartitionPlacement[],
+  style: AppDetailStyle | undefined,
+): Table[] {
+  const tables: Table[] = [singleTable('general', [
+    ['app_name', app.appName],
+    ['app_id', String(app.appId)],
+    ['partition_count', String(app.partitionCount)],
+    ['max_replica_count', String(partitions[0]?.maxReplicaCount ?? 0)],
+  ])];
+  if (style === undefined) return tables;
+  const perNode = new Map<string, { primary: number; secondary: number }>();
+  const countFor = (node: string) => {
+    let entry = perNode.get(node);
+    if (!entry) perNode.set(node, (entry = { primary: 0, secondary: 0 }));
+    return entry;
+  };
+  let primaries = 0;
+  let secondaries = 0;
+  const replicaRows = partitions.map((partition) => {
+    if (partition.primary !== undefined) {
+      countFor(partition.primary).primary++;
+      primaries++;
+    }
+    for (const secondary of partition.secondaries) countFor(secondary).secondary++;
+    secondaries += partition.secondaries.length;
+    const replicaCount = (partition.primary === undefined ? 0 : 1) + partition.secondaries.length;
+    return [
+      String(partition.partitionIndex),
+      partition.ballot,
+      `${replicaCount}/${partition.maxReplicaCount}`,
+      partition.primary ?? '-',
+      `[${partition.secondaries.join(',')}]`,
+    ];
+  });
+  tables.push(multiTable('replicas', ['pidx', 'ballot', 'replica_count', 'primary', 'secondaries'], replicaRows));
+  const nodeRows = [...perNode.keys()].sort(compareHostPort).map((node) => {
+    const { primary, secondary } = perNode.get(node)!;
+    return [node, String(primary), String(secondary), String(primary + secondary)];
+  });
+  nodeRows.push([style.totalRowName, String(primaries), String(secondaries), String(primaries + secondaries)]);
+  tables.push(multiTable('nodes', ['node', 'primary', 'secondary', 'total'], nodeRows));
+  const health = countPartitionHealth(partitions.map((partition) => ({
+    hasPrimary: partition.primary !== undefined,
+    replicaCount: (partition.primary === undefined ? 0 : 1) + partition.secondaries.length,
+    maxReplicaCount: partition.maxReplicaCount,
+  })));
+  const basis = style.unhealthyOf === 'partition_count' ? app.partitionCount : partitions.length;
+  tables.push(partitionHealthTable(health, basis - health.fullyHealthy));
+  return tables;
+}
+
 export interface AppDetailOptions {
   detailed: boolean;
   json: boolean;
 }
 
 export function formatAppDetail(appName: string, response: QueryCfgResponse, options: AppDetailOptions): string {
-  const configs = response.partitions;
-  const tables: Table[] = [
+  const style: AppDetailStyle = { totalRowName: '', unhealthyOf: 'partition_count' };
+  return renderTables([
     singleTable('parameters', [['app_name', appName], ['detailed', String(options.detailed)]]),
-    singleTable('general', [
-      ['app_name', appName],
-      ['app_id', String(response.appId)],
-      ['partition_count', String(response.partitionCount)],
-      ['max_replica_count', String(configs[0]?.maxReplicaCount ?? 0)],
-    ]),
-  ];
-  if (options.detailed) {
-    const perNode = new Map<string, { node: HostPort; primary: number; secondary: number }>();
-    const countFor = (node: HostPort) => {
-      const key = address(node);
-      let entry = perNode.get(key);
-      if (!entry) perNode.set(key, (entry = { node, primary: 0, secondary: 0 }));
-      return entry;
-    };
-    let primaries = 0;
-    let secondaries = 0;
-    const replicaRows = configs.map((config) => {
-      const primary = primaryOf(config);
-      const secondaryList = secondariesOf(config);
-      if (primary) {
-        countFor(primary).primary++;
-        primaries++;
-      }
-      for (const secondary of secondaryList) countFor(secondary).secondary++;
-      secondaries += secondaryList.length;
-      const replicaCount = (primary ? 1 : 0) + secondaryList.length;
-      return [
-        String(config.pid.partitionIndex),
-        String(config.ballot),
-        `${replicaCount}/${config.maxReplicaCount}`,
-        primary ? address(primary) : '-',
-        `[${secondaryList.map(address).join(',')}]`,
-      ];
-    });
-    tables.push(multiTable('replicas', ['pidx', 'ballot', 'replica_count', 'primary', 'secondaries'], replicaRows));
-    const nodeRows = [...perNode.values()]
-      .sort((a, b) => compareHostPorts(a.node, b.node))
-      .map((entry) => [address(entry.node), String(entry.primary), String(entry.secondary), String(entry.primary + entry.secondary)]);
-    // The shell's total row has an empty name.
-    nodeRows.push(['', String(primaries), String(secondaries), String(primaries + secondaries)]);
-    tables.push(multiTable('nodes', ['node', 'primary', 'secondary', 'total'], nodeRows));
-    const health = countPartitionHealth(configs.map(wirePartitionReplicas));
-    tables.push(partitionHealthTable(health, response.partitionCount - health.fullyHealthy));
-  }
-  return renderTables(tables, options.json);
+    ...appDetailTables(
+      { appName, appId: response.appId, partitionCount: response.partitionCount },
+      response.partitions.map(wirePartitionPlacement),
+      options.detailed ? style : undefined,
+    ),
+  ], options.json);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -6,8 +6,8 @@ import { nj, type AdminRequest, type AdminResponse, type HttpRouter } from '../n
 import { appEnvCatalogue } from './app-envs.ts';
 import type { BalanceOperationCount } from './balancer.ts';
 import {
-  appHealthTables, appStatusDisplayName, compareHostPort, countPartitionHealth, functionLevelDisplayName, modelPartitionReplicas, partitionHealthTable, type AppInfo,
-  type PartitionConfiguration, type PartitionHealthCounts,
+  appDetailTables, appHealthTables, appStatusDisplayName, compareHostPort, countPartitionHealth, functionLevelDisplayName,
+  modelPartitionPlacement, modelPartitionReplicas, type AppInfo, type PartitionConfiguration,
 } from '../cluster/index.ts';
 import type { MetaServerState } from './server-state.ts';
 
@@ -49,12 +49,6 @@ function onlyKeys(request: AdminRequest, allowed: readonly string[]): boolean {
   return true;
 }
 
-/** The cluster's health rule, with /meta/app's `unhealthy`: every partition listed that is not fully healthy. */
-function healthCounts(configs: readonly PartitionConfiguration[]): PartitionHealthCounts & { unhealthy: number } {
-  const counts = countPartitionHealth(configs.map(modelPartitionReplicas));
-  return { ...counts, unhealthy: configs.length - counts.fullyHealthy };
-}
-
 function createTime(app: AppInfo): string {
   return app.createSecond === 0 ? '-' : formatLocalTime(new Date(app.createSecond * 1000), true);
 }
@@ -91,44 +85,11 @@ export function getApp(request: AdminRequest, deps: MetaHttpDeps): AdminResponse
   const result = deps.state.queryConfiguration(name);
   if (result.err === 'ERR_OBJECT_NOT_FOUND') return { status: 404, body: `table not found: "${name}"` };
   if (result.err !== 'ERR_OK') return { status: 500, body: result.err };
-  const configs = result.partitions;
-  const tables: Table[] = [singleTable('general', [
-    ['app_name', name],
-    ['app_id', String(result.appId)],
-    ['partition_count', String(result.partitionCount)],
-    ['max_replica_count', String(configs[0]?.maxReplicaCount ?? 0)],
-  ])];
-  if (detailed) {
-    tables.push(multiTable(
-      'replicas',
-      ['pidx', 'ballot', 'replica_count', 'primary', 'secondaries'],
-      configs.map((config) => {
-        const present = (config.primary === '' ? 0 : 1) + config.secondaries.length;
-        return [
-          String(config.gpid.partitionIndex),
-          String(config.ballot),
-          `${present}/${config.maxReplicaCount}`,
-          config.primary === '' ? '-' : config.primary,
-          `[${config.secondaries.join(',')}]`,
-        ];
-      }),
-    ));
-    const counts = countReplicas(configs);
-    const nodeRows = [...counts.keys()].sort(compareHostPort).map((node) => {
-      const { primary, secondary } = counts.get(node)!;
-      return [node, String(primary), String(secondary), String(primary + secondary)];
-    });
-    let primaries = 0;
-    let secondaries = 0;
-    for (const value of counts.values()) {
-      primaries += value.primary;
-      secondaries += value.secondary;
-    }
-    nodeRows.push(['total', String(primaries), String(secondaries), String(primaries + secondaries)]);
-    tables.push(multiTable('nodes', ['node', 'primary', 'secondary', 'total'], nodeRows));
-    const health = healthCounts(configs);
-    tables.push(partitionHealthTable(health, health.unhealthy));
-  }
+  const tables = appDetailTables(
+    { appName: name, appId: result.appId, partitionCount: result.partitionCount },
+    result.partitions.map(modelPartitionPlacement),
+    detailed ? { totalRowName: 'total', unhealthyOf: 'partitions_listed' } : undefined,
+  );
   return ok(renderTablesCompactJson(tables));
 }
 
@@ -151,8 +112,10 @@ export function getApps(request: AdminRequest, deps: MetaHttpDeps): AdminRespons
   const summary: Array<[string, string]> = [['total_app_count', String(apps.length)]];
   if (detailed && apps.length > 0) {
     const { healthyInfo, summaryRows } = appHealthTables(apps.map((app) => {
-      const health = healthCounts(deps.state.partitionsOf(app.appId));
-      return { appId: app.appId, appName: app.appName, partitionCount: app.partitionCount, health, unhealthy: health.unhealthy };
+      const partitions = deps.state.partitionsOf(app.appId);
+      const health = countPartitionHealth(partitions.map(modelPartitionReplicas));
+      // Unlike the shell, the admin API counts the unhealthy against the partitions listed.
+      return { appId: app.appId, appName: app.appName, partitionCount: app.partitionCount, health, unhealthy: partitions.length - health.fullyHealthy };
     }));
     tables.push(healthyInfo);
     summary.push(...summaryRows);
