@@ -80,7 +80,7 @@ export function renderTableText(table: Table): string {
 }
 
 /** Several tables as text, each followed by an empty line. */
-export function renderTablesText(tables: readonly Table[]): string {
+function renderTablesText(tables: readonly Table[]): string {
   return tables.map((table) => `${renderTableText(table)}\n`).join('');
 }
 

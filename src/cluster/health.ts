@@ -44,7 +44,7 @@ export function modelPartitionReplicas(config: PartitionConfiguration): Partitio
   return { hasPrimary, replicaCount: (hasPrimary ? 1 : 0) + config.secondaries.length, maxReplicaCount: config.maxReplicaCount };
 }
 
-export function isFullyHealthy(partition: PartitionReplicas): boolean {
+function isFullyHealthy(partition: PartitionReplicas): boolean {
   return partition.hasPrimary && partition.replicaCount >= partition.maxReplicaCount;
 }
 

@@ -12,19 +12,19 @@ import { compareHostPort, type PartitionConfiguration as ModelPartitionConfigura
 // small helpers
 
 /** `AVAILABLE`, `DROPPED`, … (the enum name without its `AS_` prefix). */
-export function appStatusName(status: number): string {
+function appStatusName(status: number): string {
   const name = AppStatus[status];
   return name === undefined ? `UNKNOWN(${status})` : name.replace(/^AS_/, '');
 }
 
 /** `ALIVE`, `UNALIVE`, `INVALID`. */
-export function nodeStatusName(status: number): string {
+function nodeStatusName(status: number): string {
   const name = NodeStatus[status];
   return name === undefined ? `UNKNOWN(${status})` : name.replace(/^NS_/, '');
 }
 
 /** Local `YYYY-MM-DD_HH:MM:SS` of a Unix-seconds timestamp, or `-` when unset. */
-export function formatTimestamp(seconds: bigint | number): string {
+function formatTimestamp(seconds: bigint | number): string {
   const value = Number(seconds);
   if (!(value > 0)) return '-';
   return formatLocalTime(new Date(value * 1000)).replace(' ', '_');
@@ -35,7 +35,7 @@ function address(hostPort: HostPort): string {
 }
 
 /** Pegasus's host_port order: host name as a string, then port. */
-export function compareHostPorts(a: HostPort, b: HostPort): number {
+function compareHostPorts(a: HostPort, b: HostPort): number {
   if (a.host !== b.host) return a.host < b.host ? -1 : 1;
   return a.port - b.port;
 }
@@ -76,7 +76,7 @@ export function appHealthTables(apps: readonly AppHealth[]): { healthyInfo: Mult
 }
 
 /** The `healthy` table of `app -d` and /meta/app?detail. */
-export function partitionHealthTable(health: PartitionHealthCounts, unhealthy: number): SingleTable {
+function partitionHealthTable(health: PartitionHealthCounts, unhealthy: number): SingleTable {
   return singleTable('healthy', [
     ['fully_healthy_partition_count', String(health.fullyHealthy)],
     ['unhealthy_partition_count', String(unhealthy)],
@@ -145,7 +145,7 @@ export interface PartitionPlacement {
   readonly secondaries: readonly string[];
 }
 
-export function wirePartitionPlacement(config: PartitionConfiguration): PartitionPlacement {
+function wirePartitionPlacement(config: PartitionConfiguration): PartitionPlacement {
   const primary = primaryOf(config);
   return {
     partitionIndex: config.pid.partitionIndex,

@@ -13,7 +13,7 @@ import { flag, metaListOf, options, param, requireCurrentApp, type CommandResult
 import { quoted, wordBytes } from './data-format.ts';
 
 /** The shell's operation timeout (Pegasus's shell default). */
-export const SHELL_DATA_TIMEOUT_MS = 5000;
+const SHELL_DATA_TIMEOUT_MS = 5000;
 /** How often count_data reports progress. */
 const PROGRESS_INTERVAL_MS = 1000;
 
@@ -41,13 +41,6 @@ function dataSession(state: ShellState): DataSession | undefined {
   session = { client: createClient({ metaServers: metas.map(formatHostPort), timeoutMs: SHELL_DATA_TIMEOUT_MS }), timeoutMs: SHELL_DATA_TIMEOUT_MS, escapeAll: false };
   sessions.set(state, session);
   return session;
-}
-
-/** Closes the session's data client, if one was made. */
-export async function closeDataClient(state: ShellState): Promise<void> {
-  const session = sessions.get(state);
-  sessions.delete(state);
-  await session?.client.close();
 }
 
 /** What one operation is sent with: the session's timeout, and where the client notes who answered. */

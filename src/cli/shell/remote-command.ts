@@ -9,7 +9,7 @@ const TARGET_TYPES = ['meta-server', 'replica-server', 'all'] as const;
 type TargetType = (typeof TARGET_TYPES)[number];
 
 /** How long one node may take to answer. */
-export const REMOTE_COMMAND_TIMEOUT_MS = 10_000;
+const REMOTE_COMMAND_TIMEOUT_MS = 10_000;
 
 interface Target {
   kind: string;
