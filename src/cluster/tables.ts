@@ -257,6 +257,15 @@ export interface NodeListOptions {
   partitions?: readonly PartitionConfiguration[];
 }
 
+/** The `summary` table of `nodes` and /meta/nodes. */
+export function nodeSummaryTable(nodeCount: number, aliveCount: number): SingleTable {
+  return singleTable('summary', [
+    ['total_node_count', String(nodeCount)],
+    ['alive_node_count', String(aliveCount)],
+    ['unalive_node_count', String(nodeCount - aliveCount)],
+  ]);
+}
+
 export function formatNodeList(nodes: readonly NodeInfo[], options: NodeListOptions): string {
   const byAddress = new Map<string, { node: HostPort; status: number; primary: number; secondary: number }>();
   for (const info of nodes) {
@@ -290,12 +299,7 @@ export function formatNodeList(nodes: readonly NodeInfo[], options: NodeListOpti
     ]),
     counts,
   ));
-  const alive = entries.filter((entry) => entry.status === NodeStatus.NS_ALIVE).length;
-  tables.push(singleTable('summary', [
-    ['total_node_count', String(entries.length)],
-    ['alive_node_count', String(alive)],
-    ['unalive_node_count', String(entries.length - alive)],
-  ]));
+  tables.push(nodeSummaryTable(entries.length, entries.filter((entry) => entry.status === NodeStatus.NS_ALIVE).length));
   return renderTables(tables, options.json);
 }
 

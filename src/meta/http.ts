@@ -7,7 +7,7 @@ import { appEnvCatalogue } from './app-envs.ts';
 import type { BalanceOperationCount } from './balancer.ts';
 import {
   appDetailTables, appHealthTables, appStatusDisplayName, compareHostPort, countPartitionHealth, functionLevelDisplayName,
-  modelPartitionPlacement, modelPartitionReplicas, type AppInfo, type PartitionConfiguration,
+  modelPartitionPlacement, modelPartitionReplicas, nodeSummaryTable, type AppInfo, type PartitionConfiguration,
 } from '../cluster/index.ts';
 import type { MetaServerState } from './server-state.ts';
 
@@ -142,11 +142,7 @@ export function getNodes(request: AdminRequest, deps: MetaHttpDeps): AdminRespon
         return [node.address, node.status, String(primary + secondary), String(primary), String(secondary)];
       }),
     ),
-    singleTable('summary', [
-      ['total_node_count', String(nodes.length)],
-      ['alive_node_count', String(alive)],
-      ['unalive_node_count', String(nodes.length - alive)],
-    ]),
+    nodeSummaryTable(nodes.length, alive),
   ]));
 }
 
