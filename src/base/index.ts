@@ -5,3 +5,4 @@ export { log, type Logger } from './log.ts';
 export * from './crc64.ts';
 export * from './gpid.ts';
 export * from './host-port.ts';
+export * from './table-printer.ts';

@@ -4,3 +4,5 @@ export * from './model.ts';
 export * from './convert.ts';
 export * from './flags.ts';
 export { MetaGroupTarget } from './meta-group-target.ts';
+export * from './health.ts';
+export * from './tables.ts';

@@ -1,11 +1,14 @@
 // The meta server's admin HTTP calls: /meta/app, /meta/apps, /meta/nodes, /meta/cluster,
 // /meta/app_envs and /envs/list, with Pegasus's exact bodies, status codes and the backup-meta
 // 307 redirect (spec pegasus-http §5.1–§5.6, §5.14).
-import { formatLocalTime } from '../base/index.ts';
-import { nj, tp, type AdminRequest, type AdminResponse, type HttpRouter, type Table } from '../net/index.ts';
+import { formatLocalTime, multiTable, renderTablesCompactJson, singleTable, type Table } from '../base/index.ts';
+import { nj, type AdminRequest, type AdminResponse, type HttpRouter } from '../net/index.ts';
 import { appEnvCatalogue } from './app-envs.ts';
 import type { BalanceOperationCount } from './balancer.ts';
-import { compareHostPort, functionLevelDisplayName, appStatusDisplayName, type AppInfo, type PartitionConfiguration } from '../cluster/model.ts';
+import {
+  appDetailTables, appHealthTables, appStatusDisplayName, compareHostPort, countPartitionHealth, functionLevelDisplayName,
+  modelPartitionPlacement, modelPartitionReplicas, nodeSummaryTable, type AppInfo, type PartitionConfiguration,
+} from '../cluster/index.ts';
 import type { MetaServerState } from './server-state.ts';
 
 /** Who leads the metas: this process, another one, or nobody known. */
@@ -46,31 +49,6 @@ function onlyKeys(request: AdminRequest, allowed: readonly string[]): boolean {
   return true;
 }
 
-/** /meta/app and /meta/apps health counters (a hard-coded "fewer than 2" rule, spec §5.2). */
-export interface PartitionHealthCounts {
-  fullyHealthy: number;
-  unhealthy: number;
-  writeUnhealthy: number;
-  readUnhealthy: number;
-}
-
-export function healthCounts(configs: readonly PartitionConfiguration[]): PartitionHealthCounts {
-  const counts = { fullyHealthy: 0, unhealthy: 0, writeUnhealthy: 0, readUnhealthy: 0 };
-  for (const config of configs) {
-    const count = (config.primary === '' ? 0 : 1) + config.secondaries.length;
-    if (config.primary === '') {
-      counts.writeUnhealthy++;
-      counts.readUnhealthy++;
-    } else if (count >= config.maxReplicaCount) {
-      counts.fullyHealthy++;
-    } else if (count < 2) {
-      counts.writeUnhealthy++;
-    }
-  }
-  counts.unhealthy = configs.length - counts.fullyHealthy;
-  return counts;
-}
-
 function createTime(app: AppInfo): string {
   return app.createSecond === 0 ? '-' : formatLocalTime(new Date(app.createSecond * 1000), true);
 }
@@ -107,60 +85,12 @@ export function getApp(request: AdminRequest, deps: MetaHttpDeps): AdminResponse
   const result = deps.state.queryConfiguration(name);
   if (result.err === 'ERR_OBJECT_NOT_FOUND') return { status: 404, body: `table not found: "${name}"` };
   if (result.err !== 'ERR_OK') return { status: 500, body: result.err };
-  const configs = result.partitions;
-  const tables: Table[] = [{
-    kind: 'single',
-    name: 'general',
-    rows: [
-      ['app_name', name],
-      ['app_id', String(result.appId)],
-      ['partition_count', String(result.partitionCount)],
-      ['max_replica_count', String(configs[0]?.maxReplicaCount ?? 0)],
-    ],
-  }];
-  if (detailed) {
-    tables.push({
-      kind: 'multi',
-      name: 'replicas',
-      title: 'pidx',
-      columns: ['ballot', 'replica_count', 'primary', 'secondaries'],
-      rows: configs.map((config) => {
-        const present = (config.primary === '' ? 0 : 1) + config.secondaries.length;
-        return [
-          String(config.gpid.partitionIndex),
-          String(config.ballot),
-          `${present}/${config.maxReplicaCount}`,
-          config.primary === '' ? '-' : config.primary,
-          `[${config.secondaries.join(',')}]`,
-        ];
-      }),
-    });
-    const counts = countReplicas(configs);
-    const nodeRows = [...counts.keys()].sort(compareHostPort).map((node) => {
-      const { primary, secondary } = counts.get(node)!;
-      return [node, String(primary), String(secondary), String(primary + secondary)];
-    });
-    let primaries = 0;
-    let secondaries = 0;
-    for (const value of counts.values()) {
-      primaries += value.primary;
-      secondaries += value.secondary;
-    }
-    nodeRows.push(['total', String(primaries), String(secondaries), String(primaries + secondaries)]);
-    tables.push({ kind: 'multi', name: 'nodes', title: 'node', columns: ['primary', 'secondary', 'total'], rows: nodeRows });
-    const health = healthCounts(configs);
-    tables.push({
-      kind: 'single',
-      name: 'healthy',
-      rows: [
-        ['fully_healthy_partition_count', String(health.fullyHealthy)],
-        ['unhealthy_partition_count', String(health.unhealthy)],
-        ['write_unhealthy_partition_count', String(health.writeUnhealthy)],
-        ['read_unhealthy_partition_count', String(health.readUnhealthy)],
-      ],
-    });
-  }
-  return ok(tp(...tables));
+  const tables = appDetailTables(
+    { appName: name, appId: result.appId, partitionCount: result.partitionCount },
+    result.partitions.map(modelPartitionPlacement),
+    detailed ? { totalRowName: 'total', unhealthyOf: 'partitions_listed' } : undefined,
+  );
+  return ok(renderTablesCompactJson(tables));
 }
 
 export function getApps(request: AdminRequest, deps: MetaHttpDeps): AdminResponse {
@@ -171,47 +101,27 @@ export function getApps(request: AdminRequest, deps: MetaHttpDeps): AdminRespons
   const listed = deps.state.listApps({ status: 'AS_INVALID' });
   if (listed.err !== 'ERR_OK') return { status: 500, body: listed.err };
   const apps = listed.infos.filter((app) => app.status === 'AS_AVAILABLE').sort((a, b) => a.appId - b.appId);
-  const tables: Table[] = [{
-    kind: 'multi',
-    name: 'general_info',
-    title: 'app_id',
-    columns: ['status', 'app_name', 'app_type', 'partition_count', 'replica_count', 'is_stateful', 'create_time', 'drop_time', 'drop_expire', 'envs_count'],
-    rows: apps.map((app) => [
+  const tables: Table[] = [multiTable(
+    'general_info',
+    ['app_id', 'status', 'app_name', 'app_type', 'partition_count', 'replica_count', 'is_stateful', 'create_time', 'drop_time', 'drop_expire', 'envs_count'],
+    apps.map((app) => [
       String(app.appId), appStatusDisplayName(app.status), app.appName, app.appType, String(app.partitionCount),
       String(app.maxReplicaCount), String(app.isStateful), createTime(app), '-', '-', String(Object.keys(app.envs).length),
     ]),
-  }];
+  )];
   const summary: Array<[string, string]> = [['total_app_count', String(apps.length)]];
   if (detailed && apps.length > 0) {
-    let fullyHealthyApps = 0;
-    let writeUnhealthyApps = 0;
-    let readUnhealthyApps = 0;
-    const rows = apps.map((app) => {
-      const health = healthCounts(deps.state.partitionsOf(app.appId));
-      if (health.fullyHealthy === app.partitionCount) fullyHealthyApps++;
-      if (health.writeUnhealthy > 0) writeUnhealthyApps++;
-      if (health.readUnhealthy > 0) readUnhealthyApps++;
-      return [
-        String(app.appId), app.appName, String(app.partitionCount), String(health.fullyHealthy), String(health.unhealthy),
-        String(health.writeUnhealthy), String(health.readUnhealthy),
-      ];
-    });
-    tables.push({
-      kind: 'multi',
-      name: 'healthy_info',
-      title: 'app_id',
-      columns: ['app_name', 'partition_count', 'fully_healthy', 'unhealthy', 'write_unhealthy', 'read_unhealthy'],
-      rows,
-    });
-    summary.push(
-      ['fully_healthy_app_count', String(fullyHealthyApps)],
-      ['unhealthy_app_count', String(apps.length - fullyHealthyApps)],
-      ['write_unhealthy_app_count', String(writeUnhealthyApps)],
-      ['read_unhealthy_app_count', String(readUnhealthyApps)],
-    );
+    const { healthyInfo, summaryRows } = appHealthTables(apps.map((app) => {
+      const partitions = deps.state.partitionsOf(app.appId);
+      const health = countPartitionHealth(partitions.map(modelPartitionReplicas));
+      // Unlike the shell, the admin API counts the unhealthy against the partitions listed.
+      return { appId: app.appId, appName: app.appName, partitionCount: app.partitionCount, health, unhealthy: partitions.length - health.fullyHealthy };
+    }));
+    tables.push(healthyInfo);
+    summary.push(...summaryRows);
   }
-  tables.push({ kind: 'single', name: 'summary', rows: summary });
-  return ok(tp(...tables));
+  tables.push(singleTable('summary', summary));
+  return ok(renderTablesCompactJson(tables));
 }
 
 export function getNodes(request: AdminRequest, deps: MetaHttpDeps): AdminResponse {
@@ -222,28 +132,18 @@ export function getNodes(request: AdminRequest, deps: MetaHttpDeps): AdminRespon
   const nodes = deps.state.listNodes().sort((a, b) => compareHostPort(a.address, b.address));
   const counts = detailed ? countReplicas(availablePartitions(deps.state)) : new Map<string, { primary: number; secondary: number }>();
   const alive = nodes.filter((node) => node.status === 'ALIVE').length;
-  return ok(tp(
-    {
-      kind: 'multi',
-      name: 'details',
-      title: 'address',
-      columns: detailed ? ['status', 'replica_count', 'primary_count', 'secondary_count'] : ['status'],
-      rows: nodes.map((node) => {
+  return ok(renderTablesCompactJson([
+    multiTable(
+      'details',
+      detailed ? ['address', 'status', 'replica_count', 'primary_count', 'secondary_count'] : ['address', 'status'],
+      nodes.map((node) => {
         if (!detailed) return [node.address, node.status];
         const { primary, secondary } = counts.get(node.address) ?? { primary: 0, secondary: 0 };
         return [node.address, node.status, String(primary + secondary), String(primary), String(secondary)];
       }),
-    },
-    {
-      kind: 'single',
-      name: 'summary',
-      rows: [
-        ['total_node_count', String(nodes.length)],
-        ['alive_node_count', String(alive)],
-        ['unalive_node_count', String(nodes.length - alive)],
-      ],
-    },
-  ));
+    ),
+    nodeSummaryTable(nodes.length, alive),
+  ]));
 }
 
 /** sqrt(Σ(x−mean)²/d), d = n−1 for a partial sample, rounded to 2 decimals as Pegasus does. */
@@ -298,7 +198,7 @@ export function clusterInfoRows(deps: MetaHttpDeps): Array<[string, string]> {
 export function getCluster(request: AdminRequest, deps: MetaHttpDeps): AdminResponse {
   const redirect = redirectIfNotLeader(request, deps);
   if (redirect) return redirect;
-  return ok(tp({ kind: 'single', rows: clusterInfoRows(deps) }));
+  return ok(renderTablesCompactJson([singleTable('', clusterInfoRows(deps))]));
 }
 
 export function getAppEnvs(request: AdminRequest, deps: MetaHttpDeps): AdminResponse {
@@ -312,7 +212,7 @@ export function getAppEnvs(request: AdminRequest, deps: MetaHttpDeps): AdminResp
   const rows: Array<[string, string]> = app
     ? Object.keys(app.envs).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))).map((key) => [key, app.envs[key]!])
     : [];
-  return ok(tp({ kind: 'single', rows }));
+  return ok(renderTablesCompactJson([singleTable('', rows)]));
 }
 
 export function listEnvs(): AdminResponse {

@@ -8,12 +8,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { formatLocalTime, hostPort, type HostPort } from '../../src/base/index.ts';
 import {
-  CommandLineError, createShellSession, formatAppDetail, formatAppEnvs, formatAppList, formatClusterInfo, formatHelp, formatNodeList,
-  leaderHint, MetaClient, multiTable, parseInt32, parseKeyValueList, parseOptions, renderTableText, renderTables, renderTablesJson,
-  singleTable, splitCommandLine, wrapUsage, type MetaCaller, type MetaReply,
+  formatLocalTime, hostPort, multiTable, renderTableText, renderTables, renderTablesJson, singleTable, type HostPort,
+} from '../../src/base/index.ts';
+import {
+  CommandLineError, createShellSession, formatHelp, leaderHint, MetaClient, parseInt32, parseKeyValueList, parseOptions,
+  splitCommandLine, wrapUsage, type MetaCaller, type MetaReply,
 } from '../../src/cli/shell/index.ts';
+import { formatAppDetail, formatAppEnvs, formatAppList, formatClusterInfo, formatNodeList } from '../../src/cluster/index.ts';
 import { registerTypedRpc } from '../../src/net/index.ts';
 import { createServer, type PteronServer } from '../../src/server/server.ts';
 import {

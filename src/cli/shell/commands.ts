@@ -1,67 +1,18 @@
 // The shell's commands. Each one parses its words, asks the meta through a MetaCaller, and
 // prints through the pure formatters; what it prints on success and failure follows Pegasus's
 // shell. A command reports whether it succeeded, so scripted runs can exit non-zero.
-import { AppEnvOperation, AppStatus, NodeStatus, PatternMatchType, RPCS, type AppInfo, type PartitionConfiguration } from '../../wire/structs/index.ts';
 import {
-  CommandLineError, parseInt32, parseKeyValueList, parseOptions, type OptionSpec, type ParsedOptions,
-} from './command-line.ts';
+  AppEnvOperation, AppStatus, NodeStatus, PatternMatchType, RPCS, type AppInfo, type PartitionConfiguration, type UpdateAppEnvRequest, type UpdateAppEnvResponse,
+} from '../../wire/structs/index.ts';
+import { CommandLineError, parseInt32, parseKeyValueList } from './command-line.ts';
 import {
-  formatAppDetail, formatAppEnvs, formatAppList, formatClusterInfo, formatHelp, formatHelpEntry, formatNodeList, readyPartitionCount,
-} from './format.ts';
+  formatAppDetail, formatAppEnvs, formatAppList, formatClusterInfo, formatNodeList, readyPartitionCount,
+} from '../../cluster/index.ts';
+import { formatHelp, formatHelpEntry } from './format.ts';
 import { DATA_COMMANDS } from './data-commands.ts';
 import { remoteCommand } from './remote-command.ts';
-import type { MetaCaller, MetaReply } from './meta-client.ts';
-
-export interface ShellOutput {
-  out(text: string): void;
-  err(text: string): void;
-}
-
-export interface ShellState {
-  readonly meta: MetaCaller;
-  readonly io: ShellOutput;
-  /** The table `use` chose; '' for none. */
-  currentApp: string;
-  readonly sleep: (ms: number) => Promise<void>;
-  /** `create` and `recall` poll the table's partitions this often until they are all complete… */
-  readonly readyPollMs: number;
-  /** …for at most this long. */
-  readonly readyWaitMs: number;
-  /** Printed by `version`. */
-  readonly version: string;
-}
-
-/** ok/failed: the command ran; usage: its words were wrong (the usage line is printed); exit: leave. */
-export type CommandResult = 'ok' | 'failed' | 'usage' | 'exit';
-
-export interface ShellCommand {
-  readonly name: string;
-  /** Option syntax shown by `help`. */
-  readonly usage: string;
-  run(state: ShellState, words: readonly string[]): Promise<CommandResult>;
-}
-
-export const SHELL_DEFAULTS = Object.freeze({
-  readyPollMs: 1000,
-  readyWaitMs: 300_000,
-});
-
-// ---------------------------------------------------------------------------------------------
-// helpers
-
-const flag = (short: string, long: string): OptionSpec => ({ short, long, value: false });
-const param = (short: string, long: string): OptionSpec => ({ short, long, value: true });
-
-/** Parses options; prints the problem and returns undefined when the words are wrong. */
-function options(state: ShellState, words: readonly string[], specs: readonly OptionSpec[]): ParsedOptions | undefined {
-  try {
-    return parseOptions(words, specs);
-  } catch (error) {
-    if (!(error instanceof CommandLineError)) throw error;
-    state.io.err(`ERROR: ${error.message}\n`);
-    return undefined;
-  }
-}
+import type { MetaReply } from './meta-client.ts';
+import { flag, options, param, requireCurrentApp, type CommandResult, type ShellCommand, type ShellState } from './shell-command.ts';
 
 /** The error text of a failed reply: the error name, then the meta's hint or the transport detail. */
 function describe(reply: MetaReply<unknown>): string {
@@ -69,6 +20,9 @@ function describe(reply: MetaReply<unknown>): string {
   const extra = hint !== undefined && hint !== '' ? hint : reply.detail;
   return extra === undefined || extra === '' ? reply.err : `${reply.err}: ${extra}`;
 }
+
+/** Why a table name was refused, as the reference words it. */
+const INVALID_APP_NAME = 'only 0-9a-zA-Z.:_ are valid in a table name';
 
 /** Table names the reference accepts: letters, digits, '_', '.' and ':'. */
 export function isValidAppName(name: string, allowEmpty = false): boolean {
@@ -145,12 +99,6 @@ async function waitAppReady(state: ShellState, appName: string, partitionCount: 
   return 'ERR_OK';
 }
 
-function requireCurrentApp(state: ShellState): string | undefined {
-  if (state.currentApp !== '') return state.currentApp;
-  state.io.err('No app is using now\nUSAGE: use [app_name]\n');
-  return undefined;
-}
-
 function printHint(state: ShellState, hint: string): void {
   if (hint === '') return;
   const rule = '='.repeat(29);
@@ -225,7 +173,7 @@ const app: ShellCommand = {
     const appName = parsed.positionals[0]!;
     const detailed = parsed.options.has('detailed');
     if (!isValidAppName(appName)) {
-      state.io.out(`query app ${appName} failed, error=ERR_INVALID_PARAMETERS: only 0-9a-zA-Z.:_ are valid in a table name\n`);
+      state.io.out(`query app ${appName} failed, error=ERR_INVALID_PARAMETERS: ${INVALID_APP_NAME}\n`);
       return 'failed';
     }
     const reply = await queryPartitions(state, appName);
@@ -340,7 +288,7 @@ const create: ShellCommand = {
       return fail('ERR_INVALID_PARAMETERS');
     }
     if (!isValidAppName(appName)) {
-      state.io.err(`create app ${appName} failed: only 0-9a-zA-Z.:_ are valid in a table name\n`);
+      state.io.err(`create app ${appName} failed: ${INVALID_APP_NAME}\n`);
       return fail('ERR_INVALID_PARAMETERS');
     }
     const reply = await state.meta.call(RPCS.RPC_CM_CREATE_APP, {
@@ -383,7 +331,7 @@ const drop: ShellCommand = {
     }
     state.io.out(`reserve_seconds = ${reserveSeconds}\n`);
     if (!isValidAppName(appName)) {
-      state.io.out(`drop app ${appName} failed, error=ERR_INVALID_PARAMETERS: only 0-9a-zA-Z.:_ are valid in a table name\n`);
+      state.io.out(`drop app ${appName} failed, error=ERR_INVALID_PARAMETERS: ${INVALID_APP_NAME}\n`);
       return 'failed';
     }
     const reply = await state.meta.call(RPCS.RPC_CM_DROP_APP, {
@@ -410,7 +358,7 @@ const recall: ShellCommand = {
     }
     const newAppName = words[1] ?? '';
     if (!isValidAppName(newAppName, true)) {
-      state.io.out(`recall app ${appId} failed, error=ERR_INVALID_PARAMETERS: only 0-9a-zA-Z.:_ are valid in a table name\n`);
+      state.io.out(`recall app ${appId} failed, error=ERR_INVALID_PARAMETERS: ${INVALID_APP_NAME}\n`);
       return 'failed';
     }
     const reply = await state.meta.call(RPCS.RPC_CM_RECALL_APP, { appId, newAppName });
@@ -456,6 +404,26 @@ const getAppEnvs: ShellCommand = {
   },
 };
 
+interface AppEnvUpdateMessages {
+  readonly succeeded: string;
+  readonly failed: (reply: MetaReply<UpdateAppEnvResponse>) => string;
+  /** del and clear print the meta's hint after success; set does not. */
+  readonly printsHint: boolean;
+}
+
+/** Sends one app-env update (set, del or clear) and prints how it went. */
+async function updateAppEnvs(state: ShellState, request: UpdateAppEnvRequest, messages: AppEnvUpdateMessages): Promise<CommandResult> {
+  const reply = await state.meta.call(RPCS.RPC_CM_UPDATE_APP_ENV, request);
+  const hint = reply.response?.hintMessage;
+  if (reply.err !== 'ERR_OK' || (messages.printsHint && hint === undefined)) {
+    state.io.err(messages.failed(reply));
+    return 'failed';
+  }
+  state.io.out(`${messages.succeeded}\n`);
+  if (messages.printsHint) printHint(state, hint ?? '');
+  return 'ok';
+}
+
 const setAppEnvs: ShellCommand = {
   name: 'set_app_envs',
   usage: '<key> <value> [key value...]',
@@ -469,13 +437,11 @@ const setAppEnvs: ShellCommand = {
     }
     const keys = words.filter((_, index) => index % 2 === 0);
     const values = words.filter((_, index) => index % 2 === 1);
-    const reply = await state.meta.call(RPCS.RPC_CM_UPDATE_APP_ENV, { appName, op: AppEnvOperation.APP_ENV_OP_SET, keys, values });
-    if (reply.err !== 'ERR_OK') {
-      state.io.err(`set app envs failed with error ${reply.err} [hint:"${reply.response?.hintMessage ?? reply.detail ?? ''}"]!\n`);
-      return 'failed';
-    }
-    state.io.out('set app envs succeed\n');
-    return 'ok';
+    return updateAppEnvs(state, { appName, op: AppEnvOperation.APP_ENV_OP_SET, keys, values }, {
+      succeeded: 'set app envs succeed',
+      failed: (reply) => `set app envs failed with error ${reply.err} [hint:"${reply.response?.hintMessage ?? reply.detail ?? ''}"]!\n`,
+      printsHint: false,
+    });
   },
 };
 
@@ -486,14 +452,11 @@ const delAppEnvs: ShellCommand = {
     const appName = requireCurrentApp(state);
     if (appName === undefined) return 'failed';
     if (words.length < 1) return 'usage';
-    const reply = await state.meta.call(RPCS.RPC_CM_UPDATE_APP_ENV, { appName, op: AppEnvOperation.APP_ENV_OP_DEL, keys: [...words] });
-    if (reply.err !== 'ERR_OK' || !reply.response) {
-      state.io.err(`del app env failed with err = ${describe(reply)}\n`);
-      return 'failed';
-    }
-    state.io.out('del app envs succeed\n');
-    printHint(state, reply.response.hintMessage);
-    return 'ok';
+    return updateAppEnvs(state, { appName, op: AppEnvOperation.APP_ENV_OP_DEL, keys: [...words] }, {
+      succeeded: 'del app envs succeed',
+      failed: (reply) => `del app env failed with err = ${describe(reply)}\n`,
+      printsHint: true,
+    });
   },
 };
 
@@ -511,16 +474,11 @@ const clearAppEnvs: ShellCommand = {
       state.io.err('ERROR: give either --all or --prefix\n');
       return 'usage';
     }
-    const reply = await state.meta.call(RPCS.RPC_CM_UPDATE_APP_ENV, {
-      appName, op: AppEnvOperation.APP_ENV_OP_CLEAR, clearPrefix: all ? '' : prefix,
+    return updateAppEnvs(state, { appName, op: AppEnvOperation.APP_ENV_OP_CLEAR, clearPrefix: all ? '' : prefix }, {
+      succeeded: 'clear app envs succeed',
+      failed: (reply) => `clear app envs failed with err = ${describe(reply)}\n`,
+      printsHint: true,
     });
-    if (reply.err !== 'ERR_OK' || !reply.response) {
-      state.io.err(`clear app envs failed with err = ${describe(reply)}\n`);
-      return 'failed';
-    }
-    state.io.out('clear app envs succeed\n');
-    printHint(state, reply.response.hintMessage);
-    return 'ok';
   },
 };
 

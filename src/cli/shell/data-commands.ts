@@ -3,18 +3,17 @@
 // print their results and the answering replica (app_id, partition_index, decree, server) on
 // stderr. A command whose operation failed reports 'failed', so scripted runs exit 1.
 import { writeFileSync } from 'node:fs';
-import { formatHostPort, type HostPort } from '../../base/index.ts';
+import { formatHostPort, multiTable, renderTableText } from '../../base/index.ts';
 import {
   CasCheckType, createClient, emptyOperationInfo, FilterType, PegasusError, type OperationInfo, type PegasusClient, type PegasusScanner,
   type PegasusTable, type ScanEntry,
 } from '../../client/index.ts';
-import { CommandLineError, parseInt32, parseOptions, type OptionSpec, type ParsedOptions } from './command-line.ts';
-import type { CommandResult, ShellCommand, ShellState } from './commands.ts';
-import { multiTable, renderTableText } from './table-printer.ts';
+import { parseInt32, type ParsedOptions } from './command-line.ts';
+import { flag, metaListOf, options, param, requireCurrentApp, type CommandResult, type ShellCommand, type ShellState } from './shell-command.ts';
 import { quoted, wordBytes } from './data-format.ts';
 
 /** The shell's operation timeout (Pegasus's shell default). */
-export const SHELL_DATA_TIMEOUT_MS = 5000;
+const SHELL_DATA_TIMEOUT_MS = 5000;
 /** How often count_data reports progress. */
 const PROGRESS_INTERVAL_MS = 1000;
 
@@ -34,27 +33,20 @@ export function attachDataClient(state: ShellState, client: PegasusClient, timeo
   sessions.set(state, { client, timeoutMs, escapeAll: false });
 }
 
-/** The meta list of the session's meta caller, when it has one (the RPC MetaClient does). */
-function metaListOf(state: ShellState): readonly HostPort[] | undefined {
-  const list = (state.meta as { metaList?: readonly HostPort[] }).metaList;
-  return Array.isArray(list) && list.length > 0 ? list : undefined;
-}
-
 function dataSession(state: ShellState): DataSession | undefined {
   let session = sessions.get(state);
   if (session) return session;
   const metas = metaListOf(state);
-  if (!metas) return undefined;
+  if (metas.length === 0) return undefined;
   session = { client: createClient({ metaServers: metas.map(formatHostPort), timeoutMs: SHELL_DATA_TIMEOUT_MS }), timeoutMs: SHELL_DATA_TIMEOUT_MS, escapeAll: false };
   sessions.set(state, session);
   return session;
 }
 
-/** Closes the session's data client, if one was made. */
-export async function closeDataClient(state: ShellState): Promise<void> {
-  const session = sessions.get(state);
-  sessions.delete(state);
-  await session?.client.close();
+/** What one operation is sent with: the session's timeout, and where the client notes who answered. */
+interface OperationRequest {
+  readonly timeoutMs: number;
+  readonly info: OperationInfo;
 }
 
 interface DataContext {
@@ -63,6 +55,11 @@ interface DataContext {
   readonly session: DataSession;
   err(text: string): void;
   q(bytes: Uint8Array): string;
+  /**
+   * Runs one single-key or one-hash-key operation: prints its error name if it fails, then, either
+   * way, the replica that answered (with the decree for writes), as Pegasus's shell does.
+   */
+  operation(withDecree: boolean, send: (request: OperationRequest) => Promise<void>): Promise<CommandResult>;
 }
 
 /**
@@ -70,10 +67,7 @@ interface DataContext {
  * be opened prints the error; both fail the command.
  */
 async function onTable(state: ShellState, body: (context: DataContext) => Promise<CommandResult>): Promise<CommandResult> {
-  if (state.currentApp === '') {
-    state.io.err('No app is using now\nUSAGE: use [app_name]\n');
-    return 'failed';
-  }
+  if (requireCurrentApp(state) === undefined) return 'failed';
   const session = dataSession(state);
   if (!session) {
     state.io.err(`get client error, app_name(${state.currentApp}): no meta server address\n`);
@@ -87,27 +81,24 @@ async function onTable(state: ShellState, body: (context: DataContext) => Promis
     state.io.err(`ERROR: open table ${state.currentApp} failed: ${error.code}\n`);
     return 'failed';
   }
-  const context: DataContext = {
-    state, table, session, err: (text) => state.io.err(text), q: (bytes) => quoted(bytes, session.escapeAll),
+  const err = (text: string): void => state.io.err(text);
+  const operation = async (withDecree: boolean, send: (request: OperationRequest) => Promise<void>): Promise<CommandResult> => {
+    const info = emptyOperationInfo();
+    let result: CommandResult = 'ok';
+    try {
+      await send({ timeoutMs: session.timeoutMs, info });
+    } catch (error) {
+      err(`ERROR: ${errorName(error)}\n`);
+      result = 'failed';
+    }
+    err(infoBlock(info, withDecree));
+    return result;
   };
-  return body(context);
+  return body({ state, table, session, err, q: (bytes) => quoted(bytes, session.escapeAll), operation });
 }
 
 // ---------------------------------------------------------------------------------------------
 // helpers
-
-const flag = (short: string, long: string): OptionSpec => ({ short, long, value: false });
-const param = (short: string, long: string): OptionSpec => ({ short, long, value: true });
-
-function options(state: ShellState, words: readonly string[], specs: readonly OptionSpec[]): ParsedOptions | undefined {
-  try {
-    return parseOptions(words, specs);
-  } catch (error) {
-    if (!(error instanceof CommandLineError)) throw error;
-    state.io.err(`ERROR: ${error.message}\n`);
-    return undefined;
-  }
-}
 
 function infoBlock(info: OperationInfo, withDecree: boolean): string {
   return '\n'
@@ -199,18 +190,11 @@ const set: ShellCommand = {
       }
       ttl = parsed;
     }
-    return onTable(state, async ({ table, session, err }) => {
-      const info = emptyOperationInfo();
-      let result: CommandResult = 'ok';
-      try {
-        await table.set(wordBytes(words[0]!), wordBytes(words[1]!), wordBytes(words[2]!), ttl, { timeoutMs: session.timeoutMs, info });
+    return onTable(state, async ({ table, err, operation }) => {
+      return operation(true, async (request) => {
+        await table.set(wordBytes(words[0]!), wordBytes(words[1]!), wordBytes(words[2]!), ttl, request);
         err('OK\n');
-      } catch (error) {
-        err(`ERROR: ${errorName(error)}\n`);
-        result = 'failed';
-      }
-      err(infoBlock(info, true));
-      return result;
+      });
     });
   },
 };
@@ -220,18 +204,11 @@ const get: ShellCommand = {
   usage: '<hash_key> <sort_key>',
   async run(state, words) {
     if (words.length !== 2) return 'usage';
-    return onTable(state, async ({ table, session, err, q }) => {
-      const info = emptyOperationInfo();
-      let result: CommandResult = 'ok';
-      try {
-        const value = await table.get(wordBytes(words[0]!), wordBytes(words[1]!), { timeoutMs: session.timeoutMs, info });
+    return onTable(state, async ({ table, err, q, operation }) => {
+      return operation(false, async (request) => {
+        const value = await table.get(wordBytes(words[0]!), wordBytes(words[1]!), request);
         err(value === undefined ? 'Not found\n' : `${q(value)}\n`);
-      } catch (error) {
-        err(`ERROR: ${errorName(error)}\n`);
-        result = 'failed';
-      }
-      err(infoBlock(info, false));
-      return result;
+      });
     });
   },
 };
@@ -241,18 +218,11 @@ const del: ShellCommand = {
   usage: '<hash_key> <sort_key>',
   async run(state, words) {
     if (words.length !== 2) return 'usage';
-    return onTable(state, async ({ table, session, err }) => {
-      const info = emptyOperationInfo();
-      let result: CommandResult = 'ok';
-      try {
-        await table.del(wordBytes(words[0]!), wordBytes(words[1]!), { timeoutMs: session.timeoutMs, info });
+    return onTable(state, async ({ table, err, operation }) => {
+      return operation(true, async (request) => {
+        await table.del(wordBytes(words[0]!), wordBytes(words[1]!), request);
         err('OK\n');
-      } catch (error) {
-        err(`ERROR: ${errorName(error)}\n`);
-        result = 'failed';
-      }
-      err(infoBlock(info, true));
-      return result;
+      });
     });
   },
 };
@@ -262,17 +232,10 @@ const exist: ShellCommand = {
   usage: '<hash_key> <sort_key>',
   async run(state, words) {
     if (words.length !== 2) return 'usage';
-    return onTable(state, async ({ table, session, err }) => {
-      const info = emptyOperationInfo();
-      let result: CommandResult = 'ok';
-      try {
-        err((await table.exist(wordBytes(words[0]!), wordBytes(words[1]!), { timeoutMs: session.timeoutMs, info })) ? 'True\n' : 'False\n');
-      } catch (error) {
-        err(`ERROR: ${errorName(error)}\n`);
-        result = 'failed';
-      }
-      err(infoBlock(info, false));
-      return result;
+    return onTable(state, async ({ table, err, operation }) => {
+      return operation(false, async (request) => {
+        err((await table.exist(wordBytes(words[0]!), wordBytes(words[1]!), request)) ? 'True\n' : 'False\n');
+      });
     });
   },
 };
@@ -282,18 +245,11 @@ const ttl: ShellCommand = {
   usage: '<hash_key> <sort_key>',
   async run(state, words) {
     if (words.length !== 2) return 'usage';
-    return onTable(state, async ({ table, session, err }) => {
-      const info = emptyOperationInfo();
-      let result: CommandResult = 'ok';
-      try {
-        const seconds = await table.ttl(wordBytes(words[0]!), wordBytes(words[1]!), { timeoutMs: session.timeoutMs, info });
+    return onTable(state, async ({ table, err, operation }) => {
+      return operation(false, async (request) => {
+        const seconds = await table.ttl(wordBytes(words[0]!), wordBytes(words[1]!), request);
         err(seconds === undefined ? 'Not found\n' : seconds === -1 ? 'Infinite\n' : `${seconds}\n`);
-      } catch (error) {
-        err(`ERROR: ${errorName(error)}\n`);
-        result = 'failed';
-      }
-      err(infoBlock(info, false));
-      return result;
+      });
     });
   },
 };
@@ -313,17 +269,10 @@ const incr: ShellCommand = {
       }
       increment = parsed;
     }
-    return onTable(state, async ({ table, session, err }) => {
-      const info = emptyOperationInfo();
-      let result: CommandResult = 'ok';
-      try {
-        err(`${await table.incr(wordBytes(words[0]!), wordBytes(words[1]!), increment, { timeoutMs: session.timeoutMs, info })}\n`);
-      } catch (error) {
-        err(`ERROR: ${errorName(error)}\n`);
-        result = 'failed';
-      }
-      err(infoBlock(info, true));
-      return result;
+    return onTable(state, async ({ table, err, operation }) => {
+      return operation(true, async (request) => {
+        err(`${await table.incr(wordBytes(words[0]!), wordBytes(words[1]!), increment, request)}\n`);
+      });
     });
   },
 };
@@ -365,7 +314,7 @@ const checkAndSet: ShellCommand = {
     const setSortKey = wordBytes(parsed.options.get('set_sort_key')!);
     const setValue = wordBytes(parsed.options.get('set_value')!);
     const returnCheckValue = parsed.options.has('return_check_value');
-    return onTable(state, async ({ table, session, err, q }) => {
+    return onTable(state, async ({ table, err, q, operation }) => {
       err(`hash_key: ${quoted(hashKey)}\n`);
       err(`check_sort_key: ${quoted(checkSortKey)}\n`);
       err(`check_type: ${typeName}\n`);
@@ -374,23 +323,16 @@ const checkAndSet: ShellCommand = {
       err(`set_value: ${quoted(setValue)}\n`);
       err(`set_value_ttl_seconds: ${ttlSeconds}\n`);
       err(`return_check_value: ${returnCheckValue}\n\n`);
-      const info = emptyOperationInfo();
-      let result: CommandResult = 'ok';
-      try {
+      return operation(true, async (request) => {
         const outcome = await table.checkAndSet(hashKey, checkSortKey, checkType, checkOperand, setSortKey, setValue, {
-          setValueTtlSeconds: ttlSeconds, returnCheckValue, timeoutMs: session.timeoutMs, info,
+          setValueTtlSeconds: ttlSeconds, returnCheckValue, ...request,
         });
         err(outcome.setSucceed ? 'Set succeed.\n' : 'Set failed, because check not passed.\n');
         if (outcome.checkValueReturned) {
           err('\n');
           err(outcome.checkValueExist && outcome.checkValue ? `Check value: ${q(outcome.checkValue)}\n` : 'Check value not exist.\n');
         }
-      } catch (error) {
-        err(`ERROR: ${errorName(error)}\n`);
-        result = 'failed';
-      }
-      err(infoBlock(info, true));
-      return result;
+      });
     });
   },
 };
@@ -413,18 +355,11 @@ const multiSet: ShellCommand = {
       }
       kvs.set(id, { sortKey, value: wordBytes(words[index + 1]!) });
     }
-    return onTable(state, async ({ table, session, err }) => {
-      const info = emptyOperationInfo();
-      let result: CommandResult = 'ok';
-      try {
-        await table.multiSet(wordBytes(words[0]!), [...kvs.values()], 0, { timeoutMs: session.timeoutMs, info });
+    return onTable(state, async ({ table, err, operation }) => {
+      return operation(true, async (request) => {
+        await table.multiSet(wordBytes(words[0]!), [...kvs.values()], 0, request);
         err('OK\n');
-      } catch (error) {
-        err(`ERROR: ${errorName(error)}\n`);
-        result = 'failed';
-      }
-      err(infoBlock(info, true));
-      return result;
+      });
     });
   },
 };
@@ -436,19 +371,12 @@ const multiGet: ShellCommand = {
     if (words.length < 1) return 'usage';
     const hashKey = wordBytes(words[0]!);
     const sortKeys = uniqueSorted(words.slice(1).map(wordBytes));
-    return onTable(state, async ({ table, session, err, q }) => {
-      const info = emptyOperationInfo();
-      let result: CommandResult = 'ok';
-      try {
-        const read = await table.multiGet(hashKey, sortKeys, { maxKvCount: -1, maxKvSize: -1, timeoutMs: session.timeoutMs, info });
+    return onTable(state, async ({ table, err, q, operation }) => {
+      return operation(false, async (request) => {
+        const read = await table.multiGet(hashKey, sortKeys, { maxKvCount: -1, maxKvSize: -1, ...request });
         for (const kv of read.kvs) err(`${q(hashKey)} : ${q(kv.sortKey)} => ${q(kv.value)}\n`);
         err(`\n${read.kvs.length} key-value pairs got, fetch ${read.allFetched ? 'completed' : 'not completed'}.\n`);
-      } catch (error) {
-        err(`ERROR: ${errorName(error)}\n`);
-        result = 'failed';
-      }
-      err(infoBlock(info, false));
-      return result;
+      });
     });
   },
 };
@@ -459,18 +387,11 @@ const multiDel: ShellCommand = {
   async run(state, words) {
     if (words.length < 2) return 'usage';
     const sortKeys = uniqueSorted(words.slice(1).map(wordBytes));
-    return onTable(state, async ({ table, session, err }) => {
-      const info = emptyOperationInfo();
-      let result: CommandResult = 'ok';
-      try {
-        const count = await table.multiDel(wordBytes(words[0]!), sortKeys, { timeoutMs: session.timeoutMs, info });
+    return onTable(state, async ({ table, err, operation }) => {
+      return operation(true, async (request) => {
+        const count = await table.multiDel(wordBytes(words[0]!), sortKeys, request);
         err(`${count} key-value pairs deleted.\n`);
-      } catch (error) {
-        err(`ERROR: ${errorName(error)}\n`);
-        result = 'failed';
-      }
-      err(infoBlock(info, true));
-      return result;
+      });
     });
   },
 };
@@ -480,18 +401,11 @@ const count: ShellCommand = {
   usage: '<hash_key>',
   async run(state, words) {
     if (words.length !== 1) return 'usage';
-    return onTable(state, async ({ table, session, err }) => {
-      const info = emptyOperationInfo();
-      let result: CommandResult = 'ok';
-      try {
-        const total = await table.sortKeyCount(wordBytes(words[0]!), { timeoutMs: session.timeoutMs, info });
+    return onTable(state, async ({ table, err, operation }) => {
+      return operation(false, async (request) => {
+        const total = await table.sortKeyCount(wordBytes(words[0]!), request);
         err(total === -1 ? 'ERROR: it takes too long to count sortkey\n' : `${total}\n`);
-      } catch (error) {
-        err(`ERROR: ${errorName(error)}\n`);
-        result = 'failed';
-      }
-      err(infoBlock(info, false));
-      return result;
+      });
     });
   },
 };
@@ -539,7 +453,13 @@ async function printScan(
 }
 
 /** Where scan output goes: stderr, or a file written at the end (`-o`). */
-function scanOutput(state: ShellState, file: string | undefined): { line: (text: string) => void; finish: () => boolean } {
+interface ScanOutput {
+  line(text: string): void;
+  /** Closes the output; false when the file could not be written. */
+  finish(): boolean;
+}
+
+function scanOutput(state: ShellState, file: string | undefined): ScanOutput {
   if (file === undefined) return { line: (text) => state.io.err(text), finish: () => true };
   const lines: string[] = [];
   return {
@@ -612,6 +532,18 @@ function printScanParameters(state: ShellState, common: CommonScanOptions): void
   err(`no_value: ${common.noValue}\n\n`);
 }
 
+/**
+ * After a scan: closes its output, repeats the error on stderr when records went to a file, and
+ * prints how many records were got.
+ */
+function finishScan(state: ShellState, output: ScanOutput, common: CommonScanOptions, printed: number, failure: string | undefined): CommandResult {
+  const written = output.finish();
+  if (failure !== undefined && common.output !== undefined) state.io.err(`ERROR: ${failure}\n`);
+  if (common.output === undefined && printed > 0) state.io.err('\n');
+  state.io.err(`${printed} key-value pairs got.\n`);
+  return failure === undefined && written ? 'ok' : 'failed';
+}
+
 const hashScan: ShellCommand = {
   name: 'hash_scan',
   usage: '<hash_key> <start_sort_key> <stop_sort_key> [-a|--start_inclusive true|false] [-b|--stop_inclusive true|false] '
@@ -652,11 +584,7 @@ const hashScan: ShellCommand = {
         failure = errorName(error);
         output.line(`ERROR: get scanner failed: ${failure}\n`);
       }
-      const written = output.finish();
-      if (failure !== undefined && common.output !== undefined) err(`ERROR: ${failure}\n`);
-      if (common.output === undefined && budget.printed > 0) err('\n');
-      err(`${budget.printed} key-value pairs got.\n`);
-      return failure === undefined && written ? 'ok' : 'failed';
+      return finishScan(state, output, common, budget.printed, failure);
     });
   },
 };
@@ -721,11 +649,7 @@ const fullScan: ShellCommand = {
         failure = errorName(error);
         output.line(`ERROR: ${failure}\n`);
       }
-      const written = output.finish();
-      if (failure !== undefined && common.output !== undefined) err(`ERROR: ${failure}\n`);
-      if (common.output === undefined && budget.printed > 0) err('\n');
-      err(`${budget.printed} key-value pairs got.\n`);
-      return failure === undefined && written ? 'ok' : 'failed';
+      return finishScan(state, output, common, budget.printed, failure);
     });
   },
 };
@@ -781,7 +705,7 @@ const countData: ShellCommand = {
     const diffHashKey = parsed.options.has('diff_hash_key');
     return onTable(state, async ({ table, err }) => {
       if (!precise) return estimateCounts(state, table, timeoutMs);
-      err(`INFO: cluster_name = ${(metaListOf(state) ?? []).map(formatHostPort).join(',')}\n`);
+      err(`INFO: cluster_name = ${metaListOf(state).map(formatHostPort).join(',')}\n`);
       err(`INFO: app_name = ${table.name}\n`);
       err(`INFO: partition = ${partition >= 0 ? partition : 'all'}\n`);
       err(`INFO: max_batch_count = ${maxBatchCount}\n`);

@@ -3,22 +3,17 @@
 import { formatHostPort, parseHostPort, PteronError, type HostPort } from '../../base/index.ts';
 import { RpcClient } from '../../net/index.ts';
 import { NodeStatus, RPCS } from '../../wire/structs/index.ts';
-import type { ShellCommand, ShellState } from './commands.ts';
+import { metaListOf, type ShellCommand, type ShellState } from './shell-command.ts';
 
 const TARGET_TYPES = ['meta-server', 'replica-server', 'all'] as const;
 type TargetType = (typeof TARGET_TYPES)[number];
 
 /** How long one node may take to answer. */
-export const REMOTE_COMMAND_TIMEOUT_MS = 10_000;
+const REMOTE_COMMAND_TIMEOUT_MS = 10_000;
 
 interface Target {
   kind: string;
   node: HostPort;
-}
-
-function metaListOf(state: ShellState): readonly HostPort[] {
-  const list = (state.meta as { metaList?: readonly HostPort[] }).metaList;
-  return list ?? [];
 }
 
 async function replicaServers(state: ShellState): Promise<HostPort[] | string> {

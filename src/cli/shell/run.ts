@@ -9,7 +9,8 @@ import { parseArgs } from 'node:util';
 import { formatHostPort, parseHostPortList, PteronError, type HostPort } from '../../base/index.ts';
 import { pteronVersion } from '../../server/identity.ts';
 import { CommandLineError, splitCommandLine } from './command-line.ts';
-import { runCommand, SHELL_COMMANDS, SHELL_DEFAULTS, type CommandResult, type ShellOutput, type ShellState } from './commands.ts';
+import { runCommand, SHELL_COMMANDS } from './commands.ts';
+import { SHELL_DEFAULTS, type CommandResult, type ShellOutput, type ShellState } from './shell-command.ts';
 import { MetaClient, type MetaCaller } from './meta-client.ts';
 
 export const DEFAULT_META_SERVERS = '127.0.0.1:34601';

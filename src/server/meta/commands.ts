@@ -1,8 +1,7 @@
 // The meta's cluster commands in the /api command sessions: `ls`, `app`, `nodes`, `cluster_info`,
 // printed as `pteron shell` prints them, from the meta's own state instead of RPCs.
 import type { HttpRouter } from '../../net/index.ts';
-import { formatAppDetail, formatAppList, formatClusterInfo, formatNodeList } from '../../cli/shell/format.ts';
-import { appInfoToWire, partitionConfigurationToWire, toHostPort } from '../../cluster/convert.ts';
+import { appInfoToWire, formatAppDetail, formatAppList, formatClusterInfo, formatNodeList, partitionConfigurationToWire, toHostPort } from '../../cluster/index.ts';
 import type { MetaServerState } from '../../meta/server-state.ts';
 import { AppStatus, NodeStatus, type PartitionConfiguration } from '../../wire/structs/index.ts';
 import { commandApiOf } from '../../diag/api.ts';
@@ -31,9 +30,10 @@ const NODE_STATUS_NAMES: Record<string, NodeStatus> = {
   unalive: NodeStatus.NS_UNALIVE,
 };
 
-function stateOrError(deps: MetaCommandDeps): { state: MetaServerState } | { outcome: JobOutcome } {
+/** What `read` gives, or the error outcome its throw becomes (a backup meta has no state to show). */
+function attempt<T>(read: () => T): { value: T } | { outcome: JobOutcome } {
   try {
-    return { state: deps.state() };
+    return { value: read() };
   } catch (error) {
     return { outcome: { statusCode: STATUS_ERROR, message: (error as Error).message } };
   }
@@ -60,8 +60,9 @@ export function registerMetaCommands(router: HttpRouter, deps: MetaCommandDeps):
     ],
     examples: ['ls', 'ls -d', 'ls -a'],
     run({ append, args }) {
-      const got = stateOrError(deps);
+      const got = attempt(() => deps.state());
       if ('outcome' in got) return got.outcome;
+      const state = got.value;
       const statusText = args.text('status');
       let status = args.flag('all') ? AppStatus.AS_INVALID : AppStatus.AS_AVAILABLE;
       if (statusText !== undefined) {
@@ -69,10 +70,10 @@ export function registerMetaCommands(router: HttpRouter, deps: MetaCommandDeps):
         if (chosen === undefined) return { statusCode: STATUS_ERROR, message: `ls: unknown table status "${statusText}"` };
         status = chosen;
       }
-      const apps = got.state.listAllApps().map(appInfoToWire).filter((app) => status === AppStatus.AS_INVALID || app.status === status);
+      const apps = state.listAllApps().map(appInfoToWire).filter((app) => status === AppStatus.AS_INVALID || app.status === status);
       const partitionsByAppId = new Map<number, PartitionConfiguration[]>();
       if (args.flag('detailed')) {
-        for (const app of apps) if (app.status === AppStatus.AS_AVAILABLE) partitionsByAppId.set(app.appId, partitionsOf(got.state, app.appId));
+        for (const app of apps) if (app.status === AppStatus.AS_AVAILABLE) partitionsByAppId.set(app.appId, partitionsOf(state, app.appId));
       }
       const text = formatAppList(apps, { detailed: args.flag('detailed'), json: args.flag('json'), partitionsByAppId });
       append({ type: 'shell', command: 'ls', result: text });
@@ -86,10 +87,11 @@ export function registerMetaCommands(router: HttpRouter, deps: MetaCommandDeps):
     arguments: [{ name: 'app_name', type: 'string', required: true, description: 'The table' }],
     examples: ['app temp', 'app temp -d'],
     run({ append, args }) {
-      const got = stateOrError(deps);
+      const got = attempt(() => deps.state());
       if ('outcome' in got) return got.outcome;
+      const state = got.value;
       const appName = args.argumentText('app_name') ?? '';
-      const result = got.state.queryConfiguration(appName);
+      const result = state.queryConfiguration(appName);
       if (result.err !== 'ERR_OK') return { statusCode: STATUS_ERROR, message: `query app ${appName} failed, error=${result.err}` };
       const response = {
         err: result.err,
@@ -109,8 +111,9 @@ export function registerMetaCommands(router: HttpRouter, deps: MetaCommandDeps):
     options: [detailed, json, { name: 'status', short: 's', type: 'string', description: 'all|alive|unalive' }],
     examples: ['nodes', 'nodes -d'],
     run({ append, args }) {
-      const got = stateOrError(deps);
+      const got = attempt(() => deps.state());
       if ('outcome' in got) return got.outcome;
+      const state = got.value;
       const statusText = args.text('status') ?? '';
       let status = NodeStatus.NS_INVALID;
       if (statusText !== '') {
@@ -118,13 +121,13 @@ export function registerMetaCommands(router: HttpRouter, deps: MetaCommandDeps):
         if (chosen === undefined) return { statusCode: STATUS_ERROR, message: `nodes: unknown node status "${statusText}"` };
         status = chosen;
       }
-      const infos = got.state
+      const infos = state
         .listNodes()
         .map((node) => ({ status: node.status === 'ALIVE' ? NodeStatus.NS_ALIVE : NodeStatus.NS_UNALIVE, node: toHostPort(node.address), hpNode: toHostPort(node.address) }))
         .filter((node) => status === NodeStatus.NS_INVALID || node.status === status);
       const partitions: PartitionConfiguration[] = [];
       if (args.flag('detailed')) {
-        for (const app of got.state.listAllApps()) if (app.status === 'AS_AVAILABLE') partitions.push(...partitionsOf(got.state, app.appId));
+        for (const app of state.listAllApps()) if (app.status === 'AS_AVAILABLE') partitions.push(...partitionsOf(state, app.appId));
       }
       const text = formatNodeList(infos, { detailed: args.flag('detailed'), json: args.flag('json'), status: statusText, partitions });
       append({ type: 'shell', command: 'nodes', result: text });
@@ -136,14 +139,12 @@ export function registerMetaCommands(router: HttpRouter, deps: MetaCommandDeps):
     summary: 'Show the cluster facts, as the shell prints them',
     options: [json],
     run({ append, args }) {
-      const got = stateOrError(deps);
-      if ('outcome' in got) return got.outcome;
-      let rows: Array<[string, string]>;
-      try {
-        rows = deps.clusterInfo();
-      } catch (error) {
-        return { statusCode: STATUS_ERROR, message: (error as Error).message };
-      }
+      // A backup meta answers with the state's error before anything is read.
+      const primary = attempt(() => deps.state());
+      if ('outcome' in primary) return primary.outcome;
+      const info = attempt(() => deps.clusterInfo());
+      if ('outcome' in info) return info.outcome;
+      const rows = info.value;
       const text = formatClusterInfo({ err: 'ERR_OK', keys: rows.map(([key]) => key), values: rows.map(([, value]) => value) }, args.flag('json'));
       append({ type: 'shell', command: 'cluster_info', result: text });
     },

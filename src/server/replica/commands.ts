@@ -7,7 +7,11 @@ function statusName(status: PartitionStatus): string {
   return PartitionStatus[status] ?? String(status);
 }
 
-function parseAppId(text: string): number {
+/** The one optional `[app_id]` argument both commands take. */
+function optionalAppId(args: readonly string[]): number | undefined {
+  if (args.length > 1) throw new RemoteCommandArgumentError('at most one app_id');
+  const text = args[0];
+  if (text === undefined) return undefined;
   if (!/^\d+$/.test(text)) throw new RemoteCommandArgumentError(`invalid app_id "${text}": expect a non-negative integer`);
   return Number(text);
 }
@@ -21,8 +25,7 @@ export function replicaRemoteCommands(stub: ReplicaStub): RemoteCommandSpec[] {
       help: 'the replicas this server hosts: gpid, table, role, ballot, last committed decree',
       usage: '[app_id]',
       handler(args) {
-        if (args.length > 1) throw new RemoteCommandArgumentError('at most one app_id');
-        const appId = args[0] === undefined ? undefined : parseAppId(args[0]);
+        const appId = optionalAppId(args);
         const replicas = sorted().filter((replica) => appId === undefined || replica.gpid.appId === appId);
         const lines = replicas.map((replica) =>
           `${replica.gpid.appId}.${replica.gpid.partitionIndex} app_name=${replica.info.appName} status=${statusName(replica.status)}`
@@ -36,8 +39,7 @@ export function replicaRemoteCommands(stub: ReplicaStub): RemoteCommandSpec[] {
       help: 'the envs of the tables this server hosts, as its replicas know them',
       usage: '[app_id]',
       handler(args) {
-        if (args.length > 1) throw new RemoteCommandArgumentError('at most one app_id');
-        const appId = args[0] === undefined ? undefined : parseAppId(args[0]);
+        const appId = optionalAppId(args);
         const seen = new Map<number, { name: string; envs: Record<string, string> }>();
         for (const replica of sorted()) {
           if (appId !== undefined && replica.gpid.appId !== appId) continue;

@@ -1,4 +1,4 @@
-// The shell's tables, laid out the way Pegasus's shell lays them out (its `table_printer`):
+// Pegasus's `table_printer`, which its shell and its admin HTTP API both print with:
 //
 // - a table is either "single" (name: value rows) or "multi" (a header row of a title and
 //   columns, then data rows);
@@ -7,8 +7,9 @@
 //   column too, so lines keep their trailing spaces); a single table's value cells are
 //   prefixed with ": ";
 // - several tables printed together are each followed by an empty line;
-// - in JSON form (`-j`), tables become members of one pretty-printed object, 4-space indent,
-//   every value a string, members in insertion order (duplicate names are kept).
+// - in JSON form, tables become members of one object, every value a string, members in
+//   insertion order (duplicate names are kept): pretty (4-space indent, the shell's `-j`) or
+//   compact (the admin HTTP API).
 // Widths count UTF-8 bytes, as the reference pads std::string.
 
 export type Alignment = 'left' | 'right';
@@ -79,7 +80,7 @@ export function renderTableText(table: Table): string {
 }
 
 /** Several tables as text, each followed by an empty line. */
-export function renderTablesText(tables: readonly Table[]): string {
+function renderTablesText(tables: readonly Table[]): string {
   return tables.map((table) => `${renderTableText(table)}\n`).join('');
 }
 
@@ -88,17 +89,28 @@ export function renderTablesText(tables: readonly Table[]): string {
 
 type JsonNode = string | ReadonlyArray<readonly [string, JsonNode]>;
 
+interface JsonStyle {
+  /** Indent per level; '' writes everything on one line with no blanks. */
+  readonly indent: string;
+  readonly quote: (text: string) => string;
+}
+
 /** A JSON string as rapidjson writes it: control characters as upper-case \u escapes. */
-function jsonString(text: string): string {
+function rapidjsonString(text: string): string {
   return JSON.stringify(text).replace(/\\u([0-9a-f]{4})/g, (_, hex: string) => `\\u${hex.toUpperCase()}`);
 }
 
-function renderJsonNode(node: JsonNode, depth: number): string {
-  if (typeof node === 'string') return jsonString(node);
+const PRETTY: JsonStyle = { indent: JSON_INDENT, quote: rapidjsonString };
+// The admin API has always escaped as JSON.stringify does (lower-case \u); kept so its bytes stay put.
+const COMPACT: JsonStyle = { indent: '', quote: (text) => JSON.stringify(text) };
+
+function renderJsonNode(node: JsonNode, depth: number, style: JsonStyle): string {
+  if (typeof node === 'string') return style.quote(node);
+  if (style.indent === '') return `{${node.map(([key, value]) => `${style.quote(key)}:${renderJsonNode(value, depth + 1, style)}`).join(',')}}`;
   if (node.length === 0) return '{}';
-  const inner = JSON_INDENT.repeat(depth + 1);
-  const members = node.map(([key, value]) => `${inner}${jsonString(key)}: ${renderJsonNode(value, depth + 1)}`);
-  return `{\n${members.join(',\n')}\n${JSON_INDENT.repeat(depth)}}`;
+  const inner = style.indent.repeat(depth + 1);
+  const members = node.map(([key, value]) => `${inner}${style.quote(key)}: ${renderJsonNode(value, depth + 1, style)}`);
+  return `{\n${members.join(',\n')}\n${style.indent.repeat(depth)}}`;
 }
 
 function tableMembers(table: Table): Array<[string, JsonNode]> {
@@ -113,7 +125,12 @@ function tableMembers(table: Table): Array<[string, JsonNode]> {
 
 /** Tables as one pretty JSON object, with a trailing newline. */
 export function renderTablesJson(tables: readonly Table[]): string {
-  return `${renderJsonNode(tables.flatMap(tableMembers), 0)}\n`;
+  return `${renderJsonNode(tables.flatMap(tableMembers), 0, PRETTY)}\n`;
+}
+
+/** Tables as one compact JSON object, with a trailing newline. */
+export function renderTablesCompactJson(tables: readonly Table[]): string {
+  return `${renderJsonNode(tables.flatMap(tableMembers), 0, COMPACT)}\n`;
 }
 
 /** A stand-alone table (not part of a group): no empty line after it in text form. */
