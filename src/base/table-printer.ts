@@ -133,6 +133,11 @@ export function renderTablesCompactJson(tables: readonly Table[]): string {
   return `${renderJsonNode(tables.flatMap(tableMembers), 0, COMPACT)}\n`;
 }
 
+/** Name-value rows as one compact JSON object (`{"name":"value",...}`), as most admin calls answer. */
+export function renderRowsCompactJson(rows: ReadonlyArray<readonly [string, string]>): string {
+  return renderTablesCompactJson([singleTable('', rows)]);
+}
+
 /** A stand-alone table (not part of a group): no empty line after it in text form. */
 export function renderTable(table: Table, json: boolean): string {
   return json ? renderTablesJson([table]) : renderTableText(table);

@@ -1,7 +1,7 @@
 // The meta server's admin HTTP calls: /meta/app, /meta/apps, /meta/nodes, /meta/cluster,
 // /meta/app_envs and /envs/list, with Pegasus's exact bodies, status codes and the backup-meta
 // 307 redirect (spec pegasus-http §5.1–§5.6, §5.14).
-import { formatLocalTime, multiTable, renderTablesCompactJson, singleTable, type Table } from '../base/index.ts';
+import { formatLocalTime, multiTable, renderRowsCompactJson, renderTablesCompactJson, singleTable, type Table } from '../base/index.ts';
 import { nj, type AdminRequest, type AdminResponse, type HttpRouter } from '../net/index.ts';
 import { appEnvCatalogue } from './app-envs.ts';
 import type { BalanceOperationCount } from './balancer.ts';
@@ -198,7 +198,7 @@ export function clusterInfoRows(deps: MetaHttpDeps): Array<[string, string]> {
 export function getCluster(request: AdminRequest, deps: MetaHttpDeps): AdminResponse {
   const redirect = redirectIfNotLeader(request, deps);
   if (redirect) return redirect;
-  return ok(renderTablesCompactJson([singleTable('', clusterInfoRows(deps))]));
+  return ok(renderRowsCompactJson(clusterInfoRows(deps)));
 }
 
 export function getAppEnvs(request: AdminRequest, deps: MetaHttpDeps): AdminResponse {
@@ -212,7 +212,7 @@ export function getAppEnvs(request: AdminRequest, deps: MetaHttpDeps): AdminResp
   const rows: Array<[string, string]> = app
     ? Object.keys(app.envs).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))).map((key) => [key, app.envs[key]!])
     : [];
-  return ok(renderTablesCompactJson([singleTable('', rows)]));
+  return ok(renderRowsCompactJson(rows));
 }
 
 export function listEnvs(): AdminResponse {

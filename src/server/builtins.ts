@@ -1,12 +1,12 @@
 // The admin calls every Pteron server answers (spec pegasus-http §3–§4.7, except /pprof/*).
 import os from 'node:os';
-import { formatLocalTime, PteronError } from '../base/index.ts';
+import { formatLocalTime, PteronError, renderRowsCompactJson, renderTablesCompactJson, singleTable } from '../base/index.ts';
 import { allFlags, defineFlag, findFlag, formatValue, setFlagFromText, tagsOf, type Flag } from '../config/index.ts';
 import {
   metricRegistry, MetricsQueryError, parseMetricsQuery, PROMETHEUS_CONTENT_TYPE, renderMetricsError, renderMetricsJson,
   renderPrometheus,
 } from '../metrics/index.ts';
-import { tp, tpRows, type AdminRequest, type AdminResponse, type HttpRouter } from '../net/index.ts';
+import type { AdminRequest, AdminResponse, HttpRouter } from '../net/index.ts';
 import type { ServerIdentity } from './identity.ts';
 
 export const clusterName = defineFlag({
@@ -44,19 +44,19 @@ export function registerBuiltinCalls(router: HttpRouter, identity: ServerIdentit
   router.register({
     path: '',
     description: 'List all supported calls.',
-    handler: () => ok(tpRows(router.helpRows())),
+    handler: () => ok(renderRowsCompactJson(router.helpRows())),
   });
 
   router.register({
     path: 'version',
     description: 'Get the server version.',
-    handler: () => ok(tpRows([['Version', identity.version], ['GitCommit', identity.gitCommit]])),
+    handler: () => ok(renderRowsCompactJson([['Version', identity.version], ['GitCommit', identity.gitCommit]])),
   });
 
   router.register({
     path: 'recentStartTime',
     description: 'Get the server start time.',
-    handler: () => ok(tpRows([['RecentStartTime', formatLocalTime(identity.startTime)]])),
+    handler: () => ok(renderRowsCompactJson([['RecentStartTime', formatLocalTime(identity.startTime)]])),
   });
 
   router.register({
@@ -70,7 +70,7 @@ export function registerBuiltinCalls(router: HttpRouter, identity: ServerIdentit
       if (name === '') return { status: 400, body: "name shouldn't be empty" };
       const flag = findFlag(name);
       if (!flag) return ok(`ERR_OBJECT_NOT_FOUND: '${name}' is not found`);
-      return ok(tpRows(flagRows(flag)));
+      return ok(renderRowsCompactJson(flagRows(flag)));
     },
   });
 
@@ -79,7 +79,7 @@ export function registerBuiltinCalls(router: HttpRouter, identity: ServerIdentit
     description: 'List all configs. Only the configs which are registered by DSN_DEFINE_xxx macro can be queried.',
     handler: ({ query }) => {
       if (query.size > 0) return { status: 400, body: '' };
-      return ok(tp(...allFlags().map((flag) => ({ kind: 'single' as const, name: flag.name, rows: flagRows(flag) }))));
+      return ok(renderTablesCompactJson(allFlags().map((flag) => singleTable(flag.name, flagRows(flag)))));
     },
   });
 
@@ -99,7 +99,7 @@ export function registerBuiltinCalls(router: HttpRouter, identity: ServerIdentit
         if (!(error instanceof PteronError)) throw error;
         status = error.message;
       }
-      return ok(tpRows([['update_status', status]]));
+      return ok(renderRowsCompactJson([['update_status', status]]));
     },
   });
 

@@ -1,42 +1,5 @@
-// The three JSON emitters Pegasus's admin API uses (spec pegasus-http §2). Which one an
-// endpoint uses decides its exact bytes, so handlers pick one explicitly.
-
-/** One table of Pegasus's `table_printer`. */
-export type Table =
-  /** (name, value) rows → `{"name":"value",...}`; contributes nothing when it has no rows. */
-  | { kind: 'single'; name?: string; rows: Array<[string, string]> }
-  /** Header + rows; each row becomes `"<first cell>":{"<title>":"<first cell>","<col>":"<cell>",...}`. */
-  | { kind: 'multi'; name?: string; title: string; columns: string[]; rows: string[][] };
-
-const quote = (text: string): string => JSON.stringify(text);
-
-function tableMembers(table: Table): string[] {
-  if (table.kind === 'single') return table.rows.map(([name, value]) => `${quote(name)}:${quote(value)}`);
-  const header = [table.title, ...table.columns];
-  return table.rows.map((row) => {
-    const cells = header.map((column, index) => `${quote(column)}:${quote(row[index] ?? '')}`);
-    return `${quote(row[0] ?? '')}:{${cells.join(',')}}`;
-  });
-}
-
-/** "TP": compact, every value a string, trailing newline; several tables become a multi-table object. */
-export function tp(...tables: Table[]): string {
-  const members: string[] = [];
-  for (const table of tables) {
-    const rows = tableMembers(table);
-    if (table.name === undefined) {
-      members.push(...rows);
-    } else if (table.kind === 'multi' || rows.length > 0) {
-      members.push(`${quote(table.name)}:{${rows.join(',')}}`);
-    }
-  }
-  return `{${members.join(',')}}\n`;
-}
-
-/** TP for the common single-column case. */
-export function tpRows(rows: Array<[string, string]>): string {
-  return tp({ kind: 'single', rows });
-}
+// nlohmann::json's output, which some of Pegasus's admin calls answer with (spec pegasus-http §2);
+// the others print tables (base/table-printer.ts). Which one an endpoint uses decides its bytes.
 
 function sortKeysDeep(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeysDeep);
