@@ -2,8 +2,9 @@
 // gives TTL-less records the table's default TTL, then asks the engine to compact the data family.
 import { assert } from '../base/index.ts';
 import type { Entry, WriteOp } from './engine.ts';
-import type { StoredRecord } from './replica-store.ts';
-import { EXPIRE_TS_MAX, NO_EXPIRY, compositeKeyOf, dataFamilyBounds, decodeValue, isExpireTsPassed, now2016Seconds, withExpireTs } from './schema.ts';
+import {
+  EXPIRE_TS_MAX, NO_EXPIRY, compositeKeyOf, dataFamilyBounds, decodeValue, isExpireTsPassed, now2016Seconds, withExpireTs, type StoredRecord,
+} from './schema.ts';
 import type { StoreInternals } from './store-internals.ts';
 
 /** Compaction rewrites candidates in batches of at most this many keys. */

@@ -13,11 +13,11 @@ export {
   valueVersionOf, readExpireTs, decodeValue, encodeValue, withExpireTs, isExpired, makeTimetag, splitTimetag,
   META_PREFIX, DATA_PREFIX, dataStoreKey, compositeKeyOf, metaStoreKey, dataFamilyBounds, metaFamilyBounds,
   toDataFamilyBounds,
-  type KeyParts, type KeyBounds, type SortKeyRange, type CompositeRange, type ValueParts, type TimetagParts,
+  type KeyParts, type KeyBounds, type StoredRecord, type SortKeyRange, type CompositeRange, type ValueParts, type TimetagParts,
 } from './schema.ts';
 export {
   ReplicaStore, RecordCursor, replicaDirOf, rdbDirOf,
-  type MutationOp, type StoredRecord, type ReplicaStoreOptions, type ScanOptions, type ScanStep,
+  type MutationOp, type ReplicaStoreOptions, type ScanOptions, type ScanStep,
 } from './replica-store.ts';
 export { META_LAST_APPLIED_DECREE, META_DATA_VERSION, META_LAST_MANUAL_COMPACT_FINISH_TIME, META_IMPORT_IN_PROGRESS } from './store-internals.ts';
 export type { Checkpoint, OpenCheckpoint, ImportStats } from './checkpoint.ts';

@@ -14,7 +14,7 @@ import { ENTRIES_BATCH_DEFAULT, type EngineCursor, type EngineFactory, type Engi
 import {
   DATA_VERSION_LATEST, EXPIRE_TS_MAX, compositeKeyOf, dataFamilyBounds, dataStoreKey, decodeValue, encodeValue,
   hashKeyBounds, isExpireTsPassed, isValidKey, metaStoreKey, now2016Seconds, readExpireTs, toDataFamilyBounds, ttlRemainingSeconds,
-  type KeyBounds,
+  type KeyBounds, type StoredRecord,
 } from './schema.ts';
 import { compactStore, type CompactOptions, type CompactStats } from './compaction.ts';
 import { importCheckpoint, openCheckpoint, type Checkpoint, type ImportStats, type OpenCheckpoint } from './checkpoint.ts';
@@ -52,15 +52,6 @@ export type MutationOp =
       timetag?: bigint;
     }
   | { type: 'del'; key: Buffer };
-
-/** A live (unexpired) record as the read helpers return it. */
-export interface StoredRecord {
-  /** Composite key. */
-  key: Buffer;
-  userData: Buffer;
-  expireTs: number;
-  timetag: bigint;
-}
 
 export interface ReplicaStoreOptions {
   /** The replica directory; the database lives in `<replicaDir>/data/rdb`. */
