@@ -27,7 +27,7 @@ import { maxAllowedWriteSize, maxIterationCount, multiGetMaxIterationCount, mult
 import { serverRequestCounters, type OperationMetricName } from './metrics.ts';
 import type { ClientWrite, WriteOutcome } from './write/mutation.ts';
 import { readBatchGet, readGet, readMultiGet, readSortKeyCount, readTtl, type ReadContext, type ResponseBase } from './read/read-ops.ts';
-import type { Replica } from './replica.ts';
+import type { Replica, ServingPrimary } from './replica.ts';
 import { continueScan, startScan, type ScanContext } from './read/scanner.ts';
 import type { ReplicaStub } from './stub.ts';
 
@@ -35,6 +35,11 @@ type RequestKind = 'read' | 'write';
 
 /** Why a request got no result struct: a frame-level error, or (denied with "timeout") no reply at all. */
 type Refusal = { error: ErrorName } | { silent: true };
+/** A request let through: the replica it is for, and what that replica serves it with. */
+interface Admitted {
+  replica: Replica;
+  serving: ServingPrimary;
+}
 
 const EMPTY = Buffer.alloc(0);
 
@@ -72,7 +77,7 @@ export function registerDataPlane(rpc: RpcServer, stub: ReplicaStub): DataPlane 
     return { error: refusal.error };
   };
 
-  const admit = (frame: RequestFrame, kind: RequestKind): Replica | Refusal => {
+  const admit = (frame: RequestFrame, kind: RequestKind): Admitted | Refusal => {
     const { appId, partitionIndex, partitionHash } = frame.header;
     const replica = stub.find(appId, partitionIndex);
     if (replica === undefined) return { error: 'ERR_OBJECT_NOT_FOUND' };
@@ -83,7 +88,8 @@ export function registerDataPlane(rpc: RpcServer, stub: ReplicaStub): DataPlane 
       log.warn({ gpid: `${appId}.${partitionIndex}`, rpc: frame.name, bytes: bodyBytesOf(frame) }, 'write request larger than max_allowed_write_size rejected');
       return { error: 'ERR_INVALID_DATA' };
     }
-    if (!replica.servingPrimary) return { error: 'ERR_INVALID_STATE' };
+    const serving = replica.servingPrimary;
+    if (serving === undefined) return { error: 'ERR_INVALID_STATE' };
     const partitionCount = replica.info.partitionCount;
     if (partitionHash !== 0n && partitionCount > 0 && partitionIndexOf(partitionHash, partitionCount) !== partitionIndex) {
       return { error: 'ERR_PARENT_PARTITION_MISUSED' };
@@ -92,7 +98,7 @@ export function registerDataPlane(rpc: RpcServer, stub: ReplicaStub): DataPlane 
       const members = 1 + (replica.config?.secondaries.length ?? 0);
       if (members < mutation2pcMinReplicaCount.value) return { error: 'ERR_NOT_ENOUGH_MEMBER' };
     }
-    return replica;
+    return { replica, serving };
   };
 
   const decode = <A>(definition: { args: WireType<A> }, frame: RequestFrame): A | undefined => {
@@ -116,17 +122,17 @@ export function registerDataPlane(rpc: RpcServer, stub: ReplicaStub): DataPlane 
   const registerRead = <A, R>(
     definition: CallDefinition<A, R>,
     metric: OperationMetricName | undefined,
-    run: (replica: Replica, args: A) => R | Promise<R>,
+    run: (admitted: Admitted, args: A) => R | Promise<R>,
   ): void => {
     rpc.register(definition.name, async (request: RpcRequest) => {
       const startNs = process.hrtime.bigint();
       const admitted = admit(request.frame, 'read');
-      if (!('gpid' in admitted)) return refuse('read', admitted);
+      if (!('replica' in admitted)) return refuse('read', admitted);
       const args = decode(definition, request.frame);
       if (args === undefined) return refuse('read', { error: 'ERR_INVALID_DATA' });
       try {
         const result = await run(admitted, args);
-        if (metric) admitted.metrics.record(metric, Number(process.hrtime.bigint() - startNs));
+        if (metric) admitted.replica.metrics.record(metric, Number(process.hrtime.bigint() - startNs));
         return { error: 'ERR_OK', result: encodeResult(definition.result, result) };
       } catch (error) {
         return failureOf('read', request.frame, error);
@@ -145,23 +151,24 @@ export function registerDataPlane(rpc: RpcServer, stub: ReplicaStub): DataPlane 
     rpc.register(definition.name, async (request: RpcRequest) => {
       const startNs = process.hrtime.bigint();
       const admitted = admit(request.frame, 'write');
-      if (!('gpid' in admitted)) return refuse('write', admitted);
+      if (!('replica' in admitted)) return refuse('write', admitted);
       const args = decode(definition, request.frame);
       if (args === undefined) return refuse('write', { error: 'ERR_INVALID_DATA' });
       if (keyOf && !keyHashMatches(request.frame.header.partitionHash, keyOf(args))) return refuse('write', { error: 'ERR_INVALID_PARAMETERS' });
       try {
-        const { decree, outcome } = await admitted.path!.submit(toWrite(args), bodyBytesOf(request.frame));
-        admitted.metrics.record(metric, Number(process.hrtime.bigint() - startNs));
-        admitted.metrics.committedRequests.increment();
-        return { error: 'ERR_OK', result: encodeResult(definition.result, respond(baseOf(admitted), BigInt(decree), outcome)) };
+        const { replica, serving } = admitted;
+        const { decree, outcome } = await serving.path.submit(toWrite(args), bodyBytesOf(request.frame));
+        replica.metrics.record(metric, Number(process.hrtime.bigint() - startNs));
+        replica.metrics.committedRequests.increment();
+        return { error: 'ERR_OK', result: encodeResult(definition.result, respond(baseOf(replica), BigInt(decree), outcome)) };
       } catch (error) {
         return failureOf('write', request.frame, error);
       }
     });
   };
 
-  const readContext = (replica: Replica): ReadContext => ({
-    store: replica.store!,
+  const readContext = ({ replica, serving }: Admitted): ReadContext => ({
+    store: serving.store,
     base: baseOf(replica),
     now: now2016Seconds(),
     limits: {
@@ -174,8 +181,8 @@ export function registerDataPlane(rpc: RpcServer, stub: ReplicaStub): DataPlane 
     filtered: (count) => count > 0 && replica.metrics.readFilteredValues.increment(count),
   });
 
-  const scanContext = (replica: Replica): ScanContext => ({
-    store: replica.store!,
+  const scanContext = ({ replica, serving }: Admitted): ScanContext => ({
+    store: serving.store,
     base: baseOf(replica),
     now: now2016Seconds(),
     partitionCount: replica.info.partitionCount,
@@ -187,14 +194,14 @@ export function registerDataPlane(rpc: RpcServer, stub: ReplicaStub): DataPlane 
   });
 
   // Reads.
-  registerRead(RPCS.RPC_RRDB_RRDB_GET, 'get', (replica, key) => readGet(readContext(replica), key));
-  registerRead(RPCS.RPC_RRDB_RRDB_MULTI_GET, 'multi_get', (replica, request) => readMultiGet(readContext(replica), request));
-  registerRead(RPCS.RPC_RRDB_RRDB_BATCH_GET, 'batch_get', (replica, request) => readBatchGet(readContext(replica), request));
+  registerRead(RPCS.RPC_RRDB_RRDB_GET, 'get', (admitted, key) => readGet(readContext(admitted), key));
+  registerRead(RPCS.RPC_RRDB_RRDB_MULTI_GET, 'multi_get', (admitted, request) => readMultiGet(readContext(admitted), request));
+  registerRead(RPCS.RPC_RRDB_RRDB_BATCH_GET, 'batch_get', (admitted, request) => readBatchGet(readContext(admitted), request));
   // Pegasus counts sortkey_count among the scans and gives ttl no counter of its own.
-  registerRead(RPCS.RPC_RRDB_RRDB_SORTKEY_COUNT, 'scan', (replica, hashKey) => readSortKeyCount(readContext(replica), hashKey));
-  registerRead(RPCS.RPC_RRDB_RRDB_TTL, undefined, (replica, key) => readTtl(readContext(replica), key));
-  registerRead(RPCS.RPC_RRDB_RRDB_GET_SCANNER, 'scan', (replica, request) => startScan(scanContext(replica), replica.scanners, request));
-  registerRead(RPCS.RPC_RRDB_RRDB_SCAN, 'scan', (replica, request) => continueScan(scanContext(replica), replica.scanners, request.contextId));
+  registerRead(RPCS.RPC_RRDB_RRDB_SORTKEY_COUNT, 'scan', (admitted, hashKey) => readSortKeyCount(readContext(admitted), hashKey));
+  registerRead(RPCS.RPC_RRDB_RRDB_TTL, undefined, (admitted, key) => readTtl(readContext(admitted), key));
+  registerRead(RPCS.RPC_RRDB_RRDB_GET_SCANNER, 'scan', (admitted, request) => startScan(scanContext(admitted), admitted.replica.scanners, request));
+  registerRead(RPCS.RPC_RRDB_RRDB_SCAN, 'scan', (admitted, request) => continueScan(scanContext(admitted), admitted.replica.scanners, request.contextId));
   rpc.register(RPCS.RPC_RRDB_RRDB_CLEAR_SCANNER.name, (request: RpcRequest) => {
     const { appId, partitionIndex } = request.frame.header;
     const replica = stub.find(appId, partitionIndex);

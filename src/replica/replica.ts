@@ -7,7 +7,7 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { PteronError, log, type Gpid } from '../base/index.ts';
+import { PteronError, assert, log, type Gpid } from '../base/index.ts';
 import { parseCInteger } from '../config/index.ts';
 import { appInfoToJson, gpidText, type AppInfo, type PartitionConfiguration } from '../cluster/index.ts';
 import { ReplicaStore, type EngineFactory } from '../storage/index.ts';
@@ -25,7 +25,44 @@ import { ReplicaCore, type ChangeType, type CoreAction, type CoreOptions, type R
 import type { Membership, PeerMessage } from './pacifica/messages.ts';
 import { ScannerContexts } from './read/scanner.ts';
 
-export type ReplicaState = 'opening' | 'serving' | 'closing' | 'closed' | 'error';
+export type ReplicaState = Lifecycle['state'];
+
+/** What open() made; a replica holds it from then on, and closes it in close(). */
+interface OpenParts {
+  readonly store: ReplicaStore;
+  readonly mutationLog: MutationLog;
+  readonly applier: StoreApplier;
+  readonly core: ReplicaCore;
+}
+
+/** A serving replica; `path`, the write path, exists while it is primary. */
+interface Serving {
+  readonly state: 'serving';
+  readonly parts: OpenParts;
+  path: MutationPath | undefined;
+}
+
+/**
+ * Where a replica is in its life. Every state after a successful open keeps the parts (a failed
+ * or closed replica still reports its decrees); `parts` is undefined when the open failed or was
+ * overtaken by close().
+ */
+type Lifecycle =
+  | { readonly state: 'opening' }
+  | Serving
+  | { readonly state: 'error' | 'closing' | 'closed'; readonly parts: OpenParts | undefined };
+
+/** What the data plane uses of a primary that may answer clients. */
+export interface ServingPrimary {
+  readonly store: ReplicaStore;
+  readonly path: MutationPath;
+}
+
+/** What a primary offers a learner: the store to copy and the signature of the learning. */
+export interface LearnerCheckpoint {
+  readonly store: ReplicaStore;
+  readonly signature: number;
+}
 
 /** The table envs the data plane reads (spec pegasus-http §5.14). */
 export interface ReplicaEnvs {
@@ -75,8 +112,8 @@ export interface ReplicaServices {
   sendPeer(to: string, replica: Replica, message: PeerMessage): void;
   /** Ask the meta for a membership change of this partition (ballot + 1). */
   requestChange(replica: Replica, type: ChangeType, node: string): void;
-  /** Learner: copy `from`'s checkpoint into the store; resolves with its decree. */
-  fetchCheckpoint(replica: Replica, from: string, signature: number): Promise<number>;
+  /** Learner: copy `from`'s checkpoint into `store`; resolves with its decree. */
+  fetchCheckpoint(replica: Replica, store: ReplicaStore, from: string, signature: number): Promise<number>;
   /** Whether the meta still counts this server alive (beacons acknowledged within the lease). */
   leaseValid(): boolean;
   /** The server's shared log, through which the mutation log is made durable (when there is one). */
@@ -141,19 +178,13 @@ export class Replica implements MutationCommitter {
   info: AppInfo;
   config: PartitionConfiguration | undefined;
   envs: ReplicaEnvs;
-  state: ReplicaState = 'opening';
-  store: ReplicaStore | undefined;
-  core: ReplicaCore | undefined;
-  /** The write path; exists while this replica is primary. */
-  path: MutationPath | undefined;
+  private lifecycle: Lifecycle = { state: 'opening' };
   /** Settles when open() finished (either way). */
   opened: Promise<void> = Promise.resolve();
   /** The stub's update counter when the meta last told this replica something. */
   updateSeq = 0;
   /** Opened because a primary made this node a learner (not because the meta listed it). */
   openedToLearn = false;
-  private mutationLog: MutationLog | undefined;
-  private applier: StoreApplier | undefined;
   private readonly waiters = new Map<number, CommitWaiter>();
   /** Committed mutations a secondary has yet to hand to its store (see deferApply). */
   private deferredApplies: Mutation[] = [];
@@ -184,8 +215,30 @@ export class Replica implements MutationCommitter {
     this.scanners = new ScannerContexts(() => scanContextTimeoutMs.value, () => scanContextsMax.value);
   }
 
+  get state(): ReplicaState {
+    return this.lifecycle.state;
+  }
+
+  private get parts(): OpenParts | undefined {
+    return this.lifecycle.state === 'opening' ? undefined : this.lifecycle.parts;
+  }
+
+  private get serving(): Serving | undefined {
+    return this.lifecycle.state === 'serving' ? this.lifecycle : undefined;
+  }
+
+  /** The store, once opened (still there after a failure or close, for what it reports). */
+  get store(): ReplicaStore | undefined {
+    return this.parts?.store;
+  }
+
+  /** The membership the state machine holds, once opened. */
+  get membership(): Membership | undefined {
+    return this.parts?.core.membership;
+  }
+
   get ballot(): number {
-    return Math.max(this.config?.ballot ?? this.savedBallotOnDisk, this.core?.ballot ?? 0);
+    return Math.max(this.config?.ballot ?? this.savedBallotOnDisk, this.parts?.core.ballot ?? 0);
   }
 
   /**
@@ -194,11 +247,11 @@ export class Replica implements MutationCommitter {
    * a ballot it merely heard of when it picks a primary for a partition whose members all died.
    */
   get dataBallot(): number {
-    return this.core?.dataBallot ?? this.savedBallotOnDisk;
+    return this.parts?.core.dataBallot ?? this.savedBallotOnDisk;
   }
 
   get role(): ReplicaRole {
-    return this.core?.role ?? 'inactive';
+    return this.parts?.core.role ?? 'inactive';
   }
 
   /** This node's role in the partition. */
@@ -208,15 +261,26 @@ export class Replica implements MutationCommitter {
   }
 
   /** Open primary, caught up with what it inherited, within the meta's lease: may answer clients. */
-  get servingPrimary(): boolean {
+  get servingPrimary(): ServingPrimary | undefined {
+    const serving = this.serving;
+    if (serving?.path === undefined) return undefined;
+    const { core, store } = serving.parts;
     // Reads go to the store: a new primary serves them once the tail it inherited is not only
     // committed but applied, or a read could miss a write the previous primary acknowledged.
-    return this.state === 'serving' && this.core?.canServeReads === true && this.store!.lastAppliedDecree >= this.core.readBarrier
-      && this.path !== undefined && this.services.leaseValid();
+    if (!core.canServeReads || store.lastAppliedDecree < core.readBarrier || !this.services.leaseValid()) return undefined;
+    return { store, path: serving.path };
+  }
+
+  /** The checkpoint this primary offers `learner` while that node learns from it. */
+  checkpointForLearner(learner: string): LearnerCheckpoint | undefined {
+    const parts = this.parts;
+    if (parts?.core.role !== 'primary') return undefined;
+    const learning = parts.core.learners.get(learner);
+    return learning && { store: parts.store, signature: learning.signature };
   }
 
   get lastCommittedDecree(): number {
-    return this.core?.lastCommitted ?? this.store?.lastAppliedDecree ?? 0;
+    return this.parts?.core.lastCommitted ?? 0;
   }
 
   /** Opens the store, replays the mutation log and starts the state machine. A failure leaves the replica in the error state. */
@@ -239,20 +303,27 @@ export class Replica implements MutationCommitter {
           await store.close();
           return;
         }
-        this.store = store;
-        this.mutationLog = opened.log;
-        this.applier = new StoreApplier(store, () => ({ defaultTtlSeconds: this.envs.defaultTtlSeconds }));
-        this.core = new ReplicaCore(coreOptionsFromFlags(this.self), {
-          lastApplied: store.lastAppliedDecree,
-          ballot: this.savedBallotOnDisk,
-          records: opened.records,
-        });
-        this.state = 'serving';
-        if (this.config) this.feedConfig(this.config);
+        const serving: Serving = {
+          state: 'serving',
+          parts: {
+            store,
+            mutationLog: opened.log,
+            applier: new StoreApplier(store, () => ({ defaultTtlSeconds: this.envs.defaultTtlSeconds })),
+            core: new ReplicaCore(coreOptionsFromFlags(this.self), {
+              lastApplied: store.lastAppliedDecree,
+              ballot: this.savedBallotOnDisk,
+              records: opened.records,
+            }),
+          },
+          path: undefined,
+        };
+        this.lifecycle = serving;
+        if (this.config) this.feedConfig(serving, this.config);
         await this.persistInfo();
       } catch (error) {
         log.error({ gpid: gpidText(this.gpid), err: (error as Error).message }, 'replica failed to open');
-        this.state = 'error';
+        this.stopWritePath(new PteronError('ERR_INVALID_STATE', 'the replica failed'));
+        if (this.state !== 'closing') this.lifecycle = { state: 'error', parts: this.parts };
       }
     })();
     return this.opened;
@@ -267,48 +338,54 @@ export class Replica implements MutationCommitter {
     this.info = info;
     this.envs = envsOf(info);
     this.config = config;
-    if (this.core && this.state === 'serving') this.feedConfig(config);
-    if (this.state === 'serving') void this.persistInfo();
+    const serving = this.serving;
+    if (serving) {
+      this.feedConfig(serving, config);
+      void this.persistInfo();
+    }
     return true;
   }
 
-  private feedConfig(config: PartitionConfiguration): void {
-    this.core!.onConfig(membershipOf(config), Date.now());
-    this.run();
+  private feedConfig(serving: Serving, config: PartitionConfiguration): void {
+    serving.parts.core.onConfig(membershipOf(config), Date.now());
+    this.run(serving);
   }
 
   onPeerMessage(from: string, message: PeerMessage): void {
-    if (!this.core || this.state !== 'serving') return;
-    this.core.onMessage(from, message, Date.now());
-    this.run();
+    const serving = this.serving;
+    if (!serving) return;
+    serving.parts.core.onMessage(from, message, Date.now());
+    this.run(serving);
   }
 
   /** The meta asked this primary to add `node`: it learns first. One learner at a time. */
   addLearner(node: string): void {
-    const core = this.core;
-    if (!core || this.state !== 'serving') return;
+    const serving = this.serving;
+    if (!serving) return;
+    const { core } = serving.parts;
     if (core.learners.size > 0 && !core.learners.has(node)) return;
     core.addLearner(node, Date.now());
-    this.run();
+    this.run(serving);
   }
 
   tick(nowMs: number): void {
-    if (!this.core || this.state !== 'serving') return;
-    this.core.tick(nowMs);
-    this.run();
+    const serving = this.serving;
+    if (!serving) return;
+    serving.parts.core.tick(nowMs);
+    this.run(serving);
     if (nowMs - this.lastDurableMs >= durableIntervalMs.value) {
       this.lastDurableMs = nowMs;
-      void this.syncAndCollectLog();
+      void this.syncAndCollectLog(serving.parts);
     }
   }
 
   /** Makes the applied state durable, then drops the log up to it. */
-  private async syncAndCollectLog(): Promise<void> {
-    if (this.syncing || !this.store || !this.mutationLog) return;
+  private async syncAndCollectLog({ store, mutationLog }: OpenParts): Promise<void> {
+    if (this.syncing) return;
     this.syncing = true;
     try {
-      const durable = await this.store.syncApplied();
-      await this.mutationLog.gc(durable);
+      const durable = await store.syncApplied();
+      await mutationLog.gc(durable);
     } catch (error) {
       log.warn({ gpid: gpidText(this.gpid), err: (error as Error).message }, 'could not sync the store or collect the mutation log');
     } finally {
@@ -318,44 +395,44 @@ export class Replica implements MutationCommitter {
 
   /** MutationCommitter: the write path hands each new mutation to the state machine. */
   commit(mutation: Mutation): Promise<WriteOutcome[]> {
-    const core = this.core;
-    if (!core || this.state !== 'serving' || core.role !== 'primary' || mutation.ballot !== core.ballot || mutation.decree !== core.lastPrepared + 1) {
+    const serving = this.serving;
+    const core = serving?.parts.core;
+    if (!serving || !core || core.role !== 'primary' || mutation.ballot !== core.ballot || mutation.decree !== core.lastPrepared + 1) {
       return Promise.reject(new NotPrimaryError('the replica is no longer primary'));
     }
     return new Promise<WriteOutcome[]>((resolve, reject) => {
       this.waiters.set(mutation.decree, { resolve, reject });
       core.propose(mutation, Date.now());
-      this.run();
+      this.run(serving);
     });
   }
 
   // -------------------------------------------------------------------------------------------
   // actions out of the state machine
 
-  private run(): void {
-    const core = this.core;
-    if (!core) return;
+  private run(serving: Serving): void {
+    const { core } = serving.parts;
     for (;;) {
       const actions = core.takeActions();
       if (actions.length === 0) break;
-      for (const action of actions) this.execute(action);
+      for (const action of actions) this.execute(serving, action);
     }
     // The ballot of a membership is saved before anything else happens under it: restarted, the
     // replica must know every ballot it may have proposed under (RestoredState.ballot), and that
     // its data is a member's. A replica that is not a member (yet) saves nothing.
     if ((core.role === 'primary' || core.role === 'secondary') && core.ballot > this.savedBallotOnDisk) this.saveBallotNow(core.ballot);
-    if (this.path && this.path.ballot < core.ballot) this.path.ballot = core.ballot;
+    if (serving.path && serving.path.ballot < core.ballot) serving.path.ballot = core.ballot;
   }
 
-  private execute(action: CoreAction): void {
-    const core = this.core!;
+  private execute(serving: Serving, action: CoreAction): void {
+    const { core, mutationLog, applier } = serving.parts;
     switch (action.kind) {
       case 'append': {
         const { mutation } = action;
-        this.mutationLog!.append({ mutation, lastCommittedDecree: action.lastCommitted }).then(() => {
-          if (this.core !== core || this.state !== 'serving') return;
+        mutationLog.append({ mutation, lastCommittedDecree: action.lastCommitted }).then(() => {
+          if (this.lifecycle !== serving) return;
           core.logged(mutation.decree, mutation.ballot, Date.now());
-          this.run();
+          this.run(serving);
         }, (error: unknown) => this.fail(error, 'mutation log append failed'));
         return;
       }
@@ -367,7 +444,7 @@ export class Replica implements MutationCommitter {
           return;
         }
         this.flushDeferredApplies();
-        this.applyNow(action.mutation, waiter);
+        this.applyNow(applier, action.mutation, waiter);
         return;
       }
       case 'send':
@@ -377,16 +454,16 @@ export class Replica implements MutationCommitter {
         this.services.requestChange(this, action.type, action.node);
         return;
       case 'fetch_checkpoint':
-        void this.learnCheckpoint(action.from, action.signature);
+        void this.learnCheckpoint(serving, action.from, action.signature);
         return;
       case 'role':
-        this.onRoleChange(action.role, action.previous);
+        this.onRoleChange(serving, action.role, action.previous);
         return;
     }
   }
 
-  private applyNow(mutation: Mutation, waiter: CommitWaiter | undefined): void {
-    this.applier!.apply(mutation).then(
+  private applyNow(applier: StoreApplier, mutation: Mutation, waiter: CommitWaiter | undefined): void {
+    applier.apply(mutation).then(
       (outcomes) => waiter?.resolve(outcomes),
       (error: unknown) => {
         waiter?.reject(error);
@@ -414,31 +491,34 @@ export class Replica implements MutationCommitter {
     this.deferredFlush = undefined;
     const mutations = this.deferredApplies;
     this.deferredApplies = [];
-    for (const mutation of mutations) this.applyNow(mutation, undefined);
+    // Only a serving secondary defers, so the parts are there.
+    const parts = this.parts;
+    assert(parts !== undefined, 'deferred applies belong to an opened replica');
+    for (const mutation of mutations) this.applyNow(parts.applier, mutation, undefined);
   }
 
-  private async learnCheckpoint(from: string, signature: number): Promise<void> {
-    const core = this.core!;
+  private async learnCheckpoint(serving: Serving, from: string, signature: number): Promise<void> {
+    const { core, store, mutationLog } = serving.parts;
     try {
-      const decree = await this.services.fetchCheckpoint(this, from, signature);
-      await this.mutationLog!.reset();
-      if (this.core !== core || this.state !== 'serving') return;
+      const decree = await this.services.fetchCheckpoint(this, store, from, signature);
+      await mutationLog.reset();
+      if (this.lifecycle !== serving) return;
       log.info({ gpid: gpidText(this.gpid), from, decree }, 'learned a checkpoint');
       core.checkpointInstalled(signature, decree, Date.now());
     } catch (error) {
       log.warn({ gpid: gpidText(this.gpid), from, err: (error as Error).message }, 'copying a checkpoint failed; asking again');
-      if (this.core !== core || this.state !== 'serving') return;
+      if (this.lifecycle !== serving) return;
       core.checkpointFailed(signature, Date.now());
     }
-    this.run();
+    this.run(serving);
   }
 
-  private onRoleChange(role: ReplicaRole, previous: ReplicaRole): void {
+  private onRoleChange(serving: Serving, role: ReplicaRole, previous: ReplicaRole): void {
+    const { core } = serving.parts;
     this.flushDeferredApplies();
-    log.info({ gpid: gpidText(this.gpid), from: previous, to: role, ballot: this.core?.ballot }, 'replica role changed');
+    log.info({ gpid: gpidText(this.gpid), from: previous, to: role, ballot: core.ballot }, 'replica role changed');
     if (previous === 'primary') this.stopWritePath(new NotPrimaryError('the replica is no longer primary'));
     if (role === 'primary') {
-      const core = this.core!;
       const writePath = new MutationPath({
         committer: this,
         lastDecree: core.lastPrepared,
@@ -446,17 +526,18 @@ export class Replica implements MutationCommitter {
         maxInFlight: stalenessForCommit.value,
         maxQueuedWrites: writeQueueMax.value,
         onCommitFailure: (error) => {
-          if (this.path === writePath && !(error instanceof NotPrimaryError)) this.fail(error, 'the write path failed');
+          if (serving.path === writePath && !(error instanceof NotPrimaryError)) this.fail(error, 'the write path failed');
         },
       });
-      this.path = writePath;
+      serving.path = writePath;
     }
   }
 
   /** Refuses the writes waiting for a slot or for their commit; readers re-query the meta. */
   private stopWritePath(error: Error): void {
-    const writePath = this.path;
-    this.path = undefined;
+    const serving = this.serving;
+    const writePath = serving?.path;
+    if (serving) serving.path = undefined;
     writePath?.failWaiting(error);
     const waiters = [...this.waiters.values()];
     this.waiters.clear();
@@ -466,12 +547,13 @@ export class Replica implements MutationCommitter {
 
   /** The log or the store failed: stop serving; the meta moves the partition elsewhere. */
   private fail(error: unknown, what: string): void {
-    if (this.state !== 'serving') return;
+    const serving = this.serving;
+    if (!serving) return;
     log.error({ gpid: gpidText(this.gpid), err: (error as Error).message }, `${what}; the replica stops`);
-    this.state = 'error';
-    this.core?.fail();
-    this.core?.takeActions();
     this.stopWritePath(new PteronError('ERR_INVALID_STATE', 'the replica failed'));
+    this.lifecycle = { state: 'error', parts: serving.parts };
+    serving.parts.core.fail();
+    serving.parts.core.takeActions();
   }
 
   /** How the config sync reports this replica. */
@@ -482,8 +564,8 @@ export class Replica implements MutationCommitter {
       ballot: BigInt(this.dataBallot),
       status: this.status,
       lastCommittedDecree: lastCommitted,
-      lastPreparedDecree: BigInt(this.core?.lastPrepared ?? this.lastCommittedDecree),
-      lastDurableDecree: BigInt(this.store?.lastAppliedDecree ?? 0),
+      lastPreparedDecree: BigInt(this.parts?.core.lastPrepared ?? this.lastCommittedDecree),
+      lastDurableDecree: BigInt(this.parts?.store.lastAppliedDecree ?? 0),
       appType: this.info.appType,
       diskTag: 'default',
     };
@@ -522,19 +604,21 @@ export class Replica implements MutationCommitter {
   async close(): Promise<void> {
     if (this.state === 'closing' || this.state === 'closed') return;
     const wasOpening = this.state === 'opening';
-    this.state = 'closing';
-    if (wasOpening) await this.opened;
-    const writePath = this.path;
+    const writePath = this.serving?.path;
     this.stopWritePath(new PteronError('ERR_INVALID_STATE', 'the replica is closing'));
+    // An open still under way sees the closing state and closes what it opened itself.
+    this.lifecycle = { state: 'closing', parts: this.parts };
+    if (wasOpening) await this.opened;
+    const parts = this.parts;
     this.flushDeferredApplies();
-    await this.applier?.settled();
+    await parts?.applier.settled();
     await this.persisting;
     await this.scanners.close();
     await writePath?.drain();
-    await this.mutationLog?.close().catch(() => undefined);
-    await this.store?.close().catch(() => undefined);
+    await parts?.mutationLog.close().catch(() => undefined);
+    await parts?.store.close().catch(() => undefined);
     this.metrics.retire();
-    this.state = 'closed';
+    this.lifecycle = { state: 'closed', parts };
   }
 }
 

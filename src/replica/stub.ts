@@ -307,7 +307,8 @@ function isLearning(replica: Replica): boolean {
 }
 
 function isLearningFrom(replica: Replica, primary: string): boolean {
-  return isLearning(replica) && (replica.core === undefined || replica.core.membership.primary === primary);
+  const membership = replica.membership;
+  return isLearning(replica) && (membership === undefined || membership.primary === primary);
 }
 
 interface SavedInfo {

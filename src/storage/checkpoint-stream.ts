@@ -14,7 +14,7 @@ import { once } from 'node:events';
 import { crc32 } from 'node:zlib';
 import { PteronError, assert } from '../base/index.ts';
 import type { Entry } from './engine.ts';
-import type { Checkpoint } from './replica-store.ts';
+import type { Checkpoint } from './checkpoint.ts';
 
 const MAGIC = Buffer.from('PTRNCKPT', 'latin1');
 const FORMAT_VERSION = 1;

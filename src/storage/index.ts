@@ -13,15 +13,15 @@ export {
   valueVersionOf, readExpireTs, decodeValue, encodeValue, withExpireTs, isExpired, makeTimetag, splitTimetag,
   META_PREFIX, DATA_PREFIX, dataStoreKey, compositeKeyOf, metaStoreKey, dataFamilyBounds, metaFamilyBounds,
   toDataFamilyBounds,
-  type KeyParts, type KeyBounds, type SortKeyRange, type CompositeRange, type ValueParts, type TimetagParts,
+  type KeyParts, type KeyBounds, type StoredRecord, type SortKeyRange, type CompositeRange, type ValueParts, type TimetagParts,
 } from './schema.ts';
 export {
   ReplicaStore, RecordCursor, replicaDirOf, rdbDirOf,
-  META_LAST_APPLIED_DECREE, META_DATA_VERSION, META_LAST_MANUAL_COMPACT_FINISH_TIME,
-  META_IMPORT_IN_PROGRESS,
-  type MutationOp, type StoredRecord, type Checkpoint, type OpenCheckpoint, type ReplicaStoreOptions,
-  type ScanOptions, type ScanStep, type CompactOptions, type CompactStats, type ImportStats,
+  type MutationOp, type ReplicaStoreOptions, type ScanOptions, type ScanStep,
 } from './replica-store.ts';
+export { META_LAST_APPLIED_DECREE, META_DATA_VERSION, META_LAST_MANUAL_COMPACT_FINISH_TIME, META_IMPORT_IN_PROGRESS } from './store-internals.ts';
+export type { Checkpoint, OpenCheckpoint, ImportStats } from './checkpoint.ts';
+export type { CompactOptions, CompactStats } from './compaction.ts';
 export {
   encodeCheckpoint, decodeCheckpoint, writeCheckpointFile, readCheckpointFile, type DecodedCheckpoint,
 } from './checkpoint-stream.ts';

@@ -1,6 +1,7 @@
 // The database of one replica: Pegasus's data and meta column families as key prefixes of one
-// engine, the decree bookkeeping the replica's mutation path relies on, expiry-aware reads,
-// a compaction pass that drops expired records, and logical checkpoints for learning.
+// engine, the decree bookkeeping the replica's mutation path relies on and expiry-aware reads.
+// Its compaction pass (compaction.ts) and logical checkpoints for learning (checkpoint.ts) live
+// in their own files and run through its write queue.
 //
 // Every change goes through one write queue, so decrees are applied strictly in order and a
 // compaction never races a mutation on the same key. Mutations that pile up behind a write in
@@ -9,31 +10,23 @@
 import { join } from 'node:path';
 import { PteronError, assert } from '../base/index.ts';
 import { classicLevelEngine } from './classic-level-engine.ts';
-import { ENTRIES_BATCH_DEFAULT, type EngineCursor, type EngineFactory, type EngineSnapshot, type Entry, type StorageEngine, type WriteOp } from './engine.ts';
+import { ENTRIES_BATCH_DEFAULT, type EngineCursor, type EngineFactory, type EngineSnapshot, type StorageEngine, type WriteOp } from './engine.ts';
 import {
-  DATA_VERSION_LATEST, EXPIRE_TS_MAX, NO_EXPIRY, compositeKeyOf, dataFamilyBounds, dataStoreKey, decodeValue,
-  encodeValue, hashKeyBounds, isExpireTsPassed, isValidKey, metaStoreKey, now2016Seconds, readExpireTs,
-  toDataFamilyBounds, ttlRemainingSeconds, valueHeaderBytes, valueVersionOf, withExpireTs, type KeyBounds,
+  DATA_VERSION_LATEST, EXPIRE_TS_MAX, compositeKeyOf, dataFamilyBounds, dataStoreKey, decodeValue, encodeValue,
+  hashKeyBounds, isExpireTsPassed, isValidKey, metaStoreKey, now2016Seconds, readExpireTs, toDataFamilyBounds, ttlRemainingSeconds,
+  type KeyBounds, type StoredRecord,
 } from './schema.ts';
+import { compactStore, type CompactOptions, type CompactStats } from './compaction.ts';
+import { importCheckpoint, openCheckpoint, type Checkpoint, type ImportStats, type OpenCheckpoint } from './checkpoint.ts';
+import {
+  META_DATA_VERSION, META_IMPORT_IN_PROGRESS, META_LAST_APPLIED_DECREE, failedEarlier, metaPut, parseMetaNumber, type StoreInternals, type WriteJob,
+} from './store-internals.ts';
 
-// Meta keys (the `meta` family). Values are decimal strings, as in Pegasus's meta column family.
-export const META_LAST_APPLIED_DECREE = 'last_applied_decree';
-export const META_DATA_VERSION = 'data_version';
-export const META_LAST_MANUAL_COMPACT_FINISH_TIME = 'last_manual_compact_finish_time';
-/** Present while a checkpoint import is under way; found at open, it means the import died. */
-export const META_IMPORT_IN_PROGRESS = 'import_in_progress';
 const RESERVED_META = new Set([META_LAST_APPLIED_DECREE, META_DATA_VERSION, META_IMPORT_IN_PROGRESS]);
 
 /** A group commit takes at most this many mutations, or this many bytes of keys and values. */
 const GROUP_MUTATIONS_MAX = 256;
 const GROUP_BYTES_MAX = 4 * 1024 * 1024;
-/** Import batches are cut at whichever limit comes first. */
-const IMPORT_BATCH_ENTRIES_MAX = 1024;
-const IMPORT_BATCH_BYTES_MAX = 4 * 1024 * 1024;
-/** Compaction rewrites candidates in batches of at most this many keys. */
-const COMPACT_BATCH_KEYS_MAX = 512;
-/** Largest entry a checkpoint may carry: a hash key < 64 KiB, a sort key and value are far below this. */
-const ENTRY_BYTES_MAX = 256 * 1024 * 1024;
 
 /** `<data_dir>/replica/reps/<app_id>.<pidx>.pegasus`, the directory of one replica. */
 export function replicaDirOf(dataDir: string, appId: number, partitionIndex: number): string {
@@ -59,28 +52,6 @@ export type MutationOp =
       timetag?: bigint;
     }
   | { type: 'del'; key: Buffer };
-
-/** A live (unexpired) record as the read helpers return it. */
-export interface StoredRecord {
-  /** Composite key. */
-  key: Buffer;
-  userData: Buffer;
-  expireTs: number;
-  timetag: bigint;
-}
-
-/** A consistent copy of a replica's data at one decree: what learning ships and imports. */
-export interface Checkpoint {
-  readonly decree: number;
-  readonly dataVersion: number;
-  /** (composite key, stored value with its header) in ascending key order. May be iterated once. */
-  entries(): AsyncIterable<Entry>;
-}
-
-/** A checkpoint read from a live store under a snapshot; close it to release the snapshot. */
-export interface OpenCheckpoint extends Checkpoint {
-  close(): Promise<void>;
-}
 
 export interface ReplicaStoreOptions {
   /** The replica directory; the database lives in `<replicaDir>/data/rdb`. */
@@ -165,43 +136,6 @@ export class RecordCursor {
   }
 }
 
-export interface CompactOptions {
-  /** Seconds since 2016 used to decide expiry (default: now). */
-  now?: number;
-  /** Give records without a TTL this one (the table's `default_ttl`); 0/unset: leave them. */
-  defaultTtlSeconds?: number;
-  /** Also drop live records this returns true for (e.g. keys that moved away in a split). */
-  drop?: (record: StoredRecord) => boolean;
-}
-
-export interface CompactStats {
-  scannedEntries: number;
-  expiredDropped: number;
-  /** Records dropped by the `drop` predicate. */
-  predicateDropped: number;
-  ttlApplied: number;
-  /** Candidates left alone because a write changed them after the pass read them. */
-  raced: number;
-}
-
-export interface ImportStats {
-  entries: number;
-  bytes: number;
-}
-
-function parseMetaNumber(name: string, raw: Buffer | undefined): number | undefined {
-  if (raw === undefined) return undefined;
-  const text = raw.toString('utf8');
-  if (!/^\d{1,16}$/.test(text)) throw new PteronError('ERR_CORRUPTION', `meta key ${name} holds "${text}", not a decimal integer`);
-  const value = Number(text);
-  if (!Number.isSafeInteger(value)) throw new PteronError('ERR_CORRUPTION', `meta key ${name} holds ${text}, out of range`);
-  return value;
-}
-
-function metaPut(name: string, value: number | string): WriteOp {
-  return { type: 'put', key: metaStoreKey(name), value: Buffer.from(String(value), 'utf8') };
-}
-
 function checkMutationOp(op: MutationOp): void {
   if (!isValidKey(op.key)) {
     throw new PteronError('ERR_INVALID_PARAMETERS', `malformed composite key of ${op.key.length} bytes`);
@@ -225,10 +159,30 @@ export class ReplicaStore {
   /** True when open found an interrupted import and reset the store to empty at decree 0. */
   recoveredInterruptedImport = false;
 
+  /** What checkpoint.ts and compaction.ts work on. */
+  private readonly internals: StoreInternals;
+
   private constructor(engine: StorageEngine, options: ReplicaStoreOptions) {
     this.engine = engine;
     this.replicaDir = options.replicaDir;
     this.syncWrites = options.syncWrites === true;
+    const store = this;
+    this.internals = {
+      engine,
+      syncWrites: this.syncWrites,
+      get dataVersion() {
+        return store.version;
+      },
+      get failure() {
+        return store.failure;
+      },
+      enqueue: (job) => this.enqueue(job),
+      resetToEmpty: () => this.resetToEmpty(),
+      installed: (decree, dataVersion) => {
+        this.appliedDecree = decree;
+        this.version = dataVersion;
+      },
+    };
   }
 
   /** Opens (creating if needed) the database of the replica at `options.replicaDir`. */
@@ -335,12 +289,12 @@ export class ReplicaStore {
    * Runs `job` after every earlier queued job. A job that throws after the engine may have
    * changed data (`mayHaveWritten` says so) fails the store; earlier throws reject only the job.
    */
-  private enqueue<T>(job: (progress: { mayHaveWritten: boolean }) => Promise<T>): Promise<T> {
+  private enqueue<T>(job: WriteJob<T>): Promise<T> {
     if (this.closing) return Promise.reject(new PteronError('ERR_INVALID_STATE', 'replica store is closed'));
     // Mutations issued after this job must not join a group queued before it.
     this.openGroup = undefined;
     const run = async (): Promise<T> => {
-      if (this.failure !== undefined) throw new PteronError('ERR_LOCAL_APP_FAILURE', `storage failed earlier: ${this.failure.message}`);
+      if (this.failure !== undefined) throw failedEarlier(this.failure);
       const progress = { mayHaveWritten: false };
       try {
         return await job(progress);
@@ -543,186 +497,24 @@ export class ReplicaStore {
 
   /**
    * Drops expired records (and those `options.drop` selects), gives TTL-less records the
-   * default TTL if one is set, then asks the engine to compact the data family so the space is
-   * freed. The pass reads under a snapshot and rewrites in small queued batches, re-checking
-   * each candidate against its current value, so mutations applied meanwhile are never undone.
-   * These rewrites are local: they consume no decree.
+   * default TTL if one is set, then compacts the data family so the space is freed
+   * (compaction.ts).
    */
-  async compact(options: CompactOptions = {}): Promise<CompactStats> {
-    const now = options.now ?? now2016Seconds();
-    const defaultTtl = options.defaultTtlSeconds ?? 0;
-    assert(Number.isInteger(defaultTtl) && defaultTtl >= 0, 'default ttl is a non-negative integer');
-    const stats: CompactStats = { scannedEntries: 0, expiredDropped: 0, predicateDropped: 0, ttlApplied: 0, raced: 0 };
-    const snapshot = this.engine.snapshot();
-    const cursor = this.engine.cursor({ ...dataFamilyBounds(), snapshot });
-    try {
-      for (;;) {
-        const batch = await cursor.next(COMPACT_BATCH_KEYS_MAX);
-        if (batch.length === 0) break;
-        stats.scannedEntries += batch.length;
-        const candidates = this.compactionCandidates(batch, now, defaultTtl, options.drop);
-        if (candidates.length > 0) await this.applyCompactionBatch(candidates, stats);
-      }
-    } finally {
-      await cursor.close();
-      await snapshot.close();
-    }
-    const bounds = dataFamilyBounds();
-    await this.engine.compactRange(bounds.gte!, bounds.lt!);
-    return stats;
-  }
-
-  private compactionCandidates(
-    batch: readonly Entry[],
-    now: number,
-    defaultTtl: number,
-    drop: CompactOptions['drop'],
-  ): CompactionCandidate[] {
-    const candidates: CompactionCandidate[] = [];
-    for (const [storeKey, raw] of batch) {
-      const parts = decodeValue(raw, this.version);
-      if (isExpireTsPassed(parts.expireTs, now)) {
-        candidates.push({ storeKey, seen: raw, action: 'expired' });
-      } else if (drop !== undefined && drop({ key: compositeKeyOf(storeKey), ...parts })) {
-        candidates.push({ storeKey, seen: raw, action: 'predicate' });
-      } else if (defaultTtl > 0 && parts.expireTs === NO_EXPIRY) {
-        const expireTs = Math.min(now + defaultTtl, EXPIRE_TS_MAX);
-        candidates.push({ storeKey, seen: raw, action: 'ttl', rewrite: withExpireTs(raw, this.version, expireTs) });
-      }
-    }
-    return candidates;
-  }
-
-  private applyCompactionBatch(candidates: readonly CompactionCandidate[], stats: CompactStats): Promise<void> {
-    return this.enqueue(async (progress) => {
-      const current = await this.engine.getMany(candidates.map((candidate) => candidate.storeKey));
-      const batch: WriteOp[] = [];
-      candidates.forEach((candidate, index) => {
-        const value = current[index];
-        if (value === undefined || !value.equals(candidate.seen)) {
-          stats.raced += 1;
-          return;
-        }
-        if (candidate.action === 'ttl') {
-          batch.push({ type: 'put', key: candidate.storeKey, value: candidate.rewrite! });
-          stats.ttlApplied += 1;
-          return;
-        }
-        batch.push({ type: 'del', key: candidate.storeKey });
-        if (candidate.action === 'expired') stats.expiredDropped += 1;
-        else stats.predicateDropped += 1;
-      });
-      if (batch.length === 0) return;
-      progress.mayHaveWritten = true;
-      await this.engine.write(batch, { sync: this.syncWrites });
-    });
+  compact(options: CompactOptions = {}): Promise<CompactStats> {
+    return compactStore(this.internals, options);
   }
 
   // -------------------------------------------------------------------------------------------
   // Checkpoints (logical copies for learning)
 
-  /**
-   * A consistent copy of the store: the decree and data version are read under the same
-   * snapshot as the entries, so they describe exactly the data the entries hold.
-   */
-  async openCheckpoint(): Promise<OpenCheckpoint> {
-    if (this.failure !== undefined) throw new PteronError('ERR_LOCAL_APP_FAILURE', `storage failed earlier: ${this.failure.message}`);
-    const snapshot = this.engine.snapshot();
-    try {
-      const names = [META_LAST_APPLIED_DECREE, META_DATA_VERSION];
-      const [decreeRaw, versionRaw] = await this.engine.getMany(names.map(metaStoreKey), { snapshot });
-      const decree = parseMetaNumber(META_LAST_APPLIED_DECREE, decreeRaw);
-      const dataVersion = parseMetaNumber(META_DATA_VERSION, versionRaw);
-      assert(decree !== undefined && dataVersion !== undefined, 'an open store has its meta keys');
-      const engine = this.engine;
-      let iterated = false;
-      return {
-        decree,
-        dataVersion,
-        async *entries(): AsyncGenerator<Entry, void, undefined> {
-          assert(!iterated, 'checkpoint entries are iterated once');
-          iterated = true;
-          const cursor = engine.cursor({ ...dataFamilyBounds(), snapshot });
-          try {
-            for (;;) {
-              const batch = await cursor.next(ENTRIES_BATCH_DEFAULT);
-              if (batch.length === 0) return;
-              for (const [storeKey, raw] of batch) yield [compositeKeyOf(storeKey), raw];
-            }
-          } finally {
-            await cursor.close();
-          }
-        },
-        close: () => snapshot.close(),
-      };
-    } catch (error) {
-      await snapshot.close();
-      throw error;
-    }
+  /** A consistent copy of the store for a learner; close it to release its snapshot (checkpoint.ts). */
+  openCheckpoint(): Promise<OpenCheckpoint> {
+    return openCheckpoint(this.internals);
   }
 
-  /**
-   * Replaces the whole content of the store with `checkpoint` (learning). Entries must come in
-   * strictly ascending key order with well-formed keys and values. The import is marked in the
-   * meta family first: if it dies half way (crash, bad input), the store is reset to an empty
-   * replica at decree 0, now or at the next open, and the replica learns again.
-   */
+  /** Replaces the whole content of the store with `checkpoint` (learning; checkpoint.ts). */
   importCheckpoint(checkpoint: Checkpoint): Promise<ImportStats> {
-    return this.enqueue(async (progress) => {
-      assert(Number.isSafeInteger(checkpoint.decree) && checkpoint.decree >= 0, 'checkpoint decree is a non-negative integer');
-      if (checkpoint.dataVersion !== 0 && checkpoint.dataVersion !== 1) {
-        throw new PteronError('ERR_INVALID_VERSION', `checkpoint uses value schema v${checkpoint.dataVersion}`);
-      }
-      progress.mayHaveWritten = true;
-      await this.engine.write([metaPut(META_IMPORT_IN_PROGRESS, checkpoint.decree)], { sync: true });
-      try {
-        return await this.importEntries(checkpoint);
-      } catch (error) {
-        // Reset so the store is usable (empty at decree 0) rather than failed; if the reset
-        // itself fails, the marker stays and the next open finishes the job.
-        await this.resetToEmpty();
-        progress.mayHaveWritten = false;
-        throw error;
-      }
-    });
-  }
-
-  private async importEntries(checkpoint: Checkpoint): Promise<ImportStats> {
-    await this.engine.clearRange(dataFamilyBounds());
-    const headerBytes = valueHeaderBytes(checkpoint.dataVersion);
-    let previous: Buffer | undefined;
-    let batch: WriteOp[] = [];
-    let batchBytes = 0;
-    const stats: ImportStats = { entries: 0, bytes: 0 };
-    for await (const [key, value] of checkpoint.entries()) {
-      if (!isValidKey(key)) throw new PteronError('ERR_INVALID_DATA', `checkpoint entry ${stats.entries} has a malformed key`);
-      if (previous !== undefined && Buffer.compare(previous, key) >= 0) {
-        throw new PteronError('ERR_INVALID_DATA', `checkpoint entry ${stats.entries} is out of key order`);
-      }
-      if (key.length + value.length > ENTRY_BYTES_MAX) throw new PteronError('ERR_INVALID_DATA', `checkpoint entry ${stats.entries} is too large`);
-      if (value.length < headerBytes || valueVersionOf(value, checkpoint.dataVersion) !== checkpoint.dataVersion) {
-        throw new PteronError('ERR_INVALID_DATA', `checkpoint entry ${stats.entries} is not a v${checkpoint.dataVersion} value`);
-      }
-      previous = key;
-      batch.push({ type: 'put', key: dataStoreKey(key), value: Buffer.from(value) });
-      batchBytes += key.length + value.length;
-      stats.entries += 1;
-      stats.bytes += key.length + value.length;
-      if (batch.length >= IMPORT_BATCH_ENTRIES_MAX || batchBytes >= IMPORT_BATCH_BYTES_MAX) {
-        await this.engine.write(batch);
-        batch = [];
-        batchBytes = 0;
-      }
-    }
-    batch.push(
-      metaPut(META_LAST_APPLIED_DECREE, checkpoint.decree),
-      metaPut(META_DATA_VERSION, checkpoint.dataVersion),
-      { type: 'del', key: metaStoreKey(META_IMPORT_IN_PROGRESS) },
-    );
-    await this.engine.write(batch, { sync: true });
-    this.appliedDecree = checkpoint.decree;
-    this.version = checkpoint.dataVersion;
-    return stats;
+    return importCheckpoint(this.internals, checkpoint);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -755,12 +547,4 @@ interface PendingMutation {
 interface MutationGroup {
   items: PendingMutation[];
   bytes: number;
-}
-
-interface CompactionCandidate {
-  storeKey: Buffer;
-  /** The value the pass read; the candidate is applied only if it is still the current value. */
-  seen: Buffer;
-  action: 'expired' | 'predicate' | 'ttl';
-  rewrite?: Buffer;
 }

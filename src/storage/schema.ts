@@ -263,6 +263,15 @@ export interface ValueParts {
   userData: Buffer;
 }
 
+/** A live (unexpired) record as the read helpers return it. */
+export interface StoredRecord {
+  /** Composite key. */
+  key: Buffer;
+  userData: Buffer;
+  expireTs: number;
+  timetag: bigint;
+}
+
 function checkValueLength(raw: Uint8Array, version: number): void {
   const header = valueHeaderBytes(version);
   if (raw.length < header) {

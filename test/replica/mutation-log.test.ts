@@ -461,6 +461,22 @@ describe('mutation log', () => {
     await assert.rejects(MutationLog.open({ dir }), /ERR_INVALID_DATA: .*offset 0: .*unknown format version 9/);
   });
 
+  test('a record must follow its commit point: an append refuses one that does not, and replay asserts it', async () => {
+    const dir = freshDir();
+    const { log } = await MutationLog.open({ dir });
+    await assert.rejects(log.append({ mutation: putMutation(3), lastCommittedDecree: 3 }), /assertion failed: appended decree 3 follows its commit point 3/);
+    await log.append(recordOf(1));
+    await log.close();
+    // A commit point past the decree with a matching CRC could only have been written by a bug.
+    const file = path.join(dir, 'log.1.1');
+    const bytes = await readFile(file);
+    bytes.writeBigUInt64BE(1n, 12);
+    const { crc32 } = await import('node:zlib');
+    bytes.writeUInt32BE(crc32(bytes.subarray(12)) >>> 0, 8);
+    await writeFile(file, bytes);
+    await assert.rejects(MutationLog.open({ dir }), /assertion failed: replayed decree 1 follows its commit point 1/);
+  });
+
   test('reset drops every record; appends queued before it are dropped, after it kept', async () => {
     const dir = freshDir();
     const { log } = await MutationLog.open({ dir, fileBytesMax: 1500 });

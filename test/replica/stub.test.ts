@@ -48,12 +48,12 @@ describe('replica stub', () => {
     const primary = stub.find(3, 0)!;
     const secondary = stub.find(3, 1)!;
     assert.ok(existsSync(path.join(dataDir, 'replica', 'reps', '3.0.pegasus', 'data', 'rdb')));
-    assert.deepEqual([primary.state, primary.status, primary.servingPrimary], ['serving', PartitionStatus.PS_PRIMARY, true]);
+    assert.deepEqual([primary.state, primary.status, primary.servingPrimary !== undefined], ['serving', PartitionStatus.PS_PRIMARY, true]);
     // A fresh replica the meta lists as a secondary holds no member's data: it stays inactive until it learned.
-    assert.deepEqual([secondary.state, secondary.status, secondary.servingPrimary], ['serving', PartitionStatus.PS_INACTIVE, false]);
+    assert.deepEqual([secondary.state, secondary.status, secondary.servingPrimary !== undefined], ['serving', PartitionStatus.PS_INACTIVE, false]);
 
     for (let index = 0; index < 3; index++) {
-      await primary.path!.submit({ op: 'put', request: { key: encodeKey(Buffer.from('h'), Buffer.from(String(index))), value: Buffer.from('v'), expireTsSeconds: 0 } }, 10);
+      await primary.servingPrimary!.path.submit({ op: 'put', request: { key: encodeKey(Buffer.from('h'), Buffer.from(String(index))), value: Buffer.from('v'), expireTsSeconds: 0 } }, 10);
     }
     const report = (stub: ReplicaStub) =>
       stub.storedReplicas().map((info) => [`${info.pid.appId}.${info.pid.partitionIndex}`, Number(info.ballot), info.status, Number(info.lastCommittedDecree)]).sort();
@@ -84,10 +84,10 @@ describe('replica stub', () => {
     // Only ballots under which a replica was a member are saved: 3.1 never was.
     assert.deepEqual(report(restarted), [['3.0', 1, PartitionStatus.PS_INACTIVE, 3], ['3.1', 0, PartitionStatus.PS_INACTIVE, 0], ['3.3', 1, PartitionStatus.PS_INACTIVE, 0]]);
     assert.equal(restarted.find(3, 0)!.info.appName, 'table3', 'the table details come back from .app-info');
-    assert.equal(restarted.find(3, 0)!.servingPrimary, false, 'nothing serves before the meta confirms the configuration');
+    assert.equal(restarted.find(3, 0)!.servingPrimary !== undefined, false, 'nothing serves before the meta confirms the configuration');
     assert.deepEqual(dataVersionCall(restarted, request({ app_id: '3' })), { status: 200, body: '{"0":{"data_version":"1"},"1":{"data_version":"1"},"3":{"data_version":"1"}}' });
     restarted.update(appInfo(3), configOf(3, 0, 3, SELF, OTHERS));
-    assert.equal(restarted.find(3, 0)!.servingPrimary, true);
+    assert.equal(restarted.find(3, 0)!.servingPrimary !== undefined, true);
     const read = await restarted.find(3, 0)!.store!.get(encodeKey(Buffer.from('h'), Buffer.from('2')));
     assert.deepEqual(read?.userData, Buffer.from('v'), 'the data survived the restart');
 
@@ -109,7 +109,7 @@ describe('replica stub', () => {
       const first = new ReplicaStub({ self: SELF, dataDir: dir });
       first.update(appInfo(6), configOf(6, 0, 1, SELF, []));
       await settled(first);
-      await first.find(6, 0)!.path!.submit(put('a'), 10);
+      await first.find(6, 0)!.servingPrimary!.path.submit(put('a'), 10);
       await first.close();
       // A mutation its log holds but its store never applied, as after a crash in between.
       const { log } = await MutationLog.open({ dir: mutationLogDirOf(replicaDirOf(dir, 6, 0)) });
@@ -133,10 +133,10 @@ describe('replica stub', () => {
       const replica = restarted.find(6, 0)!;
       for (let tries = 0; replica.lastCommittedDecree < 2 && tries < 500; tries++) await new Promise((resolve) => setTimeout(resolve, 10));
       assert.equal(replica.lastCommittedDecree, 2, 'the inherited tail is committed under the new ballot');
-      assert.equal(replica.servingPrimary, false, 'but not yet in the store: no reads');
+      assert.equal(replica.servingPrimary !== undefined, false, 'but not yet in the store: no reads');
       release();
       for (let tries = 0; replica.store!.lastAppliedDecree < 2 && tries < 500; tries++) await new Promise((resolve) => setTimeout(resolve, 10));
-      assert.equal(replica.servingPrimary, true);
+      assert.equal(replica.servingPrimary !== undefined, true);
       assert.deepEqual((await replica.store!.get(encodeKey(Buffer.from('h'), Buffer.from('b'))))?.userData, Buffer.from('b'));
       await restarted.close();
     } finally {
@@ -152,7 +152,7 @@ describe('replica stub', () => {
       assert.equal(await stub.loadFromDisk(), 0);
       for (const partition of [0, 1]) stub.update(appInfo(7), configOf(7, partition, 1, SELF, []));
       await settled(stub);
-      for (const sortKey of ['a', 'b', 'c']) await Promise.all([0, 1].map((partition) => stub.find(7, partition)!.path!.submit(put(sortKey), 10)));
+      for (const sortKey of ['a', 'b', 'c']) await Promise.all([0, 1].map((partition) => stub.find(7, partition)!.servingPrimary!.path.submit(put(sortKey), 10)));
       const slogDir = path.join(dir, 'node', 'replica', 'slog');
       assert.ok(readdirSync(slogDir).some((name) => statSync(path.join(slogDir, name)).size > 0), 'the groups went through the shared log');
 
@@ -184,13 +184,13 @@ describe('replica stub', () => {
     stub.update(appInfo(5), configOf(5, 0, 1, SELF, OTHERS));
     await settled(stub);
     const broken = stub.find(5, 0)!;
-    assert.deepEqual([broken.state, broken.status, broken.servingPrimary], ['error', PartitionStatus.PS_ERROR, false]);
+    assert.deepEqual([broken.state, broken.status, broken.servingPrimary !== undefined], ['error', PartitionStatus.PS_ERROR, false]);
     assert.equal(stub.storedReplicas().find((info) => info.pid.appId === 5)?.status, PartitionStatus.PS_ERROR);
     rmSync(path.join(dataPath, 'rdb'));
     stub.update(appInfo(5), configOf(5, 0, 1, SELF, OTHERS));
     await settled(stub);
     assert.notEqual(stub.find(5, 0), broken);
-    assert.equal(stub.find(5, 0)!.servingPrimary, true);
+    assert.equal(stub.find(5, 0)!.servingPrimary !== undefined, true);
     await stub.close();
   });
 

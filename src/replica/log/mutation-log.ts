@@ -92,13 +92,20 @@ function corruptAt(file: string, offset: number, what: string): PteronError {
   return new PteronError('ERR_INVALID_DATA', `mutation log ${file} at offset ${offset}: ${what}`);
 }
 
+/** A record is logged for a decree its replica has not committed yet (decree 1 on). */
+function recordFollowsItsCommitPoint(record: LogRecord): boolean {
+  return record.mutation.decree > record.lastCommittedDecree;
+}
+
 /** The frame of one record; pure. */
 function encodeRecord(record: LogRecord): Buffer {
   const mutationBytes = encodeMutation(record.mutation);
-  return encodeFrame(RECORD_MAGIC, DECREE_BYTES + mutationBytes.length, (payload) => {
+  const frame = encodeFrame(RECORD_MAGIC, DECREE_BYTES + mutationBytes.length, (payload) => {
     payload.writeBigUInt64BE(BigInt(record.lastCommittedDecree), 0);
     mutationBytes.copy(payload, DECREE_BYTES);
   });
+  assert(frame.length === FRAME_HEAD_BYTES + DECREE_BYTES + mutationBytes.length, 'a record frame holds its head, commit point and mutation');
+  return frame;
 }
 
 interface ScannedFile {
@@ -115,7 +122,9 @@ function scanRecords(bytes: Buffer, file: string): ScannedFile {
   const scanned = scanFrames(bytes, RECORD_MAGIC, DECREE_BYTES, PAYLOAD_BYTES_MAX);
   const records: LogRecord[] = [];
   let maxDecree = 0;
+  let frameBytes = 0;
   for (const payload of scanned.payloads) {
+    frameBytes += FRAME_HEAD_BYTES + payload.length;
     // Past the CRC the bytes are what was written: a failure to decode them is not a torn tail.
     const offset = payload.byteOffset - bytes.byteOffset - FRAME_HEAD_BYTES;
     const lastCommitted = payload.readBigUInt64BE(0);
@@ -126,9 +135,13 @@ function scanRecords(bytes: Buffer, file: string): ScannedFile {
     } catch (error) {
       throw corruptAt(file, offset, (error as Error).message);
     }
-    records.push({ mutation, lastCommittedDecree: Number(lastCommitted) });
+    const record = { mutation, lastCommittedDecree: Number(lastCommitted) };
+    // The CRC matched, so these are the bytes append wrote, which checked this.
+    assert(recordFollowsItsCommitPoint(record), `replayed decree ${mutation.decree} follows its commit point ${lastCommitted} (${file} at ${offset})`);
+    records.push(record);
     if (mutation.decree > maxDecree) maxDecree = mutation.decree;
   }
+  assert(frameBytes === scanned.validBytes, `the replayed records of ${file} span the ${scanned.validBytes} bytes accepted`);
   return { records, validBytes: scanned.validBytes, maxDecree, ...(scanned.problem && { problem: scanned.problem }) };
 }
 
@@ -260,6 +273,7 @@ export class MutationLog {
     let frame: Buffer;
     try {
       assert(Number.isSafeInteger(record.lastCommittedDecree) && record.lastCommittedDecree >= 0, 'last committed decree is a non-negative safe integer');
+      assert(recordFollowsItsCommitPoint(record), `appended decree ${record.mutation.decree} follows its commit point ${record.lastCommittedDecree}`);
       frame = encodeRecord(record);
     } catch (error) {
       return Promise.reject(error);
@@ -407,6 +421,7 @@ export class MutationLog {
     assert(handle !== undefined, 'a file is open for writing');
     this.writes += 1;
     const offset = current.bytes;
+    assert(offset + bytes.length <= this.fileBytesMax || offset === 0, 'a group goes to a file with room for it, or alone into a new one');
     writeFully(handle.fd, bytes, offset);
     current.bytes += bytes.length;
     for (const item of group) if (item.decree > current.maxDecree) current.maxDecree = item.decree;

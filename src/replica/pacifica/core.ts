@@ -141,6 +141,9 @@ export class ReplicaCore {
    * the meta for the next ballot (CT_PRIMARY_FORCE_UPDATE_BALLOT).
    */
   private readonly restoredBallot: number;
+  /** The ballot and committed decree at the last invariant check: neither may go back (checkInvariants). */
+  private ballotChecked = 0;
+  private committedChecked: number;
   /**
    * The highest learner signature this replica started learning under (in this life). Learning
    * starts again only under a newer one: a stale message (a delayed group check or add_learner)
@@ -165,12 +168,17 @@ export class ReplicaCore {
   constructor(options: CoreOptions, restored: RestoredState) {
     this.options = options;
     this.self = options.self;
+    assert(isDecree(restored.lastApplied), `restored last applied decree ${restored.lastApplied} is a decree`);
+    assert(isDecree(restored.ballot), `restored ballot ${restored.ballot} is a ballot`);
     this.committed = restored.lastApplied;
+    this.committedChecked = restored.lastApplied;
     this.prepared = restored.lastApplied;
     let ballot = restored.ballot;
     let committedKnown = restored.lastApplied;
     for (const record of restored.records) {
       const { mutation } = record;
+      assert(mutation.decree > 0 && isDecree(mutation.decree), `restored decree ${mutation.decree} is a decree`);
+      assert(record.lastCommittedDecree < mutation.decree, `restored decree ${mutation.decree} follows the commit point ${record.lastCommittedDecree} logged with it`);
       ballot = Math.max(ballot, mutation.ballot);
       committedKnown = Math.max(committedKnown, record.lastCommittedDecree);
       if (mutation.decree <= restored.lastApplied) continue;
@@ -190,6 +198,7 @@ export class ReplicaCore {
     for (const decree of this.entries.keys()) if (decree > this.prepared) this.prepared = decree;
     // What the log says was committed but the store had not applied yet.
     this.commitUpTo(committedKnown);
+    this.checkInvariants();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -247,6 +256,8 @@ export class ReplicaCore {
 
   /** The actions produced since the last call, in order. */
   takeActions(): CoreAction[] {
+    // Every event is followed by this call, so the state each event leaves behind is checked here.
+    this.checkInvariants();
     const actions = this.outbox;
     this.outbox = [];
     return actions;
@@ -277,6 +288,8 @@ export class ReplicaCore {
 
   /** The log made the append of (decree, ballot) durable. */
   logged(decree: number, ballot: number, nowMs: number): void {
+    // Appends were emitted under ballots this replica held, and ballots never go back.
+    assert(ballot <= this.ballot, `a logged append's ballot ${ballot} is not newer than the replica's ${this.ballot}`);
     const entry = this.entries.get(decree);
     if (!entry || entry.appendedBallot !== ballot || entry.logged) return;
     entry.logged = true;
@@ -305,6 +318,7 @@ export class ReplicaCore {
   checkpointInstalled(signature: number, decree: number, nowMs: number): void {
     const learning = this.learning;
     if (this.currentRole !== 'learner' || !learning || learning.signature !== signature || learning.phase !== 'checkpoint') return;
+    assert(isDecree(decree), `checkpoint decree ${decree} is a decree`);
     // Mutations after the checkpoint stay and go to the emptied log again: the learner may have
     // acknowledged them (a learner takes prepares from the primary's prepare start on, also while
     // it copies a checkpoint), and the primary may have counted that for a commit (found by the
@@ -312,11 +326,12 @@ export class ReplicaCore {
     // that had crossed its newer request, and was promoted without the committed d6).
     for (const key of [...this.entries.keys()]) if (key <= decree) this.entries.delete(key);
     this.resetCache();
+    // The checkpoint replaced the store: the one place the committed decree may go back.
     this.committed = decree;
+    this.committedChecked = decree;
     this.prepared = decree;
     learning.reappendedLast = decree;
-    for (const key of [...this.entries.keys()].sort((a, b) => a - b)) {
-      const mutation = this.entries.get(key)!.mutation;
+    for (const [key, { mutation }] of [...this.entries].sort(([a], [b]) => a - b)) {
       this.entries.set(key, newEntry(mutation, false));
       this.prepared = key;
       learning.reappendedLast = key;
@@ -450,7 +465,9 @@ export class ReplicaCore {
     this.truncateAfter(this.contiguousEnd(this.committed));
     this.barrier = this.prepared;
     for (let decree = this.committed + 1; decree <= this.prepared; decree += 1) {
-      const entry = this.entries.get(decree)!;
+      const entry = this.entries.get(decree);
+      assert(entry !== undefined, `a new primary holds its tail without a gap (decree ${decree})`);
+      assert(entry.mutation.ballot <= this.ballot, `an inherited mutation's ballot ${entry.mutation.ballot} is not newer than the new primary's ${this.ballot}`);
       entry.mutation = { ...entry.mutation, ballot: this.ballot };
       entry.acks.clear();
       entry.sent.clear();
@@ -497,7 +514,9 @@ export class ReplicaCore {
   }
 
   private sendPrepare(decree: number, node: string, nowMs: number): void {
-    const entry = this.entries.get(decree)!;
+    const entry = this.entries.get(decree);
+    assert(entry !== undefined && decree > this.committed, `a prepare of decree ${decree} is an uncommitted entry (committed ${this.committed})`);
+    assert(entry.mutation.ballot === this.ballot, `a prepare carries the primary's ballot ${this.ballot}, not ${entry.mutation.ballot}`);
     const times = entry.sent.get(node);
     if (times) times.lastMs = nowMs;
     else entry.sent.set(node, { firstMs: nowMs, lastMs: nowMs });
@@ -526,6 +545,7 @@ export class ReplicaCore {
 
   private commitOne(entry: Entry): void {
     assert(entry.mutation.decree === this.committed + 1, `commit of ${entry.mutation.decree} follows ${this.committed}`);
+    assert(entry.mutation.ballot <= this.ballot, `committed ballot ${entry.mutation.ballot} is not newer than the replica's ${this.ballot}`);
     this.committed = entry.mutation.decree;
     if (this.prepared < this.committed) this.prepared = this.committed;
     this.emit({ kind: 'apply', mutation: entry.mutation });
@@ -571,6 +591,7 @@ export class ReplicaCore {
       reply('ERR_INVALID_STATE');
       return;
     }
+    assert(this.ballot === message.membership.ballot, `a prepare of ballot ${message.membership.ballot} is taken under it, not ${this.ballot}`);
     if (this.learning) this.learning.lastHeardMs = nowMs;
     if (mutation.decree <= this.committed) {
       reply('ERR_OK');
@@ -611,7 +632,8 @@ export class ReplicaCore {
       // Dropping a failed learner below may commit (and forget) decrees this loop has not reached
       // yet (found by the fault simulator: the loop then read a forgotten entry).
       if (decree <= this.committed) continue;
-      const entry = this.entries.get(decree)!;
+      const entry = this.entries.get(decree);
+      assert(entry !== undefined, `a primary holds every uncommitted decree up to its prepared one (decree ${decree})`);
       for (const node of this.ackersOf(decree)) {
         if (entry.acks.has(node)) continue;
         const times = entry.sent.get(node);
@@ -682,6 +704,7 @@ export class ReplicaCore {
       reply('ERR_INVALID_STATE');
       return;
     }
+    assert(this.ballot === message.membership.ballot, `a group check of ballot ${message.membership.ballot} is taken under it, not ${this.ballot}`);
     this.commitUpTo(message.lastCommitted);
     reply('ERR_OK');
   }
@@ -731,7 +754,11 @@ export class ReplicaCore {
       return;
     }
     const mutations: Mutation[] = [];
-    for (let decree = since + 1; decree <= this.prepared; decree += 1) mutations.push(this.entries.get(decree)!.mutation);
+    for (let decree = since + 1; decree <= this.prepared; decree += 1) {
+      const entry = this.entries.get(decree);
+      assert(entry !== undefined, `a primary holds the decrees it offers a learner from its cache (decree ${decree})`);
+      mutations.push(entry.mutation);
+    }
     learner.prepareStart = Math.min(learner.prepareStart ?? Number.POSITIVE_INFINITY, this.prepared + 1);
     this.sendTo(from, { ...replyBase, err: 'ERR_OK', kind: 'cache', prepareStart: this.prepared + 1, mutations });
   }
@@ -873,6 +900,22 @@ export class ReplicaCore {
     return decree;
   }
 
+  /** The invariants every event leaves behind (see takeActions). */
+  private checkInvariants(): void {
+    assert(this.committed <= this.prepared, `committed decree ${this.committed} is not past the prepared ${this.prepared}`);
+    assert(this.committed >= this.committedChecked, `committed decree went back from ${this.committedChecked} to ${this.committed}`);
+    assert(this.ballot >= this.ballotChecked, `ballot went back from ${this.ballotChecked} to ${this.ballot}`);
+    if (this.currentRole === 'primary') {
+      assert(this.membershipNow.primary === this.self, `a primary leads its membership (which names ${this.membershipNow.primary})`);
+      assert(this.barrier <= this.prepared, `a primary's read barrier ${this.barrier} is not past its prepared ${this.prepared}`);
+    }
+    if (this.currentRole === 'secondary') {
+      assert(this.membershipNow.secondaries.includes(this.self), 'a secondary is one of its membership\'s secondaries');
+    }
+    this.ballotChecked = this.ballot;
+    this.committedChecked = this.committed;
+  }
+
   /** Forgets every entry after `decree` (never a committed one). */
   private truncateAfter(decree: number): void {
     assert(decree >= this.committed, `truncation at ${decree} would drop committed decrees up to ${this.committed}`);
@@ -901,6 +944,11 @@ function mutationBytes(mutation: Mutation): number {
     }
   }
   return bytes;
+}
+
+/** Decrees and ballots count from 0 and stay exact in a double. */
+function isDecree(value: number): boolean {
+  return Number.isSafeInteger(value) && value >= 0;
 }
 
 function newEntry(mutation: Mutation, logged: boolean): Entry {

@@ -67,8 +67,8 @@ export async function installReplica(server: PteronServer, _config: LoadedConfig
     requestChange: (replica, type, node) => {
       if (replica.config !== undefined) void requestConfigurationChange(replica.info, replica.config, type, node, replica.lastCommittedDecree);
     },
-    fetchCheckpoint: (replica, from, signature) =>
-      fetchCheckpoint(peers.client(from), replica.gpid, replica.info.partitionCount, self, signature, replica.store!, path.join(replica.dir, 'learn')),
+    fetchCheckpoint: (replica, store, from, signature) =>
+      fetchCheckpoint(peers.client(from), replica.gpid, replica.info.partitionCount, self, signature, store, path.join(replica.dir, 'learn')),
     leaseValid: () => link.leaseValid(clockMs()),
   };
   const stub = new ReplicaStub({ self, dataDir: dataDir.value, services });
@@ -92,13 +92,13 @@ export async function installReplica(server: PteronServer, _config: LoadedConfig
   }
   registerTypedRpc(server.rpc, RPCS.RPC_LEARN_CHECKPOINT_CHUNK, async (request) => {
     const replica = stub.find(request.gpid.appId, request.gpid.partitionIndex);
-    const learner = replica?.core?.learners.get(request.learner);
+    const offered = replica?.checkpointForLearner(request.learner);
     const empty = { decree: 0n, totalBytes: 0n, data: Buffer.alloc(0), eof: true };
-    if (!replica?.store || replica.role !== 'primary' || !learner || BigInt(learner.signature) !== request.signature) {
+    if (!replica || !offered || BigInt(offered.signature) !== request.signature) {
       return { err: 'ERR_OBJECT_NOT_FOUND', ...empty };
     }
     try {
-      const chunk = await checkpoints.chunk(replica.gpid, replica.store, request.learner, learner.signature, Number(request.offset));
+      const chunk = await checkpoints.chunk(replica.gpid, offered.store, request.learner, offered.signature, Number(request.offset));
       return { err: 'ERR_OK', decree: BigInt(chunk.decree), totalBytes: BigInt(chunk.totalBytes), data: chunk.data, eof: chunk.eof };
     } catch (error) {
       log.warn({ gpid: gpidText(request.gpid), learner: request.learner, err: (error as Error).message }, 'serving a checkpoint chunk failed');
