@@ -283,13 +283,6 @@ export function splitHostPort(address: string): { host: string; port: number } {
   return { host: address.slice(0, colon), port: Number(address.slice(colon + 1)) || 0 };
 }
 
-export function isValidHostPort(address: string): boolean {
-  const colon = address.lastIndexOf(':');
-  if (colon <= 0) return false;
-  const port = address.slice(colon + 1);
-  return /^\d{1,5}$/.test(port) && Number(port) <= 65535;
-}
-
 /** Nodes ordered by host string, then port number, as /meta/nodes and /meta/app list them. */
 export function compareHostPort(a: string, b: string): number {
   const left = splitHostPort(a);
@@ -313,11 +306,6 @@ export type FunctionLevel = keyof typeof FUNCTION_LEVEL_VALUES;
 
 /** The levels a meta can actually be at (fl_invalid only means "no change" in a request). */
 export const SETTABLE_FUNCTION_LEVELS = ['fl_stopped', 'fl_blind', 'fl_freezed', 'fl_steady', 'fl_lively'] as const;
-
-export function functionLevelFromValue(value: number): FunctionLevel | undefined {
-  for (const [name, number] of Object.entries(FUNCTION_LEVEL_VALUES)) if (number === value) return name as FunctionLevel;
-  return undefined;
-}
 
 /** `fl_steady` → `steady`, as /meta/cluster and the shell print it. */
 export function functionLevelDisplayName(level: FunctionLevel): string {

@@ -91,8 +91,6 @@ export type GuardianAction =
   | { kind: 'ddd'; gpid: Gpid; reason: string };
 
 export type GuardianProposal = Extract<GuardianAction, { kind: 'proposal' }>;
-export type GuardianUpdate = Extract<GuardianAction, { kind: 'update' }>;
-
 /**
  * The level the meta really works at: a level above freezed drops to freezed while fewer than
  * `minLiveNodes` replica servers are alive or less than `livePercentage`% of the known ones.

@@ -6,12 +6,12 @@ export {
 export { ClassicLevelEngine, classicLevelEngine, type ClassicLevelTuning } from './classic-level-engine.ts';
 export { MemoryEngine, MemoryDisk, MemoryVolume, memoryEngine } from './memory-engine.ts';
 export {
-  HASH_KEY_LENGTH_LIMIT, encodeKey, decodeKey, isValidKey, hashKeyOf, sortKeyOf, hashKeyPrefix, prefixSuccessor,
+  HASH_KEY_LENGTH_LIMIT, encodeKey, decodeKey, isValidKey, hashKeyOf, hashKeyPrefix, prefixSuccessor,
   keySuccessor, hashKeyBounds, sortKeyBounds, compositeBounds, inBounds,
-  EPOCH_2016_UNIX_SECONDS, DATA_VERSION_LATEST, DATA_VERSION_READABLE_MAX, NO_EXPIRY, EXPIRE_TS_MAX,
+  EPOCH_2016_UNIX_SECONDS, DATA_VERSION_LATEST, NO_EXPIRY, EXPIRE_TS_MAX,
   valueHeaderBytes, now2016Seconds, expireTsToDate, isExpireTsPassed, ttlToExpireTs, ttlRemainingSeconds,
   valueVersionOf, readExpireTs, decodeValue, encodeValue, withExpireTs, isExpired, makeTimetag, splitTimetag,
-  META_PREFIX, DATA_PREFIX, dataStoreKey, compositeKeyOf, metaStoreKey, dataFamilyBounds, metaFamilyBounds,
+  META_PREFIX, DATA_PREFIX, dataStoreKey, compositeKeyOf, metaStoreKey, dataFamilyBounds,
   toDataFamilyBounds,
   type KeyParts, type KeyBounds, type StoredRecord, type SortKeyRange, type CompositeRange, type ValueParts, type TimetagParts,
 } from './schema.ts';

@@ -61,11 +61,6 @@ export function hashKeyOf(key: Buffer): Buffer {
   return decodeKey(key).hashKey;
 }
 
-/** The sort key of a composite key (a view, no copy). */
-export function sortKeyOf(key: Buffer): Buffer {
-  return decodeKey(key).sortKey;
-}
-
 /** `[len][hashKey]`: every key of this hash key starts with it, and no key of another hash key does. */
 export function hashKeyPrefix(hashKey: Uint8Array): Buffer {
   return encodeKey(hashKey, EMPTY);
@@ -187,8 +182,6 @@ export function inBounds(key: Uint8Array, bounds: KeyBounds): boolean {
 export const EPOCH_2016_UNIX_SECONDS = 1451606400;
 /** The value schema that new databases write. */
 export const DATA_VERSION_LATEST = 1;
-/** The newest value schema this code can read (v2 records are recognised by their first byte). */
-export const DATA_VERSION_READABLE_MAX = 2;
 /** expire_ts of a record that never expires. */
 export const NO_EXPIRY = 0;
 /**
@@ -392,11 +385,6 @@ export function metaStoreKey(name: string): Buffer {
 /** Bounds covering the whole data family. */
 export function dataFamilyBounds(): KeyBounds {
   return { gte: Buffer.of(DATA_PREFIX), lt: Buffer.of(DATA_PREFIX + 1) };
-}
-
-/** Bounds covering the whole meta family. */
-export function metaFamilyBounds(): KeyBounds {
-  return { gte: Buffer.of(META_PREFIX), lt: Buffer.of(META_PREFIX + 1) };
 }
 
 /** Moves composite-key bounds into the data family (an unset side becomes the family's edge). */
