@@ -13,8 +13,9 @@
 // - retries are bounded in count and by the operation's deadline, back off exponentially when
 //   they would hit the same server again, and never repeat a non-idempotent write that may
 //   have reached the server (a transport failure after sending).
-import { formatHostPort, isInvalidHostPort, partitionIndexOf, PteronError, type HostPort } from '../base/index.ts';
-import type { CallDefinition, OnewayDefinition, PartitionConfiguration, QueryCfgResponse } from '../wire/index.ts';
+import { formatHostPort, partitionIndexOf, PteronError, type HostPort } from '../base/index.ts';
+import { primaryOf } from '../cluster/health.ts';
+import type { CallDefinition, OnewayDefinition, QueryCfgResponse } from '../wire/index.ts';
 import { PegasusError, type OperationInfo } from './errors.ts';
 import type { MetaResolver } from './meta-resolver.ts';
 import type { ReplicaPool } from './replica-pool.ts';
@@ -92,13 +93,6 @@ export function reactionTo(error: string): ErrorReaction {
     default:
       return 'fail';
   }
-}
-
-function primaryOf(config: PartitionConfiguration): HostPort | undefined {
-  for (const candidate of [config.hpPrimary, config.primary]) {
-    if (candidate && !isInvalidHostPort(candidate)) return candidate;
-  }
-  return undefined;
 }
 
 /** A partition count the client can move to from `previous` (same, split, or merged back). */

@@ -35,7 +35,7 @@ function headerSafe(text: string): string {
 }
 
 /** The 307 a backup meta answers, or undefined on the leader. */
-export function redirectIfNotLeader(request: AdminRequest, deps: Pick<MetaHttpDeps, 'leader'>): AdminResponse | undefined {
+function redirectIfNotLeader(request: AdminRequest, deps: Pick<MetaHttpDeps, 'leader'>): AdminResponse | undefined {
   const leader = deps.leader();
   if (leader.self) return undefined;
   const host = leader.leader === undefined || leader.leader === '' ? 'invalid host_port' : leader.leader;
@@ -155,7 +155,7 @@ function roundedStddev(sample: readonly number[], partial: boolean): number {
 }
 
 /** primary_replica_count_stddev and total_replica_count_stddev of /meta/cluster (spec §5.5). */
-export function replicaCountStddev(state: MetaServerState): { primary: string; total: string } {
+function replicaCountStddev(state: MetaServerState): { primary: string; total: string } {
   const counts = countReplicas(availablePartitions(state));
   const primarySample: number[] = [];
   const totalSample: number[] = [];
