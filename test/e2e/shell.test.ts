@@ -753,7 +753,7 @@ describe('pteron shell against a meta and three replica servers', () => {
       const response = await fetch(`${meta.url}/meta/app?name=temp&detail`);
       const body = (await response.json()) as { healthy: Record<string, string> };
       return body.healthy.fully_healthy_partition_count === '8';
-    }, 30_000, 200);
+    }, 60_000, 200);
   });
 
   after(async () => {
