@@ -600,7 +600,7 @@ describe('meta discovery', () => {
     for (const server of servers) await server.close();
   });
 
-  const client = (ports: number[]) => new MetaClient(ports.map((port) => hostPort('127.0.0.1', port)), { sleep: async () => {}, timeoutMs: 2000 });
+  const client = (ports: number[]) => new MetaClient(ports.map((port) => hostPort('127.0.0.1', port)), { sleep: async () => {}, timeoutMs: 20_000 });
 
   test('the leader hint of a partition-config answer is followed, and a not-yet-active leader is asked again', async () => {
     asked.length = 0;
