@@ -402,7 +402,8 @@ describe('client against a meta and three replica servers', () => {
     const victim = replicaAt(victimServer);
     await victim.stop('SIGKILL');
     const started = Date.now();
-    const patient = createClient({ metaServers: [`127.0.0.1:${metaPort}`], timeoutMs: 20_000 });
+    // The grace of 3 s, then the meta's reassignment: seconds, more on a busy machine.
+    const patient = createClient({ metaServers: [`127.0.0.1:${metaPort}`], timeoutMs: 40_000 });
     try {
       const patientTable = await patient.openTable('temp');
       await Promise.all(hashKeys.map(async (hashKey) => {
@@ -413,9 +414,9 @@ describe('client against a meta and three replica servers', () => {
       await patient.close();
     }
     // The long-lived client of the other tests recovers too.
-    for (const hashKey of hashKeys) await table.set(hashKey, 'again', 'ok', 0, { timeoutMs: 20_000 });
+    for (const hashKey of hashKeys) await table.set(hashKey, 'again', 'ok', 0, { timeoutMs: 40_000 });
     const elapsedMs = Date.now() - started;
-    assert.ok(elapsedMs < 30_000);
+    assert.ok(elapsedMs < 60_000, `all writes done ${elapsedMs} ms after the kill`);
     t.diagnostic(`${onVictim} of ${hashKeys.length} keys were on the killed server; all writes done ${elapsedMs} ms after the kill`);
   });
 });
