@@ -261,7 +261,7 @@ describe('client against a meta and three replica servers', () => {
     const expiredBefore = await expiredValuesRead();
     await table.set('expiring', 'soon', 'gone', 1);
     await table.multiSet('expiring', [{ sortKey: 'soon2', value: 'gone' }], 1);
-    // Expiry is at the start of the second after next (whole seconds), on the clock the servers share with this process.
+    // A 1-second TTL ends at the next whole second, at most 1 s after the write, on the clock the servers share with this process.
     await sleep(2100);
     assert.equal(await table.get('expiring', 'soon'), undefined);
     assert.equal(await table.exist('expiring', 'soon2'), false);
