@@ -584,7 +584,7 @@ describe('GET /metrics', () => {
       connection.close();
     }
     assert.ok(gcCollections > 0, 'garbage collections observed');
-    await waitFor('cpu_time_ms to advance', async () => (await serverMetric(port, 'cpu_time_ms')) > cpuBefore, 5000, 200);
+    await waitFor('cpu_time_ms to advance', async () => (await serverMetric(port, 'cpu_time_ms')) > cpuBefore, 20_000, 200);
   });
 });
 
@@ -805,7 +805,7 @@ describe('the shared port', () => {
       socket.resume();
       const oneResponse = 4 + 4 + 'ERR_HANDLER_NOT_FOUND'.length + 4 + 4 + 'RPC_PTERON_NOT_READ_ACK'.length + 4;
       responseBytes = oneResponse * framesPerBatch * batches;
-      await waitFor('every response', () => received >= responseBytes, 20000, 50);
+      await waitFor('every response', () => received >= responseBytes, 60_000, 50);
       assert.equal(received, responseBytes);
     } finally {
       socket.destroy();
@@ -850,7 +850,7 @@ describe('stalled HTTP requests (an in-process listener)', () => {
     try {
       const connection = await RawConnection.open(listener.port);
       connection.write('GET /version HTTP/1.1\r\nHost: x\r\nX-Slow: ');
-      assert.ok(await connection.waitClosed(5000), 'stalled request closed');
+      assert.ok(await connection.waitClosed(20_000), 'stalled request closed');
       assert.match(connection.pending.toString('latin1'), /^HTTP\/1\.1 40[08] /);
       const healthy = await RawConnection.open(listener.port);
       healthy.write(requestBytes('/version'));
@@ -876,7 +876,7 @@ describe('stalled HTTP requests (an in-process listener)', () => {
       connection.write(Buffer.concat(requests));
       assert.ok(await connection.waitClosed(), 'connection closed after the malformed request');
       assert.match(connection.pending.toString('latin1'), /HTTP\/1\.1 400 Bad Request\r\n[^]*bad HTTP request: HPE_INVALID_METHOD$/);
-      await waitFor('the server to let go of the connection', async () => (await connections()) === 0, 3000, 20);
+      await waitFor('the server to let go of the connection', async () => (await connections()) === 0, 15_000, 20);
     } finally {
       await listener.close();
     }

@@ -421,7 +421,7 @@ let server: RunningProcess;
 let dataRoot = '';
 let paths: string[] = [];
 
-describe(`fuzzing one ${ROLE} server's port (seed ${SEED}; rerun with PTERON_FUZZ_SEED=${SEED})`, { timeout: 60000 }, () => {
+describe(`fuzzing one ${ROLE} server's port (seed ${SEED}; rerun with PTERON_FUZZ_SEED=${SEED})`, { timeout: 180_000 }, () => {
   before(async () => {
     dataRoot = await mkdtemp(path.join(os.tmpdir(), 'pteron-fuzz-'));
     // A meta lists itself; a replica server lists a port where no meta listens, so that its

@@ -101,7 +101,8 @@ describe('/pprof/*', () => {
     const response = await get('/pprof/heap');
     assert.equal(response.status, 200);
     assert.equal(response.type, 'text/plain');
-    assert.ok(Date.now() - startMs < 5000);
+    // The bound only tells an answer from a hang; the heap is read without any window.
+    assert.ok(Date.now() - startMs < 25_000);
     assertGzippedProfile(response.body);
     const top = await pprofTop(await profileFile('heap.pb.gz', response.body), '-sample_index=inuse_space');
     assert.match(top, /Type: inuse_space/);

@@ -97,7 +97,7 @@ describe('remote commands on a meta and two replica servers', () => {
         if (!/^total [2-4] replicas$/m.test(await call(replica.port, 'replica.replicas'))) return false;
       }
       return true;
-    }, 30000, 200);
+    }, 60_000, 200);
   });
 
   after(async () => {

@@ -102,15 +102,15 @@ describe('replication: failover, rejoin and learning under a write load', () => 
     const load = new WriteLoad(table);
     load.start();
     try {
-      await waitFor('writes flowing', () => load.successes > 200, 20000);
+      await waitFor('writes flowing', () => load.successes > 200, 60_000);
       const rows = await partitions();
       const victim = cluster.replicaPorts.findIndex((port) => rows.some((row) => row.primary === `127.0.0.1:${port}`));
       assert.ok(victim >= 0, 'some replica server is a primary');
       for (const index of [victim, (victim + 1) % 3]) {
         const before = load.successes;
         await cluster.replicas[index]!.stop('SIGKILL');
-        await waitFor(`primaries moved off ${address(index)}`, async () => (await partitions()).every((row) => row.primary !== address(index) && row.primary !== '-'), 30000, 200);
-        await waitFor('writes flowing again', () => load.successes > before + 200, 30000);
+        await waitFor(`primaries moved off ${address(index)}`, async () => (await partitions()).every((row) => row.primary !== address(index) && row.primary !== '-'), 60_000, 200);
+        await waitFor('writes flowing again', () => load.successes > before + 200, 60_000);
         cluster.replicas[index] = await cluster.startReplica(index);
         await cluster.waitHealthy('temp', PARTITIONS, 60000);
       }
@@ -127,7 +127,7 @@ describe('replication: failover, rejoin and learning under a write load', () => 
   test('a replica server with its data dir wiped learns everything back', async () => {
     const load = new WriteLoad(table);
     load.start();
-    await waitFor('writes flowing', () => load.successes > 200, 20000);
+    await waitFor('writes flowing', () => load.successes > 200, 60_000);
     await load.stop();
     const wiped = 2;
     const ballotsBefore = new Map((await partitions()).map((row) => [row.pidx, Number(row.ballot)]));
@@ -145,7 +145,7 @@ describe('replication: failover, rejoin and learning under a write load', () => 
     await cluster.waitHealthy('temp', PARTITIONS, 90000);
     // Leave the wiped server alone: it must serve every partition with everything in it.
     for (const index of [0, 1]) await cluster.replicas[index]!.stop('SIGKILL');
-    await waitFor('the wiped server is primary of every partition', async () => (await partitions()).every((row) => row.primary === address(wiped)), 30000, 200);
+    await waitFor('the wiped server is primary of every partition', async () => (await partitions()).every((row) => row.primary === address(wiped)), 60_000, 200);
     await verify(table, load);
     for (const index of [0, 1]) cluster.replicas[index] = await cluster.startReplica(index);
     await cluster.waitHealthy('temp', PARTITIONS, 90000);
@@ -180,7 +180,7 @@ describe('replication: a new table is cured change by change', () => {
 
   test('every partition gets its two secondaries without the periodic sweep', async () => {
     await cluster.start();
-    await cluster.waitHealthy('temp', 4, 30000);
+    await cluster.waitHealthy('temp', 4, 60_000);
     assert.deepEqual(cluster.errorLines(), []);
   });
 });

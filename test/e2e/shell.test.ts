@@ -602,7 +602,7 @@ describe('meta discovery', () => {
     for (const server of servers) await server.close();
   });
 
-  const client = (ports: number[]) => new MetaClient(ports.map((port) => hostPort('127.0.0.1', port)), { sleep: async () => {}, timeoutMs: 2000 });
+  const client = (ports: number[]) => new MetaClient(ports.map((port) => hostPort('127.0.0.1', port)), { sleep: async () => {}, timeoutMs: 20_000 });
 
   test('the leader hint of a partition-config answer is followed, and a not-yet-active leader is asked again', async () => {
     asked.length = 0;
@@ -755,7 +755,7 @@ describe('pteron shell against a meta and three replica servers', () => {
       const response = await fetch(`${meta.url}/meta/app?name=temp&detail`);
       const body = (await response.json()) as { healthy: Record<string, string> };
       return body.healthy.fully_healthy_partition_count === '8';
-    }, 30_000, 200);
+    }, 60_000, 200);
   });
 
   after(async () => {

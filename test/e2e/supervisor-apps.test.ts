@@ -23,7 +23,7 @@ function alive(pid: number): boolean {
   return !/^\d+ \(.*\) Z/.test(stat);
 }
 
-describe('app services', { timeout: 120000 }, () => {
+describe('app services', { timeout: 240_000 }, () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pteron-supervisor-apps-'));
   let port = 0;
   let webPort = 0;
@@ -101,7 +101,7 @@ services:
     supervisor.stdout!.on('data', (chunk) => (output += chunk));
     supervisor.stderr!.on('data', (chunk) => (output += chunk));
     try {
-      await waitFor('web healthy', async () => (await get('/service/health/web')).healthy === 1, 30000, 100);
+      await waitFor('web healthy', async () => (await get('/service/health/web')).healthy === 1, 60_000, 100);
     } catch (error) {
       throw new Error(`${(error as Error).message}\n${output}`);
     }
@@ -117,20 +117,21 @@ services:
   });
 
   test('restart policies: always restarts with a growing delay, on-failure leaves a clean exit, never leaves any exit', async () => {
-    await waitFor('crasher backing off at the cap', async () => /restarting in [3-4]\d\dms/.test((await get('/service/health/crasher')).err ?? ''), 10000, 20);
+    // Each crash is a node start, a second or more on a busy machine: the cap takes a few.
+    await waitFor('crasher backing off at the cap', async () => /restarting in [3-4]\d\dms/.test((await get('/service/health/crasher')).err ?? ''), 40_000, 20);
     const crasher = await get('/service/health/crasher');
     assert.equal(crasher.status, 'Down');
     assert.match(crasher.err, /^crasher1: restarting in \d+ms after exit \(code 3\)$/);
     assert.ok([...output.matchAll(/"instance":"crasher1".*?"msg":"supervisor: started"/g)].length >= 3);
-    await waitFor('finisher exited', async () => (await get('/service/health/finisher')).err === 'finisher1: exit (code 0); restart policy on-failure', 5000, 50);
-    await waitFor('once exited', async () => (await get('/service/health/once')).err === 'once1: exit (code 1); restart policy never', 5000, 50);
+    await waitFor('finisher exited', async () => (await get('/service/health/finisher')).err === 'finisher1: exit (code 0); restart policy on-failure', 20_000, 50);
+    await waitFor('once exited', async () => (await get('/service/health/once')).err === 'once1: exit (code 1); restart policy never', 20_000, 50);
     await sleep(300);
     assert.equal([...output.matchAll(/"instance":"once1".*?"msg":"supervisor: started"/g)].length, 1);
     assert.equal([...output.matchAll(/"instance":"finisher1".*?"msg":"supervisor: started"/g)].length, 1);
   });
 
   test('stdout and stderr go to the instance log, rotated at log_max_size', async () => {
-    await waitFor('the log rotated', () => fs.existsSync(path.join(dir, 'logs', 'chatty1.log.1')), 10000, 50);
+    await waitFor('the log rotated', () => fs.existsSync(path.join(dir, 'logs', 'chatty1.log.1')), 30_000, 50);
     const current = fs.readFileSync(path.join(dir, 'logs', 'chatty1.log'), 'utf8');
     const previous = fs.readFileSync(path.join(dir, 'logs', 'chatty1.log.1'), 'utf8');
     assert.match(previous, /^out line \d+\nerr line \d+\n/m);
@@ -151,7 +152,7 @@ services:
     await waitFor('three processes in the tree', async () => {
       [entry] = await processes('tree');
       return entry !== undefined && Object.keys(entry.tree).length === 3;
-    }, 10000, 50);
+    }, 30_000, 50);
     const members = Object.keys(entry.tree).map(Number);
     assert.equal(members[0], entry.pid);
     const rssSum = members.reduce((sum, pid) => sum + (entry.tree[pid].rss ?? 0), 0);
@@ -162,7 +163,7 @@ services:
     assert.deepEqual((await post('/service/stop/tree')).json, { count: 1 });
     // The shell is the supervisor's child; its own children are reaped by whoever adopts them.
     assert.ok(!alive(members[0]!));
-    await waitFor('every member of the group gone', () => members.every((pid) => !alive(pid)), 2000, 20);
+    await waitFor('every member of the group gone', () => members.every((pid) => !alive(pid)), 15_000, 20);
     assert.deepEqual(await get('/service/health/tree'), { status: 'Down', healthy: 0, total: 0, err: 'shutdown' });
   });
 
@@ -172,7 +173,8 @@ services:
     assert.deepEqual((await post('/service/stop/web')).json, { count: 1 });
     const tookMs = Date.now() - startMs;
     assert.ok(!alive(entry.pid));
-    assert.ok(tookMs >= 650 && tookMs < 5000, `stop took ${tookMs} ms`);
+    // At least the 700 ms grace; the upper bound only tells the SIGKILL from a process never stopped.
+    assert.ok(tookMs >= 650 && tookMs < 30_000, `stop took ${tookMs} ms`);
     assert.match(output, /"instance":"web1".*"msg":"supervisor: grace time over; SIGKILL"/);
     assert.deepEqual((await post('/service/restart/web')).json, { count: 1 });
     assert.equal((await fetch(`http://127.0.0.1:${webPort}/`).then((response) => response.text())), 'ok');

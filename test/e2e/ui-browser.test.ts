@@ -89,7 +89,7 @@ test('a browser runs dashboard, interrupts it, runs version and lists the endpoi
   const context = await browser.newContext({ viewport: { width: 1100, height: 700 } });
   const page = await context.newPage();
   await page.goto(`${replica.url}/ui`);
-  await waitFor('the prompt', async () => (await terminalText(page)).includes('pteron$'), 10000, 100);
+  await waitFor('the prompt', async () => (await terminalText(page)).includes('pteron$'), 30_000, 100);
   assert.match(await terminalText(page), /Welcome to pteron!/);
 
   await page.locator('.xterm').click();
@@ -99,14 +99,14 @@ test('a browser runs dashboard, interrupts it, runs version and lists the endpoi
   await waitFor('a dashboard', async () => {
     first = await terminalText(page);
     return first.includes('dashboard 20') && first.includes('memoryInfo');
-  }, 10000, 100);
+  }, 30_000, 100);
   await waitFor('the dashboard to refresh', async () => {
     const now = await terminalText(page);
     return now.includes('memoryInfo') && now !== first;
-  }, 12000, 200);
+  }, 30_000, 200);
 
   await page.keyboard.press('Control+C');
-  await waitFor('the prompt after Ctrl-C', async () => /\^C[\s\S]*pteron\$ *$/.test((await terminalText(page)).trimEnd()), 5000, 100);
+  await waitFor('the prompt after Ctrl-C', async () => /\^C[\s\S]*pteron\$ *$/.test((await terminalText(page)).trimEnd()), 20_000, 100);
 
   await page.keyboard.type('version');
   await page.keyboard.press('Enter');
@@ -115,11 +115,11 @@ test('a browser runs dashboard, interrupts it, runs version and lists the endpoi
     const lines = (await terminalText(page)).split('\n').map((line) => line.trimEnd());
     const typed = lines.lastIndexOf('pteron$ version');
     return typed >= 0 && lines[typed + 1] === version;
-  }, 5000, 100);
+  }, 20_000, 100);
 
   // Up recalls the previous line.
   await page.keyboard.press('ArrowUp');
-  await waitFor('history recall', async () => (await terminalText(page)).trimEnd().endsWith('pteron$ version'), 3000, 100);
+  await waitFor('history recall', async () => (await terminalText(page)).trimEnd().endsWith('pteron$ version'), 20_000, 100);
 
   await mkdir(path.join(PROJECT_ROOT, 'test-artifacts'), { recursive: true });
   await page.screenshot({ path: path.join(PROJECT_ROOT, 'test-artifacts', 'ui.png') });

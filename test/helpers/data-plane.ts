@@ -255,7 +255,7 @@ export class TestCluster {
   }
 
   /** Waits until every partition of `table` has a primary and two secondaries that serve. */
-  async waitHealthy(table: string, partitions: number, timeoutMs = 30000): Promise<void> {
+  async waitHealthy(table: string, partitions: number, timeoutMs = 60_000): Promise<void> {
     await waitFor(`${table} fully healthy`, async () => {
       const response = await fetch(`http://127.0.0.1:${this.metaPort}/meta/app?name=${table}&detail`);
       if (response.status !== 200) return false;
@@ -265,7 +265,7 @@ export class TestCluster {
   }
 
   /** Waits until every partition's primary answers a read of `table` (its replica is open). */
-  async waitServing(router: TableRouter, timeoutMs = 20000): Promise<void> {
+  async waitServing(router: TableRouter, timeoutMs = 60_000): Promise<void> {
     const lastErrors: string[] = [];
     await waitFor(`${router.tableName} served by its primaries`, async () => {
       await router.refresh();

@@ -73,11 +73,12 @@ export async function startPteron(role: string, options: { port?: number; args?:
     },
   };
   try {
+    // Loading the sources through tsx takes seconds on a busy machine.
     await waitFor(`${role} on port ${port}`, async () => {
       if (child.exitCode !== null) return true;
       const response = await fetch(`${running.url}/version`);
       return response.status === 200;
-    });
+    }, 60_000);
     if (child.exitCode !== null) throw new Error(`${role} exited with ${child.exitCode}`);
   } catch (error) {
     await running.stop('SIGKILL');

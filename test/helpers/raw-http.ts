@@ -93,7 +93,7 @@ export class RawConnection {
   }
 
   /** Waits for the next complete response (skipping interim 100 Continue responses). */
-  async response(timeoutMs = 10000, isHead = false): Promise<RawResponse> {
+  async response(timeoutMs = 30_000, isHead = false): Promise<RawResponse> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const parsed = parseResponse(this.buffer, isHead);
@@ -117,7 +117,7 @@ export class RawConnection {
   }
 
   /** Waits for the server to close the connection; false if it is still open after `timeoutMs`. */
-  async waitClosed(timeoutMs = 5000): Promise<boolean> {
+  async waitClosed(timeoutMs = 20_000): Promise<boolean> {
     if (this.closed) return true;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
@@ -153,7 +153,7 @@ export async function rawRequest(port: number, target: string, options: RequestO
   const connection = await RawConnection.open(port);
   try {
     connection.write(requestBytes(target, options));
-    return await connection.response(10000, options.method === 'HEAD');
+    return await connection.response(30_000, options.method === 'HEAD');
   } finally {
     connection.close();
   }

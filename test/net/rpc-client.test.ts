@@ -11,6 +11,7 @@ import type { RpcRequest } from '../../src/net/rpc/server.ts';
 import { createServer, type PteronServer } from '../../src/server/server.ts';
 import { encodeRequestFrameV0, parseResponseFrame } from '../../src/wire/frame.ts';
 import { decodeArgs, encodeResult, RPCS, readResponseCodec } from '../../src/wire/structs/index.ts';
+import { waitFor } from '../helpers/process.ts';
 
 const LOCALHOST = '127.0.0.1';
 
@@ -22,10 +23,30 @@ function failsWith(code: string) {
   };
 }
 
-/** A server whose RPC_TEST_ECHO handler waits `args[0]` × 10 ms and answers with the args. */
-async function startServer(port = 0): Promise<{ server: PteronServer; port: number; requests: RpcRequest[] }> {
+/**
+ * A server whose RPC_TEST_ECHO handler waits `args[0]` × 10 ms and answers with the args, and whose
+ * RPC_TEST_HELD handler answers with the args only once the test calls `release(args[0])`: replies
+ * in an order, or after a timeout, that no timer on a busy machine can change.
+ */
+async function startServer(port = 0): Promise<{ server: PteronServer; port: number; requests: RpcRequest[]; release: (tag: number) => void }> {
   const server = createServer({ role: 'test', port });
   const requests: RpcRequest[] = [];
+  const held = new Map<number, () => void>();
+  const releasedEarly = new Set<number>();
+  server.rpc.register('RPC_TEST_HELD', async (request) => {
+    requests.push(request);
+    const tag = request.frame.args[0] ?? 0;
+    if (!releasedEarly.delete(tag)) await new Promise<void>((resolve) => held.set(tag, resolve));
+    return { error: 'ERR_OK', result: request.frame.args };
+  });
+  const release = (tag: number): void => {
+    const resolve = held.get(tag);
+    if (resolve === undefined) releasedEarly.add(tag);
+    else {
+      held.delete(tag);
+      resolve();
+    }
+  };
   server.rpc.register('RPC_TEST_ECHO', async (request) => {
     requests.push(request);
     const delayMs = (request.frame.args[0] ?? 0) * 10;
@@ -49,15 +70,7 @@ async function startServer(port = 0): Promise<{ server: PteronServer; port: numb
     requests.push(request);
     return undefined;
   });
-  return { server, port: await server.start(), requests };
-}
-
-async function until(condition: () => boolean, what: string, timeoutMs = 2000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
+  return { server, port: await server.start(), requests, release };
 }
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -101,20 +114,26 @@ describe('RpcClient', () => {
   });
 
   it('matches pipelined replies that come back out of order', async () => {
-    const { server, port, requests } = await startServer();
+    const { server, port, requests, release } = await startServer();
     cleanups.push(() => server.close());
     const client = new RpcClient({ host: LOCALHOST, port });
     cleanups.push(() => client.close());
     const order: number[] = [];
-    const calls = [9, 6, 3, 0].map((delay, index) =>
-      client.call('RPC_TEST_ECHO', Buffer.from([delay, index])).then((response) => {
+    const calls = [0, 1, 2, 3].map((index) =>
+      client.call('RPC_TEST_HELD', Buffer.from([index, 100 + index])).then((response) => {
         order.push(index);
         return response;
       }),
     );
-    await until(() => client.inFlight === 4 || order.length > 0, 'four calls in flight');
+    assert.equal(client.inFlight, 4);
+    await waitFor('four requests at the server', () => requests.length === 4);
+    // Each reply is let go only after the one released before it has come back.
+    for (const index of [3, 2, 1, 0]) {
+      release(index);
+      await waitFor(`reply ${index}`, () => order.includes(index));
+    }
     const responses = await Promise.all(calls);
-    responses.forEach((response, index) => assert.deepEqual(response.result, Buffer.from([[9, 6, 3, 0][index]!, index])));
+    responses.forEach((response, index) => assert.deepEqual(response.result, Buffer.from([index, 100 + index])));
     assert.deepEqual(order, [3, 2, 1, 0]);
     const seqids = new Set(requests.map((request) => request.frame.seqid));
     assert.equal(seqids.size, 4, 'each call has its own seqid');
@@ -122,16 +141,16 @@ describe('RpcClient', () => {
   });
 
   it('times out a call, ignores its late reply and keeps the connection', async () => {
-    const { server, port, requests } = await startServer();
+    const { server, port, requests, release } = await startServer();
     cleanups.push(() => server.close());
     const client = new RpcClient({ host: LOCALHOST, port });
     cleanups.push(() => client.close());
-    const started = Date.now();
-    await assert.rejects(client.call('RPC_TEST_ECHO', Buffer.from([30]), { timeoutMs: 40 }), failsWith('ERR_TIMEOUT'));
-    assert.ok(Date.now() - started < 250, 'rejected at its timeout, not at the reply (300 ms)');
+    // The reply is held until after the rejection, so the rejection can only be the timeout's.
+    await assert.rejects(client.call('RPC_TEST_HELD', Buffer.from([7]), { timeoutMs: 40 }), failsWith('ERR_TIMEOUT'));
     assert.equal(client.inFlight, 0);
-    await until(() => requests.length === 1, 'the slow request to arrive');
-    await sleep(320); // the late reply arrives and is dropped
+    await waitFor('the held request to arrive', () => requests.length === 1);
+    // The late reply goes out before the next call's, on the same connection, and is dropped.
+    release(7);
     const response = await client.call('RPC_TEST_ECHO', Buffer.from([0, 42]));
     assert.deepEqual(response.result, Buffer.from([0, 42]));
     assert.ok(client.isConnected);
@@ -153,7 +172,7 @@ describe('RpcClient', () => {
     cleanups.push(() => client.close());
     assert.equal((await client.call('RPC_TEST_ECHO', Buffer.from([0]))).error, 'ERR_OK');
     const hanging = client.call('RPC_TEST_NEVER', Buffer.alloc(0), { timeoutMs: 5000 });
-    await until(() => client.inFlight === 1, 'the hanging call');
+    await waitFor('the hanging call', () => client.inFlight === 1);
     await first.server.close();
     await assert.rejects(hanging, failsWith('ERR_NETWORK_FAILURE'));
     assert.equal(client.isConnected, false);
@@ -184,13 +203,14 @@ describe('RpcClient', () => {
   });
 
   it('times out a call still waiting for a slot', async () => {
-    const { server, port } = await startServer();
+    const { server, port, release } = await startServer();
     cleanups.push(() => server.close());
     const client = new RpcClient({ host: LOCALHOST, port }, { inFlightMax: 1 });
     cleanups.push(() => client.close());
-    const slow = client.call('RPC_TEST_ECHO', Buffer.from([10]));
+    const slow = client.call('RPC_TEST_HELD', Buffer.from([1]));
     await assert.rejects(client.call('RPC_TEST_ECHO', Buffer.from([0]), { timeoutMs: 30 }), failsWith('ERR_TIMEOUT'));
     assert.equal(client.queued, 0);
+    release(1);
     assert.equal((await slow).error, 'ERR_OK');
   });
 
@@ -200,7 +220,7 @@ describe('RpcClient', () => {
     const client = new RpcClient({ host: LOCALHOST, port });
     cleanups.push(() => client.close());
     assert.deepEqual(await client.callRpc(RPCS.RPC_RRDB_RRDB_CLEAR_SCANNER, 0x1234n << 32n, { appId: 1 }), { error: 'ERR_OK', result: undefined });
-    await until(() => requests.length === 1, 'the clear_scanner request');
+    await waitFor('the clear_scanner request', () => requests.length === 1);
     assert.equal(decodeArgs(RPCS.RPC_RRDB_RRDB_CLEAR_SCANNER.args, requests[0]!.frame.args), 0x1234n << 32n);
     assert.equal(client.inFlight, 0);
     // The connection still serves calls afterwards.
