@@ -13,7 +13,11 @@ import {
 import { callRaw, hashOfHashKey, keyHashOf, RawConnection, TableRouter, TestCluster } from '../helpers/data-plane.ts';
 import { sleep, waitFor } from '../helpers/process.ts';
 
-const SCAN_CONTEXT_TIMEOUT_MS = 2000;
+// The expiry test continues one context halfway through the timeout and checks both contexts
+// after the first one's timeout plus a margin: every step has seconds to spare.
+const SCAN_CONTEXT_TIMEOUT_MS = 8000;
+const SCAN_CONTEXT_CONTINUE_AFTER_MS = 4000;
+const SCAN_CONTEXT_EXPIRY_MARGIN_MS = 2000;
 const PARTITIONS = 8;
 
 const b = (text: string | Buffer): Buffer => (Buffer.isBuffer(text) ? text : Buffer.from(text, 'latin1'));
@@ -109,9 +113,10 @@ describe('data plane on a meta and three replica servers', { timeout: 180000 }, 
       error: 'ERR_OK', result: { error: 0, value: b('value-2'), appId: router.appId, partitionIndex: pidx, server: primary },
     });
     assert.deepEqual((await ttl('basic', 'one')).result, { error: 0, ttlSeconds: -1, appId: router.appId, partitionIndex: pidx, server: primary });
-    await put('basic', 'one', 'value-3', now2016Seconds() + 100);
+    // A range wide enough for any round trip, narrow enough to catch a wrong TTL.
+    await put('basic', 'one', 'value-3', now2016Seconds() + 1000);
     const remaining = (await ttl('basic', 'one')).result!.ttlSeconds;
-    assert.ok(remaining >= 98 && remaining <= 100, `ttl ${remaining}`);
+    assert.ok(remaining >= 900 && remaining <= 1000, `ttl ${remaining}`);
 
     const removed = await router.call('RPC_RRDB_RRDB_REMOVE', composite, keyHashOf(composite));
     assert.deepEqual(removed.result, { error: 0, appId: router.appId, partitionIndex: pidx, decree: second.result!.decree + 2n, server: primary });
@@ -169,38 +174,41 @@ describe('data plane on a meta and three replica servers', { timeout: 180000 }, 
   });
 
   test('expired records are never returned (TTL 1 s)', async () => {
-    // Start just after a second boundary, so that the 1 s record is alive for the first reads; on
-    // a machine so loaded that those reads crossed into the next second, try again.
-    let expireAt = 0;
-    for (let attempt = 1; ; attempt++) {
-      await sleep(1000 - (Date.now() % 1000) + 5);
-      const now = now2016Seconds();
-      expireAt = now + 1;
-      try {
-        await put('ttl', 'short', 'gone soon', expireAt);
-        await put('ttl', 'forever', 'stays');
-        await put('ttl', 'past', 'already gone', now - 10);
-        await put('ttl', 'counter', '41', expireAt);
-        assert.equal((await get('ttl', 'short')).result!.error, 0);
-        assert.equal((await ttl('ttl', 'short')).result!.ttlSeconds, 1);
-        assert.equal((await get('ttl', 'past')).result!.error, 1, 'a record whose expire_ts has passed is absent at once');
-        assert.deepEqual(sortKeysOf((await multiGet('ttl')).kvs), ['counter', 'forever', 'short']);
-        break;
-      } catch (error) {
-        if (attempt >= 3 || now2016Seconds() < expireAt) throw error;
-      }
-    }
+    // Reads before expiry use a record with an hour to live, so no round trip can outlast it. The
+    // 1 s records are read only after their second has passed; the replica's read_expired_values
+    // counter shows they were stored and then skipped, not lost on the way in.
+    const now = now2016Seconds();
+    const expireAt = now + 1;
+    await put('ttl', 'short', 'gone soon', expireAt);
+    await put('ttl', 'later', 'an hour left', now + 3600);
+    await put('ttl', 'forever', 'stays');
+    await put('ttl', 'past', 'already gone', now - 10);
+    await put('ttl', 'counter', '41', expireAt);
+    assert.equal((await get('ttl', 'later')).result!.error, 0);
+    const laterTtl = (await ttl('ttl', 'later')).result!.ttlSeconds;
+    assert.ok(laterTtl > 3000 && laterTtl <= 3600, `ttl ${laterTtl}`);
+    assert.equal((await get('ttl', 'past')).result!.error, 1, 'a record whose expire_ts has passed is absent at once');
 
+    const hash = hashOfHashKey(b('ttl'));
+    const primary = router.partitions[router.pidxOfHash(hash)]!.primary;
+    const expiredValuesRead = async (): Promise<number> => {
+      const response = await fetch(`http://${primary}/metrics?ids=replica@${router.appId}.${router.pidxOfHash(hash)}&metrics=read_expired_values`);
+      const body = (await response.json()) as { entities: Array<{ metrics: Array<{ value: number }> }> };
+      return Number(body.entities[0]?.metrics[0]?.value ?? 0);
+    };
+    // A record expires once the clock reaches its expire_ts second.
     await sleep((expireAt + EPOCH_2016_UNIX_SECONDS) * 1000 - Date.now() + 50);
+    const expiredBefore = await expiredValuesRead();
     assert.equal((await get('ttl', 'short')).result!.error, 1);
+    assert.equal(await expiredValuesRead(), expiredBefore + 1, 'the 1 s record was stored and is skipped as expired');
     assert.equal((await ttl('ttl', 'short')).result!.error, 1);
-    assert.deepEqual(sortKeysOf((await multiGet('ttl')).kvs), ['forever']);
+    assert.deepEqual(sortKeysOf((await multiGet('ttl')).kvs), ['forever', 'later']);
     assert.deepEqual(sortKeysOf((await multiGet('ttl', { sortKeys: [b('short'), b('forever'), b('past')] })).kvs), ['forever']);
-    const batch = await router.call('RPC_RRDB_RRDB_BATCH_GET', { keys: ['short', 'forever', 'past'].map((sortKey) => ({ hashKey: b('ttl'), sortKey: b(sortKey) })) }, hashOfHashKey(b('ttl')));
+    const batch = await router.call('RPC_RRDB_RRDB_BATCH_GET', { keys: ['short', 'forever', 'past'].map((sortKey) => ({ hashKey: b('ttl'), sortKey: b(sortKey) })) }, hash);
     assert.deepEqual(batch.result!.data.map((data) => data.sortKey.toString()), ['forever']);
-    assert.equal(await sortKeyCount('ttl'), 1n);
-    const scanned = await scanAll(hashKeyScanner('ttl'), hashOfHashKey(b('ttl')));
-    assert.deepEqual(scanned.flatMap((response) => response.kvs.map((kv) => kv.key)), [key('ttl', 'forever')]);
+    assert.equal(await sortKeyCount('ttl'), 2n);
+    const scanned = await scanAll(hashKeyScanner('ttl'), hash);
+    assert.deepEqual(scanned.flatMap((response) => response.kvs.map((kv) => kv.key)), [key('ttl', 'forever'), key('ttl', 'later')]);
     // An expired counter counts from zero and loses its expiry; an expired check value does not exist.
     const counted = await incr('ttl', 'counter', 1n);
     assert.deepEqual([counted.result!.error, counted.result!.newValue], [0, 1n]);
@@ -208,7 +216,7 @@ describe('data plane on a meta and three replica servers', { timeout: 180000 }, 
     const cas = await router.call('RPC_RRDB_RRDB_CHECK_AND_SET', {
       hashKey: b('ttl'), checkSortKey: b('short'), checkType: CasCheckType.CT_VALUE_NOT_EXIST, checkOperand: Buffer.alloc(0), setDiffSortKey: false,
       setSortKey: Buffer.alloc(0), setValue: b('back'), setExpireTsSeconds: 0, returnCheckValue: true,
-    }, hashOfHashKey(b('ttl')));
+    }, hash);
     assert.deepEqual([cas.result!.error, cas.result!.checkValueReturned, cas.result!.checkValueExist], [0, true, false]);
   });
 
@@ -467,14 +475,18 @@ describe('data plane on a meta and three replica servers', { timeout: 180000 }, 
     assert.equal(await connection.repliedWithin(seqid, 500), false);
     assert.equal((await router.call('RPC_RRDB_RRDB_SCAN', { contextId }, hash)).result!.error, 1);
 
-    // An idle context is dropped after scan_context_timeout_ms.
+    // An idle context is dropped after scan_context_timeout_ms. Times are taken on this side after
+    // each reply, so a slow round trip only adds to the idle context's age; the margins cover a
+    // slow request and a late timer on the server, by seconds.
     const idle = await router.call('RPC_RRDB_RRDB_GET_SCANNER', hashKeyScanner('scan', { batchSize: 2 }), hash);
     const kept = await router.call('RPC_RRDB_RRDB_GET_SCANNER', hashKeyScanner('scan', { batchSize: 2 }), hash);
-    await sleep(700);
+    const openedAt = Date.now();
+    await sleep(SCAN_CONTEXT_CONTINUE_AFTER_MS);
     const continued = await router.call('RPC_RRDB_RRDB_SCAN', { contextId: kept.result!.contextId }, hash);
     assert.equal(continued.result!.error, 0, 'continuing in time works');
-    // The idle context is now 300 ms past its timeout; the continued one 400 ms short of it.
-    await sleep(SCAN_CONTEXT_TIMEOUT_MS - 700 + 300);
+    // The idle context is now past its timeout by SCAN_CONTEXT_EXPIRY_MARGIN_MS; the continued one
+    // is still short of its fresh timeout by about the same.
+    await sleep(openedAt + SCAN_CONTEXT_TIMEOUT_MS + SCAN_CONTEXT_EXPIRY_MARGIN_MS - Date.now());
     const expired = await router.call('RPC_RRDB_RRDB_SCAN', { contextId: idle.result!.contextId }, hash);
     assert.deepEqual([expired.error, expired.result!.error, expired.result!.kvs.length], ['ERR_OK', 1, 0]);
     const refreshed = await router.call('RPC_RRDB_RRDB_SCAN', { contextId: continued.result!.contextId }, hash);
