@@ -175,7 +175,8 @@ services:
     assert.ok(!alive(entry.pid));
     // At least the 700 ms grace; the upper bound only tells the SIGKILL from a process never stopped.
     assert.ok(tookMs >= 650 && tookMs < 30_000, `stop took ${tookMs} ms`);
-    assert.match(output, /"instance":"web1".*"msg":"supervisor: grace time over; SIGKILL"/);
+    // The supervisor's log reaches us through a pipe, which may deliver the line after the HTTP answer.
+    await waitFor('the SIGKILL logged', () => /"instance":"web1".*"msg":"supervisor: grace time over; SIGKILL"/.test(output), 30_000, 50);
     assert.deepEqual((await post('/service/restart/web')).json, { count: 1 });
     assert.equal((await fetch(`http://127.0.0.1:${webPort}/`).then((response) => response.text())), 'ok');
   });
