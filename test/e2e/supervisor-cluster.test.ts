@@ -191,7 +191,9 @@ ${extra}`;
         }
       }
     }
-    fs.rmSync(dir, { recursive: true, force: true });
+    // PTERON_KEEP_TEST_DIRS=1 keeps the cluster's logs and data for a failure to be read afterwards.
+    if (process.env.PTERON_KEEP_TEST_DIRS === '1') console.log(`# kept ${dir}`);
+    else fs.rmSync(dir, { recursive: true, force: true });
   });
 
   test('/service, /service/health, /service/metrics, /service/info and /session answer in pmesh\'s shapes', async () => {
