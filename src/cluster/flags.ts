@@ -61,3 +61,19 @@ defineGroupValidator('fd_grace_exceeds_lease', () =>
     : `fd_grace_seconds (${fdGraceSeconds.value}) must be greater than fd_lease_seconds (${fdLeaseSeconds.value})`,
 );
 
+/** The liveness timing in milliseconds, as the meta's failure detector and the replica server's lease both read it. */
+export interface LivenessTiming {
+  checkIntervalMs: number;
+  beaconIntervalMs: number;
+  leaseMs: number;
+  graceMs: number;
+}
+
+export function livenessTimingFromFlags(): LivenessTiming {
+  return {
+    checkIntervalMs: fdCheckIntervalSeconds.value * 1000,
+    beaconIntervalMs: fdBeaconIntervalSeconds.value * 1000,
+    leaseMs: fdLeaseSeconds.value * 1000,
+    graceMs: fdGraceSeconds.value * 1000,
+  };
+}

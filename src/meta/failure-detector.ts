@@ -4,7 +4,7 @@
 // Safety rule: a replica server stops serving once it has not heard from the meta for the
 // lease, and the meta declares it dead only after the longer grace, so by the time the meta
 // hands a dead primary's partitions to someone else, the old primary has already stepped down.
-import { fdBeaconIntervalSeconds, fdCheckIntervalSeconds, fdGraceSeconds, fdLeaseSeconds } from '../cluster/index.ts';
+import { livenessTimingFromFlags } from '../cluster/index.ts';
 import { defineFlag } from '../config/index.ts';
 
 export const enableWhiteList = defineFlag({
@@ -57,10 +57,7 @@ export function failureDetectorOptionsFromFlags(): FailureDetectorOptions {
     ? new Set(replicaWhiteList.value.split(',').map((item) => item.trim()).filter((item) => item !== ''))
     : undefined;
   return {
-    checkIntervalMs: fdCheckIntervalSeconds.value * 1000,
-    beaconIntervalMs: fdBeaconIntervalSeconds.value * 1000,
-    leaseMs: fdLeaseSeconds.value * 1000,
-    graceMs: fdGraceSeconds.value * 1000,
+    ...livenessTimingFromFlags(),
     whiteList,
     stableRunningMs: stableRsMinRunningSeconds.value * 1000,
     maxUnstableRestarts: maxSuccessiveUnstableRestart.value,

@@ -10,7 +10,7 @@ import { addServerStat, registerRemoteCommand } from '../../diag/remote/index.ts
 import { replicaRemoteCommands } from './commands.ts';
 import { formatHostPort, isInvalidHostPort, log, parseHostPort, parseHostPortList } from '../../base/index.ts';
 import { defineFlag, onFlagChange, type LoadedConfig } from '../../config/index.ts';
-import { appInfoFromJson, appInfoFromWire, appInfoToJson, appInfoToWire, CONFIG_TYPE_VALUES, fdBeaconIntervalSeconds, fdLeaseSeconds, gpidText, metaServerList, partitionConfigurationFromWire, partitionConfigurationToWire, type AppInfo, type ConfigType, type PartitionConfiguration } from '../../cluster/index.ts';
+import { appInfoFromJson, appInfoFromWire, appInfoToJson, appInfoToWire, CONFIG_TYPE_VALUES, gpidText, livenessTimingFromFlags, metaServerList, partitionConfigurationFromWire, partitionConfigurationToWire, type AppInfo, type ConfigType, type PartitionConfiguration } from '../../cluster/index.ts';
 import { defineMetric, serverEntity } from '../../metrics/index.ts';
 import { registerOnewayRpc, registerTypedRpc, RpcClient } from '../../net/index.ts';
 import { dataDir, type PteronServer } from '../server.ts';
@@ -50,9 +50,10 @@ export async function installReplica(server: PteronServer, _config: LoadedConfig
   const startTimeMs = BigInt(server.identity.startTime.getTime());
   // Beacons, the lease, the choice of meta and the config sync (src/replica/meta-link.ts).
   const clockMs = (): number => Date.now();
+  const liveness = livenessTimingFromFlags();
   const link = new MetaLink({
-    self, metas: parseHostPortList(metaServerList.value).map(formatHostPort), leaseMs: fdLeaseSeconds.value * 1000,
-    beaconIntervalMs: fdBeaconIntervalSeconds.value * 1000, configSyncIntervalMs: configSyncIntervalMs.value, answerTimeoutMs: META_RPC_TIMEOUT_MS,
+    self, metas: parseHostPortList(metaServerList.value).map(formatHostPort), leaseMs: liveness.leaseMs,
+    beaconIntervalMs: liveness.beaconIntervalMs, configSyncIntervalMs: configSyncIntervalMs.value, answerTimeoutMs: META_RPC_TIMEOUT_MS,
   }, clockMs());
   let meta = new RpcClient(parseHostPort(link.meta), { timeoutMs: META_RPC_TIMEOUT_MS });
   const peers = new PeerTransport(self, 5000);
