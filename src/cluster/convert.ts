@@ -3,8 +3,8 @@
 import { formatHostPort, INVALID_HOST_PORT, parseHostPort, type HostPort } from '../base/index.ts';
 import type * as wire from '../wire/index.ts';
 import {
-  APP_STATUS_VALUES, appStatusFromValue, PARTITION_STATUS_VALUES, type AppInfo, type PartitionConfiguration, type PartitionStatus,
-  type ReplicaInfo,
+  APP_STATUS_VALUES, appStatusFromValue, MANUAL_COMPACT_STATUS_VALUES, PARTITION_STATUS_VALUES, type AppInfo, type ManualCompactStatus,
+  type PartitionConfiguration, type PartitionStatus, type ReplicaInfo,
 } from './model.ts';
 
 export function toHostPort(address: string): HostPort {
@@ -103,7 +103,13 @@ export function replicaInfoToWire(replica: ReplicaInfo): wire.ReplicaInfo {
     lastDurableDecree: BigInt(replica.lastDurableDecree),
     appType: replica.appType,
     diskTag: replica.diskTag,
+    ...(replica.manualCompactStatus !== undefined && { manualCompactStatus: MANUAL_COMPACT_STATUS_VALUES[replica.manualCompactStatus] }),
   };
+}
+
+function manualCompactStatusFromValue(value: number): ManualCompactStatus {
+  for (const [name, number] of Object.entries(MANUAL_COMPACT_STATUS_VALUES)) if (number === value) return name as ManualCompactStatus;
+  return 'IDLE';
 }
 
 export function replicaInfoFromWire(replica: wire.ReplicaInfo): ReplicaInfo {
@@ -116,5 +122,6 @@ export function replicaInfoFromWire(replica: wire.ReplicaInfo): ReplicaInfo {
     lastDurableDecree: Number(replica.lastDurableDecree),
     appType: replica.appType,
     diskTag: replica.diskTag,
+    ...(replica.manualCompactStatus !== undefined && { manualCompactStatus: manualCompactStatusFromValue(replica.manualCompactStatus) }),
   };
 }

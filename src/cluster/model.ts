@@ -258,7 +258,13 @@ export interface ReplicaInfo {
   lastDurableDecree: number;
   appType: string;
   diskTag: string;
+  /** Where this replica is in a manual compaction (absent: IDLE, as Pegasus reads an unset field). */
+  manualCompactStatus?: ManualCompactStatus;
 }
+
+/** manual_compaction_status (idl/metadata.thrift). */
+export const MANUAL_COMPACT_STATUS_VALUES = { IDLE: 0, QUEUING: 1, RUNNING: 2, FINISHED: 3 } as const;
+export type ManualCompactStatus = keyof typeof MANUAL_COMPACT_STATUS_VALUES;
 
 // ---------------------------------------------------------------------------------------------
 // replica-server nodes

@@ -64,6 +64,8 @@ export interface ReplicaInfo {
   lastDurableDecree: bigint;
   appType: string;
   diskTag: string;
+  /** manual_compaction_status: IDLE 0, QUEUING 1, RUNNING 2, FINISHED 3. */
+  manualCompactStatus?: number;
 }
 export const replicaInfoCodec: StructType<ReplicaInfo> = defineStruct<ReplicaInfo>('replica_info', [
   { id: 1, name: 'pid', type: gpidType },
@@ -74,6 +76,7 @@ export const replicaInfoCodec: StructType<ReplicaInfo> = defineStruct<ReplicaInf
   { id: 6, name: 'lastDurableDecree', type: i64Type },
   { id: 7, name: 'appType', type: stringType },
   { id: 8, name: 'diskTag', type: stringType },
+  { id: 9, name: 'manualCompactStatus', type: i32Type, optional: true },
 ]);
 
 export interface ConfigurationUpdateRequest {
