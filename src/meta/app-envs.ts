@@ -96,6 +96,24 @@ export const APP_ENV_DEFINITIONS: ReadonlyMap<string, EnvDefinition> = new Map<s
   ['duplication.follower_app_status', STRING],
 ]);
 
+/**
+ * Envs that Pegasus supports and Pteron does not act on yet, with what a user is told. Accepting
+ * them would be a silent lie (the value stored, nothing done), so set_app_envs and create_app
+ * refuse them, naming the env; /envs/list still lists them, as Pegasus does.
+ */
+const NOT_IMPLEMENTED_ENVS: ReadonlyMap<string, string> = new Map([
+  ...['replica.write_throttling', 'replica.write_throttling_by_size', 'replica.read_throttling', 'replica.read_throttling_by_size',
+    'replica.backup_request_throttling'].map((key) => [key, 'request throttling is not implemented'] as const),
+  ['rocksdb.allow_ingest_behind', 'bulk load ingestion is not implemented'],
+  ['rocksdb.num_levels', 'the LevelDB engine has a fixed number of levels'],
+  ['rocksdb.checkpoint.reserve_min_count', 'replicas keep no local checkpoints to reserve'],
+  ['rocksdb.checkpoint.reserve_time_seconds', 'replicas keep no local checkpoints to reserve'],
+  ['replica_access_controller.allowed_users', 'access control is not implemented'],
+  ['replica_access_controller.ranger_policies', 'access control is not implemented'],
+  ...['duplication.master_cluster', 'duplication.master_metas', 'duplication.master_app_name', 'duplication.follower_app_status']
+    .map((key) => [key, 'duplication is not implemented'] as const),
+]);
+
 /** RocksDB option envs: the only ones create_app checks (the others are checked when set later). */
 const ROCKSDB_OPTION_ENVS = new Set(['rocksdb.write_buffer_size', 'rocksdb.num_levels']);
 
@@ -114,6 +132,17 @@ function parseDecimal(text: string): bigint | undefined {
 export function validateAppEnv(key: string, value: string): string | undefined {
   const definition = APP_ENV_DEFINITIONS.get(key);
   if (!definition) return `app_env '${key}' is not supported`;
+  const valueProblem = validateValue(definition, value);
+  if (valueProblem !== undefined) return valueProblem;
+  return notImplementedHint(key);
+}
+
+function notImplementedHint(key: string): string | undefined {
+  const reason = NOT_IMPLEMENTED_ENVS.get(key);
+  return reason === undefined ? undefined : `app_env '${key}' is not implemented by Pteron: ${reason}`;
+}
+
+function validateValue(definition: EnvDefinition, value: string): string | undefined {
   switch (definition.type) {
     case 'bool': {
       const lower = value.toLowerCase();
@@ -134,11 +163,13 @@ export function validateAppEnv(key: string, value: string): string | undefined {
   }
 }
 
-/** create_app's check of the envs it is given: only RocksDB options must be valid up front. */
+/**
+ * create_app's check of the envs it is given: RocksDB options must be valid up front (as in
+ * Pegasus), and none may be one Pteron does not implement.
+ */
 export function validateCreateAppEnvs(envs: Record<string, string>): string | undefined {
   for (const [key, value] of Object.entries(envs)) {
-    if (!ROCKSDB_OPTION_ENVS.has(key)) continue;
-    const hint = validateAppEnv(key, value);
+    const hint = ROCKSDB_OPTION_ENVS.has(key) ? validateAppEnv(key, value) : notImplementedHint(key);
     if (hint !== undefined) return hint;
   }
   return undefined;
