@@ -231,6 +231,11 @@ export class CompactionService {
     this.enqueueJob(() => this.runSweep());
   }
 
+  /** Resolves once every compaction queued so far has ended. */
+  async idle(): Promise<void> {
+    while (this.pendingJobs > 0) await this.jobs;
+  }
+
   /** Drops a queued compaction and waits for a running one to stop (the store closing under it ends it). */
   async close(): Promise<void> {
     this.closed = true;
