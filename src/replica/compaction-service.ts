@@ -1,10 +1,13 @@
 // A replica's compactions, the I/O shell around the manual-compaction core (manual-compact.ts):
 // it evaluates the table's `manual_compact.*` envs when they arrive and on a periodic check, waits
 // for one of the server's slots for the table (`max_concurrent_running_count`), runs the store's
-// compaction pass (expired records, the table's `default_ttl`, stale keys after a split) and
-// records the finish time in the store. Between manual compactions it sweeps expired records on
-// its own every `ttl_reclaim_interval_seconds`: LevelDB runs no compaction filter, so without the
-// sweep a record that expired would stay on disk until the next manual compaction.
+// compaction pass and records the finish time in the store. The pass does what Pegasus's
+// compaction filter does: it drops expired records, gives records without a TTL the table's
+// `default_ttl`, drops stale keys after a split (`replica.split.validate_partition_hash`) and
+// applies the `user_specified_compaction` operations. Between manual compactions the same pass
+// runs as a sweep every `ttl_reclaim_interval_seconds`, standing in for RocksDB's automatic
+// compactions, which run the filter in Pegasus: LevelDB has no filter, so without the sweep a
+// record that expired would stay on disk until the next manual compaction.
 import { log, type Gpid } from '../base/index.ts';
 import { gpidText, type ManualCompactStatus } from '../cluster/index.ts';
 import { defineFlag } from '../config/index.ts';
@@ -13,6 +16,9 @@ import type { CompactOptions, CompactStats, ReplicaStore } from '../storage/inde
 import {
   ManualCompactCore, localDateTime, staleSplitKeyPredicate, type CompactRequest, type CompactStateReport,
 } from './manual-compact.ts';
+import {
+  ENV_USER_SPECIFIED_COMPACTION, applyUserOperations, parseUserSpecifiedCompaction, type UserCompactionOperation,
+} from './user-specified-compaction.ts';
 
 export const manualCompactMinIntervalSeconds = defineFlag({
   section: 'pegasus.server',
@@ -173,6 +179,8 @@ export class CompactionService {
   private nextCheckMs = 0;
   private nextSweepMs = 0;
   private closed = false;
+  /** The `user_specified_compaction` env last parsed, and its operations. */
+  private userOperations: { text: string | undefined; operations: UserCompactionOperation[] } = { text: undefined, operations: [] };
 
   constructor(options: CompactionServiceOptions) {
     this.gpid = options.gpid;
@@ -256,9 +264,15 @@ export class CompactionService {
   private compactOptions(): CompactOptions {
     const table = this.table();
     const stale = table.splitValidatePartitionHash ? staleSplitKeyPredicate(this.gpid.partitionIndex, table.partitionCount) : undefined;
+    const userText = table.envs[ENV_USER_SPECIFIED_COMPACTION];
+    if (userText !== this.userOperations.text) {
+      this.userOperations = { text: userText, operations: userText === undefined ? [] : parseUserSpecifiedCompaction(userText) };
+    }
+    const { operations } = this.userOperations;
     return {
       defaultTtlSeconds: table.defaultTtlSeconds,
       ...(stale && { drop: (record) => stale(record.key) }),
+      ...(operations.length > 0 && { userOperations: (record, now) => applyUserOperations(operations, record, now) }),
     };
   }
 
@@ -314,7 +328,7 @@ export class CompactionService {
     try {
       const stats = await store.compact(this.compactOptions());
       this.expiredDropped.increment(stats.expiredDropped);
-      if (stats.expiredDropped + stats.predicateDropped + stats.ttlApplied > 0) {
+      if (stats.expiredDropped + stats.predicateDropped + stats.userDropped + stats.ttlApplied > 0) {
         log.info({ gpid: gpidText(this.gpid), ...statsFields(stats) }, 'TTL sweep reclaimed records');
       }
     } finally {
@@ -324,5 +338,5 @@ export class CompactionService {
 }
 
 function statsFields(stats: CompactStats): Record<string, number> {
-  return { scanned: stats.scannedEntries, expiredDropped: stats.expiredDropped, staleDropped: stats.predicateDropped, ttlApplied: stats.ttlApplied };
+  return { scanned: stats.scannedEntries, expiredDropped: stats.expiredDropped, staleDropped: stats.predicateDropped, userDropped: stats.userDropped, ttlApplied: stats.ttlApplied };
 }
