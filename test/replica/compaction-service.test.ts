@@ -12,10 +12,12 @@ import { after, describe, test } from 'node:test';
 import { compositeKeyHash } from '../../src/base/index.ts';
 import { MANUAL_COMPACT_STATUS_VALUES, type AppInfo, type PartitionConfiguration } from '../../src/cluster/index.ts';
 import type { AdminRequest } from '../../src/net/index.ts';
-import { ttlReclaimIntervalSeconds } from '../../src/replica/compaction-service.ts';
+import { setFlagFromText } from '../../src/config/index.ts';
+import { metricRegistry } from '../../src/metrics/index.ts';
+import { CompactionService, CompactionSlots, ttlReclaimIntervalSeconds, type CompactionTable } from '../../src/replica/compaction-service.ts';
 import { manualCompactionCall } from '../../src/replica/http.ts';
 import { ReplicaStub, type ClientWrite, type Replica } from '../../src/replica/index.ts';
-import { encodeKey, now2016Seconds } from '../../src/storage/index.ts';
+import { ReplicaStore, encodeKey, now2016Seconds } from '../../src/storage/index.ts';
 import { waitFor } from '../helpers/process.ts';
 
 const SELF = '127.0.0.1:40101';
@@ -186,5 +188,67 @@ describe('replica manual compaction', () => {
     assert.equal(replica.compaction.status(), 'IDLE', 'a sweep is no manual compaction');
     assert.equal(metric(replica, 'rdb_compaction_dropped_expired_records'), 300);
     await stub.close();
+  });
+});
+
+describe('compaction service on an injected clock', () => {
+  const scratch = mkdtempSync(path.join(os.tmpdir(), 'pteron-compaction-clock-'));
+  after(() => rmSync(scratch, { recursive: true, force: true }));
+
+  const serviceOn = async (name: string, table: CompactionTable, clock: { now: number }) => {
+    const store = await ReplicaStore.open({ replicaDir: path.join(scratch, name) });
+    const entity = metricRegistry.entity('replica', `replica@${name}`, { table_id: name, partition_id: '0' });
+    const service = new CompactionService({ gpid: { appId: 99, partitionIndex: 0 }, slots: new CompactionSlots(), entity, table: () => table, clockMs: () => clock.now });
+    await service.open(store);
+    return { store, service, entity };
+  };
+
+  test('a periodic time is caught by the periodic check and runs once a day', async () => {
+    const clock = { now: new Date(2026, 0, 10, 9, 0, 0).getTime() };
+    const table: CompactionTable = { envs: { 'manual_compact.periodic.trigger_time': '10:00' }, partitionCount: 1, defaultTtlSeconds: 0, splitValidatePartitionHash: false };
+    const { store, service, entity } = await serviceOn('periodic', table, clock);
+    assert.equal(service.status(), 'IDLE', '09:00: not yet');
+    clock.now = new Date(2026, 0, 10, 10, 0, 30).getTime();
+    service.tick(clock.now);
+    await service.idle();
+    assert.equal(service.status(), 'FINISHED');
+    assert.equal(await store.lastManualCompactFinishTimeMs(), clock.now);
+    const finishedAt = clock.now;
+    clock.now += 60_000;
+    service.tick(clock.now);
+    await service.idle();
+    assert.equal(await store.lastManualCompactFinishTimeMs(), finishedAt, 'done for today');
+    clock.now = new Date(2026, 0, 11, 10, 0, 30).getTime();
+    service.tick(clock.now);
+    await service.idle();
+    assert.equal(await store.lastManualCompactFinishTimeMs(), clock.now, 'again the next day');
+    await service.close();
+    await store.close();
+    entity.retire();
+  });
+
+  test('manual_compact_min_interval_seconds holds a new trigger back until the interval passed', async () => {
+    const clock = { now: new Date(2026, 0, 10, 9, 0, 0).getTime() };
+    const table: CompactionTable = { envs: { 'manual_compact.once.trigger_time': String(clock.now / 1000) }, partitionCount: 1, defaultTtlSeconds: 0, splitValidatePartitionHash: false };
+    setFlagFromText('manual_compact_min_interval_seconds', '600');
+    try {
+      const { store, service, entity } = await serviceOn('interval', table, clock);
+      await service.idle();
+      assert.equal(await store.lastManualCompactFinishTimeMs(), clock.now, 'the first one runs');
+      const first = clock.now;
+      clock.now += 60_000;
+      table.envs = { 'manual_compact.once.trigger_time': String(clock.now / 1000) };
+      service.onEnvs(clock.now);
+      assert.equal(service.status(), 'FINISHED', 'a minute later: held back');
+      clock.now = first + 601_000;
+      service.onEnvs(clock.now);
+      await service.idle();
+      assert.equal(await store.lastManualCompactFinishTimeMs(), clock.now);
+      await service.close();
+      await store.close();
+      entity.retire();
+    } finally {
+      setFlagFromText('manual_compact_min_interval_seconds', '0');
+    }
   });
 });
