@@ -65,7 +65,7 @@ const bytesAfterMetric = defineMetric({
   entityType: 'replica', type: 'Gauge', name: 'rdb_manual_compact_last_disk_bytes_after', unit: 'Bytes',
   desc: 'The bytes the replica\'s database took on disk when the last manual compaction finished',
 });
-const ttlSweptMetric = defineMetric({
+const expiredDroppedMetric = defineMetric({
   entityType: 'replica', type: 'Counter', name: 'rdb_compaction_dropped_expired_records', unit: 'Keys',
   desc: 'The number of expired records the manual compactions and TTL sweeps dropped',
 });
@@ -193,7 +193,7 @@ export class CompactionService {
     entity.gauge(lastFinishTimeMetric).sampleWith(() => this.core.lastFinishTimeMs);
     this.bytesBefore = entity.gauge(bytesBeforeMetric);
     this.bytesAfter = entity.gauge(bytesAfterMetric);
-    this.expiredDropped = entity.counter(ttlSweptMetric);
+    this.expiredDropped = entity.counter(expiredDroppedMetric);
   }
 
   /** The store is open: restores the last finish time and looks at the envs. */
@@ -293,12 +293,12 @@ export class CompactionService {
   private async runManual(request: CompactRequest): Promise<void> {
     const store = this.store!;
     const slot = await this.waitForSlot('manual', `app.${this.gpid.appId}`, () => this.core.maxConcurrentRunningCount);
-    if (slot === undefined || !this.core.begin(this.clockMs())) {
+    const startMs = this.clockMs();
+    if (slot === undefined || !this.core.begin(startMs)) {
       this.core.drop();
       slot?.release();
       return;
     }
-    const startMs = this.clockMs();
     try {
       const before = await store.diskBytes();
       log.info({ gpid: gpidText(this.gpid), rule: request.rule, diskBytes: before }, 'manual compaction started');
