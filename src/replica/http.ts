@@ -1,6 +1,7 @@
 // The replica server's admin HTTP calls (spec pegasus-http §6).
 import { parseCInteger } from '../config/index.ts';
 import { nj, type AdminRequest, type AdminResponse, type HttpRouter } from '../net/index.ts';
+import { PartitionStatus } from '../wire/index.ts';
 import type { ReplicaStub } from './stub.ts';
 
 const INT32_MAX = 0x7fffffffn;
@@ -25,11 +26,39 @@ export function dataVersionCall(stub: ReplicaStub, request: AdminRequest): Admin
   return { status: 200, body: nj(versions) };
 }
 
+/**
+ * `/replica/manual_compaction?app_id=<id>`: this node's primaries and secondaries of a table by
+ * manual-compaction status; all zeros when it hosts none (spec pegasus-http §6.3).
+ */
+export function manualCompactionCall(stub: ReplicaStub, request: AdminRequest): AdminResponse {
+  const raw = request.query.get('app_id');
+  if (raw === undefined) return { status: 400, body: 'app_id should not be empty' };
+  const appId = parseAppId(raw);
+  if (appId === undefined) return { status: 400, body: `invalid app_id=${raw}` };
+  const counts = { finished: 0, idle: 0, queuing: 0, running: 0 };
+  for (const replica of stub.replicas()) {
+    if (replica.gpid.appId !== appId) continue;
+    if (replica.status !== PartitionStatus.PS_PRIMARY && replica.status !== PartitionStatus.PS_SECONDARY) continue;
+    const status = replica.compaction.status();
+    if (status === 'FINISHED') counts.finished += 1;
+    else if (status === 'IDLE') counts.idle += 1;
+    else if (status === 'QUEUING') counts.queuing += 1;
+    else counts.running += 1;
+  }
+  return { status: 200, body: nj({ status: counts }) };
+}
+
 export function registerReplicaHttpCalls(router: HttpRouter, stub: ReplicaStub): void {
   router.register({
     path: 'replica/data_version',
     parameters: 'app_id=<app_id>',
     description: 'Query the data version of an app.',
     handler: (request) => dataVersionCall(stub, request),
+  });
+  router.register({
+    path: 'replica/manual_compaction',
+    parameters: 'app_id=<app_id>',
+    description: 'Query the manual compaction status of an app.',
+    handler: (request) => manualCompactionCall(stub, request),
   });
 }

@@ -9,7 +9,7 @@ import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PteronError, assert, log, type Gpid } from '../base/index.ts';
 import { parseCInteger } from '../config/index.ts';
-import { appInfoToJson, gpidText, type AppInfo, type PartitionConfiguration } from '../cluster/index.ts';
+import { MANUAL_COMPACT_STATUS_VALUES, appInfoToJson, gpidText, type AppInfo, type PartitionConfiguration } from '../cluster/index.ts';
 import { ReplicaStore, type EngineFactory } from '../storage/index.ts';
 import { PartitionStatus, type ReplicaInfo } from '../wire/index.ts';
 import {
@@ -17,6 +17,7 @@ import {
   prepareRetryMs, prepareTimeoutMsForSecondaries, scanContextsMax, scanContextTimeoutMs, stalenessForCommit, writeQueueMax,
 } from './flags.ts';
 import { ReplicaMetrics } from './metrics.ts';
+import { CompactionService, CompactionSlots } from './compaction-service.ts';
 import type { Mutation, WriteOutcome } from './write/mutation.ts';
 import { MutationLog } from './log/mutation-log.ts';
 import type { SharedLog } from './log/shared-log.ts';
@@ -118,6 +119,8 @@ export interface ReplicaServices {
   leaseValid(): boolean;
   /** The server's shared log, through which the mutation log is made durable (when there is one). */
   sharedLog?: SharedLog;
+  /** The server's compaction slots (`max_concurrent_running_count` counts per server); default: the replica's own. */
+  compactionSlots?: CompactionSlots;
 }
 
 /** Where a replica keeps its private mutation log. */
@@ -175,6 +178,8 @@ export class Replica implements MutationCommitter {
   readonly dir: string;
   readonly scanners: ScannerContexts;
   readonly metrics: ReplicaMetrics;
+  /** Manual compactions and TTL sweeps of the store. */
+  readonly compaction: CompactionService;
   info: AppInfo;
   config: PartitionConfiguration | undefined;
   envs: ReplicaEnvs;
@@ -212,6 +217,15 @@ export class Replica implements MutationCommitter {
     this.savedBallotOnDisk = savedBallot;
     this.envs = envsOf(info);
     this.metrics = new ReplicaMetrics(gpid.appId, gpid.partitionIndex);
+    this.compaction = new CompactionService({
+      gpid,
+      slots: services.compactionSlots ?? new CompactionSlots(),
+      entity: this.metrics.entity,
+      table: () => ({
+        envs: this.info.envs, partitionCount: this.info.partitionCount,
+        defaultTtlSeconds: this.envs.defaultTtlSeconds, splitValidatePartitionHash: this.envs.splitValidatePartitionHash,
+      }),
+    });
     this.scanners = new ScannerContexts(() => scanContextTimeoutMs.value, () => scanContextsMax.value);
   }
 
@@ -320,6 +334,7 @@ export class Replica implements MutationCommitter {
         this.lifecycle = serving;
         if (this.config) this.feedConfig(serving, this.config);
         await this.persistInfo();
+        await this.compaction.open(store);
       } catch (error) {
         log.error({ gpid: gpidText(this.gpid), err: (error as Error).message }, 'replica failed to open');
         this.stopWritePath(new PteronError('ERR_INVALID_STATE', 'the replica failed'));
@@ -338,6 +353,7 @@ export class Replica implements MutationCommitter {
     this.info = info;
     this.envs = envsOf(info);
     this.config = config;
+    this.compaction.onEnvs();
     const serving = this.serving;
     if (serving) {
       this.feedConfig(serving, config);
@@ -373,6 +389,7 @@ export class Replica implements MutationCommitter {
     if (!serving) return;
     serving.parts.core.tick(nowMs);
     this.run(serving);
+    this.compaction.tick(nowMs);
     if (nowMs - this.lastDurableMs >= durableIntervalMs.value) {
       this.lastDurableMs = nowMs;
       void this.syncAndCollectLog(serving.parts);
@@ -568,6 +585,7 @@ export class Replica implements MutationCommitter {
       lastDurableDecree: BigInt(this.parts?.store.lastAppliedDecree ?? 0),
       appType: this.info.appType,
       diskTag: 'default',
+      manualCompactStatus: MANUAL_COMPACT_STATUS_VALUES[this.compaction.status()],
     };
   }
 
@@ -615,8 +633,11 @@ export class Replica implements MutationCommitter {
     await this.persisting;
     await this.scanners.close();
     await writePath?.drain();
+    // A compaction still running ends when the store closes under it.
+    const compactionStopped = this.compaction.close();
     await parts?.mutationLog.close().catch(() => undefined);
     await parts?.store.close().catch(() => undefined);
+    await compactionStopped;
     this.metrics.retire();
     this.lifecycle = { state: 'closed', parts };
   }

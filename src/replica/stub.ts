@@ -17,6 +17,7 @@ import { PartitionStatus, type ReplicaInfo } from '../wire/index.ts';
 import type { PeerMessage } from './pacifica/messages.ts';
 import { logSharedEnabled, logSharedFileSizeMb, plogForceFlush } from './flags.ts';
 import { APP_INFO_FILE, INIT_INFO_FILE, Replica, STANDALONE_SERVICES, mutationLogDirOf, type ReplicaServices } from './replica.ts';
+import { CompactionSlots } from './compaction-service.ts';
 import { SharedLog } from './log/shared-log.ts';
 
 const REPLICA_DIR_PATTERN = /^(\d{1,10})\.(\d{1,10})\.pegasus$/;
@@ -58,7 +59,8 @@ export class ReplicaStub {
     this.self = options.self;
     this.dataDir = options.dataDir;
     this.engineFactory = options.engineFactory;
-    this.services = options.services ?? STANDALONE_SERVICES;
+    // One set of compaction slots for every replica here: the limits count per server.
+    this.services = { ...(options.services ?? STANDALONE_SERVICES), compactionSlots: new CompactionSlots() };
     this.ticker = setInterval(() => {
       const now = Date.now();
       for (const replica of this.open.values()) replica.tick(now);

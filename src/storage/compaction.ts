@@ -1,5 +1,7 @@
-// A replica store's compaction pass: it drops expired records (and those a predicate selects),
-// gives TTL-less records the table's default TTL, then asks the engine to compact the data family.
+// A replica store's compaction pass, what Pegasus's compaction filter does to each record: it
+// drops expired records (and those a predicate selects), gives TTL-less records the table's
+// default TTL, applies the user-specified operations, then asks the engine to compact the data
+// family.
 import { assert } from '../base/index.ts';
 import type { Entry, WriteOp } from './engine.ts';
 import {
@@ -17,6 +19,11 @@ export interface CompactOptions {
   defaultTtlSeconds?: number;
   /** Also drop live records this returns true for (e.g. keys that moved away in a split). */
   drop?: (record: StoredRecord) => boolean;
+  /**
+   * User-specified operations on a live record whose `expireTs` already carries the default TTL:
+   * 'drop' deletes it, a number is its new expire ts, undefined leaves it.
+   */
+  userOperations?: (record: StoredRecord, now: number) => 'drop' | number | undefined;
 }
 
 export interface CompactStats {
@@ -24,6 +31,9 @@ export interface CompactStats {
   expiredDropped: number;
   /** Records dropped by the `drop` predicate. */
   predicateDropped: number;
+  /** Records a user-specified operation deleted. */
+  userDropped: number;
+  /** Records whose expire ts changed (the default TTL or a user-specified operation). */
   ttlApplied: number;
   /** Candidates left alone because a write changed them after the pass read them. */
   raced: number;
@@ -33,7 +43,7 @@ interface CompactionCandidate {
   storeKey: Buffer;
   /** The value the pass read; the candidate is applied only if it is still the current value. */
   seen: Buffer;
-  action: 'expired' | 'predicate' | 'ttl';
+  action: 'expired' | 'predicate' | 'user' | 'ttl';
   rewrite?: Buffer;
 }
 
@@ -46,7 +56,7 @@ export async function compactStore(store: StoreInternals, options: CompactOption
   const now = options.now ?? now2016Seconds();
   const defaultTtl = options.defaultTtlSeconds ?? 0;
   assert(Number.isInteger(defaultTtl) && defaultTtl >= 0, 'default ttl is a non-negative integer');
-  const stats: CompactStats = { scannedEntries: 0, expiredDropped: 0, predicateDropped: 0, ttlApplied: 0, raced: 0 };
+  const stats: CompactStats = { scannedEntries: 0, expiredDropped: 0, predicateDropped: 0, userDropped: 0, ttlApplied: 0, raced: 0 };
   const snapshot = store.engine.snapshot();
   const cursor = store.engine.cursor({ ...dataFamilyBounds(), snapshot });
   try {
@@ -54,7 +64,7 @@ export async function compactStore(store: StoreInternals, options: CompactOption
       const batch = await cursor.next(COMPACT_BATCH_KEYS_MAX);
       if (batch.length === 0) break;
       stats.scannedEntries += batch.length;
-      const candidates = compactionCandidates(batch, store.dataVersion, now, defaultTtl, options.drop);
+      const candidates = compactionCandidates(batch, store.dataVersion, now, defaultTtl, options);
       if (candidates.length > 0) await applyCompactionBatch(store, candidates, stats);
     }
   } finally {
@@ -71,18 +81,25 @@ function compactionCandidates(
   dataVersion: number,
   now: number,
   defaultTtl: number,
-  drop: CompactOptions['drop'],
+  { drop, userOperations }: CompactOptions,
 ): CompactionCandidate[] {
   const candidates: CompactionCandidate[] = [];
   for (const [storeKey, raw] of batch) {
     const parts = decodeValue(raw, dataVersion);
     if (isExpireTsPassed(parts.expireTs, now)) {
       candidates.push({ storeKey, seen: raw, action: 'expired' });
-    } else if (drop !== undefined && drop({ key: compositeKeyOf(storeKey), ...parts })) {
+      continue;
+    }
+    const record: StoredRecord = { key: compositeKeyOf(storeKey), ...parts };
+    if (defaultTtl > 0 && parts.expireTs === NO_EXPIRY) record.expireTs = Math.min(now + defaultTtl, EXPIRE_TS_MAX);
+    const verdict = userOperations?.(record, now);
+    if (verdict === 'drop') {
+      candidates.push({ storeKey, seen: raw, action: 'user' });
+    } else if (drop !== undefined && drop(record)) {
       candidates.push({ storeKey, seen: raw, action: 'predicate' });
-    } else if (defaultTtl > 0 && parts.expireTs === NO_EXPIRY) {
-      const expireTs = Math.min(now + defaultTtl, EXPIRE_TS_MAX);
-      candidates.push({ storeKey, seen: raw, action: 'ttl', rewrite: withExpireTs(raw, dataVersion, expireTs) });
+    } else {
+      const expireTs = Math.min(verdict ?? record.expireTs, EXPIRE_TS_MAX);
+      if (expireTs !== parts.expireTs) candidates.push({ storeKey, seen: raw, action: 'ttl', rewrite: withExpireTs(raw, dataVersion, expireTs) });
     }
   }
   return candidates;
@@ -105,6 +122,7 @@ function applyCompactionBatch(store: StoreInternals, candidates: readonly Compac
       }
       batch.push({ type: 'del', key: candidate.storeKey });
       if (candidate.action === 'expired') stats.expiredDropped += 1;
+      else if (candidate.action === 'user') stats.userDropped += 1;
       else stats.predicateDropped += 1;
     });
     if (batch.length === 0) return;

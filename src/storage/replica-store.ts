@@ -7,6 +7,7 @@
 // compaction never races a mutation on the same key. Mutations that pile up behind a write in
 // flight are committed together (group commit), still as one atomic batch per group. A failed engine write leaves the store
 // failed: its state on disk is no longer known to match memory, and the replica must reopen it.
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PteronError, assert } from '../base/index.ts';
 import { classicLevelEngine } from './classic-level-engine.ts';
@@ -19,7 +20,7 @@ import {
 import { compactStore, type CompactOptions, type CompactStats } from './compaction.ts';
 import { importCheckpoint, openCheckpoint, type Checkpoint, type ImportStats, type OpenCheckpoint } from './checkpoint.ts';
 import {
-  META_DATA_VERSION, META_IMPORT_IN_PROGRESS, META_LAST_APPLIED_DECREE, failedEarlier, metaPut, parseMetaNumber, type StoreInternals, type WriteJob,
+  META_DATA_VERSION, META_IMPORT_IN_PROGRESS, META_LAST_APPLIED_DECREE, META_LAST_MANUAL_COMPACT_FINISH_TIME, failedEarlier, metaPut, parseMetaNumber, type StoreInternals, type WriteJob,
 } from './store-internals.ts';
 
 const RESERVED_META = new Set([META_LAST_APPLIED_DECREE, META_DATA_VERSION, META_IMPORT_IN_PROGRESS]);
@@ -492,8 +493,39 @@ export class ReplicaStore {
     return this.engine.approximateSize(bounds.gte!, bounds.lt!);
   }
 
+  /**
+   * Bytes of the files in the database directory (tables, write-ahead log, manifest): what the
+   * store takes on disk. 0 for an engine that keeps no files there.
+   */
+  async diskBytes(): Promise<number> {
+    let names: string[];
+    try {
+      names = await readdir(this.engine.location);
+    } catch {
+      return 0;
+    }
+    let total = 0;
+    for (const name of names) {
+      // A file LevelDB deletes between the listing and the stat counts as gone.
+      const info = await stat(join(this.engine.location, name)).catch(() => undefined);
+      if (info?.isFile()) total += info.size;
+    }
+    return total;
+  }
+
   // -------------------------------------------------------------------------------------------
   // Compaction
+
+  /** When the last manual compaction finished (ms since the Unix epoch; 0: never), as recorded in the meta family. */
+  async lastManualCompactFinishTimeMs(): Promise<number> {
+    return parseMetaNumber(META_LAST_MANUAL_COMPACT_FINISH_TIME, await this.engine.get(metaStoreKey(META_LAST_MANUAL_COMPACT_FINISH_TIME))) ?? 0;
+  }
+
+  /** Records when a manual compaction finished, so a restarted replica does not run a `once` trigger again. */
+  recordManualCompactFinish(finishMs: number): Promise<void> {
+    assert(Number.isSafeInteger(finishMs) && finishMs >= 0, 'a finish time is a non-negative integer of milliseconds');
+    return this.writeMeta({ [META_LAST_MANUAL_COMPACT_FINISH_TIME]: String(finishMs) });
+  }
 
   /**
    * Drops expired records (and those `options.drop` selects), gives TTL-less records the

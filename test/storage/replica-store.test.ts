@@ -449,7 +449,7 @@ describe('compaction', () => {
       defaultTtlSeconds: 100,
       drop: (record) => record.key.subarray(2, 6).toString() === 'move',
     });
-    assert.deepEqual(stats, { scannedEntries: 3, expiredDropped: 0, predicateDropped: 1, ttlApplied: 1, raced: 0 });
+    assert.deepEqual(stats, { scannedEntries: 3, expiredDropped: 0, predicateDropped: 1, userDropped: 0, ttlApplied: 1, raced: 0 });
     assert.equal((await store.get(key('keep', 'a'), NOW))?.expireTs, NOW + 100);
     assert.equal((await store.get(key('keep', 'b'), NOW))?.expireTs, NOW + 5);
     assert.equal(await store.get(key('move', 'a'), NOW), undefined);
