@@ -44,7 +44,7 @@ const ROCKSDB_FILE = /^(IDENTITY|OPTIONS-\d+(\.dbtmp)?)$/;
 export function foreignStoreReason(names: readonly string[]): string | undefined {
   const rocksdbFile = names.find((name) => ROCKSDB_FILE.test(name));
   if (rocksdbFile !== undefined) {
-    return `it holds a RocksDB database (${rocksdbFile}), as Pegasus writes; this build stores data in LevelDB and cannot read it`;
+    return `it holds a RocksDB database (${rocksdbFile}; a Pegasus replica's data/rdb is one), and this build stores data in LevelDB, which cannot read it`;
   }
   if (names.includes('CURRENT')) return undefined;
   const other = names.find((name) => !LEVELDB_FILE.test(name));

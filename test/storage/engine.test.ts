@@ -307,8 +307,8 @@ describe('classic-level specifics', () => {
     assert.equal(foreignStoreReason(['CURRENT', 'LOCK', 'LOG', 'LOG.old', 'MANIFEST-000004', '000005.ldb', '000006.log']), undefined);
     assert.equal(foreignStoreReason(['LOCK', 'LOG', 'MANIFEST-000001']), undefined, 'a creation cut short: LevelDB starts it afresh');
     assert.equal(foreignStoreReason(['CURRENT', 'notes.txt']), undefined, 'LevelDB ignores files it does not know');
-    assert.match(foreignStoreReason(['CURRENT', 'IDENTITY', 'LOCK', 'MANIFEST-000005', 'OPTIONS-000007', '000009.sst'])!, /RocksDB database \(IDENTITY\)/);
-    assert.match(foreignStoreReason(['CURRENT', 'OPTIONS-000007'])!, /RocksDB database \(OPTIONS-000007\)/);
+    assert.match(foreignStoreReason(['CURRENT', 'IDENTITY', 'LOCK', 'MANIFEST-000005', 'OPTIONS-000007', '000009.sst'])!, /RocksDB database \(IDENTITY;/);
+    assert.match(foreignStoreReason(['CURRENT', 'OPTIONS-000007'])!, /RocksDB database \(OPTIONS-000007;/);
     assert.match(foreignStoreReason(['data.bin'])!, /holds data\.bin but no LevelDB CURRENT file/);
   });
 
