@@ -48,9 +48,12 @@ function bodyBytesOf(frame: RequestFrame): number {
   return 12 + Buffer.byteLength(frame.name) + frame.args.length;
 }
 
-/** Engine read options from the table's envs: reads skip the block cache when it is disabled. */
+const FILL_CACHE: ReadOptions = { fillCache: true };
+const SKIP_CACHE: ReadOptions = { fillCache: false };
+
+/** Engine read options from the table's envs: client reads, scans included, fill the block cache unless it is disabled (Pegasus's fill_cache). */
 function readOptionsOf(replica: Replica): ReadOptions {
-  return replica.envs.blockCacheEnabled ? {} : { fillCache: false };
+  return replica.envs.blockCacheEnabled ? FILL_CACHE : SKIP_CACHE;
 }
 
 /** Pegasus's slow-query threshold: the table env (ms) if set, else the server flag (ns). */
@@ -148,12 +151,12 @@ export function registerDataPlane(rpc: RpcServer, stub: ReplicaStub): DataPlane 
         const { replica } = admitted;
         const timeUsedNs = Number(process.hrtime.bigint() - startNs);
         if (metric) replica.metrics.record(metric, timeUsedNs);
-        const thresholdNs = describeSlow && slowQueryThresholdNsOf(replica);
-        if (thresholdNs !== undefined && timeUsedNs >= thresholdNs) {
+        const thresholdNs = slowQueryThresholdNsOf(replica);
+        if (describeSlow !== undefined && timeUsedNs >= thresholdNs) {
           replica.metrics.abnormalReads.increment();
           // Sizes and counts, not the keys themselves: a log line should not carry user data.
           log.warn(
-            { gpid: `${replica.gpid.appId}.${replica.gpid.partitionIndex}`, from: `${request.remoteAddress}:${request.remotePort}`, timeUsedNs, thresholdNs, ...describeSlow!(args, result) },
+            { gpid: `${replica.gpid.appId}.${replica.gpid.partitionIndex}`, from: `${request.remoteAddress}:${request.remotePort}`, timeUsedNs, thresholdNs, ...describeSlow(args, result) },
             `abnormal ${definition.name}: slower than the slow query threshold`,
           );
         }

@@ -226,9 +226,7 @@ export class ClassicLevelEngine implements StorageEngine {
       ...(options.lte !== undefined && { lte: options.lte }),
       reverse: options.reverse === true,
       limit: limit ?? -1,
-      // classic-level's iterators leave the cache alone unless told otherwise; the engine's
-      // reads all fill it by default.
-      fillCache: options.fillCache !== false,
+      ...(options.fillCache !== undefined && { fillCache: options.fillCache }),
       ...(snapshot !== undefined && { snapshot }),
     });
     return new ClassicCursor(iterator);

@@ -29,9 +29,9 @@ export interface EngineSnapshot {
 export interface ReadOptions {
   snapshot?: EngineSnapshot;
   /**
-   * Keep the blocks this read loads in the engine's block cache (default true). False suits reads
-   * that should not push hot data out of the cache (Pegasus's `fill_cache`); engines without a
-   * cache ignore it.
+   * Keep the blocks this read loads in the engine's block cache (Pegasus's `fill_cache`). Unset:
+   * the engine's own default (LevelDB: point reads fill it, cursors do not, so the store's own
+   * full walks leave it alone). Engines without a cache ignore it.
    */
   fillCache?: boolean;
 }

@@ -202,7 +202,7 @@ describe('block cache and slow query envs on the read path', () => {
     for (const read of reads) assert.equal(read.options?.fillCache, false, `${read.call} leaves the block cache alone`);
     stub.update(appInfo(3, {}), primaryConfig(3, 1));
     assert.equal(await call('RPC_RRDB_RRDB_GET', key), 'ERR_OK');
-    assert.deepEqual(reads.at(-1), { call: 'getSync', options: {} }, 'with the block cache back on, reads fill it');
+    assert.deepEqual(reads.at(-1), { call: 'getSync', options: { fillCache: true } }, 'with the block cache back on, reads fill it');
     await stub.close();
   });
 });
