@@ -65,11 +65,6 @@ export class ScenarioRecorder {
 
   constructor(private readonly replicaName: string) {}
 
-  /** The scenario the store's meta key says, once read. */
-  get inStore(): UsageScenario | undefined {
-    return this.recorded;
-  }
-
   record(store: ReplicaStore, scenario: UsageScenario): void {
     this.chain = this.chain.then(async () => {
       this.recorded ??= parseUsageScenario(await store.readMeta(META_USAGE_SCENARIO)) ?? 'normal';
