@@ -26,6 +26,10 @@ const BENCHES: Record<string, BenchEntry> = {
     description: '/meta/apps?detail and /meta/app?detail render time for 100 tables x 64 partitions vs GET /version',
     load: () => import('./meta.ts'),
   },
+  storage: {
+    description: 'puts in batches, point gets, getMany and scans at the storage-engine level: classic-level vs the RocksDB bindings when installed',
+    load: () => import('./storage.ts'),
+  },
 };
 
 function usage(): string {

@@ -18,12 +18,12 @@
 import { compositeKeyHash, log, partitionIndexOf, PteronError, type ErrorName } from '../base/index.ts';
 import { mutation2pcMinReplicaCount } from '../cluster/index.ts';
 import type { RpcReply, RpcRequest, RpcServer } from '../net/index.ts';
-import { now2016Seconds } from '../storage/index.ts';
+import { now2016Seconds, type ReadOptions } from '../storage/index.ts';
 import {
   decodeArgs, encodeResult, RPCS, ThriftDecodeError, type CallDefinition, type CheckAndSetResponse, type IncrResponse,
   type MultiRemoveResponse, type RequestFrame, type UpdateResponse, type WireType,
 } from '../wire/index.ts';
-import { maxAllowedWriteSize, maxIterationCount, multiGetMaxIterationCount, multiGetMaxIterationSize } from './flags.ts';
+import { maxAllowedWriteSize, maxIterationCount, multiGetMaxIterationCount, multiGetMaxIterationSize, slowQueryThresholdNs } from './flags.ts';
 import { serverRequestCounters, type OperationMetricName } from './metrics.ts';
 import type { ClientWrite, WriteOutcome } from './write/mutation.ts';
 import { readBatchGet, readGet, readMultiGet, readSortKeyCount, readTtl, type ReadContext, type ResponseBase } from './read/read-ops.ts';
@@ -46,6 +46,20 @@ const EMPTY = Buffer.alloc(0);
 /** The thrift body's size as Pegasus measures it: the strict TMessage header plus the args struct. */
 function bodyBytesOf(frame: RequestFrame): number {
   return 12 + Buffer.byteLength(frame.name) + frame.args.length;
+}
+
+const FILL_CACHE: ReadOptions = { fillCache: true };
+const SKIP_CACHE: ReadOptions = { fillCache: false };
+
+/** Engine read options from the table's envs: client reads, scans included, fill the block cache unless it is disabled (Pegasus's fill_cache). */
+function readOptionsOf(replica: Replica): ReadOptions {
+  return replica.envs.blockCacheEnabled ? FILL_CACHE : SKIP_CACHE;
+}
+
+/** Pegasus's slow-query threshold: the table env (ms) if set, else the server flag (ns). */
+export function slowQueryThresholdNsOf(replica: Replica): number {
+  const envMs = replica.envs.slowQueryThresholdMs;
+  return envMs !== undefined ? envMs * 1e6 : slowQueryThresholdNs.value;
 }
 
 /** A key-hash check for the single-key writes: a non-zero header hash must be the key's own. */
@@ -123,6 +137,8 @@ export function registerDataPlane(rpc: RpcServer, stub: ReplicaStub): DataPlane 
     definition: CallDefinition<A, R>,
     metric: OperationMetricName | undefined,
     run: (admitted: Admitted, args: A) => R | Promise<R>,
+    /** The reads Pegasus checks against the slow-query threshold (get, multi_get, batch_get): what the warning tells of one. */
+    describeSlow?: (args: A, result: R) => Record<string, unknown>,
   ): void => {
     rpc.register(definition.name, async (request: RpcRequest) => {
       const startNs = process.hrtime.bigint();
@@ -132,7 +148,18 @@ export function registerDataPlane(rpc: RpcServer, stub: ReplicaStub): DataPlane 
       if (args === undefined) return refuse('read', { error: 'ERR_INVALID_DATA' });
       try {
         const result = await run(admitted, args);
-        if (metric) admitted.replica.metrics.record(metric, Number(process.hrtime.bigint() - startNs));
+        const { replica } = admitted;
+        const timeUsedNs = Number(process.hrtime.bigint() - startNs);
+        if (metric) replica.metrics.record(metric, timeUsedNs);
+        const thresholdNs = slowQueryThresholdNsOf(replica);
+        if (describeSlow !== undefined && timeUsedNs >= thresholdNs) {
+          replica.metrics.abnormalReads.increment();
+          // Sizes and counts, not the keys themselves: a log line should not carry user data.
+          log.warn(
+            { gpid: `${replica.gpid.appId}.${replica.gpid.partitionIndex}`, from: `${request.remoteAddress}:${request.remotePort}`, timeUsedNs, thresholdNs, ...describeSlow(args, result) },
+            `abnormal ${definition.name}: slower than the slow query threshold`,
+          );
+        }
         return { error: 'ERR_OK', result: encodeResult(definition.result, result) };
       } catch (error) {
         return failureOf('read', request.frame, error);
@@ -171,6 +198,7 @@ export function registerDataPlane(rpc: RpcServer, stub: ReplicaStub): DataPlane 
     store: serving.store,
     base: baseOf(replica),
     now: now2016Seconds(),
+    readOptions: readOptionsOf(replica),
     limits: {
       multiGetMaxIterationCount: multiGetMaxIterationCount.value,
       multiGetMaxIterationSize: multiGetMaxIterationSize.value,
@@ -185,6 +213,7 @@ export function registerDataPlane(rpc: RpcServer, stub: ReplicaStub): DataPlane 
     store: serving.store,
     base: baseOf(replica),
     now: now2016Seconds(),
+    readOptions: readOptionsOf(replica),
     partitionCount: replica.info.partitionCount,
     splitValidatePartitionHash: replica.envs.splitValidatePartitionHash,
     maxIterationCount: maxIterationCount.value,
@@ -194,9 +223,25 @@ export function registerDataPlane(rpc: RpcServer, stub: ReplicaStub): DataPlane 
   });
 
   // Reads.
-  registerRead(RPCS.RPC_RRDB_RRDB_GET, 'get', (admitted, key) => readGet(readContext(admitted), key));
-  registerRead(RPCS.RPC_RRDB_RRDB_MULTI_GET, 'multi_get', (admitted, request) => readMultiGet(readContext(admitted), request));
-  registerRead(RPCS.RPC_RRDB_RRDB_BATCH_GET, 'batch_get', (admitted, request) => readBatchGet(readContext(admitted), request));
+  registerRead(
+    RPCS.RPC_RRDB_RRDB_GET, 'get', (admitted, key) => readGet(readContext(admitted), key),
+    (key, response) => ({ keyBytes: key.length, status: response.error, valueBytes: response.value.length }),
+  );
+  registerRead(
+    RPCS.RPC_RRDB_RRDB_MULTI_GET, 'multi_get', (admitted, request) => readMultiGet(readContext(admitted), request),
+    (request, response) => ({
+      hashKeyBytes: request.hashKey.length, sortKeys: request.sortKeys.length, maxKvCount: request.maxKvCount, maxKvSize: request.maxKvSize,
+      reverse: request.reverse, status: response.error, resultCount: response.kvs.length,
+      resultBytes: response.kvs.reduce((sum, kv) => sum + kv.key.length + kv.value.length, 0),
+    }),
+  );
+  registerRead(
+    RPCS.RPC_RRDB_RRDB_BATCH_GET, 'batch_get', (admitted, request) => readBatchGet(readContext(admitted), request),
+    (request, response) => ({
+      rowCount: request.keys.length, status: response.error,
+      totalDataBytes: response.data.reduce((sum, row) => sum + row.hashKey.length + row.sortKey.length + row.value.length, 0),
+    }),
+  );
   // Pegasus counts sortkey_count among the scans and gives ttl no counter of its own.
   registerRead(RPCS.RPC_RRDB_RRDB_SORTKEY_COUNT, 'scan', (admitted, hashKey) => readSortKeyCount(readContext(admitted), hashKey));
   registerRead(RPCS.RPC_RRDB_RRDB_TTL, undefined, (admitted, key) => readTtl(readContext(admitted), key));

@@ -59,6 +59,16 @@ export const iterationThresholdTimeMs = defineFlag({
   mutable: true,
 });
 
+export const slowQueryThresholdNs = defineFlag({
+  section: 'pegasus.server',
+  name: 'rocksdb_slow_query_threshold_ns',
+  type: 'FV_UINT64',
+  default: 100_000_000,
+  description: 'A get, multi_get or batch_get taking at least this many nanoseconds is logged and counted in abnormal_read_requests; the table env replica.slow_query_threshold (ms) overrides it',
+  mutable: true,
+  validator: (value) => value > 0,
+});
+
 export const scanContextTimeoutMs = defineFlag({
   section: 'pegasus.server',
   name: 'scan_context_timeout_ms',

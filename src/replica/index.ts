@@ -6,7 +6,11 @@ export { isBatchable, readsBeforeWrite, type ClientWrite, type Mutation, type Wr
 export { applyMutationWrites, type ApplyEnv, type AppliedMutation } from './write/apply-writes.ts';
 export { STATUS_OK, STATUS_NOT_FOUND, STATUS_INVALID_ARGUMENT, STATUS_INCOMPLETE, STATUS_TRY_AGAIN } from './status.ts';
 export { MetaLink, proposedConfiguration, type MetaLinkAction, type MetaLinkEvent, type MetaLinkOptions, type SyncedPartition } from './meta-link.ts';
-export { registerDataPlane, type DataPlane } from './data-plane.ts';
+export { registerDataPlane, slowQueryThresholdNsOf, type DataPlane } from './data-plane.ts';
+export {
+  USAGE_SCENARIOS, USAGE_SCENARIO_ENV, WRITE_BUFFER_SIZE_ENV, META_USAGE_SCENARIO, SCENARIO_SETTINGS, parseUsageScenario, writeBufferBytesFor,
+  type UsageScenario, type ScenarioSettings,
+} from './usage-scenario.ts';
 export { registerReplicaHttpCalls, dataVersionCall } from './http.ts';
 export { evaluateCheck, matchesFilter, parseInt64, isFilterTypeSupported, isCheckTypeSupported } from './predicates.ts';
 export * from './flags.ts';

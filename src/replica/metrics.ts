@@ -39,6 +39,22 @@ const writeSizeExceedMetric = defineMetric({
   desc: 'The number of write requests whose size exceeds the threshold',
 });
 
+const abnormalReadsMetric = defineMetric({
+  entityType: 'replica', type: 'Counter', name: 'abnormal_read_requests', unit: 'Requests', desc: 'The number of abnormal read requests',
+});
+const writeBufferMetric = defineMetric({
+  entityType: 'replica', type: 'Gauge', name: 'rdb_write_buffer_size_bytes', unit: 'Bytes',
+  desc: 'The write buffer (memtable) size the open LevelDB store uses',
+});
+const writeBufferOnReopenMetric = defineMetric({
+  entityType: 'replica', type: 'Gauge', name: 'rdb_write_buffer_size_on_reopen_bytes', unit: 'Bytes',
+  desc: 'The write buffer size the store takes when it is next opened (usage scenario or rocksdb.write_buffer_size)',
+});
+const deferredAppliesMaxMetric = defineMetric({
+  entityType: 'replica', type: 'Gauge', name: 'secondary_deferred_applies_max', unit: 'Mutations',
+  desc: 'The most committed mutations a secondary gathers into one store batch (set by the usage scenario)',
+});
+
 const readFailedMetric = defineMetric({
   entityType: 'server', type: 'Counter', name: 'read_failed_requests', unit: 'Requests', desc: 'The number of failed read requests',
 });
@@ -61,6 +77,7 @@ export class ReplicaMetrics {
   readonly readFilteredValues: Counter;
   readonly committedRequests: Counter;
   readonly writeSizeExceeded: Counter;
+  readonly abnormalReads: Counter;
 
   constructor(appId: number, partitionIndex: number) {
     this.entity = metricRegistry.entity('replica', `replica@${appId}.${partitionIndex}`, {
@@ -74,6 +91,14 @@ export class ReplicaMetrics {
     this.readFilteredValues = this.entity.counter(readFilteredValuesMetric);
     this.committedRequests = this.entity.counter(committedRequestsMetric);
     this.writeSizeExceeded = this.entity.counter(writeSizeExceedMetric);
+    this.abnormalReads = this.entity.counter(abnormalReadsMetric);
+  }
+
+  /** Gauges of the storage settings the replica applies, read from `settings` whenever they are read. */
+  sampleStorageSettings(settings: { writeBufferBytes(): number; writeBufferBytesOnReopen(): number; deferredAppliesMax(): number }): void {
+    this.entity.gauge(writeBufferMetric).sampleWith(settings.writeBufferBytes);
+    this.entity.gauge(writeBufferOnReopenMetric).sampleWith(settings.writeBufferBytesOnReopen);
+    this.entity.gauge(deferredAppliesMaxMetric).sampleWith(settings.deferredAppliesMax);
   }
 
   /** Counts one request of `operation` that took `latencyNs`. */

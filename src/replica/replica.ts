@@ -10,7 +10,7 @@ import path from 'node:path';
 import { PteronError, assert, log, type Gpid } from '../base/index.ts';
 import { parseCInteger } from '../config/index.ts';
 import { MANUAL_COMPACT_STATUS_VALUES, appInfoToJson, gpidText, type AppInfo, type PartitionConfiguration } from '../cluster/index.ts';
-import { ReplicaStore, type EngineFactory } from '../storage/index.ts';
+import { ReplicaStore, classicLevelEngine, type EngineFactory } from '../storage/index.ts';
 import { PartitionStatus, type ReplicaInfo } from '../wire/index.ts';
 import {
   configChangeRetryMs, durableIntervalMs, groupCheckIntervalMs, iterationThresholdTimeMs, learnCacheBytesMax, learnCacheDecreesMax, learnTimeoutMs, plogForceFlush,
@@ -25,6 +25,9 @@ import { MutationPath, StoreApplier, type MutationCommitter } from './write/muta
 import { ReplicaCore, type ChangeType, type CoreAction, type CoreOptions, type ReplicaRole } from './pacifica/core.ts';
 import type { Membership, PeerMessage } from './pacifica/messages.ts';
 import { ScannerContexts } from './read/scanner.ts';
+import {
+  parseUsageScenario, SCENARIO_SETTINGS, ScenarioRecorder, USAGE_SCENARIO_ENV, WRITE_BUFFER_SIZE_ENV, writeBufferBytesFor, type UsageScenario,
+} from './usage-scenario.ts';
 
 export type ReplicaState = Lifecycle['state'];
 
@@ -72,17 +75,18 @@ export interface ReplicaEnvs {
   iterationThresholdMs: number;
   /** `replica.deny_client_request`: which requests are refused, and how. */
   denyClient: { reads: boolean; writes: boolean; reconfig: boolean };
+  /** `rocksdb.usage_scenario` (./usage-scenario.ts); bulk_load also pauses the background TTL sweep. */
+  usageScenario: UsageScenario;
+  /** `rocksdb.write_buffer_size`, when set: the store's write buffer from its next open on. */
+  writeBufferBytes: number | undefined;
+  /** `replica.rocksdb_block_cache_enabled`: false makes reads leave LevelDB's block cache alone. */
+  blockCacheEnabled: boolean;
+  /** `replica.slow_query_threshold` in ms, when set; else the `rocksdb_slow_query_threshold_ns` flag applies. */
+  slowQueryThresholdMs: number | undefined;
 }
 
 export const APP_INFO_FILE = '.app-info';
 export const INIT_INFO_FILE = '.init-info';
-/**
- * A secondary hands its committed mutations to the store after this long, or at this many. Each
- * hand-over is a LevelDB batch and a thread-pool round trip; 100 ms instead of 20 gave three-replica
- * writes about 15% more in the kv bench (--rounds 3, side by side).
- */
-const DEFERRED_APPLY_MS = 100;
-const DEFERRED_APPLIES_MAX = 256;
 
 function envInteger(envs: Record<string, string>, name: string, min: number, max: number): number | undefined {
   const text = envs[name];
@@ -96,6 +100,8 @@ export function envsOf(info: AppInfo): ReplicaEnvs {
   const deny = envs['replica.deny_client_request'];
   const [mode, scope] = deny === undefined ? [] : deny.split('*');
   const denying = mode === 'timeout' || mode === 'reconfig';
+  // An invalid scenario (the meta refuses one; an older table may hold it) is run as normal.
+  const usageScenario = parseUsageScenario(envs[USAGE_SCENARIO_ENV]) ?? 'normal';
   return {
     defaultTtlSeconds: envInteger(envs, 'default_ttl', 0, 0x7fffffff) ?? 0,
     splitValidatePartitionHash: (envs['replica.split.validate_partition_hash'] ?? '').toLowerCase() === 'true',
@@ -105,6 +111,10 @@ export function envsOf(info: AppInfo): ReplicaEnvs {
       writes: denying && (scope === 'all' || scope === 'write'),
       reconfig: mode === 'reconfig',
     },
+    usageScenario,
+    writeBufferBytes: envInteger(envs, WRITE_BUFFER_SIZE_ENV, 1, Number.MAX_SAFE_INTEGER),
+    blockCacheEnabled: (envs['replica.rocksdb_block_cache_enabled'] ?? '').toLowerCase() !== 'false',
+    slowQueryThresholdMs: envInteger(envs, 'replica.slow_query_threshold', 1, Number.MAX_SAFE_INTEGER),
   };
 }
 
@@ -199,6 +209,7 @@ export class Replica implements MutationCommitter {
   private lastDurableMs = Date.now();
   private savedBallotOnDisk: number;
   private syncing = false;
+  private readonly scenarioRecorder: ScenarioRecorder;
 
   constructor(
     readonly self: string,
@@ -226,6 +237,12 @@ export class Replica implements MutationCommitter {
         defaultTtlSeconds: this.envs.defaultTtlSeconds, splitValidatePartitionHash: this.envs.splitValidatePartitionHash,
       }),
     });
+    this.metrics.sampleStorageSettings({
+      writeBufferBytes: () => this.store?.engine.writeBufferBytes ?? 0,
+      writeBufferBytesOnReopen: () => this.writeBufferBytesOnOpen(),
+      deferredAppliesMax: () => SCENARIO_SETTINGS[this.envs.usageScenario].deferredAppliesMax,
+    });
+    this.scenarioRecorder = new ScenarioRecorder(gpidText(gpid));
     this.scanners = new ScannerContexts(() => scanContextTimeoutMs.value, () => scanContextsMax.value);
   }
 
@@ -297,11 +314,17 @@ export class Replica implements MutationCommitter {
     return this.parts?.core.lastCommitted ?? 0;
   }
 
+  /** The write buffer the store opens with, from the table's envs (./usage-scenario.ts). */
+  private writeBufferBytesOnOpen(): number {
+    return writeBufferBytesFor(this.envs.usageScenario, this.envs.writeBufferBytes);
+  }
+
   /** Opens the store, replays the mutation log and starts the state machine. A failure leaves the replica in the error state. */
-  open(engineFactory?: EngineFactory): Promise<void> {
+  open(engineFactory: EngineFactory = classicLevelEngine()): Promise<void> {
     this.opened = (async () => {
       try {
-        const store = await ReplicaStore.open({ replicaDir: this.dir, ...(engineFactory && { engineFactory }) });
+        const writeBufferBytes = this.writeBufferBytesOnOpen();
+        const store = await ReplicaStore.open({ replicaDir: this.dir, engineFactory: (location) => engineFactory(location, { writeBufferBytes }) });
         const sharedLog = this.services.sharedLog;
         const opened = await MutationLog.open({
           dir: mutationLogDirOf(this.dir), fsync: plogForceFlush.value, ...(sharedLog && { shared: { log: sharedLog, gpid: this.gpid } }),
@@ -332,6 +355,7 @@ export class Replica implements MutationCommitter {
           path: undefined,
         };
         this.lifecycle = serving;
+        this.scenarioRecorder.record(store, this.envs.usageScenario);
         if (this.config) this.feedConfig(serving, this.config);
         await this.persistInfo();
         await this.compaction.open(store);
@@ -356,6 +380,7 @@ export class Replica implements MutationCommitter {
     this.compaction.onEnvs();
     const serving = this.serving;
     if (serving) {
+      this.scenarioRecorder.record(serving.parts.store, this.envs.usageScenario);
       this.feedConfig(serving, config);
       void this.persistInfo();
     }
@@ -496,9 +521,10 @@ export class Replica implements MutationCommitter {
    * applied (servingPrimary).
    */
   private deferApply(mutation: Mutation): void {
+    const { deferredAppliesMax, deferredApplyMs } = SCENARIO_SETTINGS[this.envs.usageScenario];
     this.deferredApplies.push(mutation);
-    if (this.deferredApplies.length >= DEFERRED_APPLIES_MAX) this.flushDeferredApplies();
-    else this.deferredFlush ??= setTimeout(() => this.flushDeferredApplies(), DEFERRED_APPLY_MS);
+    if (this.deferredApplies.length >= deferredAppliesMax) this.flushDeferredApplies();
+    else this.deferredFlush ??= setTimeout(() => this.flushDeferredApplies(), deferredApplyMs);
   }
 
   private flushDeferredApplies(): void {
@@ -631,6 +657,7 @@ export class Replica implements MutationCommitter {
     this.flushDeferredApplies();
     await parts?.applier.settled();
     await this.persisting;
+    await this.scenarioRecorder.settled();
     await this.scanners.close();
     await writePath?.drain();
     // A compaction still running ends when the store closes under it.

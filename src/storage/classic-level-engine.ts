@@ -1,14 +1,18 @@
 // StorageEngine on classic-level (LevelDB): one database directory per engine, Buffer keys and
 // values throughout. LevelDB runs reads and writes on libuv's thread pool; getSync is the one
-// call that runs on the JS thread.
-import { rm } from 'node:fs/promises';
+// call that runs on the JS thread. A directory that holds another engine's files (RocksDB, as in
+// a Pegasus data directory) is refused at open instead of being handed to LevelDB.
+import { readdir, rm, stat } from 'node:fs/promises';
 import { ClassicLevel, type Iterator as LevelIterator, type Snapshot as LevelSnapshot } from 'classic-level';
-import { assert } from '../base/index.ts';
+import { PteronError, assert } from '../base/index.ts';
 import {
-  checkBounds, type CursorOptions, type EngineCursor, type EngineSnapshot, type EngineStatus, type Entry,
+  checkBounds, type CursorOptions, type EngineCursor, type EngineOptions, type EngineSnapshot, type EngineStatus, type Entry,
   type ReadOptions, type StorageEngine, type WriteOp, type WriteOptions,
 } from './engine.ts';
 import type { KeyBounds } from './schema.ts';
+
+/** LevelDB's write buffer when none is set. */
+export const LEVELDB_WRITE_BUFFER_DEFAULT = 4 * 1024 * 1024;
 
 /** LevelDB tuning, fixed when the database opens. Unset fields keep classic-level's defaults. */
 export interface ClassicLevelTuning {
@@ -26,6 +30,39 @@ export interface ClassicLevelTuning {
 }
 
 type Db = ClassicLevel<Buffer, Buffer>;
+
+/** Files LevelDB itself writes into its directory. */
+const LEVELDB_FILE = /^(CURRENT|LOCK|LOG|LOG\.old|MANIFEST-\d+|\d+\.(log|ldb|sst|dbtmp))$/;
+/** Files only RocksDB writes: its database id and its options files. */
+const ROCKSDB_FILE = /^(IDENTITY|OPTIONS-\d+(\.dbtmp)?)$/;
+
+/**
+ * Why the directory listing `names` is not a LevelDB store LevelDB may open, or undefined when it
+ * is one (or empty). A directory without CURRENT that holds only LevelDB's own files is a store
+ * whose creation was cut short: LevelDB creates it afresh.
+ */
+export function foreignStoreReason(names: readonly string[]): string | undefined {
+  const rocksdbFile = names.find((name) => ROCKSDB_FILE.test(name));
+  if (rocksdbFile !== undefined) {
+    return `it holds a RocksDB database (${rocksdbFile}; a Pegasus replica's data/rdb is one), and this build stores data in LevelDB, which cannot read it`;
+  }
+  if (names.includes('CURRENT')) return undefined;
+  const other = names.find((name) => !LEVELDB_FILE.test(name));
+  return other === undefined ? undefined : `it holds ${other} but no LevelDB CURRENT file, so it is not a LevelDB database`;
+}
+
+/** Refuses a location that exists but is not a LevelDB store (see foreignStoreReason). */
+async function checkLevelDbLocation(location: string): Promise<void> {
+  const refuse = (reason: string) => new PteronError('ERR_LOCAL_APP_FAILURE', `refusing to open ${location} as a LevelDB store: ${reason}`);
+  const found = await stat(location).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
+    throw error;
+  });
+  if (found === undefined) return;
+  if (!found.isDirectory()) throw refuse('it is not a directory');
+  const reason = foreignStoreReason(await readdir(location));
+  if (reason !== undefined) throw refuse(reason);
+}
 
 /** The part of abstract-level's private API for implementations that `write` calls. */
 interface ImplementerApi {
@@ -93,9 +130,22 @@ export class ClassicLevelEngine implements StorageEngine {
     return this.database?.status ?? 'closed';
   }
 
+  get writeBufferBytes(): number {
+    return this.tuning.writeBufferBytes ?? LEVELDB_WRITE_BUFFER_DEFAULT;
+  }
+
   async open(): Promise<void> {
-    this.database ??= this.makeDatabase();
-    await this.database.open();
+    if (this.database === undefined) {
+      await checkLevelDbLocation(this.location);
+      this.database = this.makeDatabase();
+    }
+    try {
+      await this.database.open();
+    } catch (error) {
+      // abstract-level says only "Database failed to open"; LevelDB's reason is the cause.
+      const cause = (error as { cause?: Error }).cause ?? (error as Error);
+      throw new PteronError('ERR_LOCAL_APP_FAILURE', `LevelDB could not open ${this.location}: ${cause.message}`);
+    }
   }
 
   async close(): Promise<void> {
@@ -116,28 +166,36 @@ export class ClassicLevelEngine implements StorageEngine {
     return snapshot.inner;
   }
 
-  get(key: Buffer, options?: ReadOptions): Promise<Buffer | undefined> {
+  /** classic-level's options for a read; undefined for a plain one (the common, cheapest call). */
+  private levelReadOptions(options: ReadOptions | undefined): { snapshot?: LevelSnapshot; fillCache?: boolean } | undefined {
     const snapshot = this.snapshotOption(options);
-    return snapshot === undefined ? this.db.get(key) : this.db.get(key, { snapshot });
+    const fillCache = options?.fillCache;
+    if (snapshot === undefined && fillCache !== false) return undefined;
+    return { ...(snapshot !== undefined && { snapshot }), ...(fillCache === false && { fillCache }) };
+  }
+
+  get(key: Buffer, options?: ReadOptions): Promise<Buffer | undefined> {
+    const levelOptions = this.levelReadOptions(options);
+    return levelOptions === undefined ? this.db.get(key) : this.db.get(key, levelOptions);
   }
 
   getSync(key: Buffer, options?: ReadOptions): Buffer | undefined {
-    const snapshot = this.snapshotOption(options);
-    return snapshot === undefined ? this.db.getSync(key) : this.db.getSync(key, { snapshot });
+    const levelOptions = this.levelReadOptions(options);
+    return levelOptions === undefined ? this.db.getSync(key) : this.db.getSync(key, levelOptions);
   }
 
   getMany(keys: readonly Buffer[], options?: ReadOptions): Promise<Array<Buffer | undefined>> {
     if (keys.length === 0) return Promise.resolve([]);
-    const snapshot = this.snapshotOption(options);
+    const levelOptions = this.levelReadOptions(options);
     const list = keys as Buffer[];
-    return snapshot === undefined ? this.db.getMany(list) : this.db.getMany(list, { snapshot });
+    return levelOptions === undefined ? this.db.getMany(list) : this.db.getMany(list, levelOptions);
   }
 
   hasMany(keys: readonly Buffer[], options?: ReadOptions): Promise<boolean[]> {
     if (keys.length === 0) return Promise.resolve([]);
-    const snapshot = this.snapshotOption(options);
+    const levelOptions = this.levelReadOptions(options);
     const list = keys as Buffer[];
-    return snapshot === undefined ? this.db.hasMany(list) : this.db.hasMany(list, { snapshot });
+    return levelOptions === undefined ? this.db.hasMany(list) : this.db.hasMany(list, levelOptions);
   }
 
   async write(ops: readonly WriteOp[], options: WriteOptions = {}): Promise<void> {
@@ -168,6 +226,7 @@ export class ClassicLevelEngine implements StorageEngine {
       ...(options.lte !== undefined && { lte: options.lte }),
       reverse: options.reverse === true,
       limit: limit ?? -1,
+      ...(options.fillCache !== undefined && { fillCache: options.fillCache }),
       ...(snapshot !== undefined && { snapshot }),
     });
     return new ClassicCursor(iterator);
@@ -193,7 +252,10 @@ export class ClassicLevelEngine implements StorageEngine {
   }
 }
 
-/** The default engine factory: a LevelDB database at `location`. */
-export function classicLevelEngine(tuning: ClassicLevelTuning = {}): (location: string) => ClassicLevelEngine {
-  return (location) => new ClassicLevelEngine(location, tuning);
+/** The default engine factory: a LevelDB database at `location`; `options` override `tuning`. */
+export function classicLevelEngine(tuning: ClassicLevelTuning = {}): (location: string, options?: EngineOptions) => ClassicLevelEngine {
+  return (location, options = {}) => new ClassicLevelEngine(location, {
+    ...tuning,
+    ...(options.writeBufferBytes !== undefined && { writeBufferBytes: options.writeBufferBytes }),
+  });
 }

@@ -28,6 +28,12 @@ export interface EngineSnapshot {
 
 export interface ReadOptions {
   snapshot?: EngineSnapshot;
+  /**
+   * Keep the blocks this read loads in the engine's block cache (Pegasus's `fill_cache`). Unset:
+   * the engine's own default (LevelDB: point reads fill it, cursors do not, so the store's own
+   * full walks leave it alone). Engines without a cache ignore it.
+   */
+  fillCache?: boolean;
 }
 
 export interface CursorOptions extends KeyBounds, ReadOptions {
@@ -87,10 +93,18 @@ export interface StorageEngine {
   approximateSize(start: Buffer, end: Buffer): Promise<number>;
   /** An engine-specific property (LevelDB: `leveldb.stats`, …); undefined when unknown. */
   property(name: string): string | undefined;
+  /** Bytes of writes the engine buffers in memory before writing a table file; undefined when it has no such buffer. */
+  readonly writeBufferBytes: number | undefined;
+}
+
+/** Settings an engine takes when it is made; an engine without such a setting ignores it. */
+export interface EngineOptions {
+  /** Write buffer (memtable) size; unset: the engine's own default or tuning. */
+  writeBufferBytes?: number;
 }
 
 /** Makes a (closed) engine for a location; the replica store opens it. */
-export type EngineFactory = (location: string) => StorageEngine;
+export type EngineFactory = (location: string, options?: EngineOptions) => StorageEngine;
 
 /** Default number of entries fetched per cursor step by `entries`. */
 export const ENTRIES_BATCH_DEFAULT = 256;

@@ -1,9 +1,11 @@
 export {
   entries, checkBounds, ENTRIES_BATCH_DEFAULT,
   type Entry, type WriteOp, type WriteOptions, type EngineSnapshot, type ReadOptions, type CursorOptions,
-  type EngineCursor, type EngineStatus, type StorageEngine, type EngineFactory,
+  type EngineCursor, type EngineStatus, type StorageEngine, type EngineFactory, type EngineOptions,
 } from './engine.ts';
-export { ClassicLevelEngine, classicLevelEngine, type ClassicLevelTuning } from './classic-level-engine.ts';
+export {
+  ClassicLevelEngine, classicLevelEngine, foreignStoreReason, LEVELDB_WRITE_BUFFER_DEFAULT, type ClassicLevelTuning,
+} from './classic-level-engine.ts';
 export { MemoryEngine, MemoryDisk, MemoryVolume, memoryEngine } from './memory-engine.ts';
 export {
   HASH_KEY_LENGTH_LIMIT, encodeKey, decodeKey, isValidKey, hashKeyOf, hashKeyPrefix, prefixSuccessor,

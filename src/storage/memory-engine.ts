@@ -128,6 +128,8 @@ class MemoryCursor implements EngineCursor {
 
 export class MemoryEngine implements StorageEngine {
   readonly location: string;
+  /** Every write lands in the table at once: there is no write buffer (and no block cache: reads ignore `fillCache`). */
+  readonly writeBufferBytes = undefined;
   private currentStatus: EngineStatus = 'closed';
   private readonly openResources = new Set<{ closed: boolean; close(): Promise<void> }>();
 

@@ -194,6 +194,20 @@ describe('replica stub', () => {
     await stub.close();
   });
 
+  test('a replica whose data/rdb is a RocksDB database (a Pegasus replica directory) fails to open and leaves it untouched', async () => {
+    const stub = new ReplicaStub({ self: SELF, dataDir });
+    const rdb = path.join(dataDir, 'replica', 'reps', '6.0.pegasus', 'data', 'rdb');
+    mkdirSync(rdb, { recursive: true });
+    const files = ['000004.log', 'CURRENT', 'IDENTITY', 'LOCK', 'LOG', 'MANIFEST-000005', 'OPTIONS-000007'];
+    for (const name of files) writeFileSync(path.join(rdb, name), name === 'CURRENT' ? 'MANIFEST-000005\n' : '');
+    stub.update(appInfo(6), configOf(6, 0, 1, SELF, OTHERS));
+    await settled(stub);
+    const refused = stub.find(6, 0)!;
+    assert.deepEqual([refused.state, refused.status, refused.store], ['error', PartitionStatus.PS_ERROR, undefined]);
+    assert.deepEqual(readdirSync(rdb).sort(), files);
+    await stub.close();
+  });
+
   test('/replica/data_version refuses missing, invalid and unknown app ids', () => {
     const stub = new ReplicaStub({ self: SELF, dataDir: path.join(dataDir, 'empty') });
     assert.deepEqual(dataVersionCall(stub, request({})), { status: 400, body: 'app_id should not be empty' });

@@ -1,13 +1,15 @@
 // The StorageEngine contract, checked against both engines: LevelDB (classic-level) in a temp
 // directory, and the in-memory engine the simulator uses. Then LevelDB-only facts: data
-// survives close/reopen, compaction frees space, properties.
+// survives close/reopen, compaction frees space, properties, the write buffer taken at open, and
+// directories of other engines (RocksDB, as Pegasus leaves them) refused.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import {
-  ClassicLevelEngine, MemoryDisk, entries, memoryEngine, type Entry, type StorageEngine,
+  ClassicLevelEngine, LEVELDB_WRITE_BUFFER_DEFAULT, MemoryDisk, classicLevelEngine, entries, foreignStoreReason, memoryEngine, type Entry,
+  type StorageEngine,
 } from '../../src/storage/index.ts';
 
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'pteron-storage-engine-'));
@@ -227,6 +229,21 @@ for (const kind of kinds) {
         assert.equal(typeof (await engine.approximateSize(b('a'), b('z'))), 'number');
       });
     });
+
+    it('reads that leave the block cache alone (fillCache: false) see the same data', async () => {
+      await withEngine(kind, async (engine) => {
+        await fill(engine, ['a', 'b', 'c']);
+        const options = { fillCache: false };
+        assert.deepEqual(await engine.get(b('b'), options), b('B'));
+        assert.deepEqual(engine.getSync(b('c'), options), b('C'));
+        assert.deepEqual(await engine.getMany([b('a'), b('x')], options), [b('A'), undefined]);
+        const snapshot = engine.snapshot();
+        await fill(engine, ['d']);
+        assert.deepEqual(text(await collect(engine, { ...options, snapshot })), ['a=A', 'b=B', 'c=C']);
+        await snapshot.close();
+        assert.deepEqual(text(await collect(engine, { ...options, reverse: true, limit: 2 })), ['d=D', 'c=C']);
+      });
+    });
   });
 }
 
@@ -264,6 +281,56 @@ describe('classic-level specifics', () => {
     } finally {
       await engine.destroy();
     }
+  });
+
+  it('takes its write buffer from the factory options: a small one writes table files, a large one keeps the data in memory', async () => {
+    const ops = Array.from({ length: 1000 }, (_, index) => ({ type: 'put' as const, key: b(`key:${String(index).padStart(4, '0')}`), value: Buffer.alloc(1000, index) }));
+    const tableFiles = async (writeBufferBytes: number): Promise<number> => {
+      const location = path.join(scratch, `buffer-${writeBufferBytes}`);
+      const engine = classicLevelEngine({ writeBufferBytes: 1 << 20 })(location, { writeBufferBytes });
+      assert.equal(engine.writeBufferBytes, writeBufferBytes, 'the factory options override the tuning');
+      await engine.open();
+      try {
+        for (let start = 0; start < ops.length; start += 100) await engine.write(ops.slice(start, start + 100));
+        return readdirSync(location).filter((name) => name.endsWith('.ldb')).length;
+      } finally {
+        await engine.destroy();
+      }
+    };
+    assert.ok((await tableFiles(64 * 1024)) > 0, 'about 1 MB through a 64 KiB buffer reaches table files');
+    assert.equal(await tableFiles(64 * 1024 * 1024), 0, 'about 1 MB fits a 64 MiB buffer');
+    assert.equal(new ClassicLevelEngine(path.join(scratch, 'unset')).writeBufferBytes, LEVELDB_WRITE_BUFFER_DEFAULT);
+  });
+
+  it('tells a LevelDB directory from a RocksDB one by its files', () => {
+    assert.equal(foreignStoreReason([]), undefined);
+    assert.equal(foreignStoreReason(['CURRENT', 'LOCK', 'LOG', 'LOG.old', 'MANIFEST-000004', '000005.ldb', '000006.log']), undefined);
+    assert.equal(foreignStoreReason(['LOCK', 'LOG', 'MANIFEST-000001']), undefined, 'a creation cut short: LevelDB starts it afresh');
+    assert.equal(foreignStoreReason(['CURRENT', 'notes.txt']), undefined, 'LevelDB ignores files it does not know');
+    assert.match(foreignStoreReason(['CURRENT', 'IDENTITY', 'LOCK', 'MANIFEST-000005', 'OPTIONS-000007', '000009.sst'])!, /RocksDB database \(IDENTITY;/);
+    assert.match(foreignStoreReason(['CURRENT', 'OPTIONS-000007'])!, /RocksDB database \(OPTIONS-000007;/);
+    assert.match(foreignStoreReason(['data.bin'])!, /holds data\.bin but no LevelDB CURRENT file/);
+  });
+
+  it('refuses to open a RocksDB directory or a file, naming the location and the reason, and leaves it untouched', async () => {
+    // The files RocksDB (and so Pegasus's data/rdb) writes.
+    const rocksdb = path.join(scratch, 'pegasus', 'data', 'rdb');
+    mkdirSync(rocksdb, { recursive: true });
+    const files = ['CURRENT', 'IDENTITY', 'LOCK', 'LOG', 'MANIFEST-000005', 'OPTIONS-000007', '000009.sst'];
+    for (const name of files) writeFileSync(path.join(rocksdb, name), name === 'CURRENT' ? 'MANIFEST-000005\n' : '');
+    const engine = new ClassicLevelEngine(rocksdb);
+    await assert.rejects(engine.open(), (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'ERR_LOCAL_APP_FAILURE');
+      assert.ok(error.message.includes(rocksdb), error.message);
+      assert.match(error.message, /RocksDB database/);
+      return true;
+    });
+    assert.equal(engine.status, 'closed');
+    assert.deepEqual(readdirSync(rocksdb).sort(), [...files].sort(), 'nothing was written into it');
+
+    const file = path.join(scratch, 'plain-file');
+    writeFileSync(file, 'not a database');
+    await assert.rejects(new ClassicLevelEngine(file).open(), new RegExp(`refusing to open ${file} as a LevelDB store: it is not a directory`));
   });
 
   it('a second engine on an open directory fails to open (LevelDB lock)', async () => {

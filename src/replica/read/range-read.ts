@@ -1,7 +1,7 @@
 // Building blocks of range reads: a cursor over the data family that can look one entry ahead,
 // and Pegasus's iteration limiter (a count, a size and a time budget per request).
 import { performance } from 'node:perf_hooks';
-import type { EngineCursor, Entry, KeyBounds, ReplicaStore } from '../../storage/index.ts';
+import type { EngineCursor, Entry, KeyBounds, ReadOptions, ReplicaStore } from '../../storage/index.ts';
 import { dataFamilyBounds, dataStoreKey } from '../../storage/index.ts';
 
 /** Entries fetched per engine step grow from the first to the last size; values may be 1 MiB each. */
@@ -50,7 +50,7 @@ export class LookaheadCursor {
  * Opens a cursor over store keys for composite-key bounds (both sides must be set, or the side
  * left open stops at the edge of the data family).
  */
-export function openLookahead(store: ReplicaStore, bounds: KeyBounds, reverse = false): LookaheadCursor {
+export function openLookahead(store: ReplicaStore, bounds: KeyBounds, reverse = false, readOptions: ReadOptions = {}): LookaheadCursor {
   const family = dataFamilyBounds();
   const storeBounds: KeyBounds = {};
   if (bounds.gt !== undefined) storeBounds.gt = dataStoreKey(bounds.gt);
@@ -59,7 +59,7 @@ export function openLookahead(store: ReplicaStore, bounds: KeyBounds, reverse = 
   if (bounds.lt !== undefined) storeBounds.lt = dataStoreKey(bounds.lt);
   else if (bounds.lte !== undefined) storeBounds.lte = dataStoreKey(bounds.lte);
   else storeBounds.lt = family.lt!;
-  return new LookaheadCursor(store.engine.cursor({ ...storeBounds, reverse }));
+  return new LookaheadCursor(store.engine.cursor({ ...storeBounds, reverse, ...readOptions }));
 }
 
 /**

@@ -5,7 +5,7 @@
 // its hash key (prefix seek), a reverse one may look at keys before it (total-order seek). That
 // matters for one visible detail: when a limit stops a walk, the answer is kIncomplete (7) if the
 // iterator still points at a key, even one past the requested range.
-import type { ReplicaStore } from '../../storage/index.ts';
+import type { ReadOptions, ReplicaStore } from '../../storage/index.ts';
 import { compositeKeyOf, dataStoreKey, decodeKey, decodeValue, encodeKey, hashKeyBounds, isExpireTsPassed, prefixSuccessor, readExpireTs } from '../../storage/index.ts';
 import type { BatchGetRequest, BatchGetResponse, CountResponse, FullData, KeyValue, MultiGetRequest, MultiGetResponse, ReadResponse, TtlResponse } from '../../wire/index.ts';
 import { FilterType } from '../../wire/index.ts';
@@ -26,6 +26,8 @@ export interface ReadContext {
   base: ResponseBase;
   /** Seconds since 2016. */
   now: number;
+  /** Engine options of every read (`fillCache` from `replica.rocksdb_block_cache_enabled`). */
+  readOptions: ReadOptions;
   limits: {
     multiGetMaxIterationCount: number;
     multiGetMaxIterationSize: number;
@@ -52,7 +54,7 @@ function compositeKey(hashKey: Buffer, sortKey: Buffer): Buffer | undefined {
 // Point reads (get, ttl) run on the JS thread: a LevelDB lookup that hits its caches takes
 // microseconds, less than the thread-pool round trip an asynchronous get costs.
 export function readGet(context: ReadContext, key: Buffer): ReadResponse {
-  const raw = context.store.engine.getSync(dataStoreKey(key));
+  const raw = context.store.engine.getSync(dataStoreKey(key), context.readOptions);
   if (raw === undefined) return { error: STATUS_NOT_FOUND, value: EMPTY, ...context.base };
   const parts = decodeValue(raw, context.store.dataVersion);
   if (isExpireTsPassed(parts.expireTs, context.now)) {
@@ -63,7 +65,7 @@ export function readGet(context: ReadContext, key: Buffer): ReadResponse {
 }
 
 export function readTtl(context: ReadContext, key: Buffer): TtlResponse {
-  const raw = context.store.engine.getSync(dataStoreKey(key));
+  const raw = context.store.engine.getSync(dataStoreKey(key), context.readOptions);
   if (raw === undefined) return { error: STATUS_NOT_FOUND, ttlSeconds: 0, ...context.base };
   const expireTs = readExpireTs(raw, context.store.dataVersion);
   if (isExpireTsPassed(expireTs, context.now)) {
@@ -77,7 +79,7 @@ export async function readBatchGet(context: ReadContext, request: BatchGetReques
   if (request.keys.length === 0) return { error: STATUS_INVALID_ARGUMENT, data: [], ...context.base };
   const keys = request.keys.map((key) => compositeKey(key.hashKey, key.sortKey));
   if (keys.some((key) => key === undefined)) return { error: STATUS_INVALID_ARGUMENT, data: [], ...context.base };
-  const raws = await context.store.engine.getMany(keys.map((key) => dataStoreKey(key!)));
+  const raws = await context.store.engine.getMany(keys.map((key) => dataStoreKey(key!)), context.readOptions);
   const data: FullData[] = [];
   let expired = 0;
   raws.forEach((raw, index) => {
@@ -101,7 +103,7 @@ export async function readSortKeyCount(context: ReadContext, hashKey: Buffer): P
   } catch {
     return { error: STATUS_INVALID_ARGUMENT, count: 0n, ...context.base };
   }
-  const cursor = openLookahead(context.store, bounds);
+  const cursor = openLookahead(context.store, bounds, false, context.readOptions);
   // Only the clock limits a count; the count budget just spaces out the clock checks.
   const limiter = new IterationLimiter(context.limits.maxIterationCount, 0, context.limits.iterationThresholdMs);
   let count = 0;
@@ -137,7 +139,7 @@ export async function readMultiGet(context: ReadContext, request: MultiGetReques
 async function multiGetPoints(context: ReadContext, request: MultiGetRequest, kvCountMax: number, kvSizeMax: number): Promise<MultiGetResponse> {
   const keys = request.sortKeys.map((sortKey) => compositeKey(request.hashKey, sortKey));
   if (keys.some((key) => key === undefined)) return { error: STATUS_INVALID_ARGUMENT, kvs: [], ...context.base };
-  const raws = await context.store.engine.getMany(keys.map((key) => dataStoreKey(key!)));
+  const raws = await context.store.engine.getMany(keys.map((key) => dataStoreKey(key!)), context.readOptions);
   const kvs: KeyValue[] = [];
   let size = 0;
   let expired = 0;
@@ -198,8 +200,8 @@ async function multiGetRange(
 
   const limiter = new IterationLimiter(iterationCountMax, iterationSizeMax, context.limits.iterationThresholdMs);
   const cursor = request.reverse
-    ? openLookahead(context.store, { lte: stop }, true)
-    : openLookahead(context.store, { gte: start, lt: hashKeyEnd });
+    ? openLookahead(context.store, { lte: stop }, true, context.readOptions)
+    : openLookahead(context.store, { gte: start, lt: hashKeyEnd }, false, context.readOptions);
   // Forward: stop bounds the walk and start may be skipped once; reverse: the other way round.
   const [near, nearInclusive, far, farInclusive] = request.reverse
     ? [stop, stopInclusive, start, startInclusive]

@@ -10,7 +10,7 @@
 // context_id -1 where Pegasus leaves the field at 0 (a valid-looking id).
 import { randomInt } from 'node:crypto';
 import { compositeKeyHash, partitionIndexOf } from '../../base/index.ts';
-import { compositeKeyOf, decodeKey, decodeValue, encodeKey, isExpireTsPassed, isValidKey, prefixSuccessor, type ReplicaStore } from '../../storage/index.ts';
+import { compositeKeyOf, decodeKey, decodeValue, encodeKey, isExpireTsPassed, isValidKey, prefixSuccessor, type ReadOptions, type ReplicaStore } from '../../storage/index.ts';
 import { FilterType, SCAN_CONTEXT_ID_COMPLETED, type GetScannerRequest, type KeyValue, type ScanResponse } from '../../wire/index.ts';
 import { STATUS_INCOMPLETE, STATUS_INVALID_ARGUMENT, STATUS_NOT_FOUND, STATUS_OK } from '../status.ts';
 import { isFilterTypeSupported, matchesFilter } from '../predicates.ts';
@@ -44,6 +44,8 @@ export interface ScanContext {
   base: ResponseBase;
   /** Seconds since 2016. */
   now: number;
+  /** Engine options of the walk's cursor (`fillCache` from `replica.rocksdb_block_cache_enabled`). */
+  readOptions: ReadOptions;
   partitionCount: number;
   /** The table env `replica.split.validate_partition_hash`: skip keys of other partitions. */
   splitValidatePartitionHash: boolean;
@@ -240,7 +242,7 @@ export async function startScan(context: ScanContext, contexts: ScannerContexts,
 
   const upper = totalOrder ? undefined : prefixSuccessor(encodeKey(startHashKey, Buffer.alloc(0)));
   const walk: ScanWalk = {
-    cursor: openLookahead(context.store, upper === undefined ? { gte: start } : { gte: start, lt: upper }),
+    cursor: openLookahead(context.store, upper === undefined ? { gte: start } : { gte: start, lt: upper }, false, context.readOptions),
     stop: Buffer.from(stop),
     stopInclusive,
     hashKeyFilterType: request.hashKeyFilterType,
