@@ -1,7 +1,7 @@
 // `pteron meta`: the meta server role. Opens the state store, serves the meta RPCs (client
-// routing, table DDL, manual compaction, replica-server beacons, config sync and configuration updates) and the
-// /meta/* admin calls, sends the guardian's proposals to replica servers, and runs the
-// failure detector and guardian on timers.
+// routing, table DDL, manual compaction, replica-server beacons, config sync and configuration
+// updates) and the /meta/* admin calls, sends the guardian's proposals to replica servers, and
+// runs the failure detector and guardian on timers.
 //
 // With the simple store this meta is always the primary. With ZooKeeper (several metas) it is
 // the primary only while it holds the leader lock (zk/meta-group.ts); otherwise it is a backup:
