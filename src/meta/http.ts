@@ -1,9 +1,11 @@
 // The meta server's admin HTTP calls: /meta/app, /meta/apps, /meta/nodes, /meta/cluster,
-// /meta/app_envs and /envs/list, with Pegasus's exact bodies, status codes and the backup-meta
-// 307 redirect (spec pegasus-http §5.1–§5.6, §5.14).
-import { formatLocalTime, multiTable, renderRowsCompactJson, renderTablesCompactJson, singleTable, type Table } from '../base/index.ts';
-import { nj, type AdminRequest, type AdminResponse, type HttpRouter } from '../net/index.ts';
+// /meta/app_envs, /meta/app/start_compaction, /meta/app/usage_scenario and /envs/list, with
+// Pegasus's exact bodies, status codes and the backup-meta 307 redirect (spec pegasus-http
+// §5.1–§5.6, §5.11–§5.14).
+import { formatLocalTime, multiTable, PteronError, renderRowsCompactJson, renderTablesCompactJson, singleTable, type Table } from '../base/index.ts';
+import { decodeJsonStruct, INVALID_REQUEST_STRUCTURE, nj, type AdminRequest, type AdminResponse, type HttpRouter } from '../net/index.ts';
 import { appEnvCatalogue } from './app-envs.ts';
+import { MANUAL_COMPACT_ENVS } from './manual-compaction.ts';
 import type { BalanceOperationCount } from './balancer.ts';
 import {
   appDetailTables, appHealthTables, appStatusDisplayName, compareHostPort, countPartitionHealth, functionLevelDisplayName,
@@ -219,6 +221,97 @@ export function listEnvs(): AdminResponse {
   return ok(nj(appEnvCatalogue(), 2));
 }
 
+/** A table's envs to set, or the 400 body of the first rule the request breaks. */
+type EnvsFromBody = { appName: string; envs: Array<[string, string]> } | { refusal: string };
+
+/** `manual_compaction_info`. */
+const MANUAL_COMPACTION_INFO = {
+  app_name: 'string', type: 'string', target_level: 'int32', bottommost_level_compaction: 'string',
+  max_concurrent_running_count: 'int32', trigger_time: 'string',
+} as const;
+
+/**
+ * The envs a `/meta/app/start_compaction` body asks for (spec §5.11), checked in Pegasus's order
+ * with its messages (typos included). A `once` compaction is triggered now, whatever trigger_time
+ * says. An integer left out counts as 0 (Pegasus reads uninitialised memory).
+ */
+export function startCompactionEnvs(body: Uint8Array, nowSeconds: number): EnvsFromBody {
+  const info = decodeJsonStruct(body, MANUAL_COMPACTION_INFO);
+  if (!info) return { refusal: INVALID_REQUEST_STRUCTURE };
+  const appName = info.app_name ?? '';
+  const type = info.type ?? '';
+  const targetLevel = info.target_level ?? 0;
+  const bottommost = info.bottommost_level_compaction ?? '';
+  const maxRunningCount = info.max_concurrent_running_count ?? 0;
+  const triggerTime = info.trigger_time ?? '';
+  if (appName === '') return { refusal: 'app_name should not be empty' };
+  if (type !== 'once' && type !== 'periodic') return { refusal: "type should ony be 'once' or 'periodic'" };
+  if (targetLevel < -1) return { refusal: 'target_level should be >= -1' };
+  if (bottommost !== 'skip' && bottommost !== 'force') return { refusal: "bottommost_level_compaction should ony be 'skip' or 'force'" };
+  if (maxRunningCount < 0) return { refusal: 'max_running_count should be >= 0' };
+  if (type === 'periodic' && triggerTime === '') return { refusal: 'trigger_time should not be empty when type is periodic' };
+  const envs: Array<[string, string]> = type === 'once'
+    ? [
+      [MANUAL_COMPACT_ENVS.onceTargetLevel, String(targetLevel)],
+      [MANUAL_COMPACT_ENVS.onceBottommost, bottommost],
+      [MANUAL_COMPACT_ENVS.onceTriggerTime, String(nowSeconds)],
+    ]
+    : [
+      [MANUAL_COMPACT_ENVS.periodicTargetLevel, String(targetLevel)],
+      [MANUAL_COMPACT_ENVS.periodicBottommost, bottommost],
+      [MANUAL_COMPACT_ENVS.periodicTriggerTime, triggerTime],
+    ];
+  if (maxRunningCount > 0) envs.push([MANUAL_COMPACT_ENVS.maxConcurrentRunningCount, String(maxRunningCount)]);
+  return { appName, envs };
+}
+
+/** `usage_scenario_info`. */
+const USAGE_SCENARIO_INFO = { app_name: 'string', scenario: 'string' } as const;
+
+/** The env a `/meta/app/usage_scenario` body asks for (spec §5.12): the env also takes prefer_write, the call does not. */
+export function usageScenarioEnvs(body: Uint8Array): EnvsFromBody {
+  const info = decodeJsonStruct(body, USAGE_SCENARIO_INFO);
+  if (!info) return { refusal: INVALID_REQUEST_STRUCTURE };
+  const appName = info.app_name ?? '';
+  const scenario = info.scenario ?? '';
+  if (appName === '') return { refusal: 'app_name should not be empty' };
+  if (scenario !== 'normal' && scenario !== 'bulk_load') return { refusal: "scenario should ony be 'normal' or 'bulk_load'" };
+  return { appName, envs: [['rocksdb.usage_scenario', scenario]] };
+}
+
+/**
+ * The "set app envs" step of the POST calls (spec §5.13): the app-env update's SET, answered as
+ * `{"error":..,"hint_message":..}`. A store that cannot be written (Pegasus aborts there) is
+ * answered the same way, with its error.
+ */
+async function setAppEnvs(state: MetaServerState, asked: EnvsFromBody): Promise<AdminResponse> {
+  if ('refusal' in asked) return badRequest(asked.refusal);
+  const answer = (err: string, hint: string): AdminResponse => ok(renderRowsCompactJson([['error', err], ['hint_message', hint]]));
+  try {
+    const result = await state.updateAppEnv({
+      appName: asked.appName, op: 'SET', keys: asked.envs.map(([key]) => key), values: asked.envs.map(([, value]) => value),
+    });
+    return answer(result.err, result.hintMessage);
+  } catch (error) {
+    if (!(error instanceof PteronError)) throw error;
+    const prefix = `${error.code}: `;
+    return answer(error.code, error.message.startsWith(prefix) ? error.message.slice(prefix.length) : '');
+  }
+}
+
+export async function startCompaction(request: AdminRequest, deps: MetaHttpDeps): Promise<AdminResponse> {
+  const redirect = redirectIfNotLeader(request, deps);
+  if (redirect) return redirect;
+  const state = deps.state;
+  return setAppEnvs(state, startCompactionEnvs(request.body, state.nowSeconds()));
+}
+
+export async function updateUsageScenario(request: AdminRequest, deps: MetaHttpDeps): Promise<AdminResponse> {
+  const redirect = redirectIfNotLeader(request, deps);
+  if (redirect) return redirect;
+  return setAppEnvs(deps.state, usageScenarioEnvs(request.body));
+}
+
 export function registerMetaHttpCalls(router: HttpRouter, deps: MetaHttpDeps): void {
   router.register({
     path: 'meta/app', parameters: 'name=<app_name>[&detail]', description: 'Query app info.',
@@ -239,6 +332,14 @@ export function registerMetaHttpCalls(router: HttpRouter, deps: MetaHttpDeps): v
   router.register({
     path: 'meta/app_envs', parameters: 'name=<app_name>', description: 'Query app environments.',
     handler: (request) => getAppEnvs(request, deps),
+  });
+  router.register({
+    path: 'meta/app/start_compaction', parameters: 'A JSON format of manual_compaction_info structure', description: 'Start compaction for an app.',
+    handler: (request) => startCompaction(request, deps),
+  });
+  router.register({
+    path: 'meta/app/usage_scenario', parameters: 'A JSON format of usage_scenario_info structure', description: 'Update usage scenario of an app.',
+    handler: (request) => updateUsageScenario(request, deps),
   });
   router.register({
     path: 'envs/list', description: 'List all available table environments.',

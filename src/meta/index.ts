@@ -18,6 +18,7 @@ export * from './node-liveness.ts';
 export * from './configuration-updates.ts';
 export * from './balancer-queue.ts';
 export * from './config-invariants.ts';
+export * from './manual-compaction.ts';
 export * from './server-state.ts';
 export * from './http.ts';
 export { startMetaBackgroundWork, type MetaBackgroundOptions } from './background.ts';

@@ -1,8 +1,9 @@
 // Replica servers' liveness and config sync (spec pegasus-arch §2.6, §2.7, §2.10): beacons into
 // the failure detector, the nodes it declares dead, the level the meta really works at given
 // how many nodes are alive, and each node's RPC_CM_CONFIG_SYNC: what it is a member of, which of
-// its stored replicas it may delete, and what its replicas report (the members' committed
-// decrees, the dropped members' replica state) for the guardian's choices.
+// its stored replicas it may delete, and what its replicas report: the members' committed
+// decrees and the dropped members' replica state for the guardian's choices, the members'
+// manual-compaction status for the progress manual-compaction.ts reports.
 import { log, type ErrorName } from '../base/index.ts';
 import {
   cloneAppInfo, clonePartitionConfiguration, gpidText, isMember, levelAtMost, membersOf,
@@ -146,7 +147,10 @@ export class NodeLiveness {
       const config = this.tables.partitions.get(app.appId)?.[replica.gpid.partitionIndex];
       if (!config) continue;
       if (isMember(config, node)) {
-        this.tables.contexts.get(gpidText(config.gpid))?.memberReports.set(node, { lastCommittedDecree: replica.lastCommittedDecree });
+        this.tables.contexts.get(gpidText(config.gpid))?.memberReports.set(node, {
+          lastCommittedDecree: replica.lastCommittedDecree,
+          manualCompactStatus: replica.manualCompactStatus ?? 'IDLE',
+        });
         continue;
       }
       this.tables.recordDropped(config.gpid, {

@@ -12,6 +12,7 @@
 //   node-liveness.ts          beacons, the failure detector, replica servers' config sync
 //   configuration-updates.ts  configuration updates: checked, written to the store, applied
 //   balancer-queue.ts         the balancer stage of a sweep and its queued steps
+//   manual-compaction.ts      starting a table's manual compaction and its progress
 //   flags.ts, metrics.ts      the flags and metrics they read and update
 // The pattern: a concept is a class constructed here with a context, an interface that the
 // concept's own file declares and that lists exactly what it needs from the rest of the meta (the
@@ -35,6 +36,7 @@ import {
   type GuardianState, type MemberReport,
 } from './guardian.ts';
 import { loadTables, type DefaultAppSpec } from './load.ts';
+import { ManualCompaction, type ManualCompactStatusResult, type StartManualCompactRequest } from './manual-compaction.ts';
 import { choosePrimaryFailedOperationsMetric } from './metrics.ts';
 import { NodeLiveness, type ConfigSyncResult } from './node-liveness.ts';
 import { normalizeRootPath, type MetaStateStore } from './state-store.ts';
@@ -89,6 +91,7 @@ export class MetaServerState {
   private readonly balancer: BalancerQueue;
   private readonly updates: ConfigurationUpdates;
   private readonly ddl: TableDdl;
+  private readonly manualCompaction: ManualCompaction;
 
   private constructor(options: MetaServerStateOptions) {
     this.store = options.store;
@@ -139,6 +142,11 @@ export class MetaServerState {
       abandonBalanceOperation: (gpid, reason) => this.balancer.abandon(gpid, reason),
       cure,
     });
+    this.manualCompaction = new ManualCompaction({
+      tables,
+      nowSeconds,
+      writeAppEnvs: (app, envs) => this.ddl.writeAppEnvs(app, envs),
+    });
   }
 
   /** Loads the tables from the store (creating the cluster root and default tables on first start). */
@@ -153,7 +161,8 @@ export class MetaServerState {
   private nowMs(): number {
     return this.clock();
   }
-  private nowSeconds(): number {
+  /** The meta's clock in Unix seconds (what it writes as a `manual_compact.once.trigger_time`). */
+  nowSeconds(): number {
     return Math.floor(this.clock() / 1000);
   }
 
@@ -248,6 +257,18 @@ export class MetaServerState {
   /** `RPC_CM_UPDATE_APP_ENV`: set, delete or clear table envs. */
   updateAppEnv(request: UpdateAppEnvRequest): Promise<MetaResult> {
     return this.serial(() => this.ddl.updateAppEnv(request));
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // manual compaction (manual-compaction.ts)
+
+  /** `RPC_CM_START_MANUAL_COMPACT`: a compaction of every replica of the table, once. */
+  startManualCompact(request: StartManualCompactRequest): Promise<MetaResult> {
+    return this.serial(() => this.manualCompaction.start(request));
+  }
+  /** `RPC_CM_QUERY_MANUAL_COMPACT_STATUS`: the progress the members' config syncs report. */
+  queryManualCompactStatus(appName: string): ManualCompactStatusResult {
+    return this.manualCompaction.queryStatus(appName);
   }
 
   // -------------------------------------------------------------------------------------------

@@ -237,6 +237,18 @@ export class TableDdl {
 
   /** `RPC_CM_UPDATE_APP_ENV`: set, delete or clear table envs. */
   async updateAppEnv(request: UpdateAppEnvRequest): Promise<MetaResult> {
+    // A SET is checked before the table is looked up, as Pegasus does.
+    if (request.op === 'SET') {
+      const keys = request.keys ?? [];
+      const values = request.values ?? [];
+      if (keys.length === 0 || keys.length !== values.length) {
+        return { err: 'ERR_INVALID_PARAMETERS', hintMessage: 'keys and values must be non-empty lists of the same length' };
+      }
+      for (let index = 0; index < keys.length; index++) {
+        const hint = validateAppEnv(keys[index]!, values[index]!);
+        if (hint !== undefined) return { err: 'ERR_INVALID_PARAMETERS', hintMessage: hint };
+      }
+    }
     const appId = this.tables.appIdsByName.get(request.appName);
     const app = appId === undefined ? undefined : this.tables.appsById.get(appId);
     if (!app) return { err: 'ERR_APP_NOT_EXIST', hintMessage: 'app cannot be found' };
@@ -246,16 +258,8 @@ export class TableDdl {
     let hintMessage = '';
     switch (request.op) {
       case 'SET': {
-        const keys = request.keys ?? [];
-        const values = request.values ?? [];
-        if (keys.length === 0 || keys.length !== values.length) {
-          return { err: 'ERR_INVALID_PARAMETERS', hintMessage: 'keys and values must be non-empty lists of the same length' };
-        }
-        for (let index = 0; index < keys.length; index++) {
-          const hint = validateAppEnv(keys[index]!, values[index]!);
-          if (hint !== undefined) return { err: 'ERR_INVALID_PARAMETERS', hintMessage: hint };
-        }
-        for (let index = 0; index < keys.length; index++) envs[keys[index]!] = values[index]!;
+        const keys = request.keys!;
+        for (let index = 0; index < keys.length; index++) envs[keys[index]!] = request.values![index]!;
         break;
       }
       case 'DEL': {
@@ -276,10 +280,15 @@ export class TableDdl {
       default:
         return { err: 'ERR_INVALID_PARAMETERS', hintMessage: `unknown env operation ${String(request.op)}` };
     }
+    await this.writeAppEnvs(app, envs);
+    return { err: 'ERR_OK', hintMessage };
+  }
+
+  /** Writes the table with `envs` in place of its envs, then applies it. Checks nothing. */
+  async writeAppEnvs(app: AppInfo, envs: Record<string, string>): Promise<void> {
     const updated = { ...cloneAppInfo(app), envs };
     await this.context.store.set(this.tables.appPath(app.appId), Buffer.from(appInfoToJson(updated)));
     this.tables.appsById.set(app.appId, updated);
-    return { err: 'ERR_OK', hintMessage };
   }
 }
 

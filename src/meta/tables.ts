@@ -12,18 +12,24 @@ import { assert, type ErrorName } from '../base/index.ts';
 import type { MetricEntity } from '../metrics/index.ts';
 import {
   cloneAppInfo, clonePartitionConfiguration, gpidText,
-  type AppInfo, type AppStatus, type Gpid, type PartitionConfiguration,
+  type AppInfo, type AppStatus, type Gpid, type ManualCompactStatus, type PartitionConfiguration,
 } from '../cluster/model.ts';
 import type { DroppedReplica, MemberReport } from './guardian.ts';
 import { partitionEntity, tableEntity } from './metrics.ts';
 import { joinPath } from './state-store.ts';
+
+/** What a member reported of its replica in its last config sync. */
+export interface ServingReport extends MemberReport {
+  /** IDLE when the replica did not say. */
+  manualCompactStatus: ManualCompactStatus;
+}
 
 /** What the meta keeps of one partition beside its configuration. */
 export interface PartitionContext {
   /** Members that left, most recent last, bounded. */
   dropped: DroppedReplica[];
   /** What each member reported of its replica in its last config sync. */
-  memberReports: Map<string, MemberReport>;
+  memberReports: Map<string, ServingReport>;
   /** A write of this partition's configuration is in flight. */
   pending: boolean;
   /** While pending: the members before and after the change (config sync of these nodes must wait). */

@@ -2,7 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { formatLocalTime } from '../../src/base/index.ts';
 import { HttpRouter, type AdminRequest } from '../../src/net/index.ts';
-import { getApp, getAppEnvs, getApps, getCluster, getNodes, listEnvs, MemoryStateStore, registerMetaHttpCalls, type LeaderInfo, type MetaHttpDeps, type MetaServerState, type StoreOp } from '../../src/meta/index.ts';
+import {
+  getApp, getAppEnvs, getApps, getCluster, getNodes, listEnvs, MemoryStateStore, registerMetaHttpCalls, startCompaction, updateUsageScenario,
+  type LeaderInfo, type MetaHttpDeps, type MetaServerState, type StoreOp,
+} from '../../src/meta/index.ts';
 import { appInfoToJson, newPartitionConfiguration, partitionConfigurationToJson, type AppInfo, type PartitionConfiguration } from '../../src/cluster/index.ts';
 import { createMetaHarness } from '../helpers/meta-harness.ts';
 
@@ -12,6 +15,10 @@ const H3 = 'h3:34801';
 
 function request(path: string, query: Record<string, string> = {}): AdminRequest {
   return { method: 'GET', path, query: new Map(Object.entries(query)), rawQuery: '', body: Buffer.alloc(0), headers: {}, remoteAddress: '127.0.0.1' };
+}
+
+function post(path: string, body: string | object): AdminRequest {
+  return { ...request(path), method: 'POST', body: Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)) };
 }
 
 function depsFor(state: MetaServerState, leader: LeaderInfo = { self: true }): MetaHttpDeps {
@@ -285,6 +292,8 @@ describe('backup-meta redirect', () => {
     assert.deepEqual(router.helpRows(), [
       ['/envs/list', 'List all available table environments.'],
       ['/meta/app', 'name=<app_name>[&detail]. Query app info.'],
+      ['/meta/app/start_compaction', 'A JSON format of manual_compaction_info structure. Start compaction for an app.'],
+      ['/meta/app/usage_scenario', 'A JSON format of usage_scenario_info structure. Update usage scenario of an app.'],
       ['/meta/app_envs', 'name=<app_name>. Query app environments.'],
       ['/meta/apps', '[detail]. List all apps in the cluster.'],
       ['/meta/cluster', 'Query the cluster info.'],
@@ -324,5 +333,102 @@ describe('over a real HTTP server', () => {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
     }
+  });
+});
+
+describe('/meta/app/start_compaction and /meta/app/usage_scenario', () => {
+  const VALID = {
+    app_name: 'test_bulk_load', type: 'once', target_level: -1, bottommost_level_compaction: 'skip', max_concurrent_running_count: 0, trigger_time: '',
+  };
+  const answer = (error: string, hint = '') => ({ status: 200, body: `{"error":"${error}","hint_message":"${hint}"}\n` });
+
+  async function bulkLoadTable() {
+    const meta = await createMetaHarness();
+    await meta.state.createApp({ appName: 'test_bulk_load', partitionCount: 4, replicaCount: 3 });
+    return { meta, deps: depsFor(meta.state), envs: () => meta.state.findApp('test_bulk_load')!.envs };
+  }
+
+  it('answers the spec\'s start_compaction vectors, and writes nothing for a refused request', async () => {
+    const { meta, deps, envs } = await bulkLoadTable();
+    const start = (body: string | object) => startCompaction(post('meta/app/start_compaction', body), deps);
+    const refused: Array<[string | object, string]> = [
+      [{ ...VALID, max_concurrent_running_count: '0' }, 'invalid request structure'],
+      [{ ...VALID, target_level: 1.5 }, 'invalid request structure'],
+      ['{"app_name":"test_bulk_load","type":"once","target_level":1.0}', 'invalid request structure'],
+      ['not json', 'invalid request structure'],
+      ['', 'invalid request structure'],
+      ['[]', 'invalid request structure'],
+      [{ ...VALID, target_level: 2147483648 }, 'invalid request structure'],
+      [{ ...VALID, unknown: 1, type: undefined }, 'invalid request structure'],
+      [{ ...VALID, app_name: '' }, 'app_name should not be empty'],
+      [{ type: 'once' }, 'app_name should not be empty'],
+      [{ ...VALID, type: 'wrong' }, "type should ony be 'once' or 'periodic'"],
+      [{ ...VALID, target_level: -3 }, 'target_level should be >= -1'],
+      [{ ...VALID, bottommost_level_compaction: 'wrong' }, "bottommost_level_compaction should ony be 'skip' or 'force'"],
+      [{ ...VALID, max_concurrent_running_count: -2 }, 'max_running_count should be >= 0'],
+      [{ ...VALID, type: 'periodic' }, 'trigger_time should not be empty when type is periodic'],
+    ];
+    for (const [body, message] of refused) assert.deepEqual(await start(body), { status: 400, body: message }, JSON.stringify(body));
+    assert.deepEqual(envs(), {});
+
+    // target_level 0 passes the call's check and fails the env validator's, inside a 200.
+    assert.deepEqual(await start({ ...VALID, target_level: 0 }), answer('ERR_INVALID_PARAMETERS', "invalid value '0', should be '-1 or >= 1'"));
+    assert.deepEqual(await start({ ...VALID, app_name: 'nope' }), answer('ERR_APP_NOT_EXIST', 'app cannot be found'));
+    assert.deepEqual(await start({ ...VALID, app_name: 'nope', target_level: 0 }), answer('ERR_INVALID_PARAMETERS', "invalid value '0', should be '-1 or >= 1'"));
+    assert.deepEqual(envs(), {});
+
+    // once: trigger_time is the meta's clock, whatever the body says.
+    assert.deepEqual(await start({ ...VALID, trigger_time: '12345' }), answer('ERR_OK'));
+    assert.deepEqual(envs(), {
+      'manual_compact.once.bottommost_level_compaction': 'skip',
+      'manual_compact.once.target_level': '-1',
+      'manual_compact.once.trigger_time': String(Math.floor(meta.now() / 1000)),
+    });
+    assert.deepEqual(await start({ ...VALID, type: 'periodic', target_level: 2, bottommost_level_compaction: 'force', max_concurrent_running_count: 3, trigger_time: '3:00,21:00' }), answer('ERR_OK'));
+    assert.equal(envs()['manual_compact.periodic.trigger_time'], '3:00,21:00');
+    assert.equal(envs()['manual_compact.periodic.target_level'], '2');
+    assert.equal(envs()['manual_compact.periodic.bottommost_level_compaction'], 'force');
+    assert.equal(envs()['manual_compact.max_concurrent_running_count'], '3');
+    // A body without the integers is taken as 0 for both: 0 is not a valid target level.
+    assert.deepEqual(await start({ app_name: 'test_bulk_load', type: 'once', bottommost_level_compaction: 'skip' }), answer('ERR_INVALID_PARAMETERS', "invalid value '0', should be '-1 or >= 1'"));
+  });
+
+  it('answers the spec\'s usage_scenario vectors', async () => {
+    const { deps, envs } = await bulkLoadTable();
+    const scenario = (body: string | object) => updateUsageScenario(post('meta/app/usage_scenario', body), deps);
+    assert.deepEqual(await scenario({ app: 'test_bulk_load', scenario: 'normal' }), { status: 400, body: 'invalid request structure' });
+    assert.deepEqual(await scenario({ app_name: 'test_bulk_load', scenario: 1 }), { status: 400, body: 'invalid request structure' });
+    assert.deepEqual(await scenario({ scenario: 'normal' }), { status: 400, body: 'app_name should not be empty' });
+    assert.deepEqual(await scenario({ app_name: 'test_bulk_load', scenario: 'wrong' }), { status: 400, body: "scenario should ony be 'normal' or 'bulk_load'" });
+    assert.deepEqual(await scenario({ app_name: 'test_bulk_load', scenario: 'prefer_write' }), { status: 400, body: "scenario should ony be 'normal' or 'bulk_load'" });
+    assert.deepEqual(await scenario({ app_name: 'test_bulk_load' }), { status: 400, body: "scenario should ony be 'normal' or 'bulk_load'" });
+    assert.deepEqual(envs(), {});
+    assert.deepEqual(await scenario({ app_name: 'nope', scenario: 'normal' }), answer('ERR_APP_NOT_EXIST', 'app cannot be found'));
+    assert.deepEqual(await scenario({ app_name: 'test_bulk_load', scenario: 'bulk_load' }), answer('ERR_OK'));
+    assert.deepEqual(envs(), { 'rocksdb.usage_scenario': 'bulk_load' });
+    assert.deepEqual(await scenario({ app_name: 'test_bulk_load', scenario: 'normal', extra: [1] }), answer('ERR_OK'));
+    assert.deepEqual(envs(), { 'rocksdb.usage_scenario': 'normal' });
+  });
+
+  it('a backup meta redirects before reading the body', async () => {
+    const { meta, envs } = await bulkLoadTable();
+    const backup = depsFor(meta.state, { self: false, leader: 'h2:34601' });
+    const moved = { status: 307, body: '' };
+    assert.deepEqual(await startCompaction(post('meta/app/start_compaction', 'not json'), backup), { ...moved, location: 'http://h2:34601/meta/app/start_compaction' });
+    assert.deepEqual(await updateUsageScenario(post('meta/app/usage_scenario', { app_name: 'test_bulk_load', scenario: 'normal' }), backup), {
+      ...moved, location: 'http://h2:34601/meta/app/usage_scenario',
+    });
+    assert.deepEqual(envs(), {});
+  });
+
+  it('answers a store that cannot be written with its error, and changes nothing', async () => {
+    const { PteronError } = await import('../../src/base/index.ts');
+    const { meta, deps, envs } = await bulkLoadTable();
+    meta.store.set = async () => {
+      throw new PteronError('ERR_TIMEOUT', 'the store did not answer');
+    };
+    assert.deepEqual(await updateUsageScenario(post('meta/app/usage_scenario', { app_name: 'test_bulk_load', scenario: 'normal' }), deps),
+      answer('ERR_TIMEOUT', 'the store did not answer'));
+    assert.deepEqual(envs(), {});
   });
 });

@@ -9,6 +9,7 @@ import {
   formatAppDetail, formatAppEnvs, formatAppList, formatClusterInfo, formatNodeList, readyPartitionCount,
 } from '../../cluster/index.ts';
 import { formatHelp, formatHelpEntry } from './format.ts';
+import { COMPACTION_COMMANDS } from './compaction-commands.ts';
 import { DATA_COMMANDS } from './data-commands.ts';
 import { remoteCommand } from './remote-command.ts';
 import type { MetaReply } from './meta-client.ts';
@@ -529,7 +530,8 @@ const help: ShellCommand = {
 };
 
 export const SHELL_COMMANDS: readonly ShellCommand[] = [
-  help, version, clusterInfo, app, ls, nodes, create, drop, recall, use, getAppEnvs, setAppEnvs, delAppEnvs, clearAppEnvs, ...DATA_COMMANDS, remoteCommand, exit,
+  help, version, clusterInfo, app, ls, nodes, create, drop, recall, use, getAppEnvs, setAppEnvs, delAppEnvs, clearAppEnvs, ...COMPACTION_COMMANDS,
+  ...DATA_COMMANDS, remoteCommand, exit,
 ];
 
 const COMMANDS_BY_NAME = new Map(SHELL_COMMANDS.map((command) => [command.name, command]));

@@ -1,7 +1,7 @@
 // `pteron meta`: the meta server role. Opens the state store, serves the meta RPCs (client
-// routing, table DDL, replica-server beacons, config sync and configuration updates) and the
-// /meta/* admin calls, sends the guardian's proposals to replica servers, and runs the
-// failure detector and guardian on timers.
+// routing, table DDL, manual compaction, replica-server beacons, config sync and configuration
+// updates) and the /meta/* admin calls, sends the guardian's proposals to replica servers, and
+// runs the failure detector and guardian on timers.
 //
 // With the simple store this meta is always the primary. With ZooKeeper (several metas) it is
 // the primary only while it holds the leader lock (zk/meta-group.ts); otherwise it is a backup:
@@ -304,6 +304,20 @@ export async function installMeta(server: PteronServer, config: LoadedConfig): P
       appName: request.appName, op, keys: request.keys, values: request.values, clearPrefix: request.clearPrefix,
     });
     return { err: result.err, hintMessage: result.hintMessage };
+  });
+  registerPrimaryRpc(rpc, RPCS.RPC_CM_START_MANUAL_COMPACT, standing, (err) => ({ err, hintMsg: '' }), async (request, state) => {
+    const result = await state.startManualCompact({
+      appName: request.appName,
+      triggerTime: request.triggerTime,
+      targetLevel: request.targetLevel,
+      bottommost: request.bottommost,
+      maxRunningCount: request.maxRunningCount,
+    });
+    return { err: result.err, hintMsg: result.hintMessage };
+  });
+  registerPrimaryRpc(rpc, RPCS.RPC_CM_QUERY_MANUAL_COMPACT_STATUS, standing, (err) => ({ err, hintMsg: '' }), (request, state) => {
+    const result = state.queryManualCompactStatus(request.appName);
+    return { err: result.err, hintMsg: result.hintMessage, progress: result.progress };
   });
 
   // Replica servers. A backup acknowledges beacons as not the master and names the primary,
