@@ -136,8 +136,7 @@ export function registerDataPlane(rpc: RpcServer, stub: ReplicaStub): DataPlane 
     const timeoutMs = frame.header.clientTimeoutMs;
     const decision: ThrottlingDecision = kind === 'write' ? throttling.throttleWrite(timeoutMs, bodyBytesOf(frame)) : throttling.throttleRead(timeoutMs);
     if (decision.action === 'pass') return admitted;
-    // Unref'd: a throttled request does not keep a stopping server alive.
-    if (decision.delayMs > 0) await sleep(Math.min(decision.delayMs, TIMER_MS_MAX), undefined, { ref: false });
+    if (decision.delayMs > 0) await sleep(Math.min(decision.delayMs, TIMER_MS_MAX));
     return decision.action === 'reject' ? { error: 'ERR_BUSY' } : admit(frame, kind);
   };
 
