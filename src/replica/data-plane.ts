@@ -36,10 +36,7 @@ import type { ClientWrite, WriteOutcome } from './write/mutation.ts';
 import { readBatchGet, readGet, readMultiGet, readSortKeyCount, readTtl, type ReadContext, type ResponseBase } from './read/read-ops.ts';
 import type { Replica, ServingPrimary } from './replica.ts';
 import { continueScan, startScan, type ScanContext } from './read/scanner.ts';
-import {
-  readCostOfBatchGet, readCostOfCount, readCostOfGet, readCostOfMultiGet, readCostOfScan,
-} from './throttling/replica-throttling.ts';
-import type { ThrottlingDecision } from './throttling/controllers.ts';
+import { readCostOfBatchGet, readCostOfCount, readCostOfGet, readCostOfMultiGet, readCostOfScan } from './throttling/replica-throttling.ts';
 import type { ReplicaStub } from './stub.ts';
 
 type RequestKind = 'read' | 'write';
@@ -134,7 +131,7 @@ export function registerDataPlane(rpc: RpcServer, stub: ReplicaStub): DataPlane 
     if (!('replica' in admitted)) return admitted;
     const throttling = admitted.replica.throttling;
     const timeoutMs = frame.header.clientTimeoutMs;
-    const decision: ThrottlingDecision = kind === 'write' ? throttling.throttleWrite(timeoutMs, bodyBytesOf(frame)) : throttling.throttleRead(timeoutMs);
+    const decision = kind === 'write' ? throttling.throttleWrite(timeoutMs, bodyBytesOf(frame)) : throttling.throttleRead(timeoutMs);
     if (decision.action === 'pass') return admitted;
     if (decision.delayMs > 0) await sleep(Math.min(decision.delayMs, TIMER_MS_MAX));
     return decision.action === 'reject' ? { error: 'ERR_BUSY' } : admit(frame, kind);
