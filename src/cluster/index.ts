@@ -6,3 +6,4 @@ export * from './flags.ts';
 export { MetaGroupTarget } from './meta-group-target.ts';
 export * from './health.ts';
 export * from './tables.ts';
+export * from './throttling-env.ts';

@@ -1,5 +1,6 @@
 // Table environments ("app envs"): the keys a table may carry, how their values are checked,
 // and the catalogue /envs/list serves (spec pegasus-arch §2.11, pegasus-http §5.14).
+import { parseSizeThrottlingRate, parseThrottlingRules } from '../cluster/index.ts';
 
 export type EnvValueType = 'bool' | 'int32' | 'int64' | 'string';
 
@@ -17,22 +18,16 @@ interface EnvDefinition {
 const THROTTLING_LIMITATION = '<size[K|M]>*<delay|reject>*<milliseconds>';
 const THROTTLING_SAMPLE = '10000*delay*100,20000*reject*100';
 
-/** `<n>[K|M]*<delay|reject>*<ms>[,...]`, at most one delay and one reject rule. */
+/** Pegasus's check_throttling: the value parses as delay and reject rules (../cluster/throttling-env.ts). */
 function checkThrottling(value: string): string | undefined {
-  const rules = value.split(',').map((rule) => rule.trim()).filter((rule) => rule !== '');
-  if (rules.length === 0) return 'the throttling value must not be empty';
-  const seen = new Set<string>();
-  for (const rule of rules) {
-    const parts = rule.split('*');
-    if (parts.length !== 3) return `"${rule}" should have 3 fields: ${THROTTLING_LIMITATION}`;
-    const [size, action, delayMs] = parts as [string, string, string];
-    if (!/^\d+[KM]?$/.test(size)) return `"${size}" should be a non-negative integer, optionally followed by K or M`;
-    if (action !== 'delay' && action !== 'reject') return `"${action}" should be "delay" or "reject"`;
-    if (seen.has(action)) return `"${action}" is given twice`;
-    seen.add(action);
-    if (!/^\d+$/.test(delayMs)) return `"${delayMs}" should be a non-negative integer (milliseconds)`;
-  }
-  return undefined;
+  const parsed = parseThrottlingRules(value);
+  return 'hint' in parsed ? parsed.hint : undefined;
+}
+
+/** read_throttling_by_size is a token bucket: Pegasus validates it as the bucket reads it. */
+function checkSizeThrottling(value: string): string | undefined {
+  const parsed = parseSizeThrottlingRate(value);
+  return 'hint' in parsed ? parsed.hint : undefined;
 }
 
 const DENY_CLIENT_LIMITATION = 'timeout*all | timeout*write | timeout*read | reconfig*all | reconfig*write | reconfig*read';
@@ -54,7 +49,7 @@ export const APP_ENV_DEFINITIONS: ReadonlyMap<string, EnvDefinition> = new Map<s
   ['replica.write_throttling', THROTTLING],
   ['replica.write_throttling_by_size', THROTTLING],
   ['replica.read_throttling', THROTTLING],
-  ['replica.read_throttling_by_size', { type: 'string', limitation: '', sample: '20000*delay*100,20000*reject*100', check: checkThrottling }],
+  ['replica.read_throttling_by_size', { type: 'string', limitation: '', sample: '20000*delay*100,20000*reject*100', check: checkSizeThrottling }],
   ['replica.backup_request_throttling', THROTTLING],
   ['replica.rocksdb_iteration_threshold_time_ms', { type: 'int64', limitation: '>= 0', sample: '1000', inRange: (v) => v >= 0n }],
   ['replica.rocksdb_block_cache_enabled', BOOL],
@@ -102,8 +97,7 @@ export const APP_ENV_DEFINITIONS: ReadonlyMap<string, EnvDefinition> = new Map<s
  * refuse them, naming the env; /envs/list still lists them, as Pegasus does.
  */
 const NOT_IMPLEMENTED_ENVS: ReadonlyMap<string, string> = new Map([
-  ...['replica.write_throttling', 'replica.write_throttling_by_size', 'replica.read_throttling', 'replica.read_throttling_by_size',
-    'replica.backup_request_throttling'].map((key) => [key, 'request throttling is not implemented'] as const),
+  ['replica.backup_request_throttling', 'backup requests (reads served by secondaries) are not implemented'],
   ['rocksdb.allow_ingest_behind', 'bulk load ingestion is not implemented'],
   ['rocksdb.num_levels', 'the LevelDB engine has a fixed number of levels'],
   ['rocksdb.checkpoint.reserve_min_count', 'replicas keep no local checkpoints to reserve'],

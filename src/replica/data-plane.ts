@@ -6,7 +6,13 @@
 //   3. writes: a body over `[replication] max_allowed_write_size` → ERR_INVALID_DATA;
 //   4. the replica is open and PRIMARY, else ERR_INVALID_STATE;
 //   5. a non-zero partition_hash routes to this partition, else ERR_PARENT_PARTITION_MISUSED;
-//   6. writes: primary + secondaries ≥ mutation_2pc_min_replica_count, else ERR_NOT_ENOUGH_MEMBER.
+//   6. writes: primary + secondaries ≥ mutation_2pc_min_replica_count, else ERR_NOT_ENOUGH_MEMBER;
+//   7. the throttling envs (./throttling/): `replica.write_throttling` and `_by_size` for writes,
+//      `replica.read_throttling` for reads. A delayed request waits the rule's delay and then
+//      passes the gate again, throttling aside; a rejected one gets ERR_BUSY after the rule's delay.
+//
+// A read then needs `replica.read_throttling_by_size`'s bucket not to be empty (else ERR_BUSY at
+// once) and takes what it read from the bucket afterwards.
 //
 // OBJECT_NOT_FOUND, INVALID_STATE and PARENT_PARTITION_MISUSED make the official clients query
 // the meta again and retry. Then the arguments are decoded (ERR_INVALID_DATA when they cannot
@@ -15,13 +21,14 @@
 // writes go through the replica's mutation path. Storage
 // outcomes travel in the response's `error` field as RocksDB status codes. CLEAR_SCANNER is
 // never answered.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { compositeKeyHash, log, partitionIndexOf, PteronError, type ErrorName } from '../base/index.ts';
 import { mutation2pcMinReplicaCount } from '../cluster/index.ts';
 import type { RpcReply, RpcRequest, RpcServer } from '../net/index.ts';
 import { now2016Seconds, type ReadOptions } from '../storage/index.ts';
 import {
   decodeArgs, encodeResult, RPCS, ThriftDecodeError, type CallDefinition, type CheckAndSetResponse, type IncrResponse,
-  type MultiRemoveResponse, type RequestFrame, type UpdateResponse, type WireType,
+  type MultiRemoveResponse, type RequestFrame, type ScanResponse, type UpdateResponse, type WireType,
 } from '../wire/index.ts';
 import { maxAllowedWriteSize, maxIterationCount, multiGetMaxIterationCount, multiGetMaxIterationSize, slowQueryThresholdNs } from './flags.ts';
 import { serverRequestCounters, type OperationMetricName } from './metrics.ts';
@@ -29,6 +36,7 @@ import type { ClientWrite, WriteOutcome } from './write/mutation.ts';
 import { readBatchGet, readGet, readMultiGet, readSortKeyCount, readTtl, type ReadContext, type ResponseBase } from './read/read-ops.ts';
 import type { Replica, ServingPrimary } from './replica.ts';
 import { continueScan, startScan, type ScanContext } from './read/scanner.ts';
+import { readCostOfBatchGet, readCostOfCount, readCostOfGet, readCostOfMultiGet, readCostOfScan } from './throttling/replica-throttling.ts';
 import type { ReplicaStub } from './stub.ts';
 
 type RequestKind = 'read' | 'write';
@@ -42,6 +50,8 @@ interface Admitted {
 }
 
 const EMPTY = Buffer.alloc(0);
+/** Node's longest timer; a longer wait (only a request without a client timeout can ask one) is cut to it. */
+const TIMER_MS_MAX = 2 ** 31 - 1;
 
 /** The thrift body's size as Pegasus measures it: the strict TMessage header plus the args struct. */
 function bodyBytesOf(frame: RequestFrame): number {
@@ -115,6 +125,18 @@ export function registerDataPlane(rpc: RpcServer, stub: ReplicaStub): DataPlane 
     return { replica, serving };
   };
 
+  /** The gate and then the throttling (step 7): a delayed request is let in after its wait if the gate still lets it. */
+  const admitThrottled = async (frame: RequestFrame, kind: RequestKind): Promise<Admitted | Refusal> => {
+    const admitted = admit(frame, kind);
+    if (!('replica' in admitted)) return admitted;
+    const throttling = admitted.replica.throttling;
+    const timeoutMs = frame.header.clientTimeoutMs;
+    const decision = kind === 'write' ? throttling.throttleWrite(timeoutMs, bodyBytesOf(frame)) : throttling.throttleRead(timeoutMs);
+    if (decision.action === 'pass') return admitted;
+    if (decision.delayMs > 0) await sleep(Math.min(decision.delayMs, TIMER_MS_MAX));
+    return decision.action === 'reject' ? { error: 'ERR_BUSY' } : admit(frame, kind);
+  };
+
   const decode = <A>(definition: { args: WireType<A> }, frame: RequestFrame): A | undefined => {
     try {
       return decodeArgs(definition.args, frame.args);
@@ -137,18 +159,23 @@ export function registerDataPlane(rpc: RpcServer, stub: ReplicaStub): DataPlane 
     definition: CallDefinition<A, R>,
     metric: OperationMetricName | undefined,
     run: (admitted: Admitted, args: A) => R | Promise<R>,
+    /** What the read costs against replica.read_throttling_by_size. */
+    costOf: (args: A, result: R) => number,
     /** The reads Pegasus checks against the slow-query threshold (get, multi_get, batch_get): what the warning tells of one. */
     describeSlow?: (args: A, result: R) => Record<string, unknown>,
   ): void => {
     rpc.register(definition.name, async (request: RpcRequest) => {
+      const admitted = await admitThrottled(request.frame, 'read');
+      // After a throttling delay: the latency and the slow-query check are the operation's own.
       const startNs = process.hrtime.bigint();
-      const admitted = admit(request.frame, 'read');
       if (!('replica' in admitted)) return refuse('read', admitted);
       const args = decode(definition, request.frame);
       if (args === undefined) return refuse('read', { error: 'ERR_INVALID_DATA' });
+      const { replica } = admitted;
+      if (!replica.throttling.readBytesAvailable()) return refuse('read', { error: 'ERR_BUSY' });
       try {
         const result = await run(admitted, args);
-        const { replica } = admitted;
+        replica.throttling.consumeReadBytes(costOf(args, result));
         const timeUsedNs = Number(process.hrtime.bigint() - startNs);
         if (metric) replica.metrics.record(metric, timeUsedNs);
         const thresholdNs = slowQueryThresholdNsOf(replica);
@@ -176,8 +203,8 @@ export function registerDataPlane(rpc: RpcServer, stub: ReplicaStub): DataPlane 
     respond: (base: ResponseBase, decree: bigint, outcome: WriteOutcome) => R,
   ): void => {
     rpc.register(definition.name, async (request: RpcRequest) => {
+      const admitted = await admitThrottled(request.frame, 'write');
       const startNs = process.hrtime.bigint();
-      const admitted = admit(request.frame, 'write');
       if (!('replica' in admitted)) return refuse('write', admitted);
       const args = decode(definition, request.frame);
       if (args === undefined) return refuse('write', { error: 'ERR_INVALID_DATA' });
@@ -224,11 +251,12 @@ export function registerDataPlane(rpc: RpcServer, stub: ReplicaStub): DataPlane 
 
   // Reads.
   registerRead(
-    RPCS.RPC_RRDB_RRDB_GET, 'get', (admitted, key) => readGet(readContext(admitted), key),
+    RPCS.RPC_RRDB_RRDB_GET, 'get', (admitted, key) => readGet(readContext(admitted), key), readCostOfGet,
     (key, response) => ({ keyBytes: key.length, status: response.error, valueBytes: response.value.length }),
   );
   registerRead(
     RPCS.RPC_RRDB_RRDB_MULTI_GET, 'multi_get', (admitted, request) => readMultiGet(readContext(admitted), request),
+    (request, response) => readCostOfMultiGet(request.hashKey, response),
     (request, response) => ({
       hashKeyBytes: request.hashKey.length, sortKeys: request.sortKeys.length, maxKvCount: request.maxKvCount, maxKvSize: request.maxKvSize,
       reverse: request.reverse, status: response.error, resultCount: response.kvs.length,
@@ -237,16 +265,19 @@ export function registerDataPlane(rpc: RpcServer, stub: ReplicaStub): DataPlane 
   );
   registerRead(
     RPCS.RPC_RRDB_RRDB_BATCH_GET, 'batch_get', (admitted, request) => readBatchGet(readContext(admitted), request),
+    (_request, response) => readCostOfBatchGet(response),
     (request, response) => ({
       rowCount: request.keys.length, status: response.error,
       totalDataBytes: response.data.reduce((sum, row) => sum + row.hashKey.length + row.sortKey.length + row.value.length, 0),
     }),
   );
   // Pegasus counts sortkey_count among the scans and gives ttl no counter of its own.
-  registerRead(RPCS.RPC_RRDB_RRDB_SORTKEY_COUNT, 'scan', (admitted, hashKey) => readSortKeyCount(readContext(admitted), hashKey));
-  registerRead(RPCS.RPC_RRDB_RRDB_TTL, undefined, (admitted, key) => readTtl(readContext(admitted), key));
-  registerRead(RPCS.RPC_RRDB_RRDB_GET_SCANNER, 'scan', (admitted, request) => startScan(scanContext(admitted), admitted.replica.scanners, request));
-  registerRead(RPCS.RPC_RRDB_RRDB_SCAN, 'scan', (admitted, request) => continueScan(scanContext(admitted), admitted.replica.scanners, request.contextId));
+  const countCost = (_args: unknown, response: { error: number }) => readCostOfCount(response.error);
+  const scanCost = (_args: unknown, response: ScanResponse) => readCostOfScan(response);
+  registerRead(RPCS.RPC_RRDB_RRDB_SORTKEY_COUNT, 'scan', (admitted, hashKey) => readSortKeyCount(readContext(admitted), hashKey), countCost);
+  registerRead(RPCS.RPC_RRDB_RRDB_TTL, undefined, (admitted, key) => readTtl(readContext(admitted), key), countCost);
+  registerRead(RPCS.RPC_RRDB_RRDB_GET_SCANNER, 'scan', (admitted, request) => startScan(scanContext(admitted), admitted.replica.scanners, request), scanCost);
+  registerRead(RPCS.RPC_RRDB_RRDB_SCAN, 'scan', (admitted, request) => continueScan(scanContext(admitted), admitted.replica.scanners, request.contextId), scanCost);
   rpc.register(RPCS.RPC_RRDB_RRDB_CLEAR_SCANNER.name, (request: RpcRequest) => {
     const { appId, partitionIndex } = request.frame.header;
     const replica = stub.find(appId, partitionIndex);

@@ -1,6 +1,7 @@
 // The data plane's metrics (spec pegasus-http §9.4): per replica (entity `replica@<app>.<pidx>`,
 // attributes table_id/partition_id) request counters and latency percentiles for every RRDB
-// operation, expired/filtered read counters; per server the failed and busy request counters.
+// operation, expired/filtered read counters, the requests throttling delayed or rejected; per
+// server the failed and busy request counters.
 import { defineMetric, metricRegistry, serverEntity, type Counter, type MetricEntity, type MetricPrototype, type Percentile } from '../metrics/index.ts';
 
 /** The operations that have a request counter and a latency percentile of their own. */
@@ -55,6 +56,18 @@ const deferredAppliesMaxMetric = defineMetric({
   desc: 'The most committed mutations a secondary gathers into one store batch (set by the usage scenario)',
 });
 
+/** Pegasus's throttling counters (replica.cpp): `throttling_{delayed,rejected}_{write,read}_requests`. */
+function throttlingMetric(outcome: 'delayed' | 'rejected', kind: 'write' | 'read'): MetricPrototype {
+  return defineMetric({
+    entityType: 'replica', type: 'Counter', name: `throttling_${outcome}_${kind}_requests`, unit: 'Requests',
+    desc: `The number of ${outcome} ${kind} requests by throttling`,
+  });
+}
+const throttlingDelayedWritesMetric = throttlingMetric('delayed', 'write');
+const throttlingRejectedWritesMetric = throttlingMetric('rejected', 'write');
+const throttlingDelayedReadsMetric = throttlingMetric('delayed', 'read');
+const throttlingRejectedReadsMetric = throttlingMetric('rejected', 'read');
+
 const readFailedMetric = defineMetric({
   entityType: 'server', type: 'Counter', name: 'read_failed_requests', unit: 'Requests', desc: 'The number of failed read requests',
 });
@@ -78,6 +91,10 @@ export class ReplicaMetrics {
   readonly committedRequests: Counter;
   readonly writeSizeExceeded: Counter;
   readonly abnormalReads: Counter;
+  readonly throttlingDelayedWrites: Counter;
+  readonly throttlingRejectedWrites: Counter;
+  readonly throttlingDelayedReads: Counter;
+  readonly throttlingRejectedReads: Counter;
 
   constructor(appId: number, partitionIndex: number) {
     this.entity = metricRegistry.entity('replica', `replica@${appId}.${partitionIndex}`, {
@@ -92,6 +109,10 @@ export class ReplicaMetrics {
     this.committedRequests = this.entity.counter(committedRequestsMetric);
     this.writeSizeExceeded = this.entity.counter(writeSizeExceedMetric);
     this.abnormalReads = this.entity.counter(abnormalReadsMetric);
+    this.throttlingDelayedWrites = this.entity.counter(throttlingDelayedWritesMetric);
+    this.throttlingRejectedWrites = this.entity.counter(throttlingRejectedWritesMetric);
+    this.throttlingDelayedReads = this.entity.counter(throttlingDelayedReadsMetric);
+    this.throttlingRejectedReads = this.entity.counter(throttlingRejectedReadsMetric);
   }
 
   /** Gauges of the storage settings the replica applies, read from `settings` whenever they are read. */

@@ -25,6 +25,7 @@ import { MutationPath, StoreApplier, type MutationCommitter } from './write/muta
 import { ReplicaCore, type ChangeType, type CoreAction, type CoreOptions, type ReplicaRole } from './pacifica/core.ts';
 import type { Membership, PeerMessage } from './pacifica/messages.ts';
 import { ScannerContexts } from './read/scanner.ts';
+import { ReplicaThrottling } from './throttling/replica-throttling.ts';
 import {
   parseUsageScenario, SCENARIO_SETTINGS, ScenarioRecorder, USAGE_SCENARIO_ENV, WRITE_BUFFER_SIZE_ENV, writeBufferBytesFor, type UsageScenario,
 } from './usage-scenario.ts';
@@ -188,6 +189,8 @@ export class Replica implements MutationCommitter {
   readonly dir: string;
   readonly scanners: ScannerContexts;
   readonly metrics: ReplicaMetrics;
+  /** The table's request throttling envs, as this partition applies them. */
+  readonly throttling: ReplicaThrottling;
   /** Manual compactions and TTL sweeps of the store. */
   readonly compaction: CompactionService;
   info: AppInfo;
@@ -228,6 +231,8 @@ export class Replica implements MutationCommitter {
     this.savedBallotOnDisk = savedBallot;
     this.envs = envsOf(info);
     this.metrics = new ReplicaMetrics(gpid.appId, gpid.partitionIndex);
+    this.throttling = new ReplicaThrottling(gpidText(gpid), this.metrics);
+    this.throttling.updateEnvs(info.envs, info.partitionCount);
     this.compaction = new CompactionService({
       gpid,
       slots: services.compactionSlots ?? new CompactionSlots(),
@@ -376,6 +381,7 @@ export class Replica implements MutationCommitter {
     if (this.config !== undefined && config.ballot < this.config.ballot) return false;
     this.info = info;
     this.envs = envsOf(info);
+    this.throttling.updateEnvs(info.envs, info.partitionCount);
     this.config = config;
     this.compaction.onEnvs();
     const serving = this.serving;

@@ -67,7 +67,7 @@ describe('create_app', () => {
       ['too many replicas', { appName: 't', partitionCount: 4, replicaCount: 6 }, /range \[1, 5\]/],
       ['more replicas than alive nodes', { appName: 't', partitionCount: 4, replicaCount: 4 }, /exceeds the 3 alive/],
       ['bad rocksdb option', { appName: 't', ...create, envs: { 'rocksdb.num_levels': '11' } }, /should be 'In range \[1, 10\]'/],
-      ['unimplemented env', { appName: 't', ...create, envs: { 'replica.read_throttling': '100*reject*0' } }, /'replica.read_throttling' is not implemented by Pteron/],
+      ['unimplemented env', { appName: 't', ...create, envs: { 'replica.backup_request_throttling': '100*reject*0' } }, /'replica.backup_request_throttling' is not implemented by Pteron/],
     ];
     for (const [what, request, hint] of cases) {
       const result = await meta.state.createApp(request);
@@ -285,10 +285,12 @@ describe('update_app_env', () => {
     assert.deepEqual(await set(['rocksdb.usage_scenario'], ['fast']), { err: 'ERR_INVALID_PARAMETERS', hintMessage: 'bulk_load | normal | prefer_write' });
     // Pegasus's hint for a bad value; a good value of an env Pteron does not act on is refused by name.
     assert.deepEqual(await set(['replica.write_throttling'], ['100*wait*100']), {
-      err: 'ERR_INVALID_PARAMETERS', hintMessage: '"wait" should be "delay" or "reject"',
+      err: 'ERR_INVALID_PARAMETERS', hintMessage: "'wait' should be 'delay' or 'reject'",
     });
-    assert.deepEqual(await set(['replica.write_throttling'], ['100K*delay*100,200K*reject*100']), {
-      err: 'ERR_INVALID_PARAMETERS', hintMessage: "app_env 'replica.write_throttling' is not implemented by Pteron: request throttling is not implemented",
+    assert.deepEqual(await set(['replica.write_throttling'], ['100K*delay*100,200K*reject*100']), { err: 'ERR_OK', hintMessage: '' });
+    assert.deepEqual(await set(['replica.backup_request_throttling'], ['100K*delay*100']), {
+      err: 'ERR_INVALID_PARAMETERS',
+      hintMessage: "app_env 'replica.backup_request_throttling' is not implemented by Pteron: backup requests (reads served by secondaries) are not implemented",
     });
     assert.equal((await set(['rocksdb.num_levels'], ['6'])).err, 'ERR_INVALID_PARAMETERS');
     assert.equal((await set(['replica.deny_client_request'], ['timeout*all'])).err, 'ERR_OK');
@@ -302,6 +304,7 @@ describe('update_app_env', () => {
       'manual_compact.once.target_level': '-1',
       'replica.deny_client_request': 'timeout*all',
       'replica.slow_query_threshold': '100',
+      'replica.write_throttling': '100K*delay*100,200K*reject*100',
     });
     assert.equal((await meta.state.updateAppEnv({ appName: 't', op: 'DEL', keys: ['replica.deny_client_request', 'absent'] })).err, 'ERR_OK');
     assert.equal((await meta.state.updateAppEnv({ appName: 't', op: 'CLEAR', clearPrefix: 'replica' })).err, 'ERR_OK');
