@@ -2,9 +2,9 @@
 // `get_meta_level` (RPC_CM_CONTROL_META), `balance` and `propose` (RPC_CM_PROPOSE_BALANCER), with
 // its options, checks and messages. What the meta answers is printed by error name; a refusal
 // goes to stderr.
-import { INVALID_HOST_PORT, ipv4ToU32, parseHostPort, PteronError, type HostPort } from '../../base/index.ts';
+import { INVALID_HOST_PORT, ipv4ToU32, parseHostPort, PteronError, type Gpid, type HostPort } from '../../base/index.ts';
 import { CONFIG_TYPE_VALUES, FUNCTION_LEVEL_VALUES, parseGpid, SETTABLE_FUNCTION_LEVELS, type ConfigType, type FunctionLevel } from '../../cluster/index.ts';
-import { RPCS, type Gpid, type ProposalAction } from '../../wire/structs/index.ts';
+import { RPCS, type ProposalAction } from '../../wire/structs/index.ts';
 import { flag, options, param, type ShellCommand, type ShellState } from './shell-command.ts';
 
 /** The level's name as Pegasus's enum prints it (`fl_steady`), or the number it does not know. */
