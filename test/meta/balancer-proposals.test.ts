@@ -152,3 +152,23 @@ describe('unfitStep', () => {
     assert.match(unfitStep(config, [{ type: 'CT_ADD_SECONDARY_FOR_LB', target: N1, node: N4 }], new Set([N1, N2, N3]))!, /node is not an alive/);
   });
 });
+
+describe('meta.lb.assign_secondary_black_list', () => {
+  it('keeps new secondaries off the listed nodes until the list is cleared', async () => {
+    const meta = await createMetaHarness({ nodes: NODES });
+    await meta.beacon(...NODES);
+    meta.state.setAssignSecondaryBlackList([N4, N3]);
+    assert.deepEqual(meta.state.assignSecondaryBlackListNodes(), [N3, N4]);
+    assert.equal((await meta.state.createApp({ appName: 't', partitionCount: 4, replicaCount: 3 })).err, 'ERR_OK');
+    await meta.settle();
+    // Two usable nodes for three replicas: every partition stays one short, and none is on N3 or N4.
+    for (const config of meta.state.partitionsOf(1)) {
+      assert.deepEqual(membersOf(config).filter((node) => node === N3 || node === N4), [], gpidText(config.gpid));
+      assert.equal(membersOf(config).length, 2);
+    }
+    meta.state.setAssignSecondaryBlackList([]);
+    await meta.state.checkAllPartitions();
+    await meta.settle();
+    assert.ok(meta.state.partitionsOf(1).every((config) => membersOf(config).length === 3));
+  });
+});
