@@ -212,15 +212,12 @@ describe('meta function level and balancing on a real cluster', () => {
       assert.equal(run.code, 0, run.stderr);
       assert.match(run.stdout, /^control meta level ok, the old level is fl_steady\ncurrent meta level is fl_lively\n/m);
 
-      let sawOperations = false;
       await waitFor('every replica server holding 6 replicas and 2 primaries of temp', async () => {
         const info = await clusterInfo();
-        if (JSON.parse(info.balance_operation_count!).total > 0) sawOperations = true;
         const { replicas, primaries } = await counts();
         return replicas.every((count) => count === 6) && primaries.every((count) => count === 2)
           && info.total_replica_count_stddev === '0.00' && info.primary_replica_count_stddev === '0.00';
       }, CONVERGE_MS, 500);
-      assert.ok(sawOperations || planned.total > 0);
       await waitFor('the balancer finding nothing left to do', async () => (await operationCount()).total === 0, 60_000, 200);
     } finally {
       await load.finish(LOAD_OPS_AFTER_BALANCE);
