@@ -74,6 +74,14 @@ export class BalancerQueue {
     return next;
   }
 
+  /** Queues an operator's proposal (balancer-proposals.ts) like a planned operation; false when one is under way. */
+  queue(gpid: Gpid, steps: readonly BalancerStep[]): boolean {
+    const key = gpidText(gpid);
+    if (this.steps.has(key) || steps.length === 0) return false;
+    this.steps.set(key, steps.map((step) => ({ ...step })));
+    return true;
+  }
+
   /** A change landed: it completes the queued step it matches; any other change makes the rest stale. */
   onChangeApplied(gpid: Gpid, type: ConfigType, node: string): void {
     const key = gpidText(gpid);

@@ -17,6 +17,7 @@ export * from './table-ddl.ts';
 export * from './node-liveness.ts';
 export * from './configuration-updates.ts';
 export * from './balancer-queue.ts';
+export * from './balancer-proposals.ts';
 export * from './config-invariants.ts';
 export * from './manual-compaction.ts';
 export * from './server-state.ts';

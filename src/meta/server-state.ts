@@ -12,6 +12,7 @@
 //   node-liveness.ts          beacons, the failure detector, replica servers' config sync
 //   configuration-updates.ts  configuration updates: checked, written to the store, applied
 //   balancer-queue.ts         the balancer stage of a sweep and its queued steps
+//   balancer-proposals.ts     balance operations an operator proposes (RPC_CM_PROPOSE_BALANCER)
 //   manual-compaction.ts      starting a table's manual compaction and its progress
 //   flags.ts, metrics.ts      the flags and metrics they read and update
 // The pattern: a concept is a class constructed here with a context, an interface that the
@@ -23,10 +24,11 @@
 // its flags and metrics beside it, and its one-line entry points here.
 import { assert, log, type ErrorName } from '../base/index.ts';
 import {
-  gpidText, levelAtMost, parseFunctionLevel, type AppInfo, type FunctionLevel, type Gpid, type NodeInfo, type PartitionConfiguration,
+  compareHostPort, gpidText, levelAtMost, parseFunctionLevel, type AppInfo, type FunctionLevel, type Gpid, type NodeInfo, type PartitionConfiguration,
   type ReplicaInfo,
 } from '../cluster/model.ts';
 import type { BalanceOperationCount, BalancerOptions, BalancerStep } from './balancer.ts';
+import { BalancerProposals, type BalancerProposalRequest } from './balancer-proposals.ts';
 import { BalancerQueue } from './balancer-queue.ts';
 import { ConfigurationUpdates, type UpdateConfigurationRequest, type UpdateConfigurationResult } from './configuration-updates.ts';
 import { failureDetectorOptionsFromFlags, type BeaconOutcome, type FailureDetectorOptions, type MasterFailureDetector } from './failure-detector.ts';
@@ -92,6 +94,9 @@ export class MetaServerState {
   private readonly updates: ConfigurationUpdates;
   private readonly ddl: TableDdl;
   private readonly manualCompaction: ManualCompaction;
+  private readonly proposals: BalancerProposals;
+  /** `meta.lb.assign_secondary_black_list`: nodes the guardian never picks for a new secondary. */
+  private assignSecondaryBlackList: ReadonlySet<string> = new Set();
 
   private constructor(options: MetaServerStateOptions) {
     this.store = options.store;
@@ -146,6 +151,13 @@ export class MetaServerState {
       tables,
       nowSeconds,
       writeAppEnvs: (app, envs) => this.ddl.writeAppEnvs(app, envs),
+    });
+    this.proposals = new BalancerProposals({
+      tables,
+      aliveNodes: () => this.liveness.aliveNodes(),
+      queueSteps: (gpid, steps) => this.balancer.queue(gpid, steps),
+      sendProposal: (proposal) => this.sendProposal(proposal),
+      cure,
     });
   }
 
@@ -336,6 +348,17 @@ export class MetaServerState {
   balancerIgnoredApps(): number[] {
     return this.balancer.ignoredApps();
   }
+  /** `RPC_CM_PROPOSE_BALANCER`: an operator's balance operation, queued for the guardian (or sent at once with force). */
+  proposeBalancer(request: BalancerProposalRequest): Promise<{ err: ErrorName; hintMessage: string }> {
+    return this.serial(() => this.proposals.propose(request));
+  }
+  /** `meta.lb.assign_secondary_black_list`. */
+  setAssignSecondaryBlackList(nodes: Iterable<string>): void {
+    this.assignSecondaryBlackList = new Set(nodes);
+  }
+  assignSecondaryBlackListNodes(): string[] {
+    return [...this.assignSecondaryBlackList].sort(compareHostPort);
+  }
   /** balance_operation_count of /meta/cluster. */
   balanceOperationCount(): BalanceOperationCount {
     return this.balancer.balanceOperationCount();
@@ -415,6 +438,7 @@ export class MetaServerState {
       pending,
       dropped,
       memberReports,
+      blackList: this.assignSecondaryBlackList,
       balancerSteps: this.balancer.nextSteps(),
       options: this.guardianOptions(),
     };

@@ -11,6 +11,7 @@ import {
 import { formatHelp, formatHelpEntry } from './format.ts';
 import { COMPACTION_COMMANDS } from './compaction-commands.ts';
 import { DATA_COMMANDS } from './data-commands.ts';
+import { META_LEVEL_COMMANDS } from './meta-level-commands.ts';
 import { remoteCommand } from './remote-command.ts';
 import type { MetaReply } from './meta-client.ts';
 import { flag, options, param, requireCurrentApp, type CommandResult, type ShellCommand, type ShellState } from './shell-command.ts';
@@ -531,6 +532,7 @@ const help: ShellCommand = {
 
 export const SHELL_COMMANDS: readonly ShellCommand[] = [
   help, version, clusterInfo, app, ls, nodes, create, drop, recall, use, getAppEnvs, setAppEnvs, delAppEnvs, clearAppEnvs, ...COMPACTION_COMMANDS,
+  ...META_LEVEL_COMMANDS,
   ...DATA_COMMANDS, remoteCommand, exit,
 ];
 

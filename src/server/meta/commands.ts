@@ -1,7 +1,14 @@
 // The meta's cluster commands in the /api command sessions: `ls`, `app`, `nodes`, `cluster_info`,
-// printed as `pteron shell` prints them, from the meta's own state instead of RPCs.
+// printed as `pteron shell` prints them, from the meta's own state instead of RPCs; and the
+// meta's remote commands, with the balancer's `meta.lb.*` controls.
+import { formatHostPort, log, parseHostPort, PteronError } from '../../base/index.ts';
+import { setFlagFromText, type Flag } from '../../config/index.ts';
 import type { HttpRouter } from '../../net/index.ts';
 import { appInfoToWire, formatAppDetail, formatAppList, formatClusterInfo, formatNodeList, partitionConfigurationToWire, toHostPort } from '../../cluster/index.ts';
+import {
+  addSecondaryEnableFlowControl, addSecondaryMaxCountForOneNode, balancerInTurn, onlyMovePrimary, onlyPrimaryBalancer,
+  replicaAssignDelayMsForDropouts,
+} from '../../meta/flags.ts';
 import type { MetaServerState } from '../../meta/server-state.ts';
 import { AppStatus, NodeStatus, type PartitionConfiguration } from '../../wire/structs/index.ts';
 import { commandApiOf } from '../../diag/api.ts';
@@ -151,7 +158,144 @@ export function registerMetaCommands(router: HttpRouter, deps: MetaCommandDeps):
   });
 }
 
-/** The meta's own remote commands: `meta.live_percentage` and `meta.list_nodes`. */
+/** Pegasus prints its remote commands' JSON answers with two-space indents and sorted keys. */
+function jsonAnswer(fields: Record<string, string | number>): string {
+  return JSON.stringify(Object.fromEntries(Object.entries(fields).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))), null, 2);
+}
+
+/**
+ * A boolean control over a mutable flag, answered as Pegasus's bool commands answer: no argument
+ * shows it, `true` or `false` (any case) sets it.
+ */
+function boolFlagCommand(name: string, flag: Flag<boolean>, help: string): RemoteCommandSpec {
+  return {
+    names: [name],
+    help,
+    usage: '<true|false>',
+    handler(args) {
+      if (args.length === 0) return jsonAnswer({ error: 'ok', [name]: flag.value ? 'true' : 'false' });
+      if (args.length > 1) return jsonAnswer({ error: 'ERR: invalid arguments, only one boolean argument is acceptable' });
+      const text = args[0]!.toLowerCase();
+      if (text !== 'true' && text !== 'false') return jsonAnswer({ error: `ERR: invalid arguments, '${args[0]}' is not a boolean` });
+      setFlagFromText(flag.name, text);
+      log.info({ command: name, value: text }, 'set by remote command');
+      return jsonAnswer({ error: 'ok' });
+    },
+  };
+}
+
+/**
+ * An integer control over a mutable flag, as Pegasus's int commands: no argument shows it, a
+ * number of at least 0 (that the flag accepts) sets it, `DEFAULT` restores the value the server
+ * started with.
+ */
+function intFlagCommand(name: string, flag: Flag<number>, help: string): RemoteCommandSpec {
+  const startValue = flag.value;
+  return {
+    names: [name],
+    help,
+    usage: '[num | DEFAULT]',
+    handler(args) {
+      if (args.length === 0) return jsonAnswer({ error: 'ok', [name]: String(flag.value) });
+      if (args.length > 1) return jsonAnswer({ error: `ERR: invalid arguments '${args.join(' ')}', only one argument is acceptable` });
+      const text = args[0]!;
+      if (text.toUpperCase() === 'DEFAULT') {
+        setFlagFromText(flag.name, String(startValue));
+        return jsonAnswer({ error: 'ok', [name]: startValue });
+      }
+      const notAcceptable = jsonAnswer({ error: `ERR: invalid argument '${text}', the value is not acceptable` });
+      if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) return notAcceptable;
+      try {
+        setFlagFromText(flag.name, text);
+      } catch (error) {
+        if (error instanceof PteronError) return notAcceptable;
+        throw error;
+      }
+      log.info({ command: name, value: text }, 'set by remote command');
+      return jsonAnswer({ error: 'ok' });
+    },
+  };
+}
+
+/** The balancer's and guardian's controls, as Pegasus 2.6's meta registers them. */
+function balancerRemoteCommands(deps: MetaCommandDeps): RemoteCommandSpec[] {
+  return [
+    boolFlagCommand('meta.lb.balancer_in_turn', balancerInTurn, 'control whether do app balancer in turn'),
+    boolFlagCommand('meta.lb.only_primary_balancer', onlyPrimaryBalancer, 'control whether do only primary balancer'),
+    boolFlagCommand('meta.lb.only_move_primary', onlyMovePrimary, 'control whether only move primary in balancer'),
+    boolFlagCommand('meta.lb.add_secondary_enable_flow_control', addSecondaryEnableFlowControl, 'control whether enable add secondary flow control'),
+    intFlagCommand('meta.lb.add_secondary_max_count_for_one_node', addSecondaryMaxCountForOneNode, 'control the max count to add secondary for one node'),
+    intFlagCommand('meta.lb.assign_delay_ms', replicaAssignDelayMsForDropouts, 'control the replica_assign_delay_ms_for_dropouts config'),
+    {
+      names: ['meta.lb.get_balance_operation_count'],
+      help: 'Get balance operation count',
+      usage: '[total | move_pri | copy_pri | copy_sec | detail]',
+      handler(args) {
+        const count = deps.state().balanceOperationCount();
+        const which = args[0] ?? 'total';
+        if (args.length > 1) return jsonAnswer({ error: 'invalid arguments' });
+        if (which === 'detail') return jsonAnswer({ ...count });
+        if (which === 'total' || which === 'move_pri' || which === 'copy_pri' || which === 'copy_sec') return jsonAnswer({ [which]: count[which] });
+        return jsonAnswer({ error: 'invalid arguments' });
+      },
+    },
+    {
+      names: ['meta.lb.ignored_app_list'],
+      help: 'Get, set or clear balancer ignored_app_list',
+      usage: '<get|set|clear> [set_app_id1,set_app_id2,...]',
+      handler(args) {
+        const state = deps.state();
+        switch (args[0]) {
+          case 'get':
+            return jsonAnswer({ ignored_app_id_list: state.balancerIgnoredApps().join(',') });
+          case 'clear':
+            state.setBalancerIgnoredApps([]);
+            return jsonAnswer({ error: 'ok' });
+          case 'set': {
+            const ids = args.length === 2 ? args[1]!.split(',').map((id) => id.trim()).filter((id) => id !== '') : [];
+            if (ids.length === 0 || !ids.every((id) => /^-?\d+$/.test(id) && Number(id) >= -(2 ** 31) && Number(id) < 2 ** 31)) {
+              return jsonAnswer({ error: 'invalid argument' });
+            }
+            state.setBalancerIgnoredApps(ids.map(Number));
+            return jsonAnswer({ error: 'ok' });
+          }
+          default:
+            return jsonAnswer({ error: 'invalid arguments' });
+        }
+      },
+    },
+    {
+      names: ['meta.lb.assign_secondary_black_list'],
+      help: 'Control the assign secondary black list',
+      usage: '[host1:port,host2:port,...|clear]',
+      handler(args) {
+        const state = deps.state();
+        if (args.length === 0) return jsonAnswer({ error: 'ok', assign_secondary_black_list: state.assignSecondaryBlackListNodes().join(',') });
+        if (args.length !== 1) return jsonAnswer({ error: 'invalid argument, 0 or 1 argument is acceptable' });
+        if (args[0] === 'clear') {
+          state.setAssignSecondaryBlackList([]);
+          return jsonAnswer({ error: 'ok' });
+        }
+        const texts = args[0]!.split(',').map((text) => text.trim()).filter((text) => text !== '');
+        if (texts.length === 0) {
+          return jsonAnswer({ error: "invalid argument, the argument should be in form of '<host:port,host:port,host:port>'" });
+        }
+        const nodes: string[] = [];
+        for (const text of texts) {
+          try {
+            nodes.push(formatHostPort(parseHostPort(text)));
+          } catch {
+            return jsonAnswer({ error: `invalid argument, bad host:port '${text}'` });
+          }
+        }
+        state.setAssignSecondaryBlackList(nodes);
+        return jsonAnswer({ error: 'ok' });
+      },
+    },
+  ];
+}
+
+/** The meta's own remote commands: `meta.live_percentage`, `meta.list_nodes` and the `meta.lb.*` controls. */
 export function metaRemoteCommands(deps: MetaCommandDeps): RemoteCommandSpec[] {
   const noArgs = (name: string, args: readonly string[]): void => {
     if (args.length > 0) throw new RemoteCommandArgumentError(`${name} takes no arguments`);
@@ -176,5 +320,6 @@ export function metaRemoteCommands(deps: MetaCommandDeps): RemoteCommandSpec[] {
         return `${nodes.map((node) => `${node.address} ${node.status}`).join('\n')}${nodes.length > 0 ? '\n' : ''}total ${nodes.length}`;
       },
     },
+    ...balancerRemoteCommands(deps),
   ];
 }

@@ -1,6 +1,6 @@
 // `pteron meta`: the meta server role. Opens the state store, serves the meta RPCs (client
-// routing, table DDL, manual compaction, replica-server beacons, config sync and configuration
-// updates) and the /meta/* admin calls, sends the guardian's proposals to replica servers, and
+// routing, table DDL, manual compaction, the function level and balancer proposals,
+// replica-server beacons, config sync and configuration updates) and the /meta/* admin calls, sends the guardian's proposals to replica servers, and
 // runs the failure detector and guardian on timers.
 //
 // With the simple store this meta is always the primary. With ZooKeeper (several metas) it is
@@ -15,7 +15,7 @@ import { formatHostPort, INVALID_HOST_PORT, log, parseHostPortList, PteronError,
 import type { LoadedConfig } from '../../config/index.ts';
 import { HttpRouter, registerTypedRpc, RpcClient, type AdminResponse, type RpcServer } from '../../net/index.ts';
 import { dataDir, type PteronServer } from '../server.ts';
-import { AppEnvOperation, ConfigType, NodeStatus, PatternMatchType, RPCS, type AppInfo as WireAppInfo, type CallDefinition } from '../../wire/index.ts';
+import { AppEnvOperation, ConfigType, MetaFunctionLevel, NodeStatus, PatternMatchType, RPCS, type AppInfo as WireAppInfo, type CallDefinition } from '../../wire/index.ts';
 import { addServerStat, registerRemoteCommand } from '../../diag/remote/index.ts';
 import { metaRemoteCommands, registerMetaCommands } from './commands.ts';
 import { startMetaBackgroundWork } from '../../meta/background.ts';
@@ -24,7 +24,9 @@ import {
   replicaInfoToWire, toHostPort,
 } from '../../cluster/convert.ts';
 import { clusterInfoRows, registerMetaHttpCalls, type MetaHttpDeps } from '../../meta/http.ts';
-import { appStatusFromValue, configTypeFromValue, metaServerList, newPartitionConfiguration, type AppInfo } from '../../cluster/index.ts';
+import {
+  appStatusFromValue, configTypeFromValue, FUNCTION_LEVEL_VALUES, metaServerList, newPartitionConfiguration, type AppInfo, type FunctionLevel,
+} from '../../cluster/index.ts';
 import { clusterRoot } from '../../meta/flags.ts';
 import { defaultAppsFromConfig } from '../../meta/load.ts';
 import { MetaServerState } from '../../meta/server-state.ts';
@@ -51,6 +53,11 @@ const ENV_OPERATIONS: Partial<Record<number, 'SET' | 'DEL' | 'CLEAR'>> = {
   [AppEnvOperation.APP_ENV_OP_DEL]: 'DEL',
   [AppEnvOperation.APP_ENV_OP_CLEAR]: 'CLEAR',
 };
+
+/** A meta_function_level value as its name; undefined for a value the enum does not have. */
+function functionLevelFromValue(value: number): FunctionLevel | undefined {
+  return (Object.keys(FUNCTION_LEVEL_VALUES) as FunctionLevel[]).find((level) => FUNCTION_LEVEL_VALUES[level] === value);
+}
 
 function emptyWireApp(): WireAppInfo {
   return appInfoToWire({
@@ -318,6 +325,28 @@ export async function installMeta(server: PteronServer, config: LoadedConfig): P
   registerPrimaryRpc(rpc, RPCS.RPC_CM_QUERY_MANUAL_COMPACT_STATUS, standing, (err) => ({ err, hintMsg: '' }), (request, state) => {
     const result = state.queryManualCompactStatus(request.appName);
     return { err: result.err, hintMsg: result.hintMessage, progress: result.progress };
+  });
+
+  registerPrimaryRpc(
+    rpc, RPCS.RPC_CM_CONTROL_META, standing, (err) => ({ err, oldLevel: MetaFunctionLevel.fl_invalid }),
+    (request, state) => {
+      const level = functionLevelFromValue(request.level);
+      const current = FUNCTION_LEVEL_VALUES[state.functionLevel];
+      // Pegasus stores any number it is sent; a value that is no level is refused here instead.
+      if (!level) return { err: 'ERR_INVALID_PARAMETERS', oldLevel: current };
+      const result = state.setFunctionLevel(level);
+      return { err: result.err, oldLevel: FUNCTION_LEVEL_VALUES[result.oldLevel] };
+    },
+  );
+  registerPrimaryRpc(rpc, RPCS.RPC_CM_PROPOSE_BALANCER, standing, (err) => ({ err }), async (request, state) => {
+    const actions = [];
+    for (const action of request.actionList) {
+      const type = configTypeFromValue(action.type);
+      if (!type || type === 'CT_INVALID') return { err: 'ERR_INVALID_PARAMETERS' };
+      actions.push({ type, target: fromHostPort(action.hpTarget ?? action.target), node: fromHostPort(action.hpNode ?? action.node) });
+    }
+    const result = await state.proposeBalancer({ gpid: request.gpid, actions, force: request.force ?? false });
+    return { err: result.err };
   });
 
   // Replica servers. A backup acknowledges beacons as not the master and names the primary,
