@@ -221,7 +221,10 @@ export class MutationPath {
         for (const waiter of waiting.waiters) waiter.reject(error);
         if (this.failure === undefined) {
           this.failure = error;
-          log.error({ err: error, decree: mutation.decree }, 'mutation commit failed; the replica stops taking writes');
+          // A primary that loses its role (a move, a new ballot) rejects what is in flight: the
+          // clients retry elsewhere. Anything else (a store or log failure) is an error.
+          const roleChange = error instanceof PteronError && error.code === 'ERR_INVALID_STATE';
+          log[roleChange ? 'warn' : 'error']({ err: error, decree: mutation.decree }, 'mutation commit failed; the replica stops taking writes');
           this.failWaiting(new PteronError('ERR_INVALID_STATE', 'the replica failed to commit earlier writes'));
           this.onCommitFailure?.(error);
         }
