@@ -96,6 +96,22 @@ describe('supervisor running a meta and three replica servers', { timeout: 30000
     return body.summary?.total_app_count === '1' && body.summary.fully_healthy_app_count === '1';
   };
 
+  /**
+   * Waits for table temp to be fully healthy again; on a timeout the error carries what the meta
+   * says of the table and the meta's recent warnings, so a heal that got stuck can be read.
+   */
+  const waitClusterHealthy = async (what: string): Promise<void> => {
+    try {
+      await waitFor(what, clusterHealthy, 60000, 200);
+    } catch (error) {
+      const table = await fetch(`http://127.0.0.1:${metaPort}/meta/app?name=temp&detail`).then((response) => response.text()).catch((e: Error) => e.message);
+      const metaLog = fs.readdirSync(path.join(dir, 'logs')).filter((file) => file.startsWith('meta'))
+        .flatMap((file) => fs.readFileSync(path.join(dir, 'logs', file), 'utf8').split('\n'))
+        .filter((line) => /"level":(40|50|60)/.test(line)).slice(-60);
+      throw new Error(`${(error as Error).message}\n/meta/app?name=temp&detail: ${table}\nmeta warnings:\n${metaLog.join('\n')}`);
+    }
+  };
+
   /** The time left of a backoff in a health err: "restarting in 350ms …" or "… in 1.5s …". */
   const backoffLeftMs = (err: string): number => {
     const [, amount, unit] = /restarting in ([\d.]+)(ms|s) /.exec(err)!;
@@ -315,7 +331,7 @@ ${extra}`;
     await waitFor('replica back to 3/3 again', async () => (await get('/service/health/replica')).healthy === 3, 30000, 100);
     assert.equal((await processes('replica')).find((entry) => entry.instance === 'replica2')!.restarts, 2);
     assert.ok(!alive(before) && !alive(restarted));
-    await waitFor('table temp fully healthy again', clusterHealthy, 60000, 200);
+    await waitClusterHealthy('table temp fully healthy again');
   });
 
   test('a replica server that stops answering is marked unhealthy, then replaced', async () => {
@@ -334,7 +350,7 @@ ${extra}`;
     assert.ok(!alive(frozen), 'the frozen process was killed after the grace time');
     // The supervisor's log comes through a pipe and may lag what its API already shows.
     await waitFor('the restart reason logged', () => /"instance":"replica3".*"reason":"unhealthy for [\d.]+s: GET \/version timed out after 2000ms"/.test(output), 30_000, 50);
-    await waitFor('table temp fully healthy again', clusterHealthy, 60000, 200);
+    await waitClusterHealthy('table temp fully healthy again');
   });
 
   test('/service/restart/replica restarts one server at a time while the meta keeps reporting the cluster and clients keep writing', async () => {
@@ -412,7 +428,7 @@ ${extra}`;
     assert.deepEqual([restarted.status, restarted.json], [200, { count: 1 }]);
     assert.notEqual(await pidOf('meta1'), before);
     assert.ok(fs.readFileSync(path.join(dir, 'logs', 'build.log'), 'utf8').includes(`$ test ! -e ${breakBuild}`));
-    await waitFor('table temp fully healthy again', clusterHealthy, 60000, 200);
+    await waitClusterHealthy('table temp fully healthy again');
   });
 
   test('/service/stop/replica stops it and keeps it listed; /service/restart/replica brings it back', async () => {
@@ -425,7 +441,7 @@ ${extra}`;
     assert.ok('replica' in (await get('/service')));
     assert.deepEqual((await api('POST', '/service/restart/replica')).json, { count: 1 });
     await waitFor('replica 3/3', async () => (await get('/service/health/replica')).healthy === 3, 30000, 100);
-    await waitFor('table temp fully healthy again', clusterHealthy, 60000, 200);
+    await waitClusterHealthy('table temp fully healthy again');
   });
 
   test('/reload reads the manifest again: {} on success, the line of the mistake on failure', async () => {
@@ -443,7 +459,7 @@ ${extra}`;
     } finally {
       fs.writeFileSync(manifestFile, good);
     }
-    await waitFor('table temp fully healthy again', clusterHealthy, 60000, 200);
+    await waitClusterHealthy('table temp fully healthy again');
   });
 
   test('clients that are not local need the secret; 127.0.0.2 is loopback and gets its own session', async () => {
