@@ -206,4 +206,105 @@ describe('pteron shell operations against a meta and three replica servers', () 
       assert.match(bad.stderr, /\nERROR: invalid partition param: 9\n[^]*ERROR: max_batch_count should be greater than 1\nERROR: invalid sort_key_filter_type param\n$/);
     });
   });
+
+  describe('node commands', () => {
+    test('server_info, server_stat and flush_log ask every node, as text and as JSON', async () => {
+      const run = await shell('server_info', 'server_stat -t replica-server', `flush_log -l 127.0.0.1:${replicaPorts[0]}`, 'server_info -t meta-server -j -r');
+      assert.equal(run.code, 0, run.stdout + run.stderr);
+      const [info, stat, flush, json] = run.stdout.split(/(?=COMMAND: )|(?=^\{$)/m);
+      assert.match(info!, /^COMMAND: server-info\n\n/);
+      assert.match(info!, new RegExp(`\\nCALL \\[meta-server\\] \\[127\\.0\\.0\\.1:${metaPort}\\] succeed: \\{"version":"[^"]+","build_type":"Release",.*"role":"meta"\\}\\n`));
+      for (const port of replicaPorts) assert.match(info!, new RegExp(`\\nCALL \\[replica-server\\] \\[127\\.0\\.0\\.1:${port}\\] succeed: \\{.*"role":"replica"\\}\\n`));
+      assert.match(info!, /\n\nSucceed count: 4\nFailed count: 0\n$/);
+      assert.match(stat!, /^COMMAND: server-stat\n\n(CALL \[replica-server\] \[127\.0\.0\.1:\d+\] succeed: role=replica, uptime_s=\d+, .*replica_count=\d+.*\n){3}\nSucceed count: 3\n/);
+      assert.match(flush!, new RegExp(`^COMMAND: flush-log\\n\\nCALL \\[user-specified\\] \\[127\\.0\\.0\\.1:${replicaPorts[0]}\\] succeed: Flush done\\.\\n\\nSucceed count: 1\\n`));
+      const parsed = JSON.parse(json!) as { command: string; details: Record<string, { role: string; acked: boolean; message: { role: string } }>; succeed_count: number; failed_count: number };
+      assert.equal(parsed.command, 'server-info ');
+      assert.deepEqual(Object.keys(parsed.details), [`127.0.0.1:${metaPort}`]);
+      assert.equal(parsed.details[`127.0.0.1:${metaPort}`]!.role, 'meta-server');
+      assert.equal(parsed.details[`127.0.0.1:${metaPort}`]!.acked, true);
+      assert.equal(parsed.details[`127.0.0.1:${metaPort}`]!.message.role, 'meta');
+      assert.equal(parsed.succeed_count, 1);
+      assert.equal(parsed.failed_count, 0);
+    });
+
+    test('bad node options, and an unreachable node, fail with a clear error', async () => {
+      const deadPort = await freePort();
+      const run = await shell('server_info -t nowhere', 'server_stat -t meta-server -l 127.0.0.1:1', 'flush_log -l nonsense', 'server_info extra', `server_stat -l 127.0.0.1:${deadPort}`);
+      assert.equal(run.code, 1);
+      assert.match(run.stderr, /^ERROR: invalid node type 'nowhere'\nERROR: -t and -l cannot be used together\nERROR: invalid address 'nonsense'\n$/);
+      assert.equal(run.stdout.match(/^USAGE: \t(server_info|server_stat|flush_log) +\[-t all\|meta-server\|replica-server\] \[-l host:port,host:port\.\.\.\]/gm)?.length, 4, run.stdout);
+      assert.match(run.stdout, new RegExp(`\\nCALL \\[user-specified\\] \\[127\\.0\\.0\\.1:${deadPort}\\] failed: .*ECONNREFUSED.*\\n\\nSucceed count: 0\\nFailed count: 1\\n$`));
+    });
+  });
+
+  describe('remote commands', () => {
+    const remote = (target: string, command: string) => shell(`remote_command -l ${target} ${command}`);
+    const replicaAt = (index: number) => `127.0.0.1:${replicaPorts[index]}`;
+
+    test('perf-counters lists counters in Pegasus\'s JSON, filtered by whole-name expressions', async () => {
+      const run = await remote(replicaAt(0), 'perf-counters .*get_requests.* .*heap.*');
+      assert.equal(run.code, 0, run.stdout + run.stderr);
+      const body = /succeed: (\{.*\})\n/.exec(run.stdout)?.[1];
+      const info = JSON.parse(body!) as { result: string; timestamp: number; timestamp_str: string; counters: Array<{ name: string; type: string; value: number }> };
+      assert.equal(info.result, 'OK');
+      assert.match(info.timestamp_str, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+      assert.ok(info.counters.length > 0);
+      for (const counter of info.counters) {
+        assert.match(counter.name, /get_requests|heap/);
+        assert.ok(counter.type === 'NUMBER' || counter.type === 'PERCENTILE');
+        assert.equal(typeof counter.value, 'number');
+      }
+      const bad = await remote(replicaAt(0), 'perf-counters (');
+      assert.match(bad.stdout, /succeed: \{"result":"ERROR: invalid filter: \(","timestamp":\d+,"timestamp_str":"[^"]+","counters":\[\]\}\n/);
+    });
+
+    test('reset-log-start-level sets and resets the level; an unknown level is refused', async () => {
+      const run = await shell(
+        `remote_command -l ${replicaAt(1)} reset-log-start-level DEBUG`, `remote_command -l ${replicaAt(1)} reset-log-start-level`,
+        `remote_command -l ${replicaAt(1)} reset-log-start-level LOUD`,
+      );
+      assert.match(run.stdout, /succeed: OK, current level is LOG_LEVEL_DEBUG\n/);
+      assert.match(run.stdout, /succeed: OK, current level is LOG_LEVEL_WARNING\n/);
+      assert.match(run.stdout, /succeed: ERROR: invalid level 'LOUD'\n/);
+    });
+
+    test('replica.deny-client: while true the server answers no client request; the client fails over nowhere and times out', async () => {
+      const off = await remote(replicaAt(0), 'replica.deny-client');
+      assert.match(off.stdout, /succeed: \{\n {2}"error": "ok",\n {2}"replica\.deny-client": "false"\n\}\n/);
+      const bad = await remote(replicaAt(0), 'replica.deny-client maybe');
+      assert.match(bad.stdout, /succeed: \{\n {2}"error": "ERR: invalid arguments, 'maybe' is not a boolean"\n\}\n/);
+      try {
+        for (const index of [0, 1, 2]) assert.match((await remote(replicaAt(index), 'replica.deny-client true')).stdout, /succeed: \{\n {2}"error": "ok"\n\}\n/);
+        const denied = await shell('use temp', 'timeout 1000', 'get a b');
+        assert.equal(denied.code, 1);
+        assert.match(denied.stderr, /\nERROR: ERR_TIMEOUT\n/);
+      } finally {
+        for (const index of [0, 1, 2]) await remote(replicaAt(index), 'replica.deny-client false');
+      }
+      const served = await shell('use temp', 'set a b c', 'get a b');
+      assert.equal(served.code, 0, served.stderr);
+      assert.match(served.stderr, /\n"c"\n/);
+    });
+
+    test('replica.kill_partition closes replicas and the cluster cures the partitions; bad ids are refused', async () => {
+      const bad = await shell(
+        `remote_command -l ${replicaAt(2)} replica.kill_partition x`, `remote_command -l ${replicaAt(2)} replica.kill_partition 1 2 3`,
+        `remote_command -l ${replicaAt(2)} replica.kill_partition 99 0`,
+      );
+      assert.equal(bad.stdout.match(/succeed: ERR_INVALID_PARAMETERS\n/g)?.length, 2, bad.stdout);
+      assert.match(bad.stdout, /succeed: ERR_OBJECT_NOT_FOUND\n/);
+      // The replicas are closed before the answer; the meta's next config sync (a second away) brings them back.
+      const killed = await shell(`remote_command -l ${replicaAt(2)} replica.kill_partition 1`, `remote_command -l ${replicaAt(2)} replica.replicas 1`);
+      assert.match(killed.stdout, /succeed: ERR_OK\n/);
+      assert.match(killed.stdout, /succeed: total 0 replicas\n/);
+      await waitFor('every partition of temp fully healthy again', async () => {
+        const response = await fetch(`${meta.url}/meta/app?name=temp&detail`);
+        const body = (await response.json()) as { healthy: Record<string, string> };
+        return body.healthy.fully_healthy_partition_count === '4';
+      }, 60_000, 200);
+      const run = await shell('use temp', 'set after kill yes', 'get after kill');
+      assert.equal(run.code, 0, run.stderr);
+    });
+  });
 });
