@@ -287,6 +287,19 @@ describe('pteron shell operations against a meta and three replica servers', () 
       assert.match(served.stderr, /\n"c"\n/);
     });
 
+    test('replica.trigger-checkpoint answers for each primary and secondary it names, and for ids it does not host', async () => {
+      const run = await remote(replicaAt(0), 'replica.trigger-checkpoint 1,1.0,77.3');
+      assert.equal(run.code, 0, run.stdout + run.stderr);
+      const lines = /succeed: (\d+) processed, 1 not found\n((?: {4}.*\n)+)/.exec(run.stdout);
+      assert.ok(lines, run.stdout);
+      assert.equal(Number(lines[1]), 4);
+      const rows = lines[2]!.trimEnd().split('\n');
+      assert.deepEqual(rows.map((row) => row.replace(/@.*? :/, ' :').trim()), ['1.0 : triggered', '1.1 : triggered', '1.2 : triggered', '1.3 : triggered', '77.3 : not found']);
+      assert.match(rows[0]!, new RegExp(`^ {4}1\\.0@127\\.0\\.0\\.1:${replicaPorts[0]}@[PS] : triggered$`));
+      const bad = await remote(replicaAt(0), 'replica.trigger-checkpoint x');
+      assert.match(bad.stdout, /succeed: invalid arguments\n/);
+    });
+
     test('replica.kill_partition closes replicas and the cluster cures the partitions; bad ids are refused', async () => {
       const bad = await shell(
         `remote_command -l ${replicaAt(2)} replica.kill_partition x`, `remote_command -l ${replicaAt(2)} replica.kill_partition 1 2 3`,

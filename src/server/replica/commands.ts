@@ -1,6 +1,6 @@
 // The replica server's own remote commands: what it hosts, the envs of its tables and their
-// manual compactions, closing replicas (replica.kill_partition) and refusing every client
-// request for a while (replica.deny-client).
+// manual compactions, syncing their stores (replica.trigger-checkpoint), closing replicas
+// (replica.kill_partition) and refusing every client request for a while (replica.deny-client).
 import { log } from '../../base/index.ts';
 import { gpidText } from '../../cluster/index.ts';
 import { parseCInteger } from '../../config/index.ts';
@@ -140,6 +140,19 @@ export function replicaRemoteCommands(stub: ReplicaStub, gate: ClientGate): Remo
       help: 'Kill partitions by (all, one app, one partition)',
       usage: '[app_id [partition_index]]',
       handler: (args) => killPartitions(stub, args),
+    },
+    {
+      names: ['replica.trigger-checkpoint'],
+      help: 'Trigger replicas to do checkpoint by app_id or app_id.partition_id',
+      usage: '[id1,id2,...]',
+      // Pegasus flushes RocksDB's memtables so the durable decree catches up and the log can be
+      // dropped; here the store syncs what it applied, which the log's next collection drops up to.
+      handler: (args) => execOnReplicas(stub, stub.self, args, (replica) => {
+        replica.store?.syncApplied().catch((error: unknown) => {
+          log.warn({ gpid: gpidText(replica.gpid), err: (error as Error).message }, 'triggered checkpoint failed');
+        });
+        return 'triggered';
+      }),
     },
     boolCommand('replica.deny-client', 'control if deny client read & write request', () => gate.denied, (value) => (gate.denied = value)),
     {
