@@ -160,12 +160,12 @@ describe('pteron shell operations against a meta and three replica servers', () 
         'use nosuch', 'multi_get_range a b c', 'multi_get_sortkeys a', 'multi_del_range a b c', 'use temp',
         'multi_get_range a b', 'multi_get_range a b c -a maybe', 'multi_get_range a b c -s exact', 'multi_get_range a b c -n x', 'multi_get_range a b c --what',
         'multi_del_range a b c -o /nonexistent/dir/file', 'check_and_mutate a -t exist', 'check_and_mutate a -c x -t wrong', 'check_and_mutate a -c x',
-        'check_and_mutate a -c x -t match_prefix',
+        'check_and_mutate a -c x -t match_prefix', 'use nosuch', 'hash a b',
       );
       assert.equal(run.code, 1);
       assert.match(run.stderr, /^OK\nERROR: open table nosuch failed: ERR_OBJECT_NOT_FOUND\nERROR: open table nosuch failed: ERR_OBJECT_NOT_FOUND\nERROR: open table nosuch failed: ERR_OBJECT_NOT_FOUND\nOK\n/);
       assert.match(run.stderr, /\nOK\ninvalid start_inclusive param\ninvalid sort_key_filter_type param\nparse x as max_count failed\nERROR: unknown option '--what'\nopen filename \/nonexistent\/dir\/file failed\n/);
-      assert.match(run.stderr, /\nERROR: check_sort_key not provided\nERROR: invalid check_type param\nERROR: check_type not provided\nERROR: check_operand not provided\n$/);
+      assert.match(run.stderr, /\nERROR: check_sort_key not provided\nERROR: invalid check_type param\nERROR: check_type not provided\nERROR: check_operand not provided\nOK\nlist app \[nosuch\] failed, error=ERR_OBJECT_NOT_FOUND\n$/);
       assert.equal(run.stdout.match(/^USAGE: \tmulti_get_range /gm)?.length, 5);
       assert.equal(run.stdout.match(/^USAGE: \tcheck_and_mutate /gm)?.length, 4);
     });

@@ -2,7 +2,7 @@
 // key (multi_get_range, multi_get_sortkeys, multi_del_range), check_and_mutate with its
 // mutations read from the lines that follow it, hash (where a key lives), and the session's
 // settings for the data commands (timeout, escape_all). Results go to stderr, as the reference
-// prints them; hash prints its table on stdout.
+// prints them; hash prints its table on stdout (and its error on stderr).
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { formatHostPort, recordHash, renderTableText, singleTable } from '../../base/index.ts';
 import { CasCheckType, FilterType, type Mutation } from '../../client/index.ts';
@@ -305,7 +305,7 @@ const hash: ShellCommand = {
     if (appName !== '') {
       const reply = await state.meta.call(RPCS.RPC_CM_QUERY_PARTITION_CONFIG_BY_INDEX, { appName, partitionIndices: [] });
       if (reply.err !== 'ERR_OK' || !reply.response) {
-        state.io.out(`list app [${appName}] failed, error=${reply.err}\n`);
+        state.io.err(`list app [${appName}] failed, error=${reply.err}\n`);
         return 'failed';
       }
       const { appId, partitionCount, partitions } = reply.response;

@@ -118,12 +118,12 @@ function boolCommand(name: string, help: string, get: () => boolean, set: (value
  */
 function killPartitions(stub: ReplicaStub, args: readonly string[]): string {
   if (args.length > 2 || !args.every((arg) => INT32_TEXT.test(arg))) return 'ERR_INVALID_PARAMETERS';
-  const [appId, partitionIndex] = args.map(Number);
+  const [appId = -1, partitionIndex = -1] = args.map(Number);
   const replicas = stub.replicas();
+  // As Pegasus: an app id or partition index of -1 (or none) kills every replica of the table (of all tables for app -1).
+  const one = appId !== -1 && partitionIndex !== -1;
   const killed = replicas.filter((replica) =>
-    (appId === undefined || appId === -1 || replica.gpid.appId === appId)
-    && (partitionIndex === undefined || partitionIndex === -1 || replica.gpid.partitionIndex === partitionIndex));
-  const one = appId !== undefined && appId !== -1 && partitionIndex !== undefined && partitionIndex !== -1;
+    (appId === -1 || replica.gpid.appId === appId) && (!one || replica.gpid.partitionIndex === partitionIndex));
   if (one && killed.length === 0) return 'ERR_OBJECT_NOT_FOUND';
   const kept = new Set(replicas.filter((replica) => !killed.includes(replica)).map((replica) => gpidText(replica.gpid)));
   stub.retainOnly(kept, Number.POSITIVE_INFINITY);
