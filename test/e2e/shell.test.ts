@@ -2,11 +2,9 @@
 // in-memory meta, meta discovery against in-process RPC servers, and the real command against a
 // real meta with three replica servers.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import {
   formatLocalTime, hostPort, multiTable, renderTableText, renderTables, renderTablesJson, singleTable, type HostPort,
@@ -22,10 +20,8 @@ import {
   AppStatus, NodeStatus, PatternMatchType, RPCS, appInfoCodec, partitionConfigurationCodec,
   type AppInfo, type CallDefinition, type PartitionConfiguration, type QueryCfgResponse,
 } from '../../src/wire/index.ts';
-import { freePort, PROJECT_ROOT, startPteron, waitFor, type RunningProcess } from '../helpers/process.ts';
-
-/** The `pteron` command as a checkout runs it (package.json's bin). */
-const PTERON_BIN = fileURLToPath(new URL('../../bin/pteron.js', import.meta.url));
+import { freePort, startPteron, waitFor, type RunningProcess } from '../helpers/process.ts';
+import { runShellProcess } from '../helpers/shell-process.ts';
 
 // ---------------------------------------------------------------------------------------------
 // fixtures
@@ -688,33 +684,6 @@ describe('meta discovery', () => {
 
 // ---------------------------------------------------------------------------------------------
 // the real command against a real cluster
-
-interface ShellRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runShellProcess(args: string[], input?: string): Promise<ShellRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [PTERON_BIN, 'shell', ...args], {
-      cwd: PROJECT_ROOT,
-      env: { ...process.env, PTERON_LOG_LEVEL: 'warn' },
-      stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (chunk) => (stdout += chunk));
-    child.stderr!.on('data', (chunk) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    if (input !== undefined) child.stdin!.end(input);
-  });
-}
 
 describe('pteron shell against a meta and three replica servers', () => {
   const dataRoot = mkdtempSync(path.join(os.tmpdir(), 'pteron-shell-'));

@@ -12,7 +12,9 @@ import { formatHelp, formatHelpEntry } from './format.ts';
 import { COMPACTION_COMMANDS } from './compaction-commands.ts';
 import { DATA_COMMANDS } from './data-commands.ts';
 import { META_LEVEL_COMMANDS } from './meta-level-commands.ts';
-import { remoteCommand } from './remote-command.ts';
+import { RANGE_COMMANDS, SESSION_COMMANDS } from './range-commands.ts';
+import { TABLE_DATA_COMMANDS } from './table-data-commands.ts';
+import { NODE_COMMANDS, remoteCommand } from './remote-command.ts';
 import type { MetaReply } from './meta-client.ts';
 import { flag, options, param, requireCurrentApp, type CommandResult, type ShellCommand, type ShellState } from './shell-command.ts';
 
@@ -533,7 +535,7 @@ const help: ShellCommand = {
 export const SHELL_COMMANDS: readonly ShellCommand[] = [
   help, version, clusterInfo, app, ls, nodes, create, drop, recall, use, getAppEnvs, setAppEnvs, delAppEnvs, clearAppEnvs, ...COMPACTION_COMMANDS,
   ...META_LEVEL_COMMANDS,
-  ...DATA_COMMANDS, remoteCommand, exit,
+  ...SESSION_COMMANDS, ...DATA_COMMANDS, ...RANGE_COMMANDS, ...TABLE_DATA_COMMANDS, ...NODE_COMMANDS, remoteCommand, exit,
 ];
 
 const COMMANDS_BY_NAME = new Map(SHELL_COMMANDS.map((command) => [command.name, command]));

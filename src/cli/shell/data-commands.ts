@@ -15,12 +15,12 @@ import { quoted, wordBytes } from './data-format.ts';
 /** The shell's operation timeout (Pegasus's shell default). */
 const SHELL_DATA_TIMEOUT_MS = 5000;
 /** How often count_data reports progress. */
-const PROGRESS_INTERVAL_MS = 1000;
+export const PROGRESS_INTERVAL_MS = 1000;
 
 // ---------------------------------------------------------------------------------------------
 // the client behind a shell session
 
-interface DataSession {
+export interface DataSession {
   client: PegasusClient;
   timeoutMs: number;
   escapeAll: boolean;
@@ -33,7 +33,7 @@ export function attachDataClient(state: ShellState, client: PegasusClient, timeo
   sessions.set(state, { client, timeoutMs, escapeAll: false });
 }
 
-function dataSession(state: ShellState): DataSession | undefined {
+export function dataSession(state: ShellState): DataSession | undefined {
   let session = sessions.get(state);
   if (session) return session;
   const metas = metaListOf(state);
@@ -49,7 +49,7 @@ interface OperationRequest {
   readonly info: OperationInfo;
 }
 
-interface DataContext {
+export interface DataContext {
   readonly state: ShellState;
   readonly table: PegasusTable;
   readonly session: DataSession;
@@ -66,7 +66,7 @@ interface DataContext {
  * Runs `body` on the current table: no table chosen prints the `use` hint, a table that cannot
  * be opened prints the error; both fail the command.
  */
-async function onTable(state: ShellState, body: (context: DataContext) => Promise<CommandResult>): Promise<CommandResult> {
+export async function onTable(state: ShellState, body: (context: DataContext) => Promise<CommandResult>): Promise<CommandResult> {
   if (requireCurrentApp(state) === undefined) return 'failed';
   const session = dataSession(state);
   if (!session) {
@@ -109,18 +109,18 @@ function infoBlock(info: OperationInfo, withDecree: boolean): string {
 }
 
 /** The error name of a failed operation; anything that is not a PegasusError is a bug and rethrown. */
-function errorName(error: unknown): string {
+export function errorName(error: unknown): string {
   if (error instanceof PegasusError) return error.code;
   throw error;
 }
 
-function parseBool(text: string): boolean | undefined {
+export function parseBool(text: string): boolean | undefined {
   const lowered = text.trim().toLowerCase();
   return lowered === 'true' ? true : lowered === 'false' ? false : undefined;
 }
 
 /** Filter names as the shell takes them; `exact` only where the reference accepts it. */
-function parseFilter(text: string, allowExact: boolean): FilterType | 'exact' | undefined {
+export function parseFilter(text: string, allowExact: boolean): FilterType | 'exact' | undefined {
   switch (text.trim().toLowerCase()) {
     case 'anywhere': return FilterType.FT_MATCH_ANYWHERE;
     case 'prefix': return FilterType.FT_MATCH_PREFIX;
@@ -131,7 +131,7 @@ function parseFilter(text: string, allowExact: boolean): FilterType | 'exact' | 
 }
 
 /** Whether a value passes a client-side value filter. */
-function valuePasses(type: FilterType | 'exact' | undefined, pattern: Buffer, value: Buffer): boolean {
+export function valuePasses(type: FilterType | 'exact' | undefined, pattern: Buffer, value: Buffer): boolean {
   switch (type) {
     case undefined: return true;
     case 'exact': return value.equals(pattern);
@@ -142,7 +142,7 @@ function valuePasses(type: FilterType | 'exact' | undefined, pattern: Buffer, va
   }
 }
 
-const CHECK_TYPES_BY_NAME: Readonly<Record<string, CasCheckType>> = {
+export const CHECK_TYPES_BY_NAME: Readonly<Record<string, CasCheckType>> = {
   not_exist: CasCheckType.CT_VALUE_NOT_EXIST,
   not_exist_or_empty: CasCheckType.CT_VALUE_NOT_EXIST_OR_EMPTY,
   exist: CasCheckType.CT_VALUE_EXIST,
@@ -163,7 +163,7 @@ const CHECK_TYPES_BY_NAME: Readonly<Record<string, CasCheckType>> = {
 };
 
 /** Unique sort keys in byte order (the reference collects them in a std::set). */
-function uniqueSorted(keys: readonly Buffer[]): Buffer[] {
+export function uniqueSorted(keys: readonly Buffer[]): Buffer[] {
   const byId = new Map<string, Buffer>();
   for (const key of keys) byId.set(key.toString('latin1'), key);
   return [...byId.values()].sort(Buffer.compare);

@@ -1,9 +1,11 @@
 // `remote_command`: runs a remote command (RPC_CLI_CLI_CALL) on meta servers, replica servers
-// or listed nodes, and prints each node's answer and a count of successes and failures.
+// or listed nodes, and prints each node's answer and a count of successes and failures; and the
+// node commands built on it, each sending one remote command (server_info: server-info,
+// server_stat: server-stat, flush_log: flush-log).
 import { formatHostPort, parseHostPort, PteronError, type HostPort } from '../../base/index.ts';
 import { RpcClient } from '../../net/index.ts';
 import { NodeStatus, RPCS } from '../../wire/structs/index.ts';
-import { metaListOf, type ShellCommand, type ShellState } from './shell-command.ts';
+import { flag, metaListOf, options, param, type CommandResult, type ShellCommand, type ShellState } from './shell-command.ts';
 
 const TARGET_TYPES = ['meta-server', 'replica-server', 'all'] as const;
 type TargetType = (typeof TARGET_TYPES)[number];
@@ -35,23 +37,101 @@ async function callOne(target: Target, cmd: string, args: readonly string[]): Pr
   }
 }
 
+/** The nodes a command goes to: those `-l` lists, else the metas and/or replica servers `-t` chooses (default all). */
+async function resolveTargets(state: ShellState, type: TargetType | undefined, list: string | undefined): Promise<Target[] | 'usage' | 'failed'> {
+  if (type !== undefined && list !== undefined) {
+    state.io.err('ERROR: -t and -l cannot be used together\n');
+    return 'usage';
+  }
+  const targets: Target[] = [];
+  if (list !== undefined) {
+    for (const text of list.split(',').filter((part) => part !== '')) {
+      try {
+        targets.push({ kind: 'user-specified', node: parseHostPort(text) });
+      } catch {
+        state.io.err(`ERROR: invalid address '${text}'\n`);
+        return 'usage';
+      }
+    }
+  } else {
+    const chosen = type ?? 'all';
+    if (chosen === 'meta-server' || chosen === 'all') {
+      for (const node of metaListOf(state)) targets.push({ kind: 'meta-server', node });
+    }
+    if (chosen === 'replica-server' || chosen === 'all') {
+      const found = await replicaServers(state);
+      if (typeof found === 'string') {
+        state.io.err(`${found}\n`);
+        return 'failed';
+      }
+      for (const node of found) targets.push({ kind: 'replica-server', node });
+    }
+  }
+  if (targets.length === 0) {
+    state.io.err('no node to send the command to\n');
+    return 'failed';
+  }
+  return targets;
+}
+
+/** A node's answer in the JSON form: parsed when it is JSON, else the text. */
+function jsonMessage(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * Sends `cmd args` to every target and prints each answer and the counts: as text (`CALL [role]
+ * [node] succeed: answer`), or with `json` as the newer Pegasus shell prints it (command, details
+ * by node with role, acked and message, succeed_count, failed_count).
+ */
+async function callAndPrint(state: ShellState, targets: readonly Target[], cmd: string, args: readonly string[], json: boolean): Promise<CommandResult> {
+  const results = await Promise.all(targets.map((target) => callOne(target, cmd, args)));
+  const succeeded = results.filter((result) => result.ok).length;
+  if (json) {
+    const details: Record<string, unknown> = {};
+    results.forEach((result, at) => {
+      details[formatHostPort(targets[at]!.node)] = { role: targets[at]!.kind, acked: result.ok, message: jsonMessage(result.text) };
+    });
+    const info = { command: `${cmd} ${args.join(' ')}`, details, succeed_count: succeeded, failed_count: targets.length - succeeded };
+    state.io.out(`${JSON.stringify(info, null, 2)}\n`);
+  } else {
+    state.io.out(`COMMAND: ${[cmd, ...args].join(' ')}\n\n`);
+    results.forEach((result, at) => {
+      const target = targets[at]!;
+      const body = result.text.endsWith('\n') ? result.text : `${result.text}\n`;
+      state.io.out(`CALL [${target.kind}] [${formatHostPort(target.node)}] ${result.ok ? 'succeed' : 'failed'}: ${body}`);
+    });
+    state.io.out(`\nSucceed count: ${succeeded}\nFailed count: ${targets.length - succeeded}\n`);
+  }
+  return succeeded === targets.length ? 'ok' : 'failed';
+}
+
+function parseNodeType(state: ShellState, value: string | undefined): TargetType | undefined | 'bad' {
+  if (value === undefined) return undefined;
+  if ((TARGET_TYPES as readonly string[]).includes(value)) return value as TargetType;
+  state.io.err(`ERROR: invalid node type '${value}'\n`);
+  return 'bad';
+}
+
 export const remoteCommand: ShellCommand = {
   name: 'remote_command',
-  usage: '[-t all|meta-server|replica-server] [-l host:port,host:port...] <command> [arguments...]',
+  usage: '[-t all|meta-server|replica-server] [-l host:port,host:port...] [-j|--json] <command> [arguments...]',
   async run(state, words) {
     let type: TargetType | undefined;
     let list: string | undefined;
+    let json = false;
     let index = 0;
     // Options come first; everything from the command name on goes to the node as is.
     while (index < words.length) {
       const word = words[index]!;
       if (word === '-t' || word === '--node_type') {
-        const value = words[index + 1];
-        if (value === undefined || !(TARGET_TYPES as readonly string[]).includes(value)) {
-          state.io.err(`ERROR: invalid node type '${value ?? ''}'\n`);
-          return 'usage';
-        }
-        type = value as TargetType;
+        const chosen = parseNodeType(state, words[index + 1] ?? '');
+        if (chosen === 'bad') return 'usage';
+        type = chosen;
         index += 2;
       } else if (word === '-l' || word === '--node_list') {
         const value = words[index + 1];
@@ -61,54 +141,39 @@ export const remoteCommand: ShellCommand = {
         }
         list = value;
         index += 2;
+      } else if (word === '-j' || word === '--json') {
+        json = true;
+        index += 1;
       } else {
         break;
       }
     }
     const [cmd, ...args] = words.slice(index);
     if (cmd === undefined) return 'usage';
-    if (type !== undefined && list !== undefined) {
-      state.io.err('ERROR: -t and -l cannot be used together\n');
-      return 'usage';
-    }
-    const targets: Target[] = [];
-    if (list !== undefined) {
-      for (const text of list.split(',').filter((part) => part !== '')) {
-        try {
-          targets.push({ kind: 'user-specified', node: parseHostPort(text) });
-        } catch {
-          state.io.err(`ERROR: invalid address '${text}'\n`);
-          return 'usage';
-        }
-      }
-    } else {
-      const chosen = type ?? 'all';
-      if (chosen === 'meta-server' || chosen === 'all') {
-        for (const node of metaListOf(state)) targets.push({ kind: 'meta-server', node });
-      }
-      if (chosen === 'replica-server' || chosen === 'all') {
-        const found = await replicaServers(state);
-        if (typeof found === 'string') {
-          state.io.out(`${found}\n`);
-          return 'failed';
-        }
-        for (const node of found) targets.push({ kind: 'replica-server', node });
-      }
-    }
-    if (targets.length === 0) {
-      state.io.out('no node to send the command to\n');
-      return 'failed';
-    }
-    state.io.out(`COMMAND: ${[cmd, ...args].join(' ')}\n\n`);
-    const results = await Promise.all(targets.map((target) => callOne(target, cmd, args)));
-    let succeeded = 0;
-    results.forEach((result, at) => {
-      const target = targets[at]!;
-      if (result.ok) succeeded++;
-      const body = result.text.endsWith('\n') ? result.text : `${result.text}\n`;
-      state.io.out(`CALL [${target.kind}] [${formatHostPort(target.node)}] ${result.ok ? 'succeed' : 'failed'}: ${body}`);
-    });
-    state.io.out(`\nSucceed count: ${succeeded}\nFailed count: ${targets.length - succeeded}\n`);
-    return succeeded === targets.length ? 'ok' : 'failed';
+    const targets = await resolveTargets(state, type, list);
+    if (typeof targets === 'string') return targets;
+    return callAndPrint(state, targets, cmd, args, json);
   },
 };
+
+/** A shell command that runs one remote command on the chosen nodes (server_info, server_stat, flush_log). */
+function nodeCommand(name: string, remote: string): ShellCommand {
+  return {
+    name,
+    usage: '[-t all|meta-server|replica-server] [-l host:port,host:port...] [-r|--resolve_ip] [-j|--json]',
+    async run(state, words) {
+      const parsed = options(state, words, [param('t', 'node_type'), param('l', 'node_list'), flag('r', 'resolve_ip'), flag('j', 'json')]);
+      if (!parsed || parsed.positionals.length > 0) return 'usage';
+      const type = parseNodeType(state, parsed.options.get('node_type'));
+      if (type === 'bad') return 'usage';
+      const targets = await resolveTargets(state, type, parsed.options.get('node_list'));
+      if (typeof targets === 'string') return targets;
+      return callAndPrint(state, targets, remote, [], parsed.options.has('json'));
+    },
+  };
+}
+
+/** Nodes are listed by IP address already, so -r (print addresses resolved to IPs) changes nothing. */
+export const NODE_COMMANDS: readonly ShellCommand[] = [
+  nodeCommand('server_info', 'server-info'), nodeCommand('server_stat', 'server-stat'), nodeCommand('flush_log', 'flush-log'),
+];

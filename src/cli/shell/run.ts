@@ -38,6 +38,7 @@ export interface ShellSession {
 }
 
 export function createShellSession(meta: MetaCaller, io: ShellOutput, overrides: Partial<Omit<ShellState, 'meta' | 'io'>> = {}): ShellSession {
+  const noInput = async (): Promise<string | undefined> => undefined;
   const state: ShellState = {
     meta,
     io,
@@ -46,6 +47,7 @@ export function createShellSession(meta: MetaCaller, io: ShellOutput, overrides:
     readyPollMs: overrides.readyPollMs ?? SHELL_DEFAULTS.readyPollMs,
     readyWaitMs: overrides.readyWaitMs ?? SHELL_DEFAULTS.readyWaitMs,
     version: overrides.version ?? pteronVersion(),
+    readLine: overrides.readLine ?? noInput,
   };
   return {
     state,
@@ -63,10 +65,21 @@ export function createShellSession(meta: MetaCaller, io: ShellOutput, overrides:
   };
 }
 
+/** Reads `lines` one at a time, so that a command may read the lines after its own. */
+function lineReader(lines: Iterable<string> | AsyncIterable<string>): () => Promise<string | undefined> {
+  const iterator = Symbol.asyncIterator in lines ? lines[Symbol.asyncIterator]() : lines[Symbol.iterator]();
+  return async () => {
+    const next = await iterator.next();
+    return next.done ? undefined : next.value;
+  };
+}
+
 /** Runs lines until one says `exit`; returns whether every command succeeded. */
 async function runScript(session: ShellSession, lines: Iterable<string> | AsyncIterable<string>): Promise<boolean> {
   let allOk = true;
-  for await (const line of lines) {
+  const readLine = lineReader(lines);
+  session.state.readLine = readLine;
+  for (let line = await readLine(); line !== undefined; line = await readLine()) {
     const trimmed = line.trim();
     if (trimmed === '' || trimmed.startsWith('#')) continue;
     const result = await session.runLine(trimmed);
@@ -113,7 +126,9 @@ async function runInteractive(session: ShellSession, metas: readonly HostPort[],
   });
   rl.on('SIGINT', () => rl.close());
   rl.prompt();
-  for await (const line of rl) {
+  const readLine = lineReader(rl);
+  session.state.readLine = readLine;
+  for (let line = await readLine(); line !== undefined; line = await readLine()) {
     const trimmed = line.trim();
     if (trimmed !== '') {
       try {

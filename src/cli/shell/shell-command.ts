@@ -21,6 +21,8 @@ export interface ShellState {
   readonly readyWaitMs: number;
   /** Printed by `version`. */
   readonly version: string;
+  /** The next line of the shell's input (check_and_mutate reads its mutations so); undefined at its end. */
+  readLine: () => Promise<string | undefined>;
 }
 
 /** ok/failed: the command ran; usage: its words were wrong (the usage line is printed); exit: leave. */

@@ -11,6 +11,8 @@ export interface PerfCounter {
   value: number | string;
   units?: string;
   variability?: 'Constant' | 'Monotonic' | 'Variable';
+  /** One percentile of a percentile metric (Pegasus types these PERCENTILE). */
+  percentile?: boolean;
 }
 
 /** More than any process here registers; a bound all the same. */
@@ -21,7 +23,7 @@ function metricCounters(prefix: string, metric: Metric): PerfCounter[] {
   if (metric instanceof Counter) return [{ name: prefix, value: metric.value, units, variability: 'Monotonic' }];
   if (metric instanceof Gauge) return [{ name: prefix, value: metric.value, units, variability: 'Variable' }];
   if (metric instanceof Percentile) {
-    return metric.kinds.map((kind) => ({ name: `${prefix}.${kind}`, value: metric.get(kind) ?? 0, units, variability: 'Variable' as const }));
+    return metric.kinds.map((kind) => ({ name: `${prefix}.${kind}`, value: metric.get(kind) ?? 0, units, variability: 'Variable' as const, percentile: true }));
   }
   // A volatile counter resets when read, which would steal its value from /metrics readers.
   return [];

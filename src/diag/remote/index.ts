@@ -10,6 +10,7 @@ import { registerTypedRpc, type RpcServer } from '../../net/rpc/server.ts';
 import { RPCS } from '../../wire/structs/index.ts';
 import type { HttpRouter } from '../../net/index.ts';
 import { commandApiOf } from '../api.ts';
+import { perfCounters } from '../commands/perfcounter.ts';
 import { STATUS_ERROR } from '../results.ts';
 import { RemoteCommandArgumentError, RemoteCommandRegistry, usageLine, type RemoteCommandSpec } from './registry.ts';
 
@@ -79,6 +80,58 @@ function exposeOnApi(entry: Installed, spec: RemoteCommandSpec): void {
       },
     });
   }
+}
+
+/** Pegasus's log levels, by the name `reset-log-start-level` takes, and the logger's level for each. */
+const LOG_LEVELS: ReadonlyArray<readonly [string, string]> = [['DEBUG', 'debug'], ['INFO', 'info'], ['WARNING', 'warn'], ['ERROR', 'error'], ['FATAL', 'fatal']];
+/** The level the process started with; `reset-log-start-level` without an argument goes back to it. */
+const START_LOG_LEVEL = log.level;
+
+function resetLogStartLevelCommand(): RemoteCommandSpec {
+  return {
+    names: ['reset-log-start-level'],
+    help: 'Reset the log start level',
+    usage: '[DEBUG | INFO | WARNING | ERROR | FATAL]',
+    handler(args) {
+      if (args.length > 1) throw new RemoteCommandArgumentError('at most one level');
+      const chosen = args.length === 0 ? LOG_LEVELS.find(([, level]) => level === START_LOG_LEVEL) : LOG_LEVELS.find(([name]) => name === args[0]);
+      if (!chosen) return args.length === 0 ? `ERROR: the start level '${START_LOG_LEVEL}' has no Pegasus name` : `ERROR: invalid level '${args[0]}'`;
+      log.level = chosen[1];
+      return `OK, current level is LOG_LEVEL_${chosen[0]}`;
+    },
+  };
+}
+
+/**
+ * `perf-counters [regexp]...`: the process's counters (perfcounter's list) whose whole name one of
+ * the expressions matches (all without any), in Pegasus's JSON. The expressions are JavaScript
+ * regular expressions, where Pegasus takes POSIX basic ones: `.`, `*`, `[...]`, `^` and `$` read
+ * the same, `\(`/`\{` groups do not.
+ */
+function perfCountersCommand(): RemoteCommandSpec {
+  return {
+    names: ['perf-counters'],
+    help: 'Query perf counters, filtered by OR of regular expressions',
+    usage: '[regexp]...',
+    handler(args) {
+      const now = new Date();
+      const info = { result: 'OK', timestamp: Math.floor(now.getTime() / 1000), timestamp_str: formatLocalTime(now), counters: [] as Array<{ name: string; type: string; value: number }> };
+      const patterns: RegExp[] = [];
+      for (const arg of args) {
+        try {
+          patterns.push(new RegExp(`^(?:${arg})$`));
+        } catch {
+          return JSON.stringify({ ...info, result: `ERROR: invalid filter: ${arg}` });
+        }
+      }
+      for (const counter of perfCounters()) {
+        if (typeof counter.value !== 'number') continue;
+        if (patterns.length > 0 && !patterns.some((pattern) => pattern.test(counter.name))) continue;
+        info.counters.push({ name: counter.name, type: counter.percentile ? 'PERCENTILE' : 'NUMBER', value: counter.value });
+      }
+      return JSON.stringify(info);
+    },
+  };
 }
 
 function formatMb(bytes: number): string {
@@ -154,6 +207,8 @@ function builtinCommands(host: RemoteCommandHost, entry: Installed): RemoteComma
         return `${flags.map((flag) => `${flag.section}.${flag.name} = ${formatValue(flag)}`).join('\n')}\n`;
       },
     },
+    perfCountersCommand(),
+    resetLogStartLevelCommand(),
     {
       names: ['flush-log'],
       help: 'write out whatever the logger holds',

@@ -1,6 +1,10 @@
 // The replica server's own remote commands: what it hosts, the envs of its tables and their
-// manual compactions.
+// manual compactions, syncing their stores (replica.trigger-checkpoint), closing replicas
+// (replica.kill_partition) and refusing every client request for a while (replica.deny-client).
+import { log } from '../../base/index.ts';
+import { gpidText } from '../../cluster/index.ts';
 import { parseCInteger } from '../../config/index.ts';
+import type { RpcServer } from '../../net/index.ts';
 import type { Replica } from '../../replica/replica.ts';
 import type { ReplicaStub } from '../../replica/stub.ts';
 import { PartitionStatus } from '../../wire/structs/index.ts';
@@ -68,10 +72,89 @@ function execOnReplicas(stub: ReplicaStub, self: string, args: readonly string[]
     `    ${result.appId}.${result.partitionIndex}@${self}${result.role} : ${result.text}`)].join('\n');
 }
 
-export function replicaRemoteCommands(stub: ReplicaStub): RemoteCommandSpec[] {
+/**
+ * `replica.deny-client`: while true, the server's data-plane requests get no answer at all, as
+ * Pegasus's replica stub drops them; clients time out and retry.
+ */
+export class ClientGate {
+  denied = false;
+
+  /**
+   * The RPC server the data plane registers its handlers on: every handler first asks this gate.
+   * Handlers are stored in `rpc` itself; only the registration is intercepted.
+   */
+  gatedRpc(rpc: RpcServer): RpcServer {
+    const gated = Object.create(rpc) as RpcServer;
+    gated.register = (name, handler) => rpc.register(name, (request) => (this.denied ? undefined : handler(request)));
+    return gated;
+  }
+}
+
+const INT32_TEXT = /^[+-]?\d+$/;
+
+/** Pegasus's register_bool_command: no argument reads the value, one true/false sets it; the answer is JSON. */
+function boolCommand(name: string, help: string, get: () => boolean, set: (value: boolean) => void): RemoteCommandSpec {
+  return {
+    names: [name],
+    help,
+    usage: '[true|false]',
+    handler(args) {
+      const answer = (error: string, extra: Record<string, string> = {}): string => JSON.stringify({ error, ...extra }, null, 2);
+      if (args.length === 0) return answer('ok', { [name]: String(get()) });
+      if (args.length > 1) return answer('ERR: invalid arguments, only one boolean argument is acceptable');
+      const lowered = args[0]!.toLowerCase();
+      if (lowered !== 'true' && lowered !== 'false') return answer(`ERR: invalid arguments, '${args[0]}' is not a boolean`);
+      set(lowered === 'true');
+      log.info({ command: name, value: lowered }, 'set by remote command');
+      return answer('ok');
+    },
+  };
+}
+
+/**
+ * `replica.kill_partition [app_id [partition_index]]`: closes the replicas named (all, one
+ * table's, or one) as when the meta no longer lists them here; the meta finds them gone at the
+ * next config sync and the partition is cured as after any lost member. Answers the error name.
+ */
+function killPartitions(stub: ReplicaStub, args: readonly string[]): string {
+  if (args.length > 2 || !args.every((arg) => INT32_TEXT.test(arg))) return 'ERR_INVALID_PARAMETERS';
+  const [appId = -1, partitionIndex = -1] = args.map(Number);
+  const replicas = stub.replicas();
+  // As Pegasus: an app id or partition index of -1 (or none) kills every replica of the table (of all tables for app -1).
+  const one = appId !== -1 && partitionIndex !== -1;
+  const killed = replicas.filter((replica) =>
+    (appId === -1 || replica.gpid.appId === appId) && (!one || replica.gpid.partitionIndex === partitionIndex));
+  if (one && killed.length === 0) return 'ERR_OBJECT_NOT_FOUND';
+  const kept = new Set(replicas.filter((replica) => !killed.includes(replica)).map((replica) => gpidText(replica.gpid)));
+  stub.retainOnly(kept, Number.POSITIVE_INFINITY);
+  log.info({ replicas: killed.map((replica) => gpidText(replica.gpid)) }, 'replicas killed by remote command');
+  return 'ERR_OK';
+}
+
+export function replicaRemoteCommands(stub: ReplicaStub, gate: ClientGate): RemoteCommandSpec[] {
   const sorted = () =>
     stub.replicas().sort((a, b) => a.gpid.appId - b.gpid.appId || a.gpid.partitionIndex - b.gpid.partitionIndex);
   return [
+    {
+      names: ['replica.kill_partition'],
+      help: 'Kill partitions by (all, one app, one partition)',
+      usage: '[app_id [partition_index]]',
+      handler: (args) => killPartitions(stub, args),
+    },
+    {
+      names: ['replica.trigger-checkpoint'],
+      help: 'Trigger replicas to do checkpoint by app_id or app_id.partition_id',
+      usage: '[id1,id2,...]',
+      // Pegasus flushes RocksDB's memtables so the durable decree catches up and the log can be
+      // dropped; here the store syncs what it applied, which the log's next collection drops up to.
+      handler: (args) => execOnReplicas(stub, stub.self, args, (replica) => {
+        replica.store?.syncApplied().catch((error: unknown) => {
+          log.warn({ gpid: gpidText(replica.gpid), err: (error as Error).message }, 'triggered checkpoint failed');
+        });
+        return 'triggered';
+      }),
+    },
+    boolCommand('replica.deny-client', 'control if deny client read & write request', () => gate.denied, (value) => (gate.denied = value)),
     {
       names: ['replica.query-compact'],
       help: 'Query full compact status on the underlying storage engine by app_id or app_id.partition_id',

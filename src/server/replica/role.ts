@@ -7,7 +7,7 @@
 // so a server cut off from the meta stops answering before the meta hands its partitions on.
 import path from 'node:path';
 import { addServerStat, registerRemoteCommand } from '../../diag/remote/index.ts';
-import { replicaRemoteCommands } from './commands.ts';
+import { ClientGate, replicaRemoteCommands } from './commands.ts';
 import { formatHostPort, isInvalidHostPort, log, parseHostPort, parseHostPortList } from '../../base/index.ts';
 import { defineFlag, onFlagChange, type LoadedConfig } from '../../config/index.ts';
 import { appInfoFromJson, appInfoFromWire, appInfoToJson, appInfoToWire, CONFIG_TYPE_VALUES, gpidText, livenessTimingFromFlags, metaServerList, partitionConfigurationFromWire, partitionConfigurationToWire, type AppInfo, type ConfigType, type PartitionConfiguration } from '../../cluster/index.ts';
@@ -75,7 +75,8 @@ export async function installReplica(server: PteronServer, _config: LoadedConfig
   const stub = new ReplicaStub({ self, dataDir: dataDir.value, services });
   const loaded = await stub.loadFromDisk();
   if (loaded > 0) log.info({ replicas: loaded }, 'replicas found on disk');
-  registerDataPlane(server.rpc, stub);
+  const clientGate = new ClientGate();
+  registerDataPlane(clientGate.gatedRpc(server.rpc), stub);
   registerReplicaHttpCalls(server.router, stub);
   for (const definition of Object.values(PEER_RPCS)) {
     registerOnewayRpc(server.rpc, definition, (wire) => {
@@ -106,7 +107,7 @@ export async function installReplica(server: PteronServer, _config: LoadedConfig
       return { err: 'ERR_GET_LEARN_STATE_FAILED', ...empty };
     }
   });
-  for (const spec of replicaRemoteCommands(stub)) registerRemoteCommand(server, spec);
+  for (const spec of replicaRemoteCommands(stub, clientGate)) registerRemoteCommand(server, spec);
   addServerStat(server.rpc, () => [
     ['replica_count', stub.replicas().length],
     ['primary_replica_count', stub.replicas().filter((replica) => replica.status === PartitionStatus.PS_PRIMARY).length],
