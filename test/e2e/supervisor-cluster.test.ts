@@ -12,7 +12,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createClient } from '../../src/client/index.ts';
 import { childrenByParent, readProcessUsage } from '../../src/supervisor/proc-stats.ts';
-import { freePort, PROJECT_ROOT, sleep, waitFor } from '../helpers/process.ts';
+import { alive, freePort, PROJECT_ROOT, sleep, waitFor } from '../helpers/process.ts';
 
 const MAIN = path.join(PROJECT_ROOT, 'src/cli/main.ts');
 const SECRET = 'open-sesame';
@@ -49,15 +49,6 @@ interface ProcessView {
   pid: number;
   instance: string;
   restarts: number;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe('supervisor running a meta and three replica servers', { timeout: 300000 }, () => {

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { repoInfo } from '../../src/supervisor/git.ts';
-import { freePort, PROJECT_ROOT, waitFor } from '../helpers/process.ts';
+import { alive, freePort, PROJECT_ROOT, waitFor } from '../helpers/process.ts';
 
 const MAIN = path.join(PROJECT_ROOT, 'src/cli/main.ts');
 const AUTHOR = ['-c', 'user.name=Release Bot', '-c', 'user.email=bot@example.com'];
@@ -19,15 +19,6 @@ function git(cwd: string, ...args: string[]): string {
   const result = spawnSync('git', args, { cwd, encoding: 'utf8' });
   assert.equal(result.status, 0, `git ${args.join(' ')}: ${result.stderr}`);
   return result.stdout.trim();
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe('/repo and /repo/update', { timeout: 300000 }, () => {

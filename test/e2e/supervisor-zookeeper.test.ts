@@ -9,18 +9,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { zooKeeperAvailable } from '../../src/meta/zk/server.ts';
-import { freePort, PROJECT_ROOT, waitFor } from '../helpers/process.ts';
+import { alive, freePort, PROJECT_ROOT, waitFor } from '../helpers/process.ts';
 
 const MAIN = path.join(PROJECT_ROOT, 'src/cli/main.ts');
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('the ZooKeeper manifest: ZooKeeper, three metas, three replica servers', { timeout: 240000, skip: !zooKeeperAvailable() && 'Debian\'s zookeeper package is not installed' }, () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pteron-supervisor-zk-'));

@@ -1,20 +1,65 @@
 // Starts real `pteron` processes for tests, on free loopback ports, and stops them by PID.
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * Ports for test servers come from below the kernel's ephemeral range, so no bind(0) and no
+ * outgoing connection of any process is ever given one, and each is reserved across processes by
+ * a file holding the reserving pid. A port handed out by the kernel instead could be handed out
+ * again while its server is stopped for a restart: another test (or a bench run) would then
+ * answer on it, and the restarted server could not listen.
+ */
+const TEST_PORT_MIN = 20000;
+const TEST_PORT_MAX = 32000;
+const PORT_RESERVATIONS = path.join(os.tmpdir(), 'pteron-test-ports');
+const reservedHere: string[] = [];
+
+function reservePort(port: number): boolean {
+  const file = path.join(PORT_RESERVATIONS, String(port));
+  try {
+    fs.writeFileSync(file, String(process.pid), { flag: 'wx' });
+  } catch {
+    // Taken: by a live process it stays so; one left by a process that is gone is taken over.
+    const owner = Number(fs.readFileSync(file, 'utf8'));
+    if (Number.isInteger(owner) && owner > 0 && alive(owner)) return false;
+    fs.writeFileSync(file, String(process.pid));
+  }
+  if (reservedHere.length === 0) process.once('exit', () => reservedHere.forEach((reserved) => fs.rmSync(reserved, { force: true })));
+  reservedHere.push(file);
+  return true;
+}
+
+/** Whether a process with this pid exists (one of another user's counts too). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
+}
+
+export async function freePort(): Promise<number> {
+  fs.mkdirSync(PORT_RESERVATIONS, { recursive: true });
+  for (;;) {
+    const port = TEST_PORT_MIN + Math.floor(Math.random() * (TEST_PORT_MAX - TEST_PORT_MIN));
+    if (reservePort(port) && (await canListen(port))) return port;
+  }
 }
 
 export interface RunningProcess {
