@@ -94,6 +94,7 @@ describe('detect_hotkey', () => {
     await refused(`detect_hotkey -p 1 -t read -c start -d ${address}`, '"" is an invalid num\n');
     await refused(`detect_hotkey -a 3 -p 1.5 -t read -c start -d ${address}`, '"1.5" is an invalid num\n');
     await refused(`detect_hotkey -a 3 -p 1 -t scan -c start -d ${address}`, '"scan" is an invalid hotkey type (should be \'read\' or \'write\')\n');
+    await refused(`detect_hotkey -a 3 -p 1 -t constructor -c start -d ${address}`, '"constructor" is an invalid hotkey type (should be \'read\' or \'write\')\n');
     await refused(`detect_hotkey -a 3 -p 1 -t read -c pause -d ${address}`, '"pause" is an invalid hotkey detect action (should be \'start\' or \'stop\')\n');
     await refused('detect_hotkey -a 3 -p 1 -t read -c start -d nowhere', "invalid host:port 'nowhere', can't transform it into host_port\n");
     await refused('detect_hotkey -a 3 -p 1 -t read -c start -d 127.0.0.1:1', "invalid host:port '127.0.0.1:1', can't find it in the cluster\n");

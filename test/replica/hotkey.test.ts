@@ -200,6 +200,7 @@ describe('what each request feeds', () => {
     assert.deepEqual(readCaptures('RPC_RRDB_RRDB_BATCH_GET', { keys: [] }, { error: 2, data: rows, ...base }).read, [{ hashKey: key('x'), weight: 1 }, { hashKey: key('y'), weight: 1 }]);
     assert.deepEqual(readCaptures('RPC_RRDB_RRDB_SORTKEY_COUNT', key('hk'), { error: 0, count: 3n, ...base }).read, hk);
     assert.deepEqual(readCaptures('RPC_RRDB_RRDB_TTL', composite, { error: 1, ttlSeconds: 0, ...base }).read, hk);
+    assert.deepEqual(readCaptures('toString', {}, {}), { read: [], write: [] });
     assert.deepEqual(readCaptures('RPC_RRDB_RRDB_SCAN', { contextId: 1n }, { error: 0, kvs: [], contextId: -1n, ...base }), { read: [], write: [] }, 'scans feed nothing');
   });
 

@@ -3,15 +3,12 @@
 // checks and messages. The server must be a node of the cluster; refusals go to stderr.
 import { hostPortEquals, parseHostPort, PteronError, type HostPort } from '../../base/index.ts';
 import { RpcClient } from '../../net/index.ts';
-import { DetectAction, HotkeyType, NodeStatus, RPCS, type DetectHotkeyResponse } from '../../wire/structs/index.ts';
+import { DetectAction, detectActionFromName, hotkeyTypeFromName, NodeStatus, RPCS, type DetectHotkeyResponse, type HotkeyType } from '../../wire/structs/index.ts';
 import { parseInt32 } from './command-line.ts';
 import { options, param, type CommandResult, type ShellCommand, type ShellState } from './shell-command.ts';
 
 /** How long the replica server may take to answer. */
 const DETECT_HOTKEY_TIMEOUT_MS = 10_000;
-
-const HOTKEY_TYPES: Readonly<Record<string, HotkeyType>> = { read: HotkeyType.READ, write: HotkeyType.WRITE };
-const DETECT_ACTIONS: Readonly<Record<string, DetectAction>> = { start: DetectAction.START, stop: DetectAction.STOP, query: DetectAction.QUERY };
 
 /** The node of `-d` when it is one of the cluster's replica servers, else why not (Pegasus's validate_ip). */
 async function clusterNode(state: ShellState, text: string): Promise<HostPort | string> {
@@ -71,13 +68,13 @@ const detectHotkey: ShellCommand = {
       return 'usage';
     }
     const typeText = parsed.options.get('hotkey_type') ?? '';
-    const type = HOTKEY_TYPES[typeText.toLowerCase()];
+    const type = hotkeyTypeFromName(typeText);
     if (type === undefined) {
       state.io.err(`"${typeText}" is an invalid hotkey type (should be 'read' or 'write')\n`);
       return 'usage';
     }
     const actionText = parsed.options.get('hotkey_action') ?? parsed.options.get('detect_action') ?? '';
-    const action = DETECT_ACTIONS[actionText.toLowerCase()];
+    const action = detectActionFromName(actionText);
     if (action === undefined) {
       state.io.err(`"${actionText}" is an invalid hotkey detect action (should be 'start' or 'stop')\n`);
       return 'usage';

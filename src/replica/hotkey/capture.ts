@@ -67,14 +67,18 @@ const WRITE_RULES: { [N in WriteRpc]: Rule<N, WriteOutcome> } = {
 
 type AnyRule = (args: unknown, outcome: unknown) => Captures;
 
+function ruleOf(rules: object, rpc: string): AnyRule | undefined {
+  return Object.hasOwn(rules, rpc) ? (rules as Record<string, AnyRule>)[rpc] : undefined;
+}
+
 /** What a served read feeds; nothing for an RPC without a rule (the scans). */
 export function readCaptures(rpc: string, args: unknown, result: unknown): Captures {
-  const rule = (READ_RULES as Partial<Record<string, AnyRule>>)[rpc];
+  const rule = ruleOf(READ_RULES, rpc);
   return rule ? rule(args, result) : NONE;
 }
 
 /** What a committed write feeds. */
 export function writeCaptures(rpc: string, args: unknown, outcome: WriteOutcome): Captures {
-  const rule = (WRITE_RULES as Partial<Record<string, AnyRule>>)[rpc];
+  const rule = ruleOf(WRITE_RULES, rpc);
   return rule ? rule(args, outcome) : NONE;
 }

@@ -9,7 +9,7 @@ import type { RpcServer } from '../../net/index.ts';
 import type { HotkeyDetectors } from '../../replica/hotkey/index.ts';
 import type { Replica } from '../../replica/replica.ts';
 import type { ReplicaStub } from '../../replica/stub.ts';
-import { DetectAction, HotkeyType, PartitionStatus } from '../../wire/structs/index.ts';
+import { detectActionFromName, hotkeyTypeFromName, PartitionStatus } from '../../wire/structs/index.ts';
 import { RemoteCommandArgumentError, type RemoteCommandSpec } from '../../diag/remote/registry.ts';
 
 function statusName(status: PartitionStatus): string {
@@ -133,9 +133,6 @@ function killPartitions(stub: ReplicaStub, args: readonly string[]): string {
   return 'ERR_OK';
 }
 
-const HOTKEY_TYPES: Readonly<Record<string, HotkeyType>> = { read: HotkeyType.READ, write: HotkeyType.WRITE };
-const DETECT_ACTIONS: Readonly<Record<string, DetectAction>> = { start: DetectAction.START, stop: DetectAction.STOP, query: DetectAction.QUERY };
-
 /**
  * `replica.detect-hotkey <app_id.partition_index> <read|write> <start|stop|query>`: what the
  * shell's detect_hotkey asks by RPC, answered with the response's fields as JSON.
@@ -145,9 +142,9 @@ function detectHotkey(hotkeys: HotkeyDetectors, args: readonly string[]): string
   const [gpidArg, typeArg, actionArg] = args as [string, string, string];
   const gpid = /^(\d+)\.(\d+)$/.exec(gpidArg);
   if (!gpid) throw new RemoteCommandArgumentError(`invalid gpid "${gpidArg}": expect app_id.partition_index`);
-  const type = HOTKEY_TYPES[typeArg.toLowerCase()];
+  const type = hotkeyTypeFromName(typeArg);
   if (type === undefined) throw new RemoteCommandArgumentError(`"${typeArg}" is an invalid hotkey type (should be 'read' or 'write')`);
-  const action = DETECT_ACTIONS[actionArg.toLowerCase()];
+  const action = detectActionFromName(actionArg);
   if (action === undefined) throw new RemoteCommandArgumentError(`"${actionArg}" is an invalid hotkey detect action (should be 'start', 'stop' or 'query')`);
   const response = hotkeys.handle({ type, action, pid: { appId: Number(gpid[1]), partitionIndex: Number(gpid[2]) } });
   return JSON.stringify({ err: response.err, err_hint: response.errHint, hotkey_result: response.hotkeyResult }, null, 2);

@@ -41,3 +41,18 @@ export const detectHotkeyResponseCodec: StructType<DetectHotkeyResponse> = defin
   { id: 2, name: 'errHint', type: stringType, optional: true },
   { id: 3, name: 'hotkeyResult', type: stringType, optional: true },
 ]);
+
+const HOTKEY_TYPE_BY_NAME: ReadonlyMap<string, HotkeyType> = new Map([['read', HotkeyType.READ], ['write', HotkeyType.WRITE]]);
+const DETECT_ACTION_BY_NAME: ReadonlyMap<string, DetectAction> = new Map([
+  ['start', DetectAction.START], ['stop', DetectAction.STOP], ['query', DetectAction.QUERY],
+]);
+
+/** `read`/`write` as the tools type them (any case), or undefined. */
+export function hotkeyTypeFromName(name: string): HotkeyType | undefined {
+  return HOTKEY_TYPE_BY_NAME.get(name.toLowerCase());
+}
+
+/** `start`/`stop`/`query` as the tools type them (any case), or undefined. */
+export function detectActionFromName(name: string): DetectAction | undefined {
+  return DETECT_ACTION_BY_NAME.get(name.toLowerCase());
+}
