@@ -20,7 +20,7 @@
 // ERR_INVALID_PARAMETERS (Pegasus aborts the process there); reads run against the store and
 // writes go through the replica's mutation path. Storage
 // outcomes travel in the response's `error` field as RocksDB status codes. CLEAR_SCANNER is
-// never answered.
+// never answered. Each served read and committed write is shown to the hot-key collectors.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { compositeKeyHash, log, partitionIndexOf, PteronError, type ErrorName } from '../base/index.ts';
 import { mutation2pcMinReplicaCount } from '../cluster/index.ts';
@@ -38,6 +38,7 @@ import type { Replica, ServingPrimary } from './replica.ts';
 import { continueScan, startScan, type ScanContext } from './read/scanner.ts';
 import { readCostOfBatchGet, readCostOfCount, readCostOfGet, readCostOfMultiGet, readCostOfScan } from './throttling/replica-throttling.ts';
 import type { ReplicaStub } from './stub.ts';
+import type { HotkeyDetectors } from './hotkey/index.ts';
 
 type RequestKind = 'read' | 'write';
 
@@ -88,7 +89,7 @@ export interface DataPlane {
   readonly refusals: Map<string, number>;
 }
 
-export function registerDataPlane(rpc: RpcServer, stub: ReplicaStub): DataPlane {
+export function registerDataPlane(rpc: RpcServer, stub: ReplicaStub, hotkeys?: HotkeyDetectors): DataPlane {
   const self = stub.self;
   const counters = serverRequestCounters();
   const refusals = new Map<string, number>();
@@ -176,6 +177,7 @@ export function registerDataPlane(rpc: RpcServer, stub: ReplicaStub): DataPlane 
       try {
         const result = await run(admitted, args);
         replica.throttling.consumeReadBytes(costOf(args, result));
+        hotkeys?.onRead(replica, definition.name, args, result);
         const timeUsedNs = Number(process.hrtime.bigint() - startNs);
         if (metric) replica.metrics.record(metric, timeUsedNs);
         const thresholdNs = slowQueryThresholdNsOf(replica);
@@ -212,6 +214,7 @@ export function registerDataPlane(rpc: RpcServer, stub: ReplicaStub): DataPlane 
       try {
         const { replica, serving } = admitted;
         const { decree, outcome } = await serving.path.submit(toWrite(args), bodyBytesOf(request.frame));
+        hotkeys?.onWrite(replica, definition.name, args, outcome);
         replica.metrics.record(metric, Number(process.hrtime.bigint() - startNs));
         replica.metrics.committedRequests.increment();
         return { error: 'ERR_OK', result: encodeResult(definition.result, respond(baseOf(replica), BigInt(decree), outcome)) };

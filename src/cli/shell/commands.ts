@@ -11,6 +11,7 @@ import {
 import { formatHelp, formatHelpEntry } from './format.ts';
 import { COMPACTION_COMMANDS } from './compaction-commands.ts';
 import { DATA_COMMANDS } from './data-commands.ts';
+import { HOTKEY_COMMANDS } from './hotkey-commands.ts';
 import { META_LEVEL_COMMANDS } from './meta-level-commands.ts';
 import { RANGE_COMMANDS, SESSION_COMMANDS } from './range-commands.ts';
 import { TABLE_DATA_COMMANDS } from './table-data-commands.ts';
@@ -534,7 +535,7 @@ const help: ShellCommand = {
 
 export const SHELL_COMMANDS: readonly ShellCommand[] = [
   help, version, clusterInfo, app, ls, nodes, create, drop, recall, use, getAppEnvs, setAppEnvs, delAppEnvs, clearAppEnvs, ...COMPACTION_COMMANDS,
-  ...META_LEVEL_COMMANDS,
+  ...META_LEVEL_COMMANDS, ...HOTKEY_COMMANDS,
   ...SESSION_COMMANDS, ...DATA_COMMANDS, ...RANGE_COMMANDS, ...TABLE_DATA_COMMANDS, ...NODE_COMMANDS, remoteCommand, exit,
 ];
 

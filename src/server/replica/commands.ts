@@ -1,13 +1,15 @@
 // The replica server's own remote commands: what it hosts, the envs of its tables and their
 // manual compactions, syncing their stores (replica.trigger-checkpoint), closing replicas
-// (replica.kill_partition) and refusing every client request for a while (replica.deny-client).
+// (replica.kill_partition), refusing every client request for a while (replica.deny-client) and
+// hot-key detection on one replica (replica.detect-hotkey, the RPC_DETECT_HOTKEY of the shell).
 import { log } from '../../base/index.ts';
 import { gpidText } from '../../cluster/index.ts';
 import { parseCInteger } from '../../config/index.ts';
 import type { RpcServer } from '../../net/index.ts';
+import type { HotkeyDetectors } from '../../replica/hotkey/index.ts';
 import type { Replica } from '../../replica/replica.ts';
 import type { ReplicaStub } from '../../replica/stub.ts';
-import { PartitionStatus } from '../../wire/structs/index.ts';
+import { detectActionFromName, hotkeyTypeFromName, PartitionStatus } from '../../wire/structs/index.ts';
 import { RemoteCommandArgumentError, type RemoteCommandSpec } from '../../diag/remote/registry.ts';
 
 function statusName(status: PartitionStatus): string {
@@ -131,7 +133,24 @@ function killPartitions(stub: ReplicaStub, args: readonly string[]): string {
   return 'ERR_OK';
 }
 
-export function replicaRemoteCommands(stub: ReplicaStub, gate: ClientGate): RemoteCommandSpec[] {
+/**
+ * `replica.detect-hotkey <app_id.partition_index> <read|write> <start|stop|query>`: what the
+ * shell's detect_hotkey asks by RPC, answered with the response's fields as JSON.
+ */
+function detectHotkey(hotkeys: HotkeyDetectors, args: readonly string[]): string {
+  if (args.length !== 3) throw new RemoteCommandArgumentError('expect <app_id.partition_index> <read|write> <start|stop|query>');
+  const [gpidArg, typeArg, actionArg] = args as [string, string, string];
+  const gpid = /^(\d+)\.(\d+)$/.exec(gpidArg);
+  if (!gpid) throw new RemoteCommandArgumentError(`invalid gpid "${gpidArg}": expect app_id.partition_index`);
+  const type = hotkeyTypeFromName(typeArg);
+  if (type === undefined) throw new RemoteCommandArgumentError(`"${typeArg}" is an invalid hotkey type (should be 'read' or 'write')`);
+  const action = detectActionFromName(actionArg);
+  if (action === undefined) throw new RemoteCommandArgumentError(`"${actionArg}" is an invalid hotkey detect action (should be 'start', 'stop' or 'query')`);
+  const response = hotkeys.handle({ type, action, pid: { appId: Number(gpid[1]), partitionIndex: Number(gpid[2]) } });
+  return JSON.stringify({ err: response.err, err_hint: response.errHint, hotkey_result: response.hotkeyResult }, null, 2);
+}
+
+export function replicaRemoteCommands(stub: ReplicaStub, gate: ClientGate, hotkeys: HotkeyDetectors): RemoteCommandSpec[] {
   const sorted = () =>
     stub.replicas().sort((a, b) => a.gpid.appId - b.gpid.appId || a.gpid.partitionIndex - b.gpid.partitionIndex);
   return [
@@ -153,6 +172,12 @@ export function replicaRemoteCommands(stub: ReplicaStub, gate: ClientGate): Remo
         });
         return 'triggered';
       }),
+    },
+    {
+      names: ['replica.detect-hotkey'],
+      help: 'start, stop or query hot-key detection of reads or writes on one replica',
+      usage: '<app_id.partition_index> <read|write> <start|stop|query>',
+      handler: (args) => detectHotkey(hotkeys, args),
     },
     boolCommand('replica.deny-client', 'control if deny client read & write request', () => gate.denied, (value) => (gate.denied = value)),
     {

@@ -5,6 +5,7 @@
 // replica servers, and serves the data plane for the partitions it leads. Replicas serve only
 // while the meta acknowledges this server's beacons within the lease (spec pegasus-arch §2.6),
 // so a server cut off from the meta stops answering before the meta hands its partitions on.
+// It also runs the replicas' hot-key collectors (RPC_DETECT_HOTKEY) and their analysis timer.
 import path from 'node:path';
 import { addServerStat, registerRemoteCommand } from '../../diag/remote/index.ts';
 import { ClientGate, replicaRemoteCommands } from './commands.ts';
@@ -16,6 +17,7 @@ import { registerOnewayRpc, registerTypedRpc, RpcClient } from '../../net/index.
 import { dataDir, type PteronServer } from '../server.ts';
 import { PartitionStatus, RPCS } from '../../wire/index.ts';
 import { registerDataPlane } from '../../replica/data-plane.ts';
+import { collectorSettingsFromFlags, hotkeyAnalyseTimeIntervalS, HotkeyDetectors } from '../../replica/hotkey/index.ts';
 import { registerReplicaHttpCalls } from '../../replica/http.ts';
 import { MetaLink, proposedConfiguration, type MetaLinkAction, type MetaLinkEvent } from '../../replica/meta-link.ts';
 import { CheckpointServer, fetchCheckpoint, PEER_RPCS, peerMessageFromWire, PeerTransport } from '../../replica/peers.ts';
@@ -76,7 +78,11 @@ export async function installReplica(server: PteronServer, _config: LoadedConfig
   const loaded = await stub.loadFromDisk();
   if (loaded > 0) log.info({ replicas: loaded }, 'replicas found on disk');
   const clientGate = new ClientGate();
-  registerDataPlane(clientGate.gatedRpc(server.rpc), stub);
+  const hotkeys = new HotkeyDetectors(stub, collectorSettingsFromFlags(() => Math.floor(Date.now() / 1000)));
+  registerDataPlane(clientGate.gatedRpc(server.rpc), stub, hotkeys);
+  // An operator's request, not a client's: replica.deny-client does not refuse it.
+  registerTypedRpc(server.rpc, RPCS.RPC_DETECT_HOTKEY, (request) => hotkeys.handle(request));
+  const hotkeyTimer = setInterval(() => hotkeys.analyse(), hotkeyAnalyseTimeIntervalS.value * 1000);
   registerReplicaHttpCalls(server.router, stub);
   for (const definition of Object.values(PEER_RPCS)) {
     registerOnewayRpc(server.rpc, definition, (wire) => {
@@ -107,7 +113,7 @@ export async function installReplica(server: PteronServer, _config: LoadedConfig
       return { err: 'ERR_GET_LEARN_STATE_FAILED', ...empty };
     }
   });
-  for (const spec of replicaRemoteCommands(stub, clientGate)) registerRemoteCommand(server, spec);
+  for (const spec of replicaRemoteCommands(stub, clientGate, hotkeys)) registerRemoteCommand(server, spec);
   addServerStat(server.rpc, () => [
     ['replica_count', stub.replicas().length],
     ['primary_replica_count', stub.replicas().filter((replica) => replica.status === PartitionStatus.PS_PRIMARY).length],
@@ -258,6 +264,7 @@ export async function installReplica(server: PteronServer, _config: LoadedConfig
     await leaveGracefully();
     stopped = true;
     clearTimeout(timer);
+    clearInterval(hotkeyTimer);
     meta.close();
     await stub.close();
     peers.close();

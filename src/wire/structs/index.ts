@@ -13,6 +13,7 @@ export * from './rrdb.ts';
 export * from './meta.ts';
 export * from './command.ts';
 export * from './replication.ts';
+export * from './replica-admin.ts';
 export * from './peer.ts';
 export { ARGS_FIELD_ID, RESULT_FIELD_ID, encodeArgs, decodeArgs, encodeResult, decodeResult } from './envelope.ts';
 export {

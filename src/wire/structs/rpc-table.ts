@@ -5,6 +5,7 @@ import { commandCodec } from './command.ts';
 import * as meta from './meta.ts';
 import * as peer from './peer.ts';
 import { blobType } from './placeholders.ts';
+import * as replicaAdmin from './replica-admin.ts';
 import * as replication from './replication.ts';
 import * as rrdb from './rrdb.ts';
 import { i64Type, stringType, type WireType } from './types.ts';
@@ -129,6 +130,8 @@ export const RPCS = {
   ),
   /** Sent to a replica server: the tables it knows (Go admin-cli). */
   RPC_QUERY_APP_INFO: call('RPC_QUERY_APP_INFO', 'replica', meta.queryAppInfoRequestCodec, meta.queryAppInfoResponseCodec),
+  /** Sent to a replica server: start, stop or query hot-key detection on one of its replicas. */
+  RPC_DETECT_HOTKEY: call('RPC_DETECT_HOTKEY', 'replica', replicaAdmin.detectHotkeyRequestCodec, replicaAdmin.detectHotkeyResponseCodec),
 
   // Any server.
   /** Result: the command's output as a plain string (field 0 of type STRING). */
