@@ -38,6 +38,13 @@ interface ClosedReplica {
   gpid: Gpid;
   ballot: number;
   lastCommittedDecree: number;
+  /**
+   * What its log holds beyond the committed decree. A replica that restarted knows only the
+   * commits its log recorded, so the meta choosing a primary for a partition whose members all
+   * died needs this to see that the replica still has what the partition committed.
+   */
+  lastPreparedDecree: number;
+  lastDurableDecree: number;
   appType: string;
 }
 
@@ -98,8 +105,8 @@ export class ReplicaStub {
       if (this.open.has(key)) continue;
       infos.push({
         pid: { ...closed.gpid }, ballot: BigInt(closed.ballot), status: PartitionStatus.PS_INACTIVE,
-        lastCommittedDecree: BigInt(closed.lastCommittedDecree), lastPreparedDecree: BigInt(closed.lastCommittedDecree),
-        lastDurableDecree: BigInt(closed.lastCommittedDecree), appType: closed.appType, diskTag: 'default',
+        lastCommittedDecree: BigInt(closed.lastCommittedDecree), lastPreparedDecree: BigInt(closed.lastPreparedDecree),
+        lastDurableDecree: BigInt(closed.lastDurableDecree), appType: closed.appType, diskTag: 'default',
       });
     }
     return infos;
@@ -270,7 +277,11 @@ export class ReplicaStub {
     this.open.delete(key);
     void this.transition(key, async () => {
       await replica.close();
-      this.closed.set(key, { gpid: { ...replica.gpid }, ballot: replica.dataBallot, lastCommittedDecree: replica.lastCommittedDecree, appType: replica.info.appType });
+      const info = replica.replicaInfo();
+      this.closed.set(key, {
+        gpid: { ...replica.gpid }, ballot: replica.dataBallot, lastCommittedDecree: replica.lastCommittedDecree,
+        lastPreparedDecree: Number(info.lastPreparedDecree), lastDurableDecree: Number(info.lastDurableDecree), appType: replica.info.appType,
+      });
       log.info({ gpid: key }, 'replica closed; this node no longer serves it');
     });
   }

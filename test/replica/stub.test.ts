@@ -144,6 +144,36 @@ describe('replica stub', () => {
     }
   });
 
+  test('a replica closed after a restart still reports the decrees its log prepared, not only those it knows committed', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'pteron-replica-closed-report-'));
+    const put = (sortKey: string): ClientWrite => ({ op: 'put', request: { key: encodeKey(Buffer.from('h'), Buffer.from(sortKey)), value: Buffer.from(sortKey), expireTsSeconds: 0 } });
+    try {
+      const first = new ReplicaStub({ self: SELF, dataDir: dir });
+      first.update(appInfo(8), configOf(8, 0, 1, SELF, []));
+      await settled(first);
+      await first.find(8, 0)!.servingPrimary!.path.submit(put('a'), 10);
+      await first.close();
+      // The last mutation it prepared: its commit is logged with the next one, which never came.
+      const { log } = await MutationLog.open({ dir: mutationLogDirOf(replicaDirOf(dir, 8, 0)) });
+      await log.append({ mutation: { decree: 2, ballot: 1, timestampUs: BigInt(Date.now()) * 1000n, writes: [put('b')] }, lastCommittedDecree: 1 });
+      await log.close();
+
+      const restarted = new ReplicaStub({ self: SELF, dataDir: dir });
+      assert.equal(await restarted.loadFromDisk(), 1);
+      const decrees = () => restarted.storedReplicas().map((info) => [info.status, Number(info.lastCommittedDecree), Number(info.lastPreparedDecree)]);
+      assert.deepEqual(decrees(), [[PartitionStatus.PS_INACTIVE, 1, 2]]);
+      // The meta lists no member (all of them died): the replica closes and keeps reporting decree 2,
+      // which the meta needs to see before it makes this node the partition's primary again.
+      restarted.retainOnly(new Set(), restarted.updateSeq);
+      await settled(restarted);
+      assert.equal(restarted.find(8, 0), undefined);
+      assert.deepEqual(decrees(), [[PartitionStatus.PS_INACTIVE, 1, 2]]);
+      await restarted.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('replicas of a stub that loaded from disk make their logs durable through one shared log, which the next start writes back', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'pteron-replica-slog-'));
     const put = (sortKey: string): ClientWrite => ({ op: 'put', request: { key: encodeKey(Buffer.from('h'), Buffer.from(sortKey)), value: Buffer.from(sortKey), expireTsSeconds: 0 } });
