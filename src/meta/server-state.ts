@@ -14,6 +14,7 @@
 //   balancer-queue.ts         the balancer stage of a sweep and its queued steps
 //   balancer-proposals.ts     balance operations an operator proposes (RPC_CM_PROPOSE_BALANCER)
 //   manual-compaction.ts      starting a table's manual compaction and its progress
+//   replica-count.ts          a table's replica count (RPC_CM_GET/SET_MAX_REPLICA_COUNT)
 //   flags.ts, metrics.ts      the flags and metrics they read and update
 // The pattern: a concept is a class constructed here with a context, an interface that the
 // concept's own file declares and that lists exactly what it needs from the rest of the meta (the
@@ -41,6 +42,7 @@ import { loadTables, type DefaultAppSpec } from './load.ts';
 import { ManualCompaction, type ManualCompactStatusResult, type StartManualCompactRequest } from './manual-compaction.ts';
 import { choosePrimaryFailedOperationsMetric } from './metrics.ts';
 import { NodeLiveness, type ConfigSyncResult } from './node-liveness.ts';
+import { ReplicaCountChanges, type GetMaxReplicaCountResult, type SetMaxReplicaCountResult } from './replica-count.ts';
 import { normalizeRootPath, type MetaStateStore } from './state-store.ts';
 import {
   TableDdl, type CreateAppRequest, type DropAppRequest, type MetaResult, type RecallAppRequest, type UpdateAppEnvRequest,
@@ -95,6 +97,7 @@ export class MetaServerState {
   private readonly ddl: TableDdl;
   private readonly manualCompaction: ManualCompaction;
   private readonly proposals: BalancerProposals;
+  private readonly replicaCount: ReplicaCountChanges;
   /** `meta.lb.assign_secondary_black_list`: nodes the guardian never picks for a new secondary. */
   private assignSecondaryBlackList: ReadonlySet<string> = new Set();
 
@@ -152,6 +155,14 @@ export class MetaServerState {
       nowSeconds,
       writeAppEnvs: (app, envs) => this.ddl.writeAppEnvs(app, envs),
     });
+    this.replicaCount = new ReplicaCountChanges({
+      tables,
+      store,
+      functionLevel: () => this.level,
+      aliveNodeCount: () => this.liveness.aliveNodes().size,
+      writeMaxReplicaCount: (current, count) => this.updates.writeMaxReplicaCount(current, count),
+      cure,
+    });
     this.proposals = new BalancerProposals({
       tables,
       aliveNodes: () => this.liveness.aliveNodes(),
@@ -166,6 +177,7 @@ export class MetaServerState {
     const state = new MetaServerState(options);
     await loadTables({ tables: state.tables, store: state.store, nowSeconds: () => state.nowSeconds() }, options.defaultApps ?? []);
     state.liveness.assumeMembersAlive();
+    await state.replicaCount.recoverUnfinished();
     log.info({ root: state.root, tables: state.tables.appsById.size, store: state.store.type }, 'meta state loaded');
     return state;
   }
@@ -269,6 +281,18 @@ export class MetaServerState {
   /** `RPC_CM_UPDATE_APP_ENV`: set, delete or clear table envs. */
   updateAppEnv(request: UpdateAppEnvRequest): Promise<MetaResult> {
     return this.serial(() => this.ddl.updateAppEnv(request));
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // replica count (replica-count.ts)
+
+  /** `RPC_CM_GET_MAX_REPLICA_COUNT`. */
+  getMaxReplicaCount(appName: string): Promise<GetMaxReplicaCountResult> {
+    return this.serial(async () => this.replicaCount.get(appName));
+  }
+  /** `RPC_CM_SET_MAX_REPLICA_COUNT`: the guardian then adds or removes secondaries. */
+  setMaxReplicaCount(appName: string, count: number): Promise<SetMaxReplicaCountResult> {
+    return this.serial(() => this.replicaCount.set(appName, count));
   }
 
   // -------------------------------------------------------------------------------------------

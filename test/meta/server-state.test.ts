@@ -247,7 +247,7 @@ describe('list_apps, rename_app, query_configuration', () => {
     const meta = await createMetaHarness();
     await meta.state.createApp({ appName: 'x', ...create });
     await meta.state.createApp({ appName: 'y', ...create });
-    assert.equal((await meta.state.renameApp('x', 'y')).err, 'ERR_APP_EXIST');
+    assert.equal((await meta.state.renameApp('x', 'y')).err, 'ERR_INVALID_PARAMETERS');
     assert.equal((await meta.state.renameApp('nope', 'z')).err, 'ERR_APP_NOT_EXIST');
     assert.equal((await meta.state.renameApp('x', 'z')).err, 'ERR_OK');
     assert.equal(meta.state.findApp('z')?.appId, 1);
