@@ -15,6 +15,7 @@
 //   balancer-proposals.ts     balance operations an operator proposes (RPC_CM_PROPOSE_BALANCER)
 //   manual-compaction.ts      starting a table's manual compaction and its progress
 //   replica-count.ts          a table's replica count (RPC_CM_GET/SET_MAX_REPLICA_COUNT)
+//   atomic-idempotent.ts      a table's atomic_idempotent flag (RPC_CM_GET/SET_ATOMIC_IDEMPOTENT)
 //   flags.ts, metrics.ts      the flags and metrics they read and update
 // The pattern: a concept is a class constructed here with a context, an interface that the
 // concept's own file declares and that lists exactly what it needs from the rest of the meta (the
@@ -29,6 +30,7 @@ import {
   type ReplicaInfo,
 } from '../cluster/model.ts';
 import type { BalanceOperationCount, BalancerOptions, BalancerStep } from './balancer.ts';
+import { AtomicIdempotentSettings, type GetAtomicIdempotentResult, type SetAtomicIdempotentResult } from './atomic-idempotent.ts';
 import { BalancerProposals, type BalancerProposalRequest } from './balancer-proposals.ts';
 import { BalancerQueue } from './balancer-queue.ts';
 import { ConfigurationUpdates, type UpdateConfigurationRequest, type UpdateConfigurationResult } from './configuration-updates.ts';
@@ -98,6 +100,7 @@ export class MetaServerState {
   private readonly manualCompaction: ManualCompaction;
   private readonly proposals: BalancerProposals;
   private readonly replicaCount: ReplicaCountChanges;
+  private readonly atomicIdempotent: AtomicIdempotentSettings;
   /** `meta.lb.assign_secondary_black_list`: nodes the guardian never picks for a new secondary. */
   private assignSecondaryBlackList: ReadonlySet<string> = new Set();
 
@@ -163,6 +166,7 @@ export class MetaServerState {
       writeMaxReplicaCount: (current, count) => this.updates.writeMaxReplicaCount(current, count),
       cure,
     });
+    this.atomicIdempotent = new AtomicIdempotentSettings({ tables, store, functionLevel: () => this.level });
     this.proposals = new BalancerProposals({
       tables,
       aliveNodes: () => this.liveness.aliveNodes(),
@@ -293,6 +297,18 @@ export class MetaServerState {
   /** `RPC_CM_SET_MAX_REPLICA_COUNT`: the guardian then adds or removes secondaries. */
   setMaxReplicaCount(appName: string, count: number): Promise<SetMaxReplicaCountResult> {
     return this.serial(() => this.replicaCount.set(appName, count));
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // atomic idempotence (atomic-idempotent.ts)
+
+  /** `RPC_CM_GET_ATOMIC_IDEMPOTENT`. */
+  getAtomicIdempotent(appName: string): Promise<GetAtomicIdempotentResult> {
+    return this.serial(async () => this.atomicIdempotent.get(appName));
+  }
+  /** `RPC_CM_SET_ATOMIC_IDEMPOTENT`: the replicas learn it with the table. */
+  setAtomicIdempotent(appName: string, atomicIdempotent: boolean): Promise<SetAtomicIdempotentResult> {
+    return this.serial(() => this.atomicIdempotent.set(appName, atomicIdempotent));
   }
 
   // -------------------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 // Table administration as the Pegasus shell has it (src/shell/commands/table_management.cpp):
 // `rename` (RPC_CM_RENAME_APP), `get_replica_count` and `set_replica_count`
-// (RPC_CM_GET/SET_MAX_REPLICA_COUNT), with their checks, confirmation and messages. A failure
-// goes to stderr, so `-j` output pipes into `jq`.
+// (RPC_CM_GET/SET_MAX_REPLICA_COUNT), `get_atomic_idempotent`, `enable_atomic_idempotent` and
+// `disable_atomic_idempotent` (RPC_CM_GET/SET_ATOMIC_IDEMPOTENT), with their checks,
+// confirmation and messages. A failure goes to stderr, so `-j` output pipes into `jq`.
 import { renderTable, singleTable } from '../../base/index.ts';
 import { RPCS } from '../../wire/structs/index.ts';
 import { parseInt32 } from './command-line.ts';
@@ -97,4 +98,51 @@ const setReplicaCount: ShellCommand = {
   },
 };
 
-export const TABLE_ADMIN_COMMANDS: readonly ShellCommand[] = [rename, getReplicaCount, setReplicaCount];
+/** `ERR_X: hint` as Pegasus's error_s prints an error with its message. */
+function errorStatus(reply: MetaReply<{ hintMessage: string }>): string {
+  const hint = reply.response?.hintMessage || reply.detail || '';
+  return hint === '' ? reply.err : `${reply.err}: ${hint}`;
+}
+
+const getAtomicIdempotent: ShellCommand = {
+  name: 'get_atomic_idempotent',
+  usage: '<app_name> [-j|--json]',
+  async run(state, words) {
+    const parsed = options(state, words, [flag('j', 'json')]);
+    if (!parsed || parsed.positionals.length !== 1) return 'usage';
+    const appName = parsed.positionals[0]!;
+    const reply = await state.meta.call(RPCS.RPC_CM_GET_ATOMIC_IDEMPOTENT, { appName });
+    if (reply.err !== 'ERR_OK' || !reply.response) {
+      state.io.err(`ERROR: get_atomic_idempotent failed, error=${errorStatus(reply)}\n`);
+      return 'failed';
+    }
+    const table = singleTable('atomic_idempotent', [['atomic_idempotent', String(reply.response.atomicIdempotent)]]);
+    state.io.out(renderTable(table, parsed.options.has('json')));
+    return 'ok';
+  },
+};
+
+function setAtomicIdempotent(name: string, atomicIdempotent: boolean): ShellCommand {
+  return {
+    name,
+    usage: '<app_name>',
+    async run(state, words) {
+      if (words.length !== 1) return 'usage';
+      const appName = words[0]!;
+      const reply = await state.meta.call(RPCS.RPC_CM_SET_ATOMIC_IDEMPOTENT, { appName, atomicIdempotent });
+      if (reply.err !== 'ERR_OK' || !reply.response) {
+        state.io.err(`ERROR: set_atomic_idempotent failed, error=${errorStatus(reply)}\n`);
+        return 'failed';
+      }
+      const { oldAtomicIdempotent, hintMessage } = reply.response;
+      // Pegasus's message ends with a line break of its own before the one its printer adds.
+      state.io.out(`set_atomic_idempotent from ${oldAtomicIdempotent} to ${atomicIdempotent}: ${hintMessage === '' ? 'succeed' : hintMessage}\n\n`);
+      return 'ok';
+    },
+  };
+}
+
+export const TABLE_ADMIN_COMMANDS: readonly ShellCommand[] = [
+  rename, getReplicaCount, setReplicaCount, getAtomicIdempotent,
+  setAtomicIdempotent('enable_atomic_idempotent', true), setAtomicIdempotent('disable_atomic_idempotent', false),
+];

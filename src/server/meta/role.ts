@@ -1,5 +1,5 @@
 // `pteron meta`: the meta server role. Opens the state store, serves the meta RPCs (client
-// routing, table DDL, replica counts, manual compaction, the function level and balancer proposals,
+// routing, table DDL, replica counts, atomic idempotence, manual compaction, the function level and balancer proposals,
 // replica-server beacons, config sync and configuration updates) and the /meta/* admin calls, sends the guardian's proposals to replica servers, and
 // runs the failure detector and guardian on timers.
 //
@@ -289,6 +289,10 @@ export async function installMeta(server: PteronServer, config: LoadedConfig): P
     state.getMaxReplicaCount(request.appName));
   registerPrimaryRpc(rpc, RPCS.RPC_CM_SET_MAX_REPLICA_COUNT, standing, (err) => ({ err, oldMaxReplicaCount: 0, hintMessage: '' }), (request, state) =>
     state.setMaxReplicaCount(request.appName, request.maxReplicaCount));
+  registerPrimaryRpc(rpc, RPCS.RPC_CM_GET_ATOMIC_IDEMPOTENT, standing, (err) => ({ err, atomicIdempotent: false, hintMessage: '' }), (request, state) =>
+    state.getAtomicIdempotent(request.appName));
+  registerPrimaryRpc(rpc, RPCS.RPC_CM_SET_ATOMIC_IDEMPOTENT, standing, (err) => ({ err, oldAtomicIdempotent: false, hintMessage: '' }), (request, state) =>
+    state.setAtomicIdempotent(request.appName, request.atomicIdempotent));
   registerPrimaryRpc(rpc, RPCS.RPC_CM_LIST_APPS, standing, (err) => ({ err, infos: [] }), (request, state) => {
     const status = appStatusFromValue(request.status) ?? 'AS_INVALID';
     const result = state.listApps({
