@@ -1,15 +1,18 @@
 // Table administration on real processes (one meta, three replica servers): `rename` and
 // RPC_CM_RENAME_APP (clients resolve the new name, the old one is gone, Pegasus's errors for an
 // unknown, taken or dropped name), `get_replica_count`/`set_replica_count` and their RPCs (bad
-// input refused with Pegasus's errors), and a table that grows from 2 to 3 replicas and shrinks
+// input refused with Pegasus's errors), a table that grows from 2 to 3 replicas and shrinks
 // back to 2 while a bounded client load sees no failed request and every acknowledged write
-// reads back.
+// reads back, and the atomic_idempotent flag: set through the shell, known to every replica
+// (their `.app-info`), atomic writes still answering as before.
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parseHostPort } from '../../src/base/index.ts';
 import { createClient, type PegasusClient } from '../../src/client/index.ts';
 import { RpcClient } from '../../src/net/index.ts';
-import { RPCS } from '../../src/wire/index.ts';
+import { CasCheckType, RPCS } from '../../src/wire/index.ts';
 import { BoundedLoad } from '../helpers/bounded-load.ts';
 import { TableRouter, TestCluster } from '../helpers/data-plane.ts';
 import { waitFor } from '../helpers/process.ts';
@@ -131,5 +134,44 @@ describe('table administration on a real cluster', () => {
     assert.deepEqual(load.failures, [], `${load.failures.length} of ${load.ops} requests failed`);
     for (const [hashKey, value] of load.acked) assert.equal((await table.get(hashKey, 's'))?.toString(), value, hashKey);
     assert.deepEqual(cluster.errorLines(), []);
+  });
+
+  test('atomic_idempotent: the shell reads and sets it, every replica learns it, incr and check_and_* answer as before', async () => {
+    const run = await shell(
+      'get_atomic_idempotent temp', 'get_atomic_idempotent nope', 'enable_atomic_idempotent nope', 'enable_atomic_idempotent',
+      'enable_atomic_idempotent temp', 'enable_atomic_idempotent temp', 'get_atomic_idempotent temp -j',
+    );
+    assert.match(run.stdout, /^\[atomic_idempotent\]\natomic_idempotent {2}: false\n/m);
+    assert.match(run.stderr, /^ERROR: get_atomic_idempotent failed, error=ERR_APP_NOT_EXIST: app\(nope\) does not exist$/m);
+    assert.match(run.stderr, /^ERROR: set_atomic_idempotent failed, error=ERR_APP_NOT_EXIST: app\(nope\) does not exist$/m);
+    assert.match(run.stdout, /USAGE: \tenable_atomic_idempotent +<app_name>/);
+    assert.match(run.stdout, /^set_atomic_idempotent from false to true: succeed\n\n/m);
+    assert.match(run.stdout, /^set_atomic_idempotent from true to true: no need to update atomic_idempotent since it's unchanged$/m);
+    assert.match(run.stdout, /"atomic_idempotent": "true"/);
+
+    const router = new TableRouter(cluster.metaPort, 'temp');
+    await router.refresh();
+    router.close();
+    const appInfoFiles = cluster.replicaPorts.flatMap((_, index) => router.partitions.map((partition) =>
+      path.join(cluster.dataRoot, `replica${index + 1}`, 'replica', 'reps', `${router.appId}.${partition.pidx}.pegasus`, '.app-info')))
+      .filter((file) => existsSync(file));
+    assert.equal(appInfoFiles.length, PARTITIONS * 3);
+    const known = (file: string): boolean => JSON.parse(readFileSync(file, 'utf8')).atomic_idempotent === true;
+    await waitFor('every replica of temp knowing atomic_idempotent', () => appInfoFiles.every(known), 60_000, 200);
+
+    const table = await client.openTable('temp');
+    for (let round = 1; round <= 5; round++) assert.equal(await table.incr('idem', 'n', 2), BigInt(2 * round));
+    assert.equal((await table.checkAndSet('idem', 'c', CasCheckType.CT_VALUE_NOT_EXIST, '', 'c', 'one')).setSucceed, true);
+    const refused = await table.checkAndSet('idem', 'c', CasCheckType.CT_VALUE_NOT_EXIST, '', 'c', 'two', { returnCheckValue: true });
+    assert.deepEqual([refused.setSucceed, refused.checkValue?.toString()], [false, 'one']);
+    const mutated = await table.checkAndMutate('idem', 'c', CasCheckType.CT_VALUE_EXIST, '', [
+      { operation: 'put', sortKey: 'm', value: 'put' }, { operation: 'delete', sortKey: 'n' },
+    ]);
+    assert.equal(mutated.mutateSucceed, true);
+    assert.deepEqual([(await table.get('idem', 'm'))?.toString(), await table.get('idem', 'n'), (await table.get('idem', 'c'))?.toString()], ['put', undefined, 'one']);
+
+    const off = await shell('disable_atomic_idempotent temp', 'get_atomic_idempotent temp');
+    assert.match(off.stdout, /^set_atomic_idempotent from true to false: succeed$/m);
+    assert.match(off.stdout, /^atomic_idempotent {2}: false$/m);
   });
 });
