@@ -15,6 +15,7 @@
 //   balancer-proposals.ts     balance operations an operator proposes (RPC_CM_PROPOSE_BALANCER)
 //   manual-compaction.ts      starting a table's manual compaction and its progress
 //   replica-count.ts          a table's replica count (RPC_CM_GET/SET_MAX_REPLICA_COUNT)
+//   ddd-diagnose.ts           partitions that lost every member (RPC_CM_DDD_DIAGNOSE)
 //   atomic-idempotent.ts      a table's atomic_idempotent flag (RPC_CM_GET/SET_ATOMIC_IDEMPOTENT)
 //   flags.ts, metrics.ts      the flags and metrics they read and update
 // The pattern: a concept is a class constructed here with a context, an interface that the
@@ -33,6 +34,7 @@ import type { BalanceOperationCount, BalancerOptions, BalancerStep } from './bal
 import { AtomicIdempotentSettings, type GetAtomicIdempotentResult, type SetAtomicIdempotentResult } from './atomic-idempotent.ts';
 import { BalancerProposals, type BalancerProposalRequest } from './balancer-proposals.ts';
 import { BalancerQueue } from './balancer-queue.ts';
+import { dddDiagnose, type DddPartition } from './ddd-diagnose.ts';
 import { ConfigurationUpdates, type UpdateConfigurationRequest, type UpdateConfigurationResult } from './configuration-updates.ts';
 import { failureDetectorOptionsFromFlags, type BeaconOutcome, type FailureDetectorOptions, type MasterFailureDetector } from './failure-detector.ts';
 import { balancerOptionsFromFlags, clusterRoot, guardianOptionsFromFlags, metaFunctionLevelOnStart } from './flags.ts';
@@ -221,9 +223,9 @@ export class MetaServerState {
   partitionsOf(appId: number): PartitionConfiguration[] {
     return this.tables.partitionsOf(appId);
   }
-  /** Partitions left dead by the guardian (all replicas lost), for the shell's ddd_diagnose. */
-  dddDiagnose(): Array<{ gpid: Gpid; reason: string }> {
-    return this.tables.dddDiagnose();
+  /** `RPC_CM_DDD_DIAGNOSE`: partitions left dead by the guardian (all replicas lost), with their last members. */
+  dddDiagnose(pid: Gpid = { appId: -1, partitionIndex: -1 }): { err: ErrorName; partitions: DddPartition[] } {
+    return dddDiagnose({ tables: this.tables, aliveNodes: () => this.aliveNodes(), replicasCollectedFrom: (node) => this.liveness.replicasCollectedFrom(node) }, pid);
   }
   /** The dropped-member history of a partition, most recent last. */
   droppedHistory(gpid: Gpid): DroppedReplica[] {

@@ -4,7 +4,8 @@
 // input refused with Pegasus's errors), a table that grows from 2 to 3 replicas and shrinks
 // back to 2 while a bounded client load sees no failed request and every acknowledged write
 // reads back, and the atomic_idempotent flag: set through the shell, known to every replica
-// (their `.app-info`), atomic writes still answering as before.
+// (their `.app-info`), atomic writes still answering as before; ddd_diagnose and its RPC on a
+// healthy cluster and for bad input.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -173,5 +174,16 @@ describe('table administration on a real cluster', () => {
     const off = await shell('disable_atomic_idempotent temp', 'get_atomic_idempotent temp');
     assert.match(off.stdout, /^set_atomic_idempotent from true to false: succeed$/m);
     assert.match(off.stdout, /^atomic_idempotent {2}: false$/m);
+  });
+
+  test('ddd_diagnose: nothing to report on a healthy cluster; an unknown table and a bad gpid are refused', async () => {
+    const ddd = async (appId: number, partitionIndex: number) => (await meta.callRpc(RPCS.RPC_CM_DDD_DIAGNOSE, { pid: { appId, partitionIndex } })).result!;
+    assert.deepEqual(await ddd(-1, -1), { err: 'ERR_OK', partitions: [] });
+    assert.deepEqual(await ddd(999, -1), { err: 'ERR_APP_NOT_EXIST', partitions: [] });
+    const run = await shell('ddd_diagnose', 'ddd_diagnose -g 999', 'ddd_diagnose -g x', 'ddd_diagnose -d -a');
+    assert.match(run.stdout, /^Total 0 ddd partitions:\n\nDiagnose ddd done\.\n/);
+    assert.match(run.stderr, /^ERROR: DDD diagnose failed with err = ERR_APP_NOT_EXIST$/m);
+    assert.match(run.stderr, /^ERROR: invalid gpid x$/m);
+    assert.match(run.stdout, /USAGE: \tddd_diagnose +\[-g\|--gpid appid\|appid\.pidx\]/);
   });
 });

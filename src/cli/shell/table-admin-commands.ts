@@ -1,13 +1,17 @@
 // Table administration as the Pegasus shell has it (src/shell/commands/table_management.cpp):
 // `rename` (RPC_CM_RENAME_APP), `get_replica_count` and `set_replica_count`
 // (RPC_CM_GET/SET_MAX_REPLICA_COUNT), `get_atomic_idempotent`, `enable_atomic_idempotent` and
-// `disable_atomic_idempotent` (RPC_CM_GET/SET_ATOMIC_IDEMPOTENT), with their checks,
-// confirmation and messages. A failure goes to stderr, so `-j` output pipes into `jq`.
-import { renderTable, singleTable } from '../../base/index.ts';
-import { RPCS } from '../../wire/structs/index.ts';
+// `disable_atomic_idempotent` (RPC_CM_GET/SET_ATOMIC_IDEMPOTENT), and `ddd_diagnose`
+// (src/shell/commands/recovery.cpp, RPC_CM_DDD_DIAGNOSE), with their checks, confirmations and
+// messages. A failure goes to stderr, so `-j` output pipes into `jq`.
+import { writeFileSync } from 'node:fs';
+import { formatHostPort, formatLocalTime, parseHostPort, PteronError, renderTable, singleTable, type HostPort } from '../../base/index.ts';
+import { parseGpid } from '../../cluster/index.ts';
+import { RPCS, type DddPartitionInfo } from '../../wire/structs/index.ts';
 import { parseInt32 } from './command-line.ts';
 import type { MetaReply } from './meta-client.ts';
-import { flag, options, type ShellCommand, type ShellState } from './shell-command.ts';
+import { action } from './meta-level-commands.ts';
+import { flag, options, param, type ShellCommand, type ShellState } from './shell-command.ts';
 
 /** `ERR_X, hint` as Pegasus's shell joins a failed answer's error and hint (or the transport detail). */
 function errorWithHint(reply: MetaReply<{ hintMessage: string }>): string {
@@ -142,7 +146,162 @@ function setAtomicIdempotent(name: string, atomicIdempotent: boolean): ShellComm
   };
 }
 
+// ---------------------------------------------------------------------------------------------
+// ddd_diagnose
+
+const hostPortText = (hostPort: HostPort | undefined): string => (hostPort === undefined || hostPort.port === 0 ? '' : formatHostPort(hostPort));
+
+/** Pegasus's diagnose_recommend: of the last two members to leave, the alive and collected one that holds the most. */
+export function recommendPrimary(partition: DddPartitionInfo): string {
+  const lastDrops = (partition.config.hpLastDrops ?? partition.config.lastDrops).map(hostPortText);
+  if (lastDrops.length < 2) return '';
+  const committed = partition.config.lastCommittedDecree;
+  const candidates = lastDrops.slice(-2).flatMap((node) => {
+    const dropped = partition.dropped.find((entry) => hostPortText(entry.hpNode ?? entry.node) === node);
+    return dropped && dropped.isAlive && dropped.isCollected ? [{ node, decree: dropped.lastCommittedDecree, ballot: dropped.ballot }] : [];
+  });
+  if (candidates.length === 1) return candidates[0]!.decree >= committed ? candidates[0]!.node : '';
+  if (candidates.length !== 2) return '';
+  const [secondary, latest] = candidates as [typeof candidates[0], typeof candidates[0]];
+  if (latest.decree === secondary.decree && latest.decree >= committed) return latest.ballot >= secondary.ballot ? latest.node : secondary.node;
+  if (latest.decree > secondary.decree && latest.decree >= committed) return latest.node;
+  if (secondary.decree > latest.decree && secondary.decree >= committed) return secondary.node;
+  return '';
+}
+
+/** The `-g` value: `app_id.partition_index` or `app_id`. */
+function dddGpid(text: string): { appId: number; partitionIndex: number } | undefined {
+  const gpid = parseGpid(text);
+  if (gpid) return gpid;
+  const appId = parseInt32(text);
+  return appId === undefined ? undefined : { appId, partitionIndex: -1 };
+}
+
+/** The operator's word on the recommended primary: y, n or s (skip); undefined at the end of input. */
+async function askRecommendation(state: ShellState): Promise<'y' | 'n' | 's' | undefined> {
+  for (;;) {
+    state.io.out('    > Are you sure to use the recommend primary? [y/n/s(skip)]: ');
+    const answer = (await state.readLine())?.trim();
+    if (answer === undefined) return undefined;
+    if (answer === 'y' || answer === 'n' || answer === 's') return answer;
+  }
+}
+
+/** A primary the operator types; undefined at the end of input. */
+async function askPrimary(state: ShellState): Promise<string | undefined> {
+  for (;;) {
+    state.io.out('    > Please input the primary node: ');
+    const answer = (await state.readLine())?.trim();
+    if (answer === undefined) return undefined;
+    try {
+      return formatHostPort(parseHostPort(answer));
+    } catch (error) {
+      if (!(error instanceof PteronError)) throw error;
+      state.io.out('    > Sorry, you have input an invalid node address.\n');
+    }
+  }
+}
+
+const dddDiagnose: ShellCommand = {
+  name: 'ddd_diagnose',
+  usage: '[-g|--gpid appid|appid.pidx] [-d|--diagnose] [-a|--auto_diagnose] [-s|--skip_prompt] [-o|--output file_name]',
+  async run(state, words) {
+    const parsed = options(state, words, [param('g', 'gpid'), flag('d', 'diagnose'), flag('a', 'auto_diagnose'), flag('s', 'skip_prompt'), param('o', 'output')]);
+    if (!parsed || parsed.positionals.length > 0) return 'usage';
+    const gpidText = parsed.options.get('gpid');
+    const pid = gpidText === undefined ? { appId: -1, partitionIndex: -1 } : dddGpid(gpidText);
+    if (!pid) {
+      state.io.err(`ERROR: invalid gpid ${gpidText}\n`);
+      return 'usage';
+    }
+    const diagnose = parsed.options.has('diagnose');
+    const autoDiagnose = parsed.options.has('auto_diagnose');
+    const skipPrompt = parsed.options.has('skip_prompt');
+    const outFile = parsed.options.get('output');
+
+    const reply = await state.meta.call(RPCS.RPC_CM_DDD_DIAGNOSE, { pid });
+    if (reply.err !== 'ERR_OK' || !reply.response) {
+      state.io.err(`ERROR: DDD diagnose failed with err = ${reply.err}\n`);
+      return 'failed';
+    }
+    const partitions = reply.response.partitions;
+    let text = '';
+    // Without -o the report is printed as it is built, so that prompts follow what they ask about.
+    const out = (line: string): void => {
+      if (outFile === undefined) state.io.out(line);
+      else text += line;
+    };
+    out(`Total ${partitions.length} ddd partitions:\n\n`);
+    let proposedCount = 0;
+    for (const [index, partition] of partitions.entries()) {
+      const { config } = partition;
+      const gpid = `${config.pid.appId}.${config.pid.partitionIndex}`;
+      const lastDrops = (config.hpLastDrops ?? config.lastDrops).map(hostPortText);
+      const latest = lastDrops[lastDrops.length - 1] ?? '';
+      const secondaryLatest = lastDrops.length > 1 ? lastDrops[lastDrops.length - 2]! : '';
+      const mark = (node: string): string => (node !== '' && node === latest ? '  <== the latest' : node !== '' && node === secondaryLatest ? '  <== the secondary latest' : '');
+      out(`(${index + 1}) ${gpid}\n`);
+      out(`    config: ballot(${config.ballot}), last_committed(${config.lastCommittedDecree})\n`);
+      out('    ----\n');
+      partition.dropped.forEach((entry, j) => {
+        const node = hostPortText(entry.hpNode ?? entry.node);
+        out(`    dropped[${j}]: node(${node}), drop_time(${formatLocalTime(new Date(Number(entry.dropTimeMs)), true)}), `
+          + `alive(${entry.isAlive}), collected(${entry.isCollected}), ballot(${entry.ballot}), `
+          + `last_committed(${entry.lastCommittedDecree}), last_prepared(${entry.lastPreparedDecree})${mark(node)}\n`);
+      });
+      out('    ----\n');
+      lastDrops.forEach((node, j) => {
+        const marker = j + 1 === lastDrops.length - 1 ? '  <== the secondary latest' : j + 1 === lastDrops.length ? '  <== the latest' : '';
+        out(`    last_drops[${j}]: node(${node})${marker}\n`);
+      });
+      out('    ----\n');
+      out(`    ddd_reason: ${partition.reason}\n`);
+      if (diagnose) {
+        out('    ----\n');
+        let primary = recommendPrimary(partition);
+        out(`    recommend_primary: ${primary === '' ? 'none' : primary}${mark(primary)}\n`);
+        let skipThis = false;
+        if (primary !== '' && !autoDiagnose && !skipPrompt) {
+          const answer = await askRecommendation(state);
+          if (answer === 'n') primary = '';
+          if (answer === 's' || answer === undefined) {
+            skipThis = true;
+            state.io.out('    > You have choosed to skip diagnosing this partition.\n');
+          }
+        }
+        if (primary === '' && !skipPrompt && !skipThis) {
+          primary = (await askPrimary(state)) ?? '';
+          skipThis = primary === '';
+        }
+        if (primary !== '' && !skipThis) {
+          const target = parseHostPort(primary);
+          const proposal = await state.meta.call(RPCS.RPC_CM_PROPOSE_BALANCER, {
+            gpid: config.pid, actionList: [action(target, target, 'CT_ASSIGN_PRIMARY')], force: false,
+          });
+          out(`    propose_request: propose -g ${gpid} -p ASSIGN_PRIMARY -t ${primary} -n ${primary}\n`);
+          out(`    propose_response: ${proposal.err}\n`);
+          proposedCount++;
+        } else {
+          out('    propose_request: none\n');
+        }
+      }
+      // Pegasus prints the count after every partition.
+      out(`\nProposed count: ${proposedCount}/${partitions.length}\n\n`);
+    }
+    if (outFile !== undefined) {
+      try {
+        writeFileSync(outFile, text);
+      } catch (error) {
+        state.io.err(`ERROR: write ${outFile} failed: ${(error as Error).message}\n`);
+        return 'failed';
+      }
+    }
+    state.io.out('Diagnose ddd done.\n');
+    return 'ok';
+  },
+};
+
 export const TABLE_ADMIN_COMMANDS: readonly ShellCommand[] = [
   rename, getReplicaCount, setReplicaCount, getAtomicIdempotent,
-  setAtomicIdempotent('enable_atomic_idempotent', true), setAtomicIdempotent('disable_atomic_idempotent', false),
+  setAtomicIdempotent('enable_atomic_idempotent', true), setAtomicIdempotent('disable_atomic_idempotent', false), dddDiagnose,
 ];

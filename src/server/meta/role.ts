@@ -1,5 +1,5 @@
 // `pteron meta`: the meta server role. Opens the state store, serves the meta RPCs (client
-// routing, table DDL, replica counts, atomic idempotence, manual compaction, the function level and balancer proposals,
+// routing, table DDL, replica counts, atomic idempotence, ddd diagnosis, manual compaction, the function level and balancer proposals,
 // replica-server beacons, config sync and configuration updates) and the /meta/* admin calls, sends the guardian's proposals to replica servers, and
 // runs the failure detector and guardian on timers.
 //
@@ -293,6 +293,26 @@ export async function installMeta(server: PteronServer, config: LoadedConfig): P
     state.getAtomicIdempotent(request.appName));
   registerPrimaryRpc(rpc, RPCS.RPC_CM_SET_ATOMIC_IDEMPOTENT, standing, (err) => ({ err, oldAtomicIdempotent: false, hintMessage: '' }), (request, state) =>
     state.setAtomicIdempotent(request.appName, request.atomicIdempotent));
+  registerPrimaryRpc(rpc, RPCS.RPC_CM_DDD_DIAGNOSE, standing, (err) => ({ err, partitions: [] }), (request, state) => {
+    const result = state.dddDiagnose(request.pid);
+    return {
+      err: result.err,
+      partitions: result.partitions.map((partition) => ({
+        config: partitionConfigurationToWire(partition.config),
+        reason: partition.reason,
+        dropped: partition.dropped.map((entry) => ({
+          node: toHostPort(entry.node),
+          hpNode: toHostPort(entry.node),
+          dropTimeMs: BigInt(entry.dropTimeMs),
+          isAlive: entry.isAlive,
+          isCollected: entry.isCollected,
+          ballot: BigInt(entry.ballot),
+          lastCommittedDecree: BigInt(entry.lastCommittedDecree),
+          lastPreparedDecree: BigInt(entry.lastPreparedDecree),
+        })),
+      })),
+    };
+  });
   registerPrimaryRpc(rpc, RPCS.RPC_CM_LIST_APPS, standing, (err) => ({ err, infos: [] }), (request, state) => {
     const status = appStatusFromValue(request.status) ?? 'AS_INVALID';
     const result = state.listApps({
