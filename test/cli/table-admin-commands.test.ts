@@ -1,8 +1,8 @@
 // The shell's table-administration commands against an in-memory meta: ddd_diagnose's report,
-// recommendation, prompts and proposal as Pegasus's shell prints them, and the confirmation of
-// set_replica_count.
+// recommendation, prompts and proposal as Pegasus's shell prints them, recover's node list and
+// checks, and the confirmation of set_replica_count.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
@@ -154,5 +154,55 @@ describe('set_replica_count', () => {
     assert.equal(unsure.calls.length, 0);
     const sure = shellWith(answers, ['y']);
     assert.match((await sure.run('set_replica_count t 2')).out, /set replica count of app\(t\) from 3 to 2: success\n$/);
+  });
+});
+
+describe('recover', () => {
+  const refused = (): MetaReply<any> => ({ err: 'ERR_SERVICE_ALREADY_RUNNING', response: { err: 'ERR_SERVICE_ALREADY_RUNNING', hintMessage: '' } });
+
+  test('sends the nodes once each and prints what Pegasus\'s client prints', async () => {
+    const shell = shellWith({ RPC_CM_START_RECOVERY: refused });
+    const run = await shell.run('recover -s 127.0.0.1:1,127.0.0.1:2,127.0.0.1:1 -b');
+    assert.equal(run.result, 'failed');
+    assert.equal(run.out, 'duplicate replica node 127.0.0.1:1, just ingore it\nWait seconds: 100\nSkip bad nodes: true\nSkip lost partitions: false\n'
+      + 'Node list:\n=============================\n127.0.0.1:1\n127.0.0.1:2\n=============================\nRecover result: ERR_SERVICE_ALREADY_RUNNING\n');
+    assert.deepEqual(shell.calls[0]!.args, {
+      recoveryNodes: [hp(1), hp(2)], hpRecoveryNodes: [hp(1), hp(2)], skipBadNodes: true, skipLostPartitions: false,
+    });
+  });
+
+  test('reads a node file (comments skipped) and writes the report to -o', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'pteron-recover-'));
+    try {
+      const nodes = path.join(dir, 'nodes');
+      const report = path.join(dir, 'report');
+      writeFileSync(nodes, '# replica servers\n127.0.0.1:1\n\n; old\n 127.0.0.1:3 \n');
+      const shell = shellWith({ RPC_CM_START_RECOVERY: refused });
+      const run = await shell.run(`recover -f ${nodes} -w 5 -l -o ${report}`);
+      assert.equal(run.out, 'recover complete with err = ERR_SERVICE_ALREADY_RUNNING\n');
+      assert.match(readFileSync(report, 'utf8'), /^Wait seconds: 5\nSkip bad nodes: false\nSkip lost partitions: true\nNode list:\n=+\n127\.0\.0\.1:1\n127\.0\.0\.1:3\n/);
+      writeFileSync(nodes, '127.0.0.1:1\nnowhere\n');
+      assert.equal((await shell.run(`recover -f ${nodes}`)).err, `parse nowhere at file ${nodes} line 2 as host:port failed\n`);
+      writeFileSync(nodes, '# none\n');
+      assert.equal((await shell.run(`recover -f ${nodes}`)).err, `no node specified in file ${nodes}\n`);
+      assert.equal((await shell.run(`recover -f ${path.join(dir, 'missing')}`)).err, `open file ${path.join(dir, 'missing')} failed\n`);
+      assert.equal(shell.calls.length, 1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('refuses bad options as Pegasus\'s shell does', async () => {
+    const shell = shellWith({});
+    const cases: Array<[string, string]> = [
+      ['recover', 'should specify one of node_list_file/node_list_str\n'],
+      ['recover -s 127.0.0.1:1 -f x', 'should only specify one of node_list_file/node_list_str\n'],
+      ['recover -s 127.0.0.1:1 -w x', 'parse x as wait_seconds failed\n'],
+      ['recover -s 127.0.0.1:1 -w 0', 'invalid wait_seconds 0, should be positive number\n'],
+      ['recover -s nowhere', 'parse nowhere as a host:port node failed\n'],
+      ['recover -s ,', "can't parse node from node_list_str\n"],
+    ];
+    for (const [line, err] of cases) assert.equal((await shell.run(line)).err, err, line);
+    assert.equal(shell.calls.length, 0);
   });
 });

@@ -4,8 +4,8 @@
 // input refused with Pegasus's errors), a table that grows from 2 to 3 replicas and shrinks
 // back to 2 while a bounded client load sees no failed request and every acknowledged write
 // reads back, and the atomic_idempotent flag: set through the shell, known to every replica
-// (their `.app-info`), atomic writes still answering as before; ddd_diagnose and its RPC on a
-// healthy cluster and for bad input.
+// (their `.app-info`), atomic writes still answering as before; ddd_diagnose and recover with
+// their RPCs on a healthy cluster and for bad input.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -185,5 +185,15 @@ describe('table administration on a real cluster', () => {
     assert.match(run.stderr, /^ERROR: DDD diagnose failed with err = ERR_APP_NOT_EXIST$/m);
     assert.match(run.stderr, /^ERROR: invalid gpid x$/m);
     assert.match(run.stdout, /USAGE: \tddd_diagnose +\[-g\|--gpid appid\|appid\.pidx\]/);
+  });
+
+  test('recover: a started meta refuses it with ERR_SERVICE_ALREADY_RUNNING, as Pegasus\'s does', async () => {
+    const node = { host: '127.0.0.1', port: cluster.replicaPorts[0]! };
+    const rpc = (await meta.callRpc(RPCS.RPC_CM_START_RECOVERY, { recoveryNodes: [node], hpRecoveryNodes: [node], skipBadNodes: false, skipLostPartitions: false })).result!;
+    assert.deepEqual(rpc, { err: 'ERR_SERVICE_ALREADY_RUNNING', hintMessage: '' });
+    const run = await shell(`recover -s 127.0.0.1:${node.port}`, 'recover -w -1 -s 127.0.0.1:1');
+    assert.match(run.stdout, new RegExp(`^Node list:\\n=+\\n127\\.0\\.0\\.1:${node.port}\\n=+\\nRecover result: ERR_SERVICE_ALREADY_RUNNING$`, 'm'));
+    assert.match(run.stderr, /^invalid wait_seconds -1, should be positive number$/m);
+    await cluster.waitHealthy('temp', PARTITIONS, 60_000);
   });
 });

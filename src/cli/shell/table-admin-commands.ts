@@ -1,10 +1,11 @@
 // Table administration as the Pegasus shell has it (src/shell/commands/table_management.cpp):
 // `rename` (RPC_CM_RENAME_APP), `get_replica_count` and `set_replica_count`
 // (RPC_CM_GET/SET_MAX_REPLICA_COUNT), `get_atomic_idempotent`, `enable_atomic_idempotent` and
-// `disable_atomic_idempotent` (RPC_CM_GET/SET_ATOMIC_IDEMPOTENT), and `ddd_diagnose`
-// (src/shell/commands/recovery.cpp, RPC_CM_DDD_DIAGNOSE), with their checks, confirmations and
-// messages. A failure goes to stderr, so `-j` output pipes into `jq`.
-import { writeFileSync } from 'node:fs';
+// `disable_atomic_idempotent` (RPC_CM_GET/SET_ATOMIC_IDEMPOTENT), and `ddd_diagnose` and
+// `recover` (src/shell/commands/recovery.cpp, RPC_CM_DDD_DIAGNOSE, RPC_CM_START_RECOVERY), with
+// their checks, confirmations and messages. A failure goes to stderr, so `-j` output pipes into
+// `jq`.
+import { readFileSync, writeFileSync } from 'node:fs';
 import { formatHostPort, formatLocalTime, parseHostPort, PteronError, renderTable, singleTable, type HostPort } from '../../base/index.ts';
 import { parseGpid } from '../../cluster/index.ts';
 import { RPCS, type DddPartitionInfo } from '../../wire/structs/index.ts';
@@ -301,7 +302,129 @@ const dddDiagnose: ShellCommand = {
   },
 };
 
+// ---------------------------------------------------------------------------------------------
+// recover
+
+/** `host:port`, or undefined for text that is none. */
+function nodeOf(text: string): string | undefined {
+  try {
+    return formatHostPort(parseHostPort(text));
+  } catch (error) {
+    if (!(error instanceof PteronError)) throw error;
+    return undefined;
+  }
+}
+
+/** The nodes of `-s` or `-f`, or undefined after printing why not. */
+function recoveryNodes(state: ShellState, list: string | undefined, file: string | undefined): string[] | undefined {
+  if (list !== undefined) {
+    const tokens = list.split(',').filter((token) => token !== '');
+    if (tokens.length === 0) {
+      state.io.err("can't parse node from node_list_str\n");
+      return undefined;
+    }
+    const nodes: string[] = [];
+    for (const token of tokens) {
+      const node = nodeOf(token);
+      if (node === undefined) {
+        state.io.err(`parse ${token} as a host:port node failed\n`);
+        return undefined;
+      }
+      nodes.push(node);
+    }
+    return nodes;
+  }
+  let text: string;
+  try {
+    text = readFileSync(file!, 'utf8');
+  } catch {
+    state.io.err(`open file ${file} failed\n`);
+    return undefined;
+  }
+  const nodes: string[] = [];
+  for (const [index, raw] of text.split('\n').entries()) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#') || line.startsWith(';')) continue;
+    const node = nodeOf(line);
+    if (node === undefined) {
+      state.io.err(`parse ${line} at file ${file} line ${index + 1} as host:port failed\n`);
+      return undefined;
+    }
+    nodes.push(node);
+  }
+  if (nodes.length === 0) state.io.err(`no node specified in file ${file}\n`);
+  return nodes.length === 0 ? undefined : nodes;
+}
+
+const recover: ShellCommand = {
+  name: 'recover',
+  usage: '[-f|--node_list_file file_name] [-s|--node_list_str str] [-w|--wait_seconds num] [-b|--skip_bad_nodes] [-l|--skip_lost_partitions] [-o|--output file_name]',
+  async run(state, words) {
+    const parsed = options(state, words, [
+      param('f', 'node_list_file'), param('s', 'node_list_str'), param('w', 'wait_seconds'), flag('b', 'skip_bad_nodes'), flag('l', 'skip_lost_partitions'), param('o', 'output'),
+    ]);
+    if (!parsed || parsed.positionals.length > 0) return 'usage';
+    const waitText = parsed.options.get('wait_seconds');
+    const waitSeconds = waitText === undefined ? 100 : parseInt32(waitText);
+    if (waitSeconds === undefined) {
+      state.io.err(`parse ${waitText} as wait_seconds failed\n`);
+      return 'usage';
+    }
+    if (waitSeconds <= 0) {
+      state.io.err(`invalid wait_seconds ${waitSeconds}, should be positive number\n`);
+      return 'usage';
+    }
+    const list = parsed.options.get('node_list_str');
+    const file = parsed.options.get('node_list_file');
+    if (list === undefined && file === undefined) {
+      state.io.err('should specify one of node_list_file/node_list_str\n');
+      return 'usage';
+    }
+    if (list !== undefined && file !== undefined) {
+      state.io.err('should only specify one of node_list_file/node_list_str\n');
+      return 'usage';
+    }
+    const nodes = recoveryNodes(state, list, file);
+    if (!nodes) return 'failed';
+
+    const outFile = parsed.options.get('output');
+    let text = '';
+    const out = (line: string): void => {
+      if (outFile === undefined) state.io.out(line);
+      else text += line;
+    };
+    const unique: string[] = [];
+    for (const node of nodes) {
+      if (unique.includes(node)) out(`duplicate replica node ${node}, just ingore it\n`);
+      else unique.push(node);
+    }
+    const skipBadNodes = parsed.options.has('skip_bad_nodes');
+    const skipLostPartitions = parsed.options.has('skip_lost_partitions');
+    const rule = '='.repeat(29);
+    out(`Wait seconds: ${waitSeconds}\nSkip bad nodes: ${skipBadNodes}\nSkip lost partitions: ${skipLostPartitions}\nNode list:\n${rule}\n`);
+    for (const node of unique) out(`${node}\n`);
+    out(`${rule}\n`);
+    const hostPorts = unique.map((node) => parseHostPort(node));
+    const reply = await state.meta.call(RPCS.RPC_CM_START_RECOVERY, {
+      recoveryNodes: hostPorts, hpRecoveryNodes: hostPorts, skipBadNodes, skipLostPartitions,
+    });
+    out(`Recover result: ${reply.err}\n`);
+    const hint = reply.response?.hintMessage || reply.detail || '';
+    if (hint !== '') out(`${rule}\n${hint}${rule}\n`);
+    if (outFile !== undefined) {
+      try {
+        writeFileSync(outFile, text);
+      } catch (error) {
+        state.io.err(`ERROR: write ${outFile} failed: ${(error as Error).message}\n`);
+        return 'failed';
+      }
+      state.io.out(`recover complete with err = ${reply.err}\n`);
+    }
+    return reply.err === 'ERR_OK' ? 'ok' : 'failed';
+  },
+};
+
 export const TABLE_ADMIN_COMMANDS: readonly ShellCommand[] = [
   rename, getReplicaCount, setReplicaCount, getAtomicIdempotent,
-  setAtomicIdempotent('enable_atomic_idempotent', true), setAtomicIdempotent('disable_atomic_idempotent', false), dddDiagnose,
+  setAtomicIdempotent('enable_atomic_idempotent', true), setAtomicIdempotent('disable_atomic_idempotent', false), dddDiagnose, recover,
 ];

@@ -313,6 +313,11 @@ export async function installMeta(server: PteronServer, config: LoadedConfig): P
       })),
     };
   });
+  // Pegasus's meta takes a recovery only while it waits in recovery mode, before its service
+  // starts; a Pteron meta always starts from its state store, so it answers as a started one.
+  registerPrimaryRpc(rpc, RPCS.RPC_CM_START_RECOVERY, standing, (err) => ({ err, hintMessage: '' }), () => ({
+    err: 'ERR_SERVICE_ALREADY_RUNNING', hintMessage: '',
+  }));
   registerPrimaryRpc(rpc, RPCS.RPC_CM_LIST_APPS, standing, (err) => ({ err, infos: [] }), (request, state) => {
     const status = appStatusFromValue(request.status) ?? 'AS_INVALID';
     const result = state.listApps({

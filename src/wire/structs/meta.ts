@@ -538,6 +538,25 @@ export const setAtomicIdempotentResponseCodec: StructType<SetAtomicIdempotentRes
 );
 
 // ---------------------------------------------------------------------------------------------
+// Recovery of the meta state from replica servers
+
+export interface RecoveryRequest {
+  recoveryNodes: HostPort[];
+  skipBadNodes: boolean;
+  skipLostPartitions: boolean;
+  hpRecoveryNodes?: HostPort[];
+}
+export const recoveryRequestCodec: StructType<RecoveryRequest> = defineStruct<RecoveryRequest>('configuration_recovery_request', [
+  { id: 1, name: 'recoveryNodes', type: listOf(rpcAddressType) },
+  { id: 2, name: 'skipBadNodes', type: boolType },
+  { id: 3, name: 'skipLostPartitions', type: boolType },
+  { id: 4, name: 'hpRecoveryNodes', type: listOf(hostPortType), optional: true },
+]);
+
+export type RecoveryResponse = HintResponse;
+export const recoveryResponseCodec = errHintStruct('configuration_recovery_response');
+
+// ---------------------------------------------------------------------------------------------
 // Partitions that lost every member
 
 export interface DddDiagnoseRequest {
