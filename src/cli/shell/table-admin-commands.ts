@@ -20,11 +20,12 @@ function errorWithHint(reply: MetaReply<{ hintMessage: string }>): string {
   return hint === '' ? reply.err : `${reply.err}, ${hint}`;
 }
 
+const CONFIRM_ATTEMPTS_MAX = 5;
+
 /** Pegasus's confirm_unsafe_command: asks up to five times for a single `y` or `n`. */
-async function confirmUnsafe(state: ShellState, action: string): Promise<boolean> {
-  const ATTEMPTS_MAX = 5;
-  for (let attempt = 0; attempt < ATTEMPTS_MAX; attempt++) {
-    state.io.out(`PLEASE be CAUTIOUS with this operation ! Are you sure to ${action} ? [y/n]: `);
+async function confirmUnsafe(state: ShellState, what: string): Promise<boolean> {
+  for (let attempt = 0; attempt < CONFIRM_ATTEMPTS_MAX; attempt++) {
+    state.io.out(`PLEASE be CAUTIOUS with this operation ! Are you sure to ${what} ? [y/n]: `);
     const answer = await state.readLine();
     if (answer === undefined) break;
     if (answer === 'y') {
