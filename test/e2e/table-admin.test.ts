@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { parseHostPort } from '../../src/base/index.ts';
 import { createClient, type PegasusClient } from '../../src/client/index.ts';
 import { RpcClient } from '../../src/net/index.ts';
-import { CasCheckType, RPCS } from '../../src/wire/index.ts';
+import { CasCheckType, MetaFunctionLevel, RPCS } from '../../src/wire/index.ts';
 import { BoundedLoad } from '../helpers/bounded-load.ts';
 import { TableRouter, TestCluster } from '../helpers/data-plane.ts';
 import { waitFor } from '../helpers/process.ts';
@@ -69,7 +69,7 @@ describe('table administration on a real cluster', () => {
     assert.equal(rpc.err, 'ERR_INVALID_PARAMETERS');
   });
 
-  test('get/set_replica_count refuse bad input with Pegasus\'s errors', async () => {
+  test('get/set_replica_count and get/set_atomic_idempotent refuse bad input with Pegasus\'s errors', async () => {
     const call = async (appName: string, maxReplicaCount: number) =>
       (await meta.callRpc(RPCS.RPC_CM_SET_MAX_REPLICA_COUNT, { appName, maxReplicaCount })).result!;
     assert.deepEqual((await meta.callRpc(RPCS.RPC_CM_GET_MAX_REPLICA_COUNT, { appName: 'temp' })).result, { err: 'ERR_OK', maxReplicaCount: 3, hintMessage: '' });
@@ -78,6 +78,20 @@ describe('table administration on a real cluster', () => {
     });
     assert.equal((await call('temp', 6)).err, 'ERR_INVALID_PARAMETERS');
     assert.equal((await call('nope', 2)).err, 'ERR_APP_NOT_EXIST');
+    const level = async (value: MetaFunctionLevel) => (await meta.callRpc(RPCS.RPC_CM_CONTROL_META, { level: value })).result!.err;
+    assert.equal(await level(MetaFunctionLevel.fl_freezed), 'ERR_OK');
+    try {
+      assert.deepEqual(await call('temp', 2), {
+        err: 'ERR_STATE_FREEZED', oldMaxReplicaCount: 3, hintMessage: 'current meta function level is freezed, since there are too few alive nodes',
+      });
+      assert.equal((await meta.callRpc(RPCS.RPC_CM_SET_ATOMIC_IDEMPOTENT, { appName: 'temp', atomicIdempotent: true })).result!.err, 'ERR_STATE_FREEZED');
+    } finally {
+      assert.equal(await level(MetaFunctionLevel.fl_steady), 'ERR_OK');
+    }
+    assert.deepEqual((await meta.callRpc(RPCS.RPC_CM_GET_ATOMIC_IDEMPOTENT, { appName: 'nope' })).result, {
+      err: 'ERR_APP_NOT_EXIST', atomicIdempotent: false, hintMessage: 'app(nope) does not exist',
+    });
+    assert.equal((await meta.callRpc(RPCS.RPC_CM_SET_ATOMIC_IDEMPOTENT, { appName: 'nope', atomicIdempotent: true })).result!.err, 'ERR_APP_NOT_EXIST');
 
     const run = await shell(
       'get_replica_count temp', 'get_replica_count temp -j', 'get_replica_count nope', 'set_replica_count temp x', 'set_replica_count temp 0',
