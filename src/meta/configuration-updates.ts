@@ -96,6 +96,22 @@ export class ConfigurationUpdates {
     this.context.onChangeApplied(next.gpid, type, node);
   }
 
+  /** Persists one partition's configuration at the next ballot with a new max_replica_count (same members), then applies it. */
+  async writeMaxReplicaCount(current: PartitionConfiguration, maxReplicaCount: number): Promise<void> {
+    const context = this.tables.context(current.gpid);
+    assert(!context.pending, `configuration of ${gpidText(current.gpid)} written twice at once`);
+    const next = { ...clonePartitionConfiguration(current), ballot: current.ballot + 1, maxReplicaCount };
+    context.pending = true;
+    context.pendingNodes = new Set(membersOf(current));
+    try {
+      await this.context.store.set(this.tables.partitionPath(next.gpid), Buffer.from(partitionConfigurationToJson(next)));
+    } finally {
+      context.pending = false;
+      context.pendingNodes = new Set();
+    }
+    this.install(current, next);
+  }
+
   /** Applies a partition's configuration of a dropped table, once the store holds it. */
   applyDropped(current: PartitionConfiguration, next: PartitionConfiguration): void {
     assertConfigurationChange(current, next, 'CT_DROP_PARTITION', '', 'meta drops a partition');

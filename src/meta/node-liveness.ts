@@ -69,6 +69,11 @@ export class NodeLiveness {
       }));
   }
 
+  /** Whether `node` has reported its replicas through config sync since the meta started (or it last restarted). */
+  replicasCollectedFrom(node: string): boolean {
+    return this.replicasCollected.has(node);
+  }
+
   /** Whether every alive node has reported its replicas through config sync since the meta started. */
   allReplicasCollected(): boolean {
     for (const node of this.aliveNodes()) if (!this.replicasCollected.has(node)) return false;

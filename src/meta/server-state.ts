@@ -14,6 +14,9 @@
 //   balancer-queue.ts         the balancer stage of a sweep and its queued steps
 //   balancer-proposals.ts     balance operations an operator proposes (RPC_CM_PROPOSE_BALANCER)
 //   manual-compaction.ts      starting a table's manual compaction and its progress
+//   replica-count.ts          a table's replica count (RPC_CM_GET/SET_MAX_REPLICA_COUNT)
+//   ddd-diagnose.ts           partitions that lost every member (RPC_CM_DDD_DIAGNOSE)
+//   atomic-idempotent.ts      a table's atomic_idempotent flag (RPC_CM_GET/SET_ATOMIC_IDEMPOTENT)
 //   flags.ts, metrics.ts      the flags and metrics they read and update
 // The pattern: a concept is a class constructed here with a context, an interface that the
 // concept's own file declares and that lists exactly what it needs from the rest of the meta (the
@@ -28,8 +31,10 @@ import {
   type ReplicaInfo,
 } from '../cluster/model.ts';
 import type { BalanceOperationCount, BalancerOptions, BalancerStep } from './balancer.ts';
+import { AtomicIdempotentSettings, type GetAtomicIdempotentResult, type SetAtomicIdempotentResult } from './atomic-idempotent.ts';
 import { BalancerProposals, type BalancerProposalRequest } from './balancer-proposals.ts';
 import { BalancerQueue } from './balancer-queue.ts';
+import { dddDiagnose, type DddPartition } from './ddd-diagnose.ts';
 import { ConfigurationUpdates, type UpdateConfigurationRequest, type UpdateConfigurationResult } from './configuration-updates.ts';
 import { failureDetectorOptionsFromFlags, type BeaconOutcome, type FailureDetectorOptions, type MasterFailureDetector } from './failure-detector.ts';
 import { balancerOptionsFromFlags, clusterRoot, guardianOptionsFromFlags, metaFunctionLevelOnStart } from './flags.ts';
@@ -41,6 +46,7 @@ import { loadTables, type DefaultAppSpec } from './load.ts';
 import { ManualCompaction, type ManualCompactStatusResult, type StartManualCompactRequest } from './manual-compaction.ts';
 import { choosePrimaryFailedOperationsMetric } from './metrics.ts';
 import { NodeLiveness, type ConfigSyncResult } from './node-liveness.ts';
+import { ReplicaCountChanges, type GetMaxReplicaCountResult, type SetMaxReplicaCountResult } from './replica-count.ts';
 import { normalizeRootPath, type MetaStateStore } from './state-store.ts';
 import {
   TableDdl, type CreateAppRequest, type DropAppRequest, type MetaResult, type RecallAppRequest, type UpdateAppEnvRequest,
@@ -95,6 +101,8 @@ export class MetaServerState {
   private readonly ddl: TableDdl;
   private readonly manualCompaction: ManualCompaction;
   private readonly proposals: BalancerProposals;
+  private readonly replicaCount: ReplicaCountChanges;
+  private readonly atomicIdempotent: AtomicIdempotentSettings;
   /** `meta.lb.assign_secondary_black_list`: nodes the guardian never picks for a new secondary. */
   private assignSecondaryBlackList: ReadonlySet<string> = new Set();
 
@@ -152,6 +160,15 @@ export class MetaServerState {
       nowSeconds,
       writeAppEnvs: (app, envs) => this.ddl.writeAppEnvs(app, envs),
     });
+    this.replicaCount = new ReplicaCountChanges({
+      tables,
+      store,
+      functionLevel: () => this.level,
+      aliveNodeCount: () => this.liveness.aliveNodes().size,
+      writeMaxReplicaCount: (current, count) => this.updates.writeMaxReplicaCount(current, count),
+      cure,
+    });
+    this.atomicIdempotent = new AtomicIdempotentSettings({ tables, store, functionLevel: () => this.level });
     this.proposals = new BalancerProposals({
       tables,
       aliveNodes: () => this.liveness.aliveNodes(),
@@ -166,6 +183,7 @@ export class MetaServerState {
     const state = new MetaServerState(options);
     await loadTables({ tables: state.tables, store: state.store, nowSeconds: () => state.nowSeconds() }, options.defaultApps ?? []);
     state.liveness.assumeMembersAlive();
+    await state.replicaCount.recoverUnfinished();
     log.info({ root: state.root, tables: state.tables.appsById.size, store: state.store.type }, 'meta state loaded');
     return state;
   }
@@ -205,9 +223,9 @@ export class MetaServerState {
   partitionsOf(appId: number): PartitionConfiguration[] {
     return this.tables.partitionsOf(appId);
   }
-  /** Partitions left dead by the guardian (all replicas lost), for the shell's ddd_diagnose. */
-  dddDiagnose(): Array<{ gpid: Gpid; reason: string }> {
-    return this.tables.dddDiagnose();
+  /** `RPC_CM_DDD_DIAGNOSE`: partitions left dead by the guardian (all replicas lost), with their last members. */
+  dddDiagnose(pid: Gpid = { appId: -1, partitionIndex: -1 }): { err: ErrorName; partitions: DddPartition[] } {
+    return dddDiagnose({ tables: this.tables, aliveNodes: () => this.aliveNodes(), replicasCollectedFrom: (node) => this.liveness.replicasCollectedFrom(node) }, pid);
   }
   /** The dropped-member history of a partition, most recent last. */
   droppedHistory(gpid: Gpid): DroppedReplica[] {
@@ -269,6 +287,30 @@ export class MetaServerState {
   /** `RPC_CM_UPDATE_APP_ENV`: set, delete or clear table envs. */
   updateAppEnv(request: UpdateAppEnvRequest): Promise<MetaResult> {
     return this.serial(() => this.ddl.updateAppEnv(request));
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // replica count (replica-count.ts)
+
+  /** `RPC_CM_GET_MAX_REPLICA_COUNT`. */
+  getMaxReplicaCount(appName: string): Promise<GetMaxReplicaCountResult> {
+    return this.serial(async () => this.replicaCount.get(appName));
+  }
+  /** `RPC_CM_SET_MAX_REPLICA_COUNT`: the guardian then adds or removes secondaries. */
+  setMaxReplicaCount(appName: string, count: number): Promise<SetMaxReplicaCountResult> {
+    return this.serial(() => this.replicaCount.set(appName, count));
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // atomic idempotence (atomic-idempotent.ts)
+
+  /** `RPC_CM_GET_ATOMIC_IDEMPOTENT`. */
+  getAtomicIdempotent(appName: string): Promise<GetAtomicIdempotentResult> {
+    return this.serial(async () => this.atomicIdempotent.get(appName));
+  }
+  /** `RPC_CM_SET_ATOMIC_IDEMPOTENT`: the replicas learn it with the table. */
+  setAtomicIdempotent(appName: string, atomicIdempotent: boolean): Promise<SetAtomicIdempotentResult> {
+    return this.serial(() => this.atomicIdempotent.set(appName, atomicIdempotent));
   }
 
   // -------------------------------------------------------------------------------------------

@@ -218,20 +218,22 @@ export class TableDdl {
     return { err: 'ERR_OK' as ErrorName, hintMessage: '', info: cloneAppInfo(recalled) };
   }
 
-  /** `RPC_CM_RENAME_APP`: available tables only. */
+  /** `RPC_CM_RENAME_APP`: available tables only; errors and hints as Pegasus's server_state::rename_app. */
   async renameApp(oldName: string, newName: string): Promise<MetaResult> {
     const appId = this.tables.appIdsByName.get(oldName);
     const app = appId === undefined ? undefined : this.tables.appsById.get(appId);
-    if (!app) return { err: 'ERR_APP_NOT_EXIST', hintMessage: `app ${oldName} does not exist` };
-    if (app.status !== 'AS_AVAILABLE') return { err: unavailableError(app.status), hintMessage: `app ${oldName} is ${app.status}` };
+    if (!app) return { err: 'ERR_APP_NOT_EXIST', hintMessage: `ERROR: app(${oldName}) not exist!` };
+    if (app.status !== 'AS_AVAILABLE') return { err: unavailableError(app.status), hintMessage: `ERROR: app(${oldName}) status can't execute rename.` };
+    if (this.tables.appIdsByName.has(newName)) return { err: 'ERR_INVALID_PARAMETERS', hintMessage: `ERROR: app(${newName}) already exist!` };
+    // Pegasus takes any new name; Pteron keeps the rule every other way to name a table follows.
     const problem = checkAppName(newName);
     if (problem !== undefined) return { err: 'ERR_INVALID_PARAMETERS', hintMessage: problem };
-    if (this.tables.appIdsByName.has(newName)) return { err: 'ERR_APP_EXIST', hintMessage: `app ${newName} already exists` };
     const renamed = { ...cloneAppInfo(app), appName: newName };
     await this.context.store.set(this.tables.appPath(app.appId), Buffer.from(appInfoToJson(renamed)));
     this.tables.appIdsByName.delete(oldName);
     this.tables.appIdsByName.set(newName, app.appId);
     this.tables.appsById.set(app.appId, renamed);
+    log.info({ appId: app.appId, oldName, newName }, 'table renamed');
     return { err: 'ERR_OK', hintMessage: '' };
   }
 

@@ -577,6 +577,7 @@ export class Replica implements MutationCommitter {
         onCommitFailure: (error) => {
           if (serving.path === writePath && !(error instanceof NotPrimaryError)) this.fail(error, 'the write path failed');
         },
+        idempotence: { enabled: () => this.info.atomicIdempotent, convert: (write, timestampUs) => serving.parts.applier.makeIdempotent(write, timestampUs) },
       });
       serving.path = writePath;
     }

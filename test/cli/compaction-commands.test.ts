@@ -94,7 +94,7 @@ describe('query_manual_compaction', () => {
 
   test('both are listed by help', async () => {
     const { out } = await shellWith({}).run('help');
-    assert.match(out, /\n\tstart_manual_compaction  <-a\|--app_name str> \[-l\|--target_level num\]\n\t +\[-c\|--max_concurrent_running_count num\]\n\t +\[-b\|--bottommost_level_compaction\]\n/);
-    assert.match(out, /\n\tquery_manual_compaction  <-a\|--app_name str>\n/);
+    assert.match(out, /\n\tstart_manual_compaction +<-a\|--app_name str> \[-l\|--target_level num\]\n\t +\[-c\|--max_concurrent_running_count num\]\n\t +\[-b\|--bottommost_level_compaction\]\n/);
+    assert.match(out, /\n\tquery_manual_compaction +<-a\|--app_name str>\n/);
   });
 });

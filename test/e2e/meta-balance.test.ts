@@ -13,55 +13,16 @@ import { parseHostPort } from '../../src/base/index.ts';
 import { createClient, type PegasusClient, type PegasusTable } from '../../src/client/index.ts';
 import { RpcClient } from '../../src/net/index.ts';
 import { ConfigType, MetaFunctionLevel, RPCS } from '../../src/wire/index.ts';
+import { BoundedLoad } from '../helpers/bounded-load.ts';
 import { TableRouter, TestCluster } from '../helpers/data-plane.ts';
 import { freePort, PROJECT_ROOT, waitFor } from '../helpers/process.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const PARTITIONS = 8;
-const LOAD_WORKERS = 3;
-/** The load stops after this many operations at most, or this many after the cluster converged. */
-const LOAD_OPS_MAX = 30_000;
+/** The load stops this many operations after the cluster converged. */
 const LOAD_OPS_AFTER_BALANCE = 300;
 /** Only tells a converging cluster from a stuck one. */
 const CONVERGE_MS = 300_000;
-
-/** Writes new keys and reads back its own until told to stop; remembers what was acknowledged. */
-class BoundedLoad {
-  readonly acked = new Map<string, string>();
-  readonly failures: string[] = [];
-  ops = 0;
-  private stopAt = LOAD_OPS_MAX;
-  private readonly loops: Promise<void>[] = [];
-
-  constructor(private readonly table: PegasusTable) {}
-
-  start(): void {
-    for (let worker = 0; worker < LOAD_WORKERS; worker++) this.loops.push(this.loop(worker));
-  }
-
-  private async loop(worker: number): Promise<void> {
-    for (let round = 0; this.ops < this.stopAt; round++) {
-      this.ops += 1;
-      const hashKey = `w${worker}-${Math.floor(round / 2)}`;
-      try {
-        if (round % 2 === 0) {
-          await this.table.set(hashKey, 's', `v${round}`);
-          this.acked.set(hashKey, `v${round}`);
-        } else {
-          const value = await this.table.get(hashKey, 's');
-          if (value?.toString() !== this.acked.get(hashKey)) this.failures.push(`read ${hashKey}: ${value?.toString()}`);
-        }
-      } catch (error) {
-        this.failures.push(`${hashKey}: ${(error as Error).message}`);
-      }
-    }
-  }
-
-  async finish(more: number): Promise<void> {
-    this.stopAt = Math.min(this.stopAt, this.ops + more);
-    await Promise.all(this.loops);
-  }
-}
 
 /** Runs `pteron shell -e …` and returns what it printed on each stream. */
 function shell(metaPort: number, ...commands: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {

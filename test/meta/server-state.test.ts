@@ -247,7 +247,7 @@ describe('list_apps, rename_app, query_configuration', () => {
     const meta = await createMetaHarness();
     await meta.state.createApp({ appName: 'x', ...create });
     await meta.state.createApp({ appName: 'y', ...create });
-    assert.equal((await meta.state.renameApp('x', 'y')).err, 'ERR_APP_EXIST');
+    assert.equal((await meta.state.renameApp('x', 'y')).err, 'ERR_INVALID_PARAMETERS');
     assert.equal((await meta.state.renameApp('nope', 'z')).err, 'ERR_APP_NOT_EXIST');
     assert.equal((await meta.state.renameApp('x', 'z')).err, 'ERR_OK');
     assert.equal(meta.state.findApp('z')?.appId, 1);
@@ -533,7 +533,7 @@ describe('dropped-member history', () => {
     await meta.state.checkAllPartitions();
     // Its old report (decree 50) would have lost to the primary's, which holds less than it does now.
     assert.equal(meta.proposals.length, 0);
-    assert.match(meta.state.dddDiagnose()[0]?.reason ?? '', /have not both reported/);
+    assert.match(meta.state.dddDiagnose().partitions[0]?.reason ?? '', /have not both reported/);
     report(rejoining, dead.ballot, 100);
     await meta.state.checkAllPartitions();
     assert.deepEqual(meta.proposals.map((proposal) => [proposal.type, proposal.node]), [['CT_ASSIGN_PRIMARY', rejoining]]);

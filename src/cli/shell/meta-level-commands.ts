@@ -25,7 +25,7 @@ function address(state: ShellState, text: string, what: string): HostPort | unde
 }
 
 /** A proposal action; a host name that is no IPv4 address travels only in the host_port fields. */
-function action(target: HostPort, node: HostPort, type: ConfigType): ProposalAction {
+export function action(target: HostPort, node: HostPort, type: ConfigType): ProposalAction {
   const rpcAddress = (hostPort: HostPort): HostPort => (ipv4ToU32(hostPort.host) === undefined ? INVALID_HOST_PORT : hostPort);
   return { target: rpcAddress(target), node: rpcAddress(node), type: CONFIG_TYPE_VALUES[type], hpTarget: target, hpNode: node };
 }

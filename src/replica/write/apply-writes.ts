@@ -7,7 +7,7 @@
 // of being stored raw (or aborting the process); a negative expire_ts (which Pegasus stores as a
 // year-2084+ u32) is stored as the largest expire_ts a value may carry, 0x7fffffff.
 import { EXPIRE_TS_MAX, encodeKey, isValidKey, makeTimetag, type MutationOp, type StoredRecord } from '../../storage/index.ts';
-import { MutateOperation, type IncrRequest } from '../../wire/index.ts';
+import { MutateOperation, UpdateType, type IncrRequest } from '../../wire/index.ts';
 import type { ClientWrite, Mutation, WriteOutcome } from './mutation.ts';
 import { addInt64, evaluateCheck, isCheckTypeSupported, parseInt64 } from '../predicates.ts';
 import { STATUS_INVALID_ARGUMENT, STATUS_OK, STATUS_TRY_AGAIN } from '../status.ts';
@@ -46,7 +46,7 @@ class MutationBuilder {
   readonly ops: MutationOp[] = [];
   private readonly timetag: bigint;
 
-  constructor(mutation: Mutation, private readonly env: ApplyEnv) {
+  constructor(mutation: Pick<Mutation, 'timestampUs'>, private readonly env: ApplyEnv) {
     this.timetag = makeTimetag(mutation.timestampUs, env.clusterId ?? 0, false);
   }
 
@@ -179,4 +179,33 @@ export async function applyMutationWrites(mutation: Mutation, env: ApplyEnv): Pr
   const outcomes: WriteOutcome[] = [];
   for (const write of mutation.writes) outcomes.push(await applyWrite(write, builder, env));
   return { ops: builder.ops, outcomes };
+}
+
+/** An atomic write turned into the plain writes it results in, and the answer its client gets. */
+export interface IdempotentForm {
+  /** Empty when the write changes nothing (a failed check, a bad argument): it is answered at once. */
+  writes: ClientWrite[];
+  outcome: WriteOutcome;
+}
+
+const IDEMPOTENT_PUT_TYPE: Partial<Record<ClientWrite['op'], UpdateType>> = {
+  incr: UpdateType.UT_INCR,
+  check_and_set: UpdateType.UT_CHECK_AND_SET,
+  check_and_mutate: UpdateType.UT_CHECK_AND_MUTATE_PUT,
+};
+
+/**
+ * Pegasus's make_idempotent, on a primary whose earlier writes are all applied: executes an
+ * incr or check_and_* against the current state and returns the puts (with the stored expiry)
+ * and removes it results in, so every replica writes the same records whatever it holds.
+ */
+export async function makeIdempotent(write: ClientWrite, timestampUs: bigint, env: ApplyEnv): Promise<IdempotentForm> {
+  const builder = new MutationBuilder({ timestampUs }, env);
+  const outcome = await applyWrite(write, builder, env);
+  if (outcome.error !== STATUS_OK) return { writes: [], outcome };
+  const type = IDEMPOTENT_PUT_TYPE[write.op];
+  const writes = builder.ops.map((op): ClientWrite => op.type === 'put'
+    ? { op: 'put', request: { key: op.key, value: op.userData, expireTsSeconds: op.expireTs, type } }
+    : { op: 'remove', key: op.key });
+  return { writes, outcome };
 }

@@ -16,9 +16,13 @@
 // prepare and an acknowledgement per secondary and a store batch, whatever the number of writes
 // it carries, and in Node those costs are far above a write's own. Writes that cannot share a
 // mutation (incr, check_and_*, multi_*) still go out at once, up to `maxInFlight`.
+//
+// With the table's atomic_idempotent (Pegasus's make_idempotent), an incr or check_and_* waits
+// until every earlier mutation is committed and applied, is executed against the store, and goes
+// out as the plain puts and removes it results in; its client gets the outcome of that execution.
 import { PteronError, assert, log } from '../../base/index.ts';
 import { now2016Seconds, type ReplicaStore } from '../../storage/index.ts';
-import { applyMutationWrites } from './apply-writes.ts';
+import { applyMutationWrites, makeIdempotent, type ApplyEnv, type IdempotentForm } from './apply-writes.ts';
 import { isBatchable, readsBeforeWrite, type ClientWrite, type Mutation, type WriteOutcome } from './mutation.ts';
 
 export interface CommitResult {
@@ -48,6 +52,12 @@ export interface MutationPathOptions {
   batchBytesMax?: number;
   /** Called once, on the first commit failure. */
   onCommitFailure?: (error: unknown) => void;
+  /** Turns atomic writes into idempotent ones while `enabled()` says so (the table's atomic_idempotent). */
+  idempotence?: {
+    enabled(): boolean;
+    /** Called only when no mutation is in flight: every earlier write is applied. */
+    convert(write: ClientWrite, timestampUs: bigint): Promise<IdempotentForm>;
+  };
 }
 
 interface Waiter {
@@ -60,6 +70,8 @@ interface WaitingMutation {
   waiters: Waiter[];
   bytes: number;
   batchable: boolean;
+  /** What the single waiter gets in place of the writes' outcomes (an atomic write made idempotent). */
+  outcome?: WriteOutcome;
 }
 
 const BATCH_BYTES_MAX_DEFAULT = 1 << 20;
@@ -71,6 +83,9 @@ export class MutationPath {
   private readonly maxQueuedWrites: number;
   private readonly batchBytesMax: number;
   private readonly onCommitFailure: ((error: unknown) => void) | undefined;
+  private readonly idempotence: MutationPathOptions['idempotence'];
+  /** An atomic write is being made idempotent: nothing else leaves meanwhile. */
+  private converting = false;
   private lastPrepared: number;
   private lastCommitted: number;
   private currentBallot: number;
@@ -93,6 +108,7 @@ export class MutationPath {
     this.maxQueuedWrites = options.maxQueuedWrites;
     this.batchBytesMax = options.batchBytesMax ?? BATCH_BYTES_MAX_DEFAULT;
     this.onCommitFailure = options.onCommitFailure;
+    this.idempotence = options.idempotence;
   }
 
   /** The decree of the last mutation handed to the committer. */
@@ -158,12 +174,12 @@ export class MutationPath {
 
   /** Resolves once no mutation is on its way to commit and none is waiting. */
   drain(): Promise<void> {
-    if (this.inFlight === 0 && this.waiting.length === 0) return Promise.resolve();
+    if (this.inFlight === 0 && this.waiting.length === 0 && !this.converting) return Promise.resolve();
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
   private settleDrain(): void {
-    if (this.inFlight !== 0 || this.waiting.length !== 0) return;
+    if (this.inFlight !== 0 || this.waiting.length !== 0 || this.converting) return;
     const waiters = this.drainWaiters;
     this.drainWaiters = [];
     for (const resolve of waiters) resolve();
@@ -177,11 +193,37 @@ export class MutationPath {
   }
 
   private pump(): void {
-    while (this.waiting.length > 0 && this.failure === undefined && this.mayLeave(this.waiting[0]!)) {
+    while (this.waiting.length > 0 && this.failure === undefined && !this.converting && this.mayLeave(this.waiting[0]!)) {
       const next = this.waiting.shift()!;
       this.queuedWrites -= next.writes.length;
-      this.dispatch(next);
+      if (this.madeIdempotent(next)) this.convert(next);
+      else this.dispatch(next);
     }
+  }
+
+  /** An atomic write (never batched) of a table that makes them idempotent. */
+  private madeIdempotent(next: WaitingMutation): boolean {
+    return this.idempotence !== undefined && readsBeforeWrite(next.writes[0]!) && this.idempotence.enabled();
+  }
+
+  private convert(atomic: WaitingMutation): void {
+    this.converting = true;
+    const waiter = atomic.waiters[0]!;
+    this.idempotence!.convert(atomic.writes[0]!, this.nextTimestampUs()).then(
+      (form) => {
+        this.converting = false;
+        if (this.failure !== undefined) waiter.reject(new PteronError('ERR_INVALID_STATE', 'the replica failed to commit earlier writes'));
+        else if (form.writes.length === 0) waiter.resolve({ decree: this.lastCommitted, outcome: form.outcome });
+        else this.dispatch({ writes: form.writes, waiters: [waiter], bytes: atomic.bytes, batchable: false, outcome: form.outcome });
+      },
+      (error: unknown) => {
+        this.converting = false;
+        waiter.reject(error);
+      },
+    ).finally(() => {
+      this.pump();
+      this.settleDrain();
+    });
   }
 
   /**
@@ -191,6 +233,7 @@ export class MutationPath {
    */
   private mayLeave(next: WaitingMutation): boolean {
     if (this.inFlight >= this.maxInFlight) return false;
+    if (this.madeIdempotent(next)) return this.inFlight === 0;
     if (!next.batchable || this.inFlight === 0) return true;
     return next.writes.length >= BATCH_WRITES_MAX || next.bytes >= this.batchBytesMax;
   }
@@ -215,7 +258,7 @@ export class MutationPath {
         assert(outcomes.length === waiting.writes.length, 'one outcome per write');
         assert(mutation.decree === this.lastCommitted + 1, `decree ${mutation.decree} committed after ${this.lastCommitted}`);
         this.lastCommitted = mutation.decree;
-        waiting.waiters.forEach((waiter, index) => waiter.resolve({ decree: mutation.decree, outcome: outcomes[index]! }));
+        waiting.waiters.forEach((waiter, index) => waiter.resolve({ decree: mutation.decree, outcome: waiting.outcome ?? outcomes[index]! }));
       },
       (error: unknown) => {
         for (const waiter of waiting.waiters) waiter.reject(error);
@@ -268,11 +311,7 @@ export class StoreApplier {
     const reads = mutation.writes.some(readsBeforeWrite);
     const planned = this.planning.then(async () => {
       if (reads) await this.lastWrite.catch(() => undefined);
-      const applied = await applyMutationWrites(mutation, {
-        read: (key) => this.store.get(key),
-        now: now2016Seconds(Number(mutation.timestampUs / UNIX_MS_PER_US)),
-        defaultTtlSeconds: this.settings().defaultTtlSeconds,
-      });
+      const applied = await applyMutationWrites(mutation, this.envAt(mutation.timestampUs));
       const written = this.store.applyMutation(mutation.decree, applied.ops);
       this.lastWrite = written;
       return { outcomes: applied.outcomes, written };
@@ -282,5 +321,18 @@ export class StoreApplier {
       await written;
       return outcomes;
     });
+  }
+
+  /** An atomic write as the plain writes it results in now; the caller makes sure every earlier mutation was applied. */
+  makeIdempotent(write: ClientWrite, timestampUs: bigint): Promise<IdempotentForm> {
+    return makeIdempotent(write, timestampUs, this.envAt(timestampUs));
+  }
+
+  private envAt(timestampUs: bigint): ApplyEnv {
+    return {
+      read: (key) => this.store.get(key),
+      now: now2016Seconds(Number(timestampUs / UNIX_MS_PER_US)),
+      defaultTtlSeconds: this.settings().defaultTtlSeconds,
+    };
   }
 }

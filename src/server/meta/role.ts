@@ -1,5 +1,5 @@
 // `pteron meta`: the meta server role. Opens the state store, serves the meta RPCs (client
-// routing, table DDL, manual compaction, the function level and balancer proposals,
+// routing, table DDL, replica counts, atomic idempotence, ddd diagnosis, manual compaction, the function level and balancer proposals,
 // replica-server beacons, config sync and configuration updates) and the /meta/* admin calls, sends the guardian's proposals to replica servers, and
 // runs the failure detector and guardian on timers.
 //
@@ -283,6 +283,41 @@ export async function installMeta(server: PteronServer, config: LoadedConfig): P
     const result = await state.recallApp({ appId: request.appId, newAppName: request.newAppName });
     return { err: result.err, info: result.info ? appInfoToWire(result.info) : emptyWireApp() };
   });
+  registerPrimaryRpc(rpc, RPCS.RPC_CM_RENAME_APP, standing, (err) => ({ err, hintMessage: '' }), async (request, state) =>
+    state.renameApp(request.oldAppName, request.newAppName));
+  registerPrimaryRpc(rpc, RPCS.RPC_CM_GET_MAX_REPLICA_COUNT, standing, (err) => ({ err, maxReplicaCount: 0, hintMessage: '' }), (request, state) =>
+    state.getMaxReplicaCount(request.appName));
+  registerPrimaryRpc(rpc, RPCS.RPC_CM_SET_MAX_REPLICA_COUNT, standing, (err) => ({ err, oldMaxReplicaCount: 0, hintMessage: '' }), (request, state) =>
+    state.setMaxReplicaCount(request.appName, request.maxReplicaCount));
+  registerPrimaryRpc(rpc, RPCS.RPC_CM_GET_ATOMIC_IDEMPOTENT, standing, (err) => ({ err, atomicIdempotent: false, hintMessage: '' }), (request, state) =>
+    state.getAtomicIdempotent(request.appName));
+  registerPrimaryRpc(rpc, RPCS.RPC_CM_SET_ATOMIC_IDEMPOTENT, standing, (err) => ({ err, oldAtomicIdempotent: false, hintMessage: '' }), (request, state) =>
+    state.setAtomicIdempotent(request.appName, request.atomicIdempotent));
+  registerPrimaryRpc(rpc, RPCS.RPC_CM_DDD_DIAGNOSE, standing, (err) => ({ err, partitions: [] }), (request, state) => {
+    const result = state.dddDiagnose(request.pid);
+    return {
+      err: result.err,
+      partitions: result.partitions.map((partition) => ({
+        config: partitionConfigurationToWire(partition.config),
+        reason: partition.reason,
+        dropped: partition.dropped.map((entry) => ({
+          node: toHostPort(entry.node),
+          hpNode: toHostPort(entry.node),
+          dropTimeMs: BigInt(entry.dropTimeMs),
+          isAlive: entry.isAlive,
+          isCollected: entry.isCollected,
+          ballot: BigInt(entry.ballot),
+          lastCommittedDecree: BigInt(entry.lastCommittedDecree),
+          lastPreparedDecree: BigInt(entry.lastPreparedDecree),
+        })),
+      })),
+    };
+  });
+  // Pegasus's meta takes a recovery only while it waits in recovery mode, before its service
+  // starts; a Pteron meta always starts from its state store, so it answers as a started one.
+  registerPrimaryRpc(rpc, RPCS.RPC_CM_START_RECOVERY, standing, (err) => ({ err, hintMessage: '' }), () => ({
+    err: 'ERR_SERVICE_ALREADY_RUNNING', hintMessage: '',
+  }));
   registerPrimaryRpc(rpc, RPCS.RPC_CM_LIST_APPS, standing, (err) => ({ err, infos: [] }), (request, state) => {
     const status = appStatusFromValue(request.status) ?? 'AS_INVALID';
     const result = state.listApps({

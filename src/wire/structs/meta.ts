@@ -537,6 +537,79 @@ export const setAtomicIdempotentResponseCodec: StructType<SetAtomicIdempotentRes
   ],
 );
 
+// ---------------------------------------------------------------------------------------------
+// Recovery of the meta state from replica servers
+
+export interface RecoveryRequest {
+  recoveryNodes: HostPort[];
+  skipBadNodes: boolean;
+  skipLostPartitions: boolean;
+  hpRecoveryNodes?: HostPort[];
+}
+export const recoveryRequestCodec: StructType<RecoveryRequest> = defineStruct<RecoveryRequest>('configuration_recovery_request', [
+  { id: 1, name: 'recoveryNodes', type: listOf(rpcAddressType) },
+  { id: 2, name: 'skipBadNodes', type: boolType },
+  { id: 3, name: 'skipLostPartitions', type: boolType },
+  { id: 4, name: 'hpRecoveryNodes', type: listOf(hostPortType), optional: true },
+]);
+
+export type RecoveryResponse = HintResponse;
+export const recoveryResponseCodec = errHintStruct('configuration_recovery_response');
+
+// ---------------------------------------------------------------------------------------------
+// Partitions that lost every member
+
+export interface DddDiagnoseRequest {
+  /** app_id -1: every table; partition_index -1: every partition of the table. */
+  pid: Gpid;
+}
+export const dddDiagnoseRequestCodec: StructType<DddDiagnoseRequest> = defineStruct<DddDiagnoseRequest>('ddd_diagnose_request', [
+  { id: 1, name: 'pid', type: gpidType },
+]);
+
+export interface DddNodeInfo {
+  node: HostPort;
+  dropTimeMs: bigint;
+  isAlive: boolean;
+  /** The node reported its replicas (config sync) since the meta started. */
+  isCollected: boolean;
+  /** -1 with isCollected: the node holds no replica of the partition. */
+  ballot: bigint;
+  lastCommittedDecree: bigint;
+  lastPreparedDecree: bigint;
+  hpNode?: HostPort;
+}
+export const dddNodeInfoCodec: StructType<DddNodeInfo> = defineStruct<DddNodeInfo>('ddd_node_info', [
+  { id: 1, name: 'node', type: rpcAddressType },
+  { id: 2, name: 'dropTimeMs', type: i64Type },
+  { id: 3, name: 'isAlive', type: boolType },
+  { id: 4, name: 'isCollected', type: boolType },
+  { id: 5, name: 'ballot', type: i64Type },
+  { id: 6, name: 'lastCommittedDecree', type: i64Type },
+  { id: 7, name: 'lastPreparedDecree', type: i64Type },
+  { id: 8, name: 'hpNode', type: hostPortType, optional: true },
+]);
+
+export interface DddPartitionInfo {
+  config: PartitionConfiguration;
+  dropped: DddNodeInfo[];
+  reason: string;
+}
+export const dddPartitionInfoCodec: StructType<DddPartitionInfo> = defineStruct<DddPartitionInfo>('ddd_partition_info', [
+  { id: 1, name: 'config', type: partitionConfigurationCodec },
+  { id: 2, name: 'dropped', type: listOf(dddNodeInfoCodec) },
+  { id: 3, name: 'reason', type: stringType },
+]);
+
+export interface DddDiagnoseResponse {
+  err: string;
+  partitions: DddPartitionInfo[];
+}
+export const dddDiagnoseResponseCodec: StructType<DddDiagnoseResponse> = defineStruct<DddDiagnoseResponse>('ddd_diagnose_response', [
+  { id: 1, name: 'err', type: errorCodeType },
+  { id: 2, name: 'partitions', type: listOf(dddPartitionInfoCodec) },
+]);
+
 export interface StartManualCompactRequest {
   appName: string;
   triggerTime?: bigint;

@@ -122,6 +122,8 @@ export const RPCS = {
   RPC_CM_SET_ATOMIC_IDEMPOTENT: call(
     'RPC_CM_SET_ATOMIC_IDEMPOTENT', 'meta', meta.setAtomicIdempotentRequestCodec, meta.setAtomicIdempotentResponseCodec,
   ),
+  RPC_CM_START_RECOVERY: call('RPC_CM_START_RECOVERY', 'meta', meta.recoveryRequestCodec, meta.recoveryResponseCodec),
+  RPC_CM_DDD_DIAGNOSE: call('RPC_CM_DDD_DIAGNOSE', 'meta', meta.dddDiagnoseRequestCodec, meta.dddDiagnoseResponseCodec),
   RPC_CM_START_MANUAL_COMPACT: call(
     'RPC_CM_START_MANUAL_COMPACT', 'meta', meta.startManualCompactRequestCodec, meta.startManualCompactResponseCodec,
   ),
