@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { CasCheckType, createClient, PegasusError, type PegasusClient, type PegasusTable } from '../../src/client/index.ts';
-import { freePort, PROJECT_ROOT, sleep, startPteron, waitFor, type RunningProcess } from '../helpers/process.ts';
+import { fastClusterSettings, freePort, PROJECT_ROOT, type RunningProcess, sleep, startPteron, waitFor } from '../helpers/process.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const PARTITIONS = 8;
@@ -58,16 +58,7 @@ describe('client against a meta and three replica servers', () => {
   let client: PegasusClient;
   let table: PegasusTable;
 
-  const commonSettings = (): string[] =>
-    [
-      `meta_server.server_list=127.0.0.1:${metaPort}`,
-      'replication.cluster_name=client-e2e',
-      'replication.fd_beacon_interval_seconds=1',
-      'replication.fd_check_interval_seconds=1',
-      'replication.fd_lease_seconds=2',
-      'replication.fd_grace_seconds=3',
-      'replication.config_sync_interval_ms=1000',
-    ].flatMap((setting) => ['--set', setting]);
+  const commonSettings = (): string[] => fastClusterSettings(metaPort, 'client-e2e');
 
   /** The replica process listening on `host:port`. */
   const replicaAt = (server: string): RunningProcess => {

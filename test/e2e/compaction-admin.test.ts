@@ -12,7 +12,7 @@ import { parseHostPort } from '../../src/base/index.ts';
 import { createShellSession, MetaClient } from '../../src/cli/shell/index.ts';
 import { RpcClient } from '../../src/net/index.ts';
 import { AppEnvOperation, RPCS, type StartManualCompactRequest } from '../../src/wire/index.ts';
-import { freePort, startPteron, waitFor, type RunningProcess } from '../helpers/process.ts';
+import { fastClusterSettings, freePort, type RunningProcess, startPteron, waitFor } from '../helpers/process.ts';
 import { startTestZooKeeper, zooKeeperSkipReason, type TestZooKeeper } from '../helpers/zookeeper.ts';
 
 /** The body of the spec's accepted start_compaction vector. */
@@ -38,16 +38,7 @@ describe('manual compaction and usage scenarios on a meta with three replica ser
   const replicas: RunningProcess[] = [];
   let rpc: RpcClient;
 
-  const settings = (): string[] =>
-    [
-      `meta_server.server_list=127.0.0.1:${metaPort}`,
-      'replication.cluster_name=manual-compaction-test',
-      'replication.fd_beacon_interval_seconds=1',
-      'replication.fd_check_interval_seconds=1',
-      'replication.fd_lease_seconds=2',
-      'replication.fd_grace_seconds=3',
-      'replication.config_sync_interval_ms=1000',
-    ].flatMap((setting) => ['--set', setting]);
+  const settings = (): string[] => fastClusterSettings(metaPort, 'manual-compaction-test');
   const startMeta = (): Promise<RunningProcess> =>
     startPteron('meta', {
       port: metaPort,

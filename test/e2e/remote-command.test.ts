@@ -12,7 +12,7 @@ import { parseHostPort } from '../../src/base/index.ts';
 import { RpcClient } from '../../src/net/index.ts';
 import { RPCS } from '../../src/wire/index.ts';
 import { RemoteCommandRegistry, RemoteCommandArgumentError } from '../../src/diag/remote/index.ts';
-import { freePort, PROJECT_ROOT, startPteron, waitFor, type RunningProcess } from '../helpers/process.ts';
+import { fastClusterSettings, freePort, PROJECT_ROOT, type RunningProcess, startPteron, waitFor } from '../helpers/process.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
@@ -42,16 +42,7 @@ describe('remote commands on a meta and two replica servers', () => {
   const replicas: RunningProcess[] = [];
   const clients: RpcClient[] = [];
 
-  const settings = (): string[] =>
-    [
-      `meta_server.server_list=127.0.0.1:${metaPort}`,
-      'replication.cluster_name=test',
-      'replication.fd_beacon_interval_seconds=1',
-      'replication.fd_check_interval_seconds=1',
-      'replication.fd_lease_seconds=2',
-      'replication.fd_grace_seconds=3',
-      'replication.config_sync_interval_ms=1000',
-    ].flatMap((setting) => ['--set', setting]);
+  const settings = (): string[] => fastClusterSettings(metaPort, 'test');
 
   const call = async (port: number, cmd: string, args: string[] = []): Promise<string> => {
     const client = new RpcClient(parseHostPort(`127.0.0.1:${port}`), { timeoutMs: 5000 });

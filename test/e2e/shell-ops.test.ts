@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { recordHash } from '../../src/base/index.ts';
-import { freePort, startPteron, waitFor, type RunningProcess } from '../helpers/process.ts';
+import { fastClusterSettings, freePort, type RunningProcess, startPteron, waitFor } from '../helpers/process.ts';
 import { runShellProcess } from '../helpers/shell-process.ts';
 
 describe('pteron shell operations against a meta and three replica servers', () => {
@@ -17,16 +17,7 @@ describe('pteron shell operations against a meta and three replica servers', () 
   const replicas: RunningProcess[] = [];
   const replicaPorts: number[] = [];
 
-  const settings = (): string[] =>
-    [
-      `meta_server.server_list=127.0.0.1:${metaPort}`,
-      'replication.cluster_name=shell-ops-test',
-      'replication.fd_beacon_interval_seconds=1',
-      'replication.fd_check_interval_seconds=1',
-      'replication.fd_lease_seconds=2',
-      'replication.fd_grace_seconds=3',
-      'replication.config_sync_interval_ms=1000',
-    ].flatMap((setting) => ['--set', setting]);
+  const settings = (): string[] => fastClusterSettings(metaPort, 'shell-ops-test');
 
   const metaList = (): string => `127.0.0.1:${metaPort}`;
   /** Runs the commands with -e, one process. */

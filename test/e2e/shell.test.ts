@@ -20,7 +20,7 @@ import {
   AppStatus, NodeStatus, PatternMatchType, RPCS, appInfoCodec, partitionConfigurationCodec,
   type AppInfo, type CallDefinition, type PartitionConfiguration, type QueryCfgResponse,
 } from '../../src/wire/index.ts';
-import { freePort, startPteron, waitFor, type RunningProcess } from '../helpers/process.ts';
+import { fastClusterSettings, freePort, type RunningProcess, startPteron, waitFor } from '../helpers/process.ts';
 import { runShellProcess } from '../helpers/shell-process.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -694,16 +694,7 @@ describe('pteron shell against a meta and three replica servers', () => {
   let backup: PteronServer | undefined;
   let backupPort = 0;
 
-  const settings = (): string[] =>
-    [
-      `meta_server.server_list=127.0.0.1:${metaPort}`,
-      'replication.cluster_name=shell-test',
-      'replication.fd_beacon_interval_seconds=1',
-      'replication.fd_check_interval_seconds=1',
-      'replication.fd_lease_seconds=2',
-      'replication.fd_grace_seconds=3',
-      'replication.config_sync_interval_ms=1000',
-    ].flatMap((setting) => ['--set', setting]);
+  const settings = (): string[] => fastClusterSettings(metaPort, 'shell-test');
 
   const shellMeta = () => ['--meta', `127.0.0.1:${metaPort}`];
 

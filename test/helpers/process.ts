@@ -62,6 +62,22 @@ export async function freePort(): Promise<number> {
   }
 }
 
+/**
+ * `--set` arguments for the servers of a one-meta test cluster: beacons every second, declared
+ * dead after 3 s, config sync every second, so a test sees a change within seconds.
+ */
+export function fastClusterSettings(metaPort: number, clusterName: string): string[] {
+  return [
+    `meta_server.server_list=127.0.0.1:${metaPort}`,
+    `replication.cluster_name=${clusterName}`,
+    'replication.fd_beacon_interval_seconds=1',
+    'replication.fd_check_interval_seconds=1',
+    'replication.fd_lease_seconds=2',
+    'replication.fd_grace_seconds=3',
+    'replication.config_sync_interval_ms=1000',
+  ].flatMap((setting) => ['--set', setting]);
+}
+
 export interface RunningProcess {
   readonly pid: number;
   readonly port: number;
