@@ -2,36 +2,7 @@
 // admin-cli's defaults), their checks, and what they print on success and failure.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { createShellSession, type MetaCaller, type MetaReply } from '../../src/cli/shell/index.ts';
-import type { CallDefinition } from '../../src/wire/index.ts';
-
-type Answer = (args: any) => MetaReply<any>;
-
-function shellWith(answers: Record<string, Answer>) {
-  const calls: Array<{ name: string; args: any }> = [];
-  const meta: MetaCaller = {
-    async call<A, R extends { err: string }>(rpc: CallDefinition<A, R>, args: A): Promise<MetaReply<R>> {
-      calls.push({ name: rpc.name, args });
-      const answer = answers[rpc.name];
-      return answer ? answer(args) : { err: 'ERR_HANDLER_NOT_FOUND', response: undefined };
-    },
-    async close() {},
-  };
-  let out = '';
-  let err = '';
-  const shell = createShellSession(meta, { out: (text) => (out += text), err: (text) => (err += text) }, {
-    sleep: async () => {}, readyPollMs: 1, readyWaitMs: 1, version: 'test',
-  });
-  return {
-    calls,
-    async run(line: string) {
-      out = '';
-      err = '';
-      const result = await shell.runLine(line);
-      return { result, out, err };
-    },
-  };
-}
+import { shellWith, type Answer } from '../helpers/fake-meta-shell.ts';
 
 const started: Answer = () => ({ err: 'ERR_OK', response: { err: 'ERR_OK', hintMsg: 'succeed' } });
 

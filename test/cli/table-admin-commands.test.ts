@@ -7,36 +7,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { formatLocalTime } from '../../src/base/index.ts';
-import { createShellSession, type MetaCaller, type MetaReply } from '../../src/cli/shell/index.ts';
-import { ConfigType, type CallDefinition, type DddPartitionInfo } from '../../src/wire/index.ts';
-
-type Answer = (args: any) => MetaReply<any>;
-
-function shellWith(answers: Record<string, Answer>, input: string[] = []) {
-  const calls: Array<{ name: string; args: any }> = [];
-  const meta: MetaCaller = {
-    async call<A, R extends { err: string }>(rpc: CallDefinition<A, R>, args: A): Promise<MetaReply<R>> {
-      calls.push({ name: rpc.name, args });
-      const answer = answers[rpc.name];
-      return answer ? answer(args) : { err: 'ERR_HANDLER_NOT_FOUND', response: undefined };
-    },
-    async close() {},
-  };
-  let out = '';
-  let err = '';
-  const shell = createShellSession(meta, { out: (text) => (out += text), err: (text) => (err += text) }, {
-    sleep: async () => {}, readyPollMs: 1, readyWaitMs: 1, version: 'test', readLine: async () => input.shift(),
-  });
-  return {
-    calls,
-    async run(line: string) {
-      out = '';
-      err = '';
-      const result = await shell.runLine(line);
-      return { result, out, err };
-    },
-  };
-}
+import { ConfigType, type DddPartitionInfo } from '../../src/wire/index.ts';
+import type { MetaReply } from '../../src/cli/shell/index.ts';
+import { shellWith } from '../helpers/fake-meta-shell.ts';
 
 const hp = (port: number) => ({ host: '127.0.0.1', port });
 const DROP_MS = 1_700_000_000_000n;
