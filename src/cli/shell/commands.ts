@@ -17,15 +17,8 @@ import { TABLE_ADMIN_COMMANDS } from './table-admin-commands.ts';
 import { RANGE_COMMANDS, SESSION_COMMANDS } from './range-commands.ts';
 import { TABLE_DATA_COMMANDS } from './table-data-commands.ts';
 import { NODE_COMMANDS, remoteCommand } from './remote-command.ts';
-import type { MetaReply } from './meta-client.ts';
+import { replyError, type MetaReply } from './meta-client.ts';
 import { flag, options, param, requireCurrentApp, type CommandResult, type ShellCommand, type ShellState } from './shell-command.ts';
-
-/** The error text of a failed reply: the error name, then the meta's hint or the transport detail. */
-function describe(reply: MetaReply<unknown>): string {
-  const hint = (reply.response as { hintMessage?: string } | undefined)?.hintMessage;
-  const extra = hint !== undefined && hint !== '' ? hint : reply.detail;
-  return extra === undefined || extra === '' ? reply.err : `${reply.err}: ${extra}`;
-}
 
 /** Why a table name was refused, as the reference words it. */
 const INVALID_APP_NAME = 'only 0-9a-zA-Z.:_ are valid in a table name';
@@ -91,7 +84,7 @@ async function waitAppReady(state: ShellState, appName: string, partitionCount: 
       continue;
     }
     if (reply.err !== 'ERR_OK' || !reply.response) {
-      state.io.out(`waiting for app ${appName} failed: ${describe(reply)}\n`);
+      state.io.out(`waiting for app ${appName} failed: ${replyError(reply)}\n`);
       return reply.err;
     }
     const ready = readyPartitionCount(reply.response.partitions, replicaCount);
@@ -149,7 +142,7 @@ const ls: ShellCommand = {
     }
     const reply = await state.meta.call(RPCS.RPC_CM_LIST_APPS, { status, appNamePattern: pattern, matchType });
     if (reply.err !== 'ERR_OK' || !reply.response) {
-      state.io.out(`list apps failed, error=${describe(reply)}\n`);
+      state.io.out(`list apps failed, error=${replyError(reply)}\n`);
       return 'failed';
     }
     const apps = reply.response.infos;
@@ -159,7 +152,7 @@ const ls: ShellCommand = {
         if (app.status !== AppStatus.AS_AVAILABLE) continue;
         const query = await queryPartitions(state, app.appName);
         if (query.err !== 'ERR_OK' || !query.response) {
-          state.io.out(`list apps failed, error=${describe(query)}\n`);
+          state.io.out(`list apps failed, error=${replyError(query)}\n`);
           return 'failed';
         }
         partitionsByAppId.set(app.appId, query.response.partitions);
@@ -184,7 +177,7 @@ const app: ShellCommand = {
     }
     const reply = await queryPartitions(state, appName);
     if (reply.err !== 'ERR_OK' || !reply.response) {
-      state.io.out(`query app ${appName} failed, error=${describe(reply)}\n`);
+      state.io.out(`query app ${appName} failed, error=${replyError(reply)}\n`);
       return 'failed';
     }
     state.io.out(formatAppDetail(appName, reply.response, { detailed, json: parsed.options.has('json') }));
@@ -210,7 +203,7 @@ const nodes: ShellCommand = {
     }
     const reply = await state.meta.call(RPCS.RPC_CM_LIST_NODES, { status });
     if (reply.err !== 'ERR_OK' || !reply.response) {
-      state.io.out(`list nodes failed, error=${describe(reply)}\n`);
+      state.io.out(`list nodes failed, error=${replyError(reply)}\n`);
       return 'failed';
     }
     const detailed = parsed.options.has('detailed');
@@ -218,13 +211,13 @@ const nodes: ShellCommand = {
     if (detailed) {
       const listed = await listAvailableApps(state);
       if ('failure' in listed) {
-        state.io.out(`list apps failed, error=${describe(listed.failure)}\n`);
+        state.io.out(`list apps failed, error=${replyError(listed.failure)}\n`);
         return 'failed';
       }
       for (const info of listed.apps) {
         const query = await queryPartitions(state, info.appName);
         if (query.err !== 'ERR_OK' || !query.response) {
-          state.io.out(`list app ${info.appName} failed, error=${describe(query)}\n`);
+          state.io.out(`list app ${info.appName} failed, error=${replyError(query)}\n`);
           return 'failed';
         }
         partitions.push(...query.response.partitions);
@@ -243,7 +236,7 @@ const clusterInfo: ShellCommand = {
     if (!parsed || parsed.positionals.length > 0) return 'usage';
     const reply = await state.meta.call(RPCS.RPC_CM_CLUSTER_INFO, {});
     if (reply.err !== 'ERR_OK' || !reply.response) {
-      state.io.out(`get cluster info failed, error=${describe(reply)}\n`);
+      state.io.out(`get cluster info failed, error=${replyError(reply)}\n`);
       return 'failed';
     }
     state.io.out(formatClusterInfo(reply.response, parsed.options.has('json')));
@@ -344,7 +337,7 @@ const drop: ShellCommand = {
       appName, options: { successIfNotExist: true, reserveSeconds: BigInt(reserveSeconds) },
     });
     if (reply.err !== 'ERR_OK') {
-      state.io.out(`drop app ${appName} failed, error=${describe(reply)}\n`);
+      state.io.out(`drop app ${appName} failed, error=${replyError(reply)}\n`);
       return 'failed';
     }
     state.io.out(`drop app ${appName} succeed\n`);
@@ -369,7 +362,7 @@ const recall: ShellCommand = {
     }
     const reply = await state.meta.call(RPCS.RPC_CM_RECALL_APP, { appId, newAppName });
     if (reply.err !== 'ERR_OK' || !reply.response) {
-      state.io.out(`recall app ${appId} failed, error=${describe(reply)}\n`);
+      state.io.out(`recall app ${appId} failed, error=${replyError(reply)}\n`);
       return 'failed';
     }
     const info = reply.response.info;
@@ -396,7 +389,7 @@ const getAppEnvs: ShellCommand = {
       status: AppStatus.AS_AVAILABLE, appNamePattern: appName, matchType: PatternMatchType.PMT_MATCH_EXACT,
     });
     if (reply.err !== 'ERR_OK' || !reply.response) {
-      state.io.err(`get app env failed with err = ${describe(reply)}\n`);
+      state.io.err(`get app env failed with err = ${replyError(reply)}\n`);
       return 'failed';
     }
     // A meta that ignores the pattern lists every table: pick the one asked for.
@@ -460,7 +453,7 @@ const delAppEnvs: ShellCommand = {
     if (words.length < 1) return 'usage';
     return updateAppEnvs(state, { appName, op: AppEnvOperation.APP_ENV_OP_DEL, keys: [...words] }, {
       succeeded: 'del app envs succeed',
-      failed: (reply) => `del app env failed with err = ${describe(reply)}\n`,
+      failed: (reply) => `del app env failed with err = ${replyError(reply)}\n`,
       printsHint: true,
     });
   },
@@ -482,7 +475,7 @@ const clearAppEnvs: ShellCommand = {
     }
     return updateAppEnvs(state, { appName, op: AppEnvOperation.APP_ENV_OP_CLEAR, clearPrefix: all ? '' : prefix }, {
       succeeded: 'clear app envs succeed',
-      failed: (reply) => `clear app envs failed with err = ${describe(reply)}\n`,
+      failed: (reply) => `clear app envs failed with err = ${replyError(reply)}\n`,
       printsHint: true,
     });
   },

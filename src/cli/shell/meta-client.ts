@@ -16,6 +16,18 @@ export interface MetaReply<R> {
   readonly detail?: string;
 }
 
+/** Why a reply failed, for the user: the meta's hint message, else the transport detail ('' for neither). */
+export function replyHint(reply: MetaReply<unknown>): string {
+  const hint = (reply.response as { hintMessage?: string } | undefined)?.hintMessage;
+  return hint || reply.detail || '';
+}
+
+/** `ERR_X<separator>hint`, or the error name alone when there is no hint (Pegasus's error_s with ': '). */
+export function replyError(reply: MetaReply<unknown>, separator = ': '): string {
+  const hint = replyHint(reply);
+  return hint === '' ? reply.err : `${reply.err}${separator}${hint}`;
+}
+
 /** Anything that answers meta RPCs; the shell's commands only see this. */
 export interface MetaCaller {
   call<A, R extends { err: string }>(rpc: CallDefinition<A, R>, args: A): Promise<MetaReply<R>>;

@@ -10,15 +10,9 @@ import { formatHostPort, formatLocalTime, parseHostPort, PteronError, renderTabl
 import { parseGpid } from '../../cluster/index.ts';
 import { RPCS, type DddPartitionInfo } from '../../wire/structs/index.ts';
 import { parseInt32 } from './command-line.ts';
-import type { MetaReply } from './meta-client.ts';
+import { replyError, replyHint } from './meta-client.ts';
 import { action } from './meta-level-commands.ts';
 import { flag, options, param, type ShellCommand, type ShellState } from './shell-command.ts';
-
-/** `ERR_X, hint` as Pegasus's shell joins a failed answer's error and hint (or the transport detail). */
-function errorWithHint(reply: MetaReply<{ hintMessage: string }>): string {
-  const hint = reply.response?.hintMessage || reply.detail || '';
-  return hint === '' ? reply.err : `${reply.err}, ${hint}`;
-}
 
 const CONFIRM_ATTEMPTS_MAX = 5;
 
@@ -50,7 +44,7 @@ const rename: ShellCommand = {
     const reply = await state.meta.call(RPCS.RPC_CM_RENAME_APP, { oldAppName, newAppName });
     const names = `old_app_name(${oldAppName}), new_app_name(${newAppName})`;
     if (reply.err !== 'ERR_OK') {
-      state.io.err(`rename app failed, ${names}, failed: ${errorWithHint(reply)}\n`);
+      state.io.err(`rename app failed, ${names}, failed: ${replyError(reply, ', ')}\n`);
       return 'failed';
     }
     state.io.out(`rename app ok, ${names}\n`);
@@ -95,7 +89,7 @@ const setReplicaCount: ShellCommand = {
     if (!await confirmUnsafe(state, `set the replica count of app(${appName}) to ${maxReplicaCount}`)) return 'ok';
     const reply = await state.meta.call(RPCS.RPC_CM_SET_MAX_REPLICA_COUNT, { appName, maxReplicaCount });
     if (reply.err !== 'ERR_OK' || !reply.response) {
-      state.io.err(`set replica count of app(${appName}) failed: ${errorWithHint(reply)}\n`);
+      state.io.err(`set replica count of app(${appName}) failed: ${replyError(reply, ', ')}\n`);
       return 'failed';
     }
     const { oldMaxReplicaCount, hintMessage } = reply.response;
@@ -103,12 +97,6 @@ const setReplicaCount: ShellCommand = {
     return 'ok';
   },
 };
-
-/** `ERR_X: hint` as Pegasus's error_s prints an error with its message. */
-function errorStatus(reply: MetaReply<{ hintMessage: string }>): string {
-  const hint = reply.response?.hintMessage || reply.detail || '';
-  return hint === '' ? reply.err : `${reply.err}: ${hint}`;
-}
 
 const getAtomicIdempotent: ShellCommand = {
   name: 'get_atomic_idempotent',
@@ -119,7 +107,7 @@ const getAtomicIdempotent: ShellCommand = {
     const appName = parsed.positionals[0]!;
     const reply = await state.meta.call(RPCS.RPC_CM_GET_ATOMIC_IDEMPOTENT, { appName });
     if (reply.err !== 'ERR_OK' || !reply.response) {
-      state.io.err(`ERROR: get_atomic_idempotent failed, error=${errorStatus(reply)}\n`);
+      state.io.err(`ERROR: get_atomic_idempotent failed, error=${replyError(reply)}\n`);
       return 'failed';
     }
     const table = singleTable('atomic_idempotent', [['atomic_idempotent', String(reply.response.atomicIdempotent)]]);
@@ -137,7 +125,7 @@ function setAtomicIdempotent(name: string, atomicIdempotent: boolean): ShellComm
       const appName = words[0]!;
       const reply = await state.meta.call(RPCS.RPC_CM_SET_ATOMIC_IDEMPOTENT, { appName, atomicIdempotent });
       if (reply.err !== 'ERR_OK' || !reply.response) {
-        state.io.err(`ERROR: set_atomic_idempotent failed, error=${errorStatus(reply)}\n`);
+        state.io.err(`ERROR: set_atomic_idempotent failed, error=${replyError(reply)}\n`);
         return 'failed';
       }
       const { oldAtomicIdempotent, hintMessage } = reply.response;
@@ -410,7 +398,7 @@ const recover: ShellCommand = {
       recoveryNodes: hostPorts, hpRecoveryNodes: hostPorts, skipBadNodes, skipLostPartitions,
     });
     out(`Recover result: ${reply.err}\n`);
-    const hint = reply.response?.hintMessage || reply.detail || '';
+    const hint = replyHint(reply);
     if (hint !== '') out(`${rule}\n${hint}${rule}\n`);
     if (outFile !== undefined) {
       try {
