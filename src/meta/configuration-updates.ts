@@ -80,29 +80,24 @@ export class ConfigurationUpdates {
 
   /** Persists one partition's next configuration (the change `type` of `node`), then applies it. */
   async write(current: PartitionConfiguration, next: PartitionConfiguration, type: ConfigType, node: string): Promise<void> {
-    const context = this.tables.context(current.gpid);
-    assert(!context.pending, `configuration of ${gpidText(current.gpid)} written twice at once`);
     assert(this.tables.appsById.get(current.gpid.appId)?.status === 'AS_AVAILABLE', `configuration of ${gpidText(current.gpid)} written while its table is not available`);
     assertConfigurationChange(current, next, type, node, 'meta writes a configuration');
-    context.pending = true;
-    context.pendingNodes = new Set([...membersOf(current), ...membersOf(next)]);
-    try {
-      await this.context.store.set(this.tables.partitionPath(next.gpid), Buffer.from(partitionConfigurationToJson(next)));
-    } finally {
-      context.pending = false;
-      context.pendingNodes = new Set();
-    }
-    this.install(current, next);
+    await this.persistAndInstall(current, next, [...membersOf(current), ...membersOf(next)]);
     this.context.onChangeApplied(next.gpid, type, node);
   }
 
   /** Persists one partition's configuration at the next ballot with a new max_replica_count (same members), then applies it. */
   async writeMaxReplicaCount(current: PartitionConfiguration, maxReplicaCount: number): Promise<void> {
+    const next = { ...clonePartitionConfiguration(current), ballot: current.ballot + 1, maxReplicaCount };
+    await this.persistAndInstall(current, next, membersOf(current));
+  }
+
+  /** Writes `next` to the store, the partition marked pending for `pendingNodes` meanwhile, then applies it. */
+  private async persistAndInstall(current: PartitionConfiguration, next: PartitionConfiguration, pendingNodes: Iterable<string>): Promise<void> {
     const context = this.tables.context(current.gpid);
     assert(!context.pending, `configuration of ${gpidText(current.gpid)} written twice at once`);
-    const next = { ...clonePartitionConfiguration(current), ballot: current.ballot + 1, maxReplicaCount };
     context.pending = true;
-    context.pendingNodes = new Set(membersOf(current));
+    context.pendingNodes = new Set(pendingNodes);
     try {
       await this.context.store.set(this.tables.partitionPath(next.gpid), Buffer.from(partitionConfigurationToJson(next)));
     } finally {
