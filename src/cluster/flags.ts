@@ -1,6 +1,14 @@
-// The flags both sides of the cluster read: where the metas are, the liveness timing that the
+// The flags both sides of the cluster read: the cluster's name, where the metas are, the liveness timing that the
 // meta's failure detector and the replica server's lease must agree on, and the write quorum.
 import { defineFlag, defineGroupValidator } from '../config/index.ts';
+
+export const clusterName = defineFlag({
+  section: 'replication',
+  name: 'cluster_name',
+  type: 'FV_STRING',
+  default: '',
+  description: 'The name of the cluster this server belongs to (duplication knows clusters by it)',
+});
 
 export const metaServerList = defineFlag({
   section: 'meta_server',

@@ -1,21 +1,14 @@
 // The admin calls every Pteron server answers (spec pegasus-http §3–§4.7, except /pprof/*).
 import os from 'node:os';
 import { formatLocalTime, PteronError, renderRowsCompactJson, renderTablesCompactJson, singleTable } from '../base/index.ts';
-import { allFlags, defineFlag, findFlag, formatValue, setFlagFromText, tagsOf, type Flag } from '../config/index.ts';
+import { clusterName } from '../cluster/index.ts';
+import { allFlags, findFlag, formatValue, setFlagFromText, tagsOf, type Flag } from '../config/index.ts';
 import {
   metricRegistry, MetricsQueryError, parseMetricsQuery, PROMETHEUS_CONTENT_TYPE, renderMetricsError, renderMetricsJson,
   renderPrometheus,
 } from '../metrics/index.ts';
 import type { AdminRequest, AdminResponse, HttpRouter } from '../net/index.ts';
 import type { ServerIdentity } from './identity.ts';
-
-export const clusterName = defineFlag({
-  section: 'replication',
-  name: 'cluster_name',
-  type: 'FV_STRING',
-  default: '',
-  description: 'The name of the cluster this server belongs to',
-});
 
 const ok = (body: string): AdminResponse => ({ status: 200, body });
 

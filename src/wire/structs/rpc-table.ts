@@ -2,6 +2,7 @@
 // args struct's field 1 holds, what the result struct's field 0 holds, and which server role
 // answers. The reply's name is always the request name + "_ACK".
 import { commandCodec } from './command.ts';
+import * as duplication from './duplication.ts';
 import * as meta from './meta.ts';
 import * as peer from './peer.ts';
 import { blobType } from './placeholders.ts';
@@ -65,6 +66,8 @@ export const RPCS = {
   RPC_RRDB_RRDB_TTL: call('RPC_RRDB_RRDB_TTL', 'replica', blobType, rrdb.ttlResponseCodec),
   RPC_RRDB_RRDB_GET_SCANNER: call('RPC_RRDB_RRDB_GET_SCANNER', 'replica', rrdb.getScannerRequestCodec, rrdb.scanResponseCodec),
   RPC_RRDB_RRDB_SCAN: call('RPC_RRDB_RRDB_SCAN', 'replica', rrdb.scanRequestCodec, rrdb.scanResponseCodec),
+  /** A master cluster's primary ships committed mutations to the follower table's partition. */
+  RPC_RRDB_RRDB_DUPLICATE: call('RPC_RRDB_RRDB_DUPLICATE', 'replica', duplication.duplicateRequestCodec, duplication.duplicateResponseCodec),
   /** Argument: the scanner context id. Never answered (Java sends it as CALL all the same). */
   RPC_RRDB_RRDB_CLEAR_SCANNER: oneway('RPC_RRDB_RRDB_CLEAR_SCANNER', 'replica', i64Type),
 
@@ -129,6 +132,22 @@ export const RPCS = {
   ),
   RPC_CM_QUERY_MANUAL_COMPACT_STATUS: call(
     'RPC_CM_QUERY_MANUAL_COMPACT_STATUS', 'meta', meta.queryManualCompactRequestCodec, meta.queryManualCompactResponseCodec,
+  ),
+  RPC_CM_ADD_DUPLICATION: call(
+    'RPC_CM_ADD_DUPLICATION', 'meta', duplication.duplicationAddRequestCodec, duplication.duplicationAddResponseCodec,
+  ),
+  RPC_CM_MODIFY_DUPLICATION: call(
+    'RPC_CM_MODIFY_DUPLICATION', 'meta', duplication.duplicationModifyRequestCodec, duplication.duplicationModifyResponseCodec,
+  ),
+  RPC_CM_QUERY_DUPLICATION: call(
+    'RPC_CM_QUERY_DUPLICATION', 'meta', duplication.duplicationQueryRequestCodec, duplication.duplicationQueryResponseCodec,
+  ),
+  RPC_CM_LIST_DUPLICATION: call(
+    'RPC_CM_LIST_DUPLICATION', 'meta', duplication.duplicationListRequestCodec, duplication.duplicationListResponseCodec,
+  ),
+  /** A replica server reports its primaries' duplication progress and learns the duplications. */
+  RPC_CM_DUPLICATION_SYNC: call(
+    'RPC_CM_DUPLICATION_SYNC', 'meta', duplication.duplicationSyncRequestCodec, duplication.duplicationSyncResponseCodec,
   ),
   /** Sent to a replica server: the tables it knows (Go admin-cli). */
   RPC_QUERY_APP_INFO: call('RPC_QUERY_APP_INFO', 'replica', meta.queryAppInfoRequestCodec, meta.queryAppInfoResponseCodec),
