@@ -195,6 +195,16 @@ export const keyHashOf = (compositeKey: Buffer): bigint => compositeKeyHash(comp
 export const hashOfHashKey = (hashKey: Buffer): bigint => hashKeyHash(hashKey);
 
 export interface ClusterOptions {
+  /** `replication.cluster_name` of every server; default `test`. */
+  clusterName?: string;
+  /** The meta's port, when another cluster must know it before this one starts. */
+  metaPort?: number;
+  /** Extra `--set` settings for every server of the cluster. */
+  settings?: string[];
+  /** Metas (default 1); more than one needs `zookeeperHosts`. */
+  metaCount?: number;
+  /** The metas keep their state in this ZooKeeper (`host:port`) instead of a local file. */
+  zookeeperHosts?: string;
   /** Extra `--set` settings for every replica server. */
   replicaSettings?: string[];
   /** Extra `--set` settings for the meta server. */
@@ -203,44 +213,71 @@ export interface ClusterOptions {
   partitionCount?: number;
 }
 
-/** One meta and three replica servers, with fast failure detection and config sync. */
+/** One meta (or several on ZooKeeper) and three replica servers, with fast failure detection and config sync. */
 export class TestCluster {
   readonly dataRoot = mkdtempSync(path.join(os.tmpdir(), 'pteron-data-plane-'));
+  /** The first meta's port (clients given it find the primary). */
   metaPort = 0;
-  meta: RunningProcess | undefined;
+  readonly metaPorts: number[] = [];
+  /** Undefined while a test has a meta stopped. */
+  readonly metas: (RunningProcess | undefined)[] = [];
   readonly replicaPorts: number[] = [];
   readonly replicas: RunningProcess[] = [];
 
   constructor(private readonly options: ClusterOptions = {}) {}
 
+  /** `meta1,meta2,…` as config.ini's meta_server.server_list and [pegasus.clusters] take it. */
+  metaList(): string {
+    return this.metaPorts.map((port) => `127.0.0.1:${port}`).join(',');
+  }
+
   private commonSettings(): string[] {
     return [
-      `meta_server.server_list=127.0.0.1:${this.metaPort}`,
-      'replication.cluster_name=test',
+      `meta_server.server_list=${this.metaList()}`,
+      `replication.cluster_name=${this.options.clusterName ?? 'test'}`,
       'replication.fd_beacon_interval_seconds=1',
       'replication.fd_check_interval_seconds=1',
       'replication.fd_lease_seconds=2',
       'replication.fd_grace_seconds=3',
       'replication.config_sync_interval_ms=1000',
+      ...(this.options.settings ?? []),
     ].flatMap((setting) => ['--set', setting]);
   }
 
   async start(): Promise<void> {
-    this.metaPort = await freePort();
+    const metaCount = this.options.metaCount ?? 1;
+    this.metaPorts.push(this.options.metaPort ?? (await freePort()));
+    while (this.metaPorts.length < metaCount) this.metaPorts.push(await freePort());
+    this.metaPort = this.metaPorts[0]!;
     for (let index = 0; index < 3; index++) this.replicaPorts.push(await freePort());
-    this.meta = await startPteron('meta', {
-      port: this.metaPort,
+    for (let index = 0; index < metaCount; index++) this.metas.push(await this.startMeta(index));
+    for (let index = 0; index < 3; index++) this.replicas.push(await this.startReplica(index));
+  }
+
+  /** The first meta; with several metas on ZooKeeper, not necessarily the primary. */
+  get meta(): RunningProcess | undefined {
+    return this.metas[0];
+  }
+
+  startMeta(index: number): Promise<RunningProcess> {
+    const zookeeper = this.options.zookeeperHosts === undefined ? [] : [
+      'meta_server.meta_state_service_type=zookeeper',
+      `zookeeper.hosts_list=${this.options.zookeeperHosts}`,
+      'zookeeper.timeout_ms=2000',
+      `meta_server.cluster_root=/pegasus/${this.options.clusterName ?? 'test'}`,
+    ];
+    return startPteron('meta', {
+      port: this.metaPorts[index],
       args: [
         ...this.commonSettings(),
-        '--set', `core.data_dir=${path.join(this.dataRoot, 'meta')}`,
+        '--set', `core.data_dir=${path.join(this.dataRoot, `meta${index + 1}`)}`,
         '--set', 'meta_server.min_live_node_count_for_unfreeze=1',
         '--set', 'replication.lb_interval_ms=1000',
         '--set', `meta_server.apps.temp.partition_count=${this.options.partitionCount ?? 8}`,
         '--set', 'meta_server.apps.temp.max_replica_count=3',
-        ...(this.options.metaSettings ?? []).flatMap((setting) => ['--set', setting]),
+        ...[...zookeeper, ...(this.options.metaSettings ?? [])].flatMap((setting) => ['--set', setting]),
       ],
     });
-    for (let index = 0; index < 3; index++) this.replicas.push(await this.startReplica(index));
   }
 
   startReplica(index: number): Promise<RunningProcess> {
@@ -286,7 +323,7 @@ export class TestCluster {
 
   /** Everything the processes logged at error level (pino 50/60) or as crashes, prefixed with the process's port. */
   errorLines(): string[] {
-    const processes = [this.meta, ...this.replicas].filter((item): item is RunningProcess => item !== undefined);
+    const processes = [...this.metas, ...this.replicas].filter((item): item is RunningProcess => item !== undefined);
     return processes.flatMap((item) => item.output().split('\n')
       .filter((line) => /"level":(50|60)/.test(line) || /Uncaught|FATAL|TypeError|RangeError/.test(line))
       .map((line) => `${item.port}: ${line}`));
@@ -294,7 +331,7 @@ export class TestCluster {
 
   async stop(): Promise<void> {
     for (const replica of this.replicas) await replica.stop();
-    await this.meta?.stop();
+    for (const meta of this.metas) await meta?.stop();
     rmSync(this.dataRoot, { recursive: true, force: true });
   }
 }
