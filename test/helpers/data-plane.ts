@@ -197,8 +197,8 @@ export const hashOfHashKey = (hashKey: Buffer): bigint => hashKeyHash(hashKey);
 export interface ClusterOptions {
   /** `replication.cluster_name` of every server; default `test`. */
   clusterName?: string;
-  /** The meta's port, when another cluster must know it before this one starts. */
-  metaPort?: number;
+  /** The metas' ports, when another cluster must know them before this one starts. */
+  metaPorts?: number[];
   /** Extra `--set` settings for every server of the cluster. */
   settings?: string[];
   /** Metas (default 1); more than one needs `zookeeperHosts`. */
@@ -246,7 +246,7 @@ export class TestCluster {
 
   async start(): Promise<void> {
     const metaCount = this.options.metaCount ?? 1;
-    this.metaPorts.push(this.options.metaPort ?? (await freePort()));
+    this.metaPorts.push(...(this.options.metaPorts ?? []));
     while (this.metaPorts.length < metaCount) this.metaPorts.push(await freePort());
     this.metaPort = this.metaPorts[0]!;
     for (let index = 0; index < 3; index++) this.replicaPorts.push(await freePort());
