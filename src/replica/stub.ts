@@ -46,6 +46,8 @@ interface ClosedReplica {
   lastPreparedDecree: number;
   lastDurableDecree: number;
   appType: string;
+  /** Its table, for a meta that rebuilds its state from the replica servers (RPC_QUERY_APP_INFO). */
+  info: AppInfo;
 }
 
 export class ReplicaStub {
@@ -110,6 +112,14 @@ export class ReplicaStub {
       });
     }
     return infos;
+  }
+
+  /** The tables of every replica on this node, one entry per table (the newest info seen first wins). */
+  storedApps(): AppInfo[] {
+    const byId = new Map<number, AppInfo>();
+    for (const replica of this.open.values()) if (!byId.has(replica.info.appId)) byId.set(replica.info.appId, replica.info);
+    for (const closed of this.closed.values()) if (!byId.has(closed.info.appId)) byId.set(closed.info.appId, closed.info);
+    return [...byId.values()].sort((a, b) => a.appId - b.appId);
   }
 
   /** Resolves once every open/close started so far has finished. */
@@ -281,6 +291,7 @@ export class ReplicaStub {
       this.closed.set(key, {
         gpid: { ...replica.gpid }, ballot: replica.dataBallot, lastCommittedDecree: replica.lastCommittedDecree,
         lastPreparedDecree: Number(info.lastPreparedDecree), lastDurableDecree: Number(info.lastDurableDecree), appType: replica.info.appType,
+        info: replica.info,
       });
       log.info({ gpid: key }, 'replica closed; this node no longer serves it');
     });

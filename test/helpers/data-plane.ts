@@ -259,7 +259,8 @@ export class TestCluster {
     return this.metas[0];
   }
 
-  startMeta(index: number): Promise<RunningProcess> {
+  /** `extraSettings`: `--set` values for this start only (e.g. a recovery mode). */
+  startMeta(index: number, extraSettings: string[] = []): Promise<RunningProcess> {
     const zookeeper = this.options.zookeeperHosts === undefined ? [] : [
       'meta_server.meta_state_service_type=zookeeper',
       `zookeeper.hosts_list=${this.options.zookeeperHosts}`,
@@ -275,7 +276,7 @@ export class TestCluster {
         '--set', 'replication.lb_interval_ms=1000',
         '--set', `meta_server.apps.temp.partition_count=${this.options.partitionCount ?? 8}`,
         '--set', 'meta_server.apps.temp.max_replica_count=3',
-        ...[...zookeeper, ...(this.options.metaSettings ?? [])].flatMap((setting) => ['--set', setting]),
+        ...[...zookeeper, ...(this.options.metaSettings ?? []), ...extraSettings].flatMap((setting) => ['--set', setting]),
       ],
     });
   }

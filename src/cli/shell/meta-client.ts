@@ -30,7 +30,8 @@ export function replyError(reply: MetaReply<unknown>, separator = ': '): string 
 
 /** Anything that answers meta RPCs; the shell's commands only see this. */
 export interface MetaCaller {
-  call<A, R extends { err: string }>(rpc: CallDefinition<A, R>, args: A): Promise<MetaReply<R>>;
+  /** `timeoutMs`: of each RPC, for a call that takes longer than the client's timeout (recover). */
+  call<A, R extends { err: string }>(rpc: CallDefinition<A, R>, args: A, options?: { timeoutMs?: number }): Promise<MetaReply<R>>;
   close(): Promise<void>;
 }
 
@@ -88,7 +89,7 @@ export class MetaClient implements MetaCaller {
     return this.metas.all;
   }
 
-  async call<A, R extends { err: string }>(rpc: CallDefinition<A, R>, args: A): Promise<MetaReply<R>> {
+  async call<A, R extends { err: string }>(rpc: CallDefinition<A, R>, args: A, options: { timeoutMs?: number } = {}): Promise<MetaReply<R>> {
     // Each meta may be visited twice (a forward can point back at one already tried), plus hops
     // to learned leaders.
     const hopsMax = 2 * (this.metas.size + LEARNED_METAS_MAX) + 1;
@@ -101,7 +102,7 @@ export class MetaClient implements MetaCaller {
       const target = this.metas.first;
       let reply;
       try {
-        reply = await this.metas.clientFor(target).callRpc(rpc, args);
+        reply = await this.metas.clientFor(target).callRpc(rpc, args, { timeoutMs: options.timeoutMs });
       } catch (error) {
         if (!(error instanceof PteronError)) throw error;
         const prefix = `${error.code}: `;

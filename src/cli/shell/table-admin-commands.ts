@@ -396,7 +396,7 @@ const recover: ShellCommand = {
     const hostPorts = unique.map((node) => parseHostPort(node));
     const reply = await state.meta.call(RPCS.RPC_CM_START_RECOVERY, {
       recoveryNodes: hostPorts, hpRecoveryNodes: hostPorts, skipBadNodes, skipLostPartitions,
-    });
+    }, { timeoutMs: waitSeconds * 1000 });
     out(`Recover result: ${reply.err}\n`);
     const hint = replyHint(reply);
     if (hint !== '') out(`${rule}\n${hint}${rule}\n`);

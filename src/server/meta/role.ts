@@ -15,19 +15,22 @@ import { formatHostPort, INVALID_HOST_PORT, log, parseHostPortList, PteronError,
 import type { LoadedConfig } from '../../config/index.ts';
 import { HttpRouter, registerTypedRpc, RpcClient, type AdminResponse, type RpcServer } from '../../net/index.ts';
 import { dataDir, type PteronServer } from '../server.ts';
-import { AppEnvOperation, ConfigType, MetaFunctionLevel, NodeStatus, PatternMatchType, RPCS, type AppInfo as WireAppInfo, type CallDefinition } from '../../wire/index.ts';
+import {
+  AppEnvOperation, ConfigType, MetaFunctionLevel, NodeStatus, PatternMatchType, RPCS, type AppInfo as WireAppInfo, type CallDefinition,
+  type RecoveryRequest, type RecoveryResponse,
+} from '../../wire/index.ts';
 import { addServerStat, registerRemoteCommand } from '../../diag/remote/index.ts';
 import { metaRemoteCommands, registerMetaCommands } from './commands.ts';
 import { startMetaBackgroundWork } from '../../meta/background.ts';
 import {
-  appInfoToWire, fromHostPort, partitionConfigurationFromWire, partitionConfigurationToWire, replicaInfoFromWire,
+  appInfoFromWire, appInfoToWire, fromHostPort, partitionConfigurationFromWire, partitionConfigurationToWire, replicaInfoFromWire,
   replicaInfoToWire, toHostPort,
 } from '../../cluster/convert.ts';
 import { clusterInfoRows, registerMetaHttpCalls, type MetaHttpDeps } from '../../meta/http.ts';
 import {
-  appStatusFromValue, configTypeFromValue, FUNCTION_LEVEL_VALUES, metaServerList, newPartitionConfiguration, type AppInfo, type FunctionLevel,
+  appStatusFromValue, configTypeFromValue, FUNCTION_LEVEL_VALUES, levelAtMost, metaServerList, parseFunctionLevel, newPartitionConfiguration, type AppInfo, type FunctionLevel,
 } from '../../cluster/index.ts';
-import { clusterRoot } from '../../meta/flags.ts';
+import { clusterRoot, metaFunctionLevelOnStart } from '../../meta/flags.ts';
 import { defaultAppsFromConfig } from '../../meta/load.ts';
 import { MetaServerState } from '../../meta/server-state.ts';
 import type { ListAppsFilter } from '../../meta/tables.ts';
@@ -39,6 +42,9 @@ import { normalizeRootPath, type MetaStateStore } from '../../meta/state-store.t
 import { metaStateServiceType, resolveStateServiceType } from '../../meta/zk/store.ts';
 import { zookeeperHostsList, zookeeperTimeoutMs } from '../../meta/zk/flags.ts';
 import { ZooKeeperMetaGroup, type Standing as GroupStanding } from '../../meta/zk/meta-group.ts';
+import {
+  planRecovery, recoverFromReplicaServer, storeHoldsTables, writeRecoveredTables, type NodeHoldings,
+} from '../../meta/recovery.ts';
 
 
 const MATCH_TYPES: Partial<Record<number, ListAppsFilter['match']>> = {
@@ -67,13 +73,61 @@ function emptyWireApp(): WireAppInfo {
   } satisfies AppInfo);
 }
 
-/** What this meta can do right now. */
-type Standing = { kind: 'primary'; state: MetaServerState } | { kind: 'loading' } | { kind: 'backup'; leader: string | undefined };
+/** What this meta can do right now. A primary in recovery mode waits for `recover` with no state. */
+type Standing =
+  | { kind: 'primary'; state: MetaServerState }
+  | { kind: 'loading' }
+  | { kind: 'recovering'; recover: (request: RecoveryRequest) => Promise<RecoveryResponse> }
+  | { kind: 'backup'; leader: string | undefined };
 
 /** The primary's part of a meta: its state and the work it runs on timers. */
 interface MetaPrimary {
-  readonly state: MetaServerState;
+  /** Undefined while it waits in recovery mode. */
+  readonly state: MetaServerState | undefined;
+  recover?: (request: RecoveryRequest) => Promise<RecoveryResponse>;
   stop(): Promise<void>;
+}
+
+/** How long a recovering meta waits for each replica server's answers. */
+const RECOVERY_QUERY_TIMEOUT_MS = 10_000;
+
+/** Asks every node for the tables and replicas it holds (RPC_QUERY_APP_INFO, RPC_QUERY_REPLICA_INFO). */
+async function collectHoldings(nodes: readonly string[], self: string): Promise<{ holdings: NodeHoldings[]; failures: Array<{ node: string; err: string }> }> {
+  const holdings: NodeHoldings[] = [];
+  const failures: Array<{ node: string; err: string }> = [];
+  await Promise.all(nodes.map(async (node) => {
+    const client = new RpcClient(toHostPort(node), { timeoutMs: RECOVERY_QUERY_TIMEOUT_MS });
+    try {
+      const [apps, replicas] = await Promise.all([
+        client.callRpc(RPCS.RPC_QUERY_APP_INFO, { metaServer: toHostPort(self), hpMetaServer: toHostPort(self) }),
+        client.callRpc(RPCS.RPC_QUERY_REPLICA_INFO, { node1: toHostPort(node), hpNode1: toHostPort(node) }),
+      ]);
+      const err = [apps.error, apps.result?.err, replicas.error, replicas.result?.err].find((code) => code !== 'ERR_OK') ?? 'ERR_OK';
+      if (err !== 'ERR_OK') {
+        failures.push({ node, err });
+        return;
+      }
+      holdings.push({
+        node,
+        apps: apps.result!.apps.map(appInfoFromWire),
+        replicas: replicas.result!.replicas.map((replica) => ({
+          appId: replica.pid.appId, partitionIndex: replica.pid.partitionIndex, ballot: Number(replica.ballot),
+          lastCommittedDecree: Number(replica.lastCommittedDecree), lastPreparedDecree: Number(replica.lastPreparedDecree),
+        })),
+      });
+    } catch (error) {
+      failures.push({ node, err: error instanceof PteronError ? error.code : 'ERR_NETWORK_FAILURE' });
+    } finally {
+      client.close();
+    }
+  }));
+  return { holdings, failures };
+}
+
+/** A primary's standing: serving its state, or waiting in recovery mode. */
+function primaryStanding(primary: MetaPrimary): Standing {
+  if (primary.state) return { kind: 'primary', state: primary.state };
+  return { kind: 'recovering', recover: primary.recover! };
 }
 
 /** partitions[0] of a backup's partition-config answer: the primary, for clients to go to (spec §1.15). */
@@ -123,7 +177,7 @@ export async function installMeta(server: PteronServer, config: LoadedConfig): P
   const proposalClients = new Map<string, RpcClient>();
 
   /** Reads the state from `store` and starts the failure detector and guardian timers. */
-  const openPrimary = async (store: MetaStateStore, writable: () => boolean): Promise<MetaPrimary> => {
+  const openServing = async (store: MetaStateStore, writable: () => boolean): Promise<MetaPrimary> => {
     let opened: MetaServerState | undefined;
     const sendProposal = (proposal: GuardianProposal): void => {
       let client = proposalClients.get(proposal.target);
@@ -148,7 +202,10 @@ export async function installMeta(server: PteronServer, config: LoadedConfig): P
     // margin to register. Loading counts every node of the stored configurations alive from now,
     // so none is declared dead before a full grace period (MetaServerState.load).
     const settleMs = failureDetectorOptionsFromFlags().beaconIntervalMs + 1000;
-    const state = await MetaServerState.open({ store, defaultApps, sendProposal, settleMs });
+    // A recovered cluster starts no higher than steady, as in Pegasus: its operator looks before balancing.
+    const onStart = parseFunctionLevel(metaFunctionLevelOnStart.value)!;
+    const functionLevel = recoverFromReplicaServer.value && !levelAtMost(onStart, 'fl_steady') ? 'fl_steady' : onStart;
+    const state = await MetaServerState.open({ store, defaultApps, sendProposal, settleMs, functionLevel });
     opened = state;
     const settleTimer = setTimeout(() => {
       if (writable()) void state.checkAllPartitions().catch(() => {});
@@ -166,12 +223,50 @@ export async function installMeta(server: PteronServer, config: LoadedConfig): P
     };
   };
 
+  /** The primary: serving at once, or in recovery mode waiting for `recover` to fill an empty store. */
+  const openPrimary = async (store: MetaStateStore, writable: () => boolean): Promise<MetaPrimary> => {
+    if (!recoverFromReplicaServer.value) return openServing(store, writable);
+    if (await storeHoldsTables(store, root)) {
+      throw new Error('find apps from remote storage, but [meta_server].recover_from_replica_server = true');
+    }
+    log.warn({ store: store.type, root }, 'recovery mode ([meta_server] recover_from_replica_server): waiting for `recover` to rebuild the tables from the replica servers');
+    let serving: MetaPrimary | undefined;
+    let recovering = false;
+    return {
+      get state() {
+        return serving?.state;
+      },
+      recover: async (request) => {
+        if (serving) return { err: 'ERR_SERVICE_ALREADY_RUNNING', hintMessage: '' };
+        if (recovering) return { err: 'ERR_BUSY', hintMessage: 'a recovery is under way' };
+        recovering = true;
+        try {
+          const nodes = (request.hpRecoveryNodes ?? request.recoveryNodes).map(formatHostPort);
+          const { holdings, failures } = await collectHoldings(nodes, selfAddress);
+          const plan = planRecovery(holdings, failures, {
+            skipBadNodes: request.skipBadNodes, skipLostPartitions: request.skipLostPartitions, nowSeconds: Math.floor(Date.now() / 1000),
+          });
+          if (plan.err !== 'ERR_OK') return { err: plan.err, hintMessage: plan.hint };
+          await writeRecoveredTables(store, root, plan.tables);
+          serving = await openServing(store, writable);
+          log.warn({ tables: plan.tables.length, nodes }, 'meta state recovered from the replica servers');
+          return { err: 'ERR_OK', hintMessage: plan.hint };
+        } finally {
+          recovering = false;
+        }
+      },
+      async stop() {
+        await serving?.stop();
+      },
+    };
+  };
+
   let standing: () => Standing;
   let stopStore: () => Promise<void>;
   if (serviceType === 'simple') {
     const store = await openSimpleStore(path.join(dataDir.value, 'meta'));
     const primary = await openPrimary(store, () => true);
-    standing = () => ({ kind: 'primary', state: primary.state });
+    standing = () => primaryStanding(primary);
     stopStore = async () => {
       await primary.stop();
       await store.close();
@@ -188,7 +283,7 @@ export async function installMeta(server: PteronServer, config: LoadedConfig): P
       openPrimary: (store) => openPrimary(store, () => store.writable),
     });
     const view = (now: GroupStanding<MetaPrimary>): Standing =>
-      now.kind === 'primary' ? { kind: 'primary', state: now.primary.state } : now;
+      now.kind === 'primary' ? primaryStanding(now.primary) : now;
     standing = () => view(metaGroup.standing());
     stopStore = () => metaGroup.stop();
     // Connecting, electing and loading go on in the background: the server answers (as a
@@ -208,7 +303,7 @@ export async function installMeta(server: PteronServer, config: LoadedConfig): P
     },
     leader: () => {
       const now = standing();
-      // A primary still loading counts as the leader; the wrapper below answers 503 for it.
+      // A primary still loading (or recovering) counts as the leader; the wrapper below answers 503 for it.
       return now.kind === 'backup' ? { self: false, leader: now.leader } : { self: true };
     },
     metaServers,
@@ -228,7 +323,7 @@ export async function installMeta(server: PteronServer, config: LoadedConfig): P
     server.router.register({
       ...call,
       handler: (request): AdminResponse | Promise<AdminResponse> =>
-        standing().kind === 'loading' ? { status: 503, body: 'ERR_SERVICE_NOT_ACTIVE' } : call.handler(request),
+        standing().kind === 'loading' || standing().kind === 'recovering' ? { status: 503, body: 'ERR_SERVICE_NOT_ACTIVE' } : call.handler(request),
     });
   }
 
@@ -313,11 +408,17 @@ export async function installMeta(server: PteronServer, config: LoadedConfig): P
       })),
     };
   });
-  // Pegasus's meta takes a recovery only while it waits in recovery mode, before its service
-  // starts; a Pteron meta always starts from its state store, so it answers as a started one.
-  registerPrimaryRpc(rpc, RPCS.RPC_CM_START_RECOVERY, standing, (err) => ({ err, hintMessage: '' }), () => ({
-    err: 'ERR_SERVICE_ALREADY_RUNNING', hintMessage: '',
-  }));
+  // A recovery is taken only while this meta waits in recovery mode, before its service starts
+  // (Pegasus's on_start_recovery): a serving primary answers ERR_SERVICE_ALREADY_RUNNING.
+  registerTypedRpc(rpc, RPCS.RPC_CM_START_RECOVERY, async (request) => {
+    const now = standing();
+    switch (now.kind) {
+      case 'recovering': return now.recover(request);
+      case 'primary': return { err: 'ERR_SERVICE_ALREADY_RUNNING', hintMessage: '' };
+      case 'backup': return { err: 'ERR_FORWARD_TO_OTHERS', hintMessage: now.leader ?? '' };
+      case 'loading': return { err: 'ERR_SERVICE_NOT_ACTIVE', hintMessage: '' };
+    }
+  });
   registerPrimaryRpc(rpc, RPCS.RPC_CM_LIST_APPS, standing, (err) => ({ err, infos: [] }), (request, state) => {
     const status = appStatusFromValue(request.status) ?? 'AS_INVALID';
     const result = state.listApps({
@@ -390,8 +491,8 @@ export async function installMeta(server: PteronServer, config: LoadedConfig): P
     const self = toHostPort(selfAddress);
     const now = standing();
     if (now.kind !== 'primary') {
-      // A loading primary names itself: the replica server stays and asks again.
-      const primary = now.kind === 'loading' ? self : now.leader === undefined ? INVALID_HOST_PORT : toHostPort(now.leader);
+      // A loading (or recovering) primary names itself: the replica server stays and asks again.
+      const primary = now.kind === 'loading' || now.kind === 'recovering' ? self : now.leader === undefined ? INVALID_HOST_PORT : toHostPort(now.leader);
       return { time: beacon.time, thisNode: self, primaryNode: primary, isMaster: false, allowed: true, hpThisNode: self, hpPrimaryNode: primary };
     }
     const from = fromHostPort(beacon.hpFromNode ?? beacon.fromNode);

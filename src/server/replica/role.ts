@@ -82,6 +82,9 @@ export async function installReplica(server: PteronServer, _config: LoadedConfig
   registerDataPlane(clientGate.gatedRpc(server.rpc), stub, hotkeys);
   // An operator's request, not a client's: replica.deny-client does not refuse it.
   registerTypedRpc(server.rpc, RPCS.RPC_DETECT_HOTKEY, (request) => hotkeys.handle(request));
+  // A meta in recovery mode rebuilds its tables and partitions from what each replica server holds.
+  registerTypedRpc(server.rpc, RPCS.RPC_QUERY_APP_INFO, () => ({ err: 'ERR_OK', apps: stub.storedApps().map(appInfoToWire) }));
+  registerTypedRpc(server.rpc, RPCS.RPC_QUERY_REPLICA_INFO, () => ({ err: 'ERR_OK', replicas: stub.storedReplicas() }));
   const hotkeyTimer = setInterval(() => hotkeys.analyse(), hotkeyAnalyseTimeIntervalS.value * 1000);
   registerReplicaHttpCalls(server.router, stub);
   for (const definition of Object.values(PEER_RPCS)) {

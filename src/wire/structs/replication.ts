@@ -79,6 +79,31 @@ export const replicaInfoCodec: StructType<ReplicaInfo> = defineStruct<ReplicaInf
   { id: 9, name: 'manualCompactStatus', type: i32Type, optional: true },
 ]);
 
+/** The meta in recovery mode asks a replica server for every replica it holds (idl/replica_admin.thrift). */
+export interface QueryReplicaInfoRequest {
+  node1: HostPort;
+  hpNode1?: HostPort;
+}
+export const queryReplicaInfoRequestCodec: StructType<QueryReplicaInfoRequest> = defineStruct<QueryReplicaInfoRequest>(
+  'query_replica_info_request',
+  [
+    { id: 1, name: 'node1', type: rpcAddressType },
+    { id: 2, name: 'hpNode1', type: hostPortType, optional: true },
+  ],
+);
+
+export interface QueryReplicaInfoResponse {
+  err: string;
+  replicas: ReplicaInfo[];
+}
+export const queryReplicaInfoResponseCodec: StructType<QueryReplicaInfoResponse> = defineStruct<QueryReplicaInfoResponse>(
+  'query_replica_info_response',
+  [
+    { id: 1, name: 'err', type: errorCodeType },
+    { id: 2, name: 'replicas', type: listOf(replicaInfoCodec) },
+  ],
+);
+
 export interface ConfigurationUpdateRequest {
   info: AppInfo;
   config: PartitionConfiguration;

@@ -149,8 +149,12 @@ export const RPCS = {
   RPC_CM_DUPLICATION_SYNC: call(
     'RPC_CM_DUPLICATION_SYNC', 'meta', duplication.duplicationSyncRequestCodec, duplication.duplicationSyncResponseCodec,
   ),
-  /** Sent to a replica server: the tables it knows (Go admin-cli). */
+  /** Sent to a replica server: the tables it knows (Go admin-cli; the meta in recovery mode). */
   RPC_QUERY_APP_INFO: call('RPC_QUERY_APP_INFO', 'replica', meta.queryAppInfoRequestCodec, meta.queryAppInfoResponseCodec),
+  /** Sent to a replica server by the meta in recovery mode: every replica it holds, with its decrees. */
+  RPC_QUERY_REPLICA_INFO: call(
+    'RPC_QUERY_REPLICA_INFO', 'replica', replication.queryReplicaInfoRequestCodec, replication.queryReplicaInfoResponseCodec,
+  ),
   /** Sent to a replica server: start, stop or query hot-key detection on one of its replicas. */
   RPC_DETECT_HOTKEY: call('RPC_DETECT_HOTKEY', 'replica', replicaAdmin.detectHotkeyRequestCodec, replicaAdmin.detectHotkeyResponseCodec),
 
