@@ -292,6 +292,7 @@ describe('backup-meta redirect', () => {
     assert.deepEqual(router.helpRows(), [
       ['/envs/list', 'List all available table environments.'],
       ['/meta/app', 'name=<app_name>[&detail]. Query app info.'],
+      ['/meta/app/duplication', 'name=<app_name>. Query app duplication info.'],
       ['/meta/app/start_compaction', 'A JSON format of manual_compaction_info structure. Start compaction for an app.'],
       ['/meta/app/usage_scenario', 'A JSON format of usage_scenario_info structure. Update usage scenario of an app.'],
       ['/meta/app_envs', 'name=<app_name>. Query app environments.'],
