@@ -5,7 +5,8 @@
 // duplication go DS_PREPARE → DS_APP → DS_LOG while a's meta creates the follower table on b
 // with the duplication.master_* envs; progress only moves forward and is stored; pause, start,
 // the fail mode and /meta/app/duplication; everything survives a restart of a's meta; bad input
-// gets Pegasus's errors.
+// gets Pegasus's errors. And on a master cluster whose two metas keep their state in ZooKeeper,
+// the meta that takes over after the primary is killed has the duplication and its progress.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -15,6 +16,7 @@ import { MetaClient, createShellSession } from '../../src/cli/shell/index.ts';
 import { RpcClient } from '../../src/net/index.ts';
 import { RPCS, type DuplicationConfirmEntry } from '../../src/wire/index.ts';
 import { fastClusterSettings, freePort, startPteron, waitFor, type RunningProcess } from '../helpers/process.ts';
+import { startTestZooKeeper, zooKeeperSkipReason, type TestZooKeeper } from '../helpers/zookeeper.ts';
 
 const PARTITIONS = 4;
 
@@ -211,5 +213,97 @@ describe('duplication between two clusters: the meta side', () => {
     assert.equal((await appDuplication())['1'].status, 'DS_LOG');
     // As in Pegasus, without a checkpoint the follower table is the operator's to create.
     assert.equal((await getJson(b.metaPort, 'meta/app?name=temp_copy')).status, 404);
+  });
+});
+
+describe('duplication on a meta group in ZooKeeper: a failover continues it', { skip: zooKeeperSkipReason() }, () => {
+  const dataRoot = mkdtempSync(path.join(os.tmpdir(), 'pteron-dup-zk-'));
+  let zk: TestZooKeeper;
+  const metaPorts: number[] = [];
+  const metas: Array<RunningProcess | undefined> = [];
+  let replica: RunningProcess | undefined;
+  let replicaPort = 0;
+  let metaClient: MetaClient;
+
+  const startMeta = (index: number) => startPteron('meta', {
+    port: metaPorts[index],
+    args: [
+      ...[
+        `meta_server.server_list=${metaPorts.map((port) => `127.0.0.1:${port}`).join(',')}`,
+        'replication.cluster_name=a', 'pegasus.clusters.b=127.0.0.1:1', 'duplication-group.a=1', 'duplication-group.b=2',
+        'replication.fd_beacon_interval_seconds=1', 'replication.fd_check_interval_seconds=1', 'replication.fd_lease_seconds=2',
+        'replication.fd_grace_seconds=3', 'replication.config_sync_interval_ms=1000',
+        `core.data_dir=${path.join(dataRoot, `meta${index}`)}`, 'meta_server.meta_state_service_type=zookeeper',
+        `zookeeper.hosts_list=${zk.hostsList}`, 'zookeeper.timeout_ms=2000', 'meta_server.cluster_root=/pegasus/dup',
+        'meta_server.min_live_node_count_for_unfreeze=1', `meta_server.apps.temp.partition_count=${PARTITIONS}`,
+        'meta_server.apps.temp.max_replica_count=1', 'replication.dup_progress_min_update_period_ms=0',
+      ].flatMap((setting) => ['--set', setting]),
+    ],
+  });
+  const primaryIndex = async (): Promise<number | undefined> => {
+    for (let index = 0; index < metas.length; index++) {
+      if (!metas[index]) continue;
+      const response = await fetch(`http://127.0.0.1:${metaPorts[index]}/meta/app/duplication?name=temp`, { redirect: 'manual' }).catch(() => undefined);
+      if (response?.status === 200) return index;
+    }
+    return undefined;
+  };
+  const sync = async (dupid: number, confirmedDecree: bigint) => {
+    const node = { host: '127.0.0.1', port: replicaPort };
+    const confirmList = new Map(Array.from({ length: PARTITIONS }, (_, index) => [{ appId: 1, partitionIndex: index }, [{ dupid, confirmedDecree }]]));
+    const reply = await metaClient.call(RPCS.RPC_CM_DUPLICATION_SYNC, { node, hpNode: node, confirmList });
+    assert.equal(reply.err, 'ERR_OK');
+  };
+  const confirmed = async (index: number): Promise<unknown[]> => {
+    const json = await (await fetch(`http://127.0.0.1:${metaPorts[index]}/meta/app/duplication?name=temp`)).json() as Record<string, any>;
+    return [json['1'].status, ...Object.values(json['1'].partition_states).map((state: any) => state.confirmed_decree)];
+  };
+
+  before(async () => {
+    zk = await startTestZooKeeper();
+    for (let index = 0; index < 2; index++) metaPorts.push(await freePort());
+    replicaPort = await freePort();
+    for (let index = 0; index < 2; index++) metas.push(await startMeta(index));
+    replica = await startPteron('replica', {
+      port: replicaPort,
+      args: [
+        ...fastClusterSettings(metaPorts[0]!, 'a'),
+        '--set', `meta_server.server_list=${metaPorts.map((port) => `127.0.0.1:${port}`).join(',')}`,
+        '--set', `core.data_dir=${path.join(dataRoot, 'replica')}`,
+      ],
+    });
+    metaClient = new MetaClient(metaPorts.map((port) => ({ host: '127.0.0.1', port })));
+  });
+
+  after(async () => {
+    await metaClient?.close();
+    await replica?.stop();
+    for (const meta of metas) await meta?.stop();
+    await zk?.destroy();
+    rmSync(dataRoot, { recursive: true, force: true });
+  });
+
+  test('the new primary has the duplication and its progress, and takes progress on from there', async () => {
+    await waitFor('a primary meta', async () => (await primaryIndex()) !== undefined, 60_000, 200);
+    const reply = await metaClient.call(RPCS.RPC_CM_ADD_DUPLICATION, { appName: 'temp', remoteClusterName: 'b', isDuplicatingCheckpoint: false });
+    assert.equal(reply.err, 'ERR_OK');
+    const dupid = reply.response!.dupid;
+    await waitFor('the replica server known to the meta', async () => {
+      const node = { host: '127.0.0.1', port: replicaPort };
+      const answer = await metaClient.call(RPCS.RPC_CM_DUPLICATION_SYNC, { node, hpNode: node, confirmList: new Map() });
+      return answer.err === 'ERR_OK' && (answer.response?.dupMap.size ?? 0) > 0;
+    }, 60_000, 200);
+    await sync(dupid, 5n);
+    const old = (await primaryIndex())!;
+    assert.deepEqual(await confirmed(old), ['DS_LOG', 5, 5, 5, 5]);
+
+    await metas[old]!.stop('SIGKILL');
+    metas[old] = undefined;
+    await waitFor('the other meta primary', async () => (await primaryIndex()) === 1 - old, 60_000, 200);
+    assert.deepEqual(await confirmed(1 - old), ['DS_LOG', 5, 5, 5, 5]);
+    await waitFor('progress taken by the new primary', async () => {
+      await sync(dupid, 7n);
+      return (await confirmed(1 - old))[1] === 7;
+    }, 60_000, 200);
   });
 });
