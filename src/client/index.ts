@@ -16,5 +16,6 @@ export { toBuffer, encodeCompositeKey, decodeCompositeKey, hashKeyRangeEnd, succ
 export { expireTsFromTtl, nowSincePegasusEpochSeconds, PEGASUS_EPOCH_UNIX_SECONDS } from './ttl.ts';
 export { MetaResolver } from './meta-resolver.ts';
 export { MetaList, forwardHint, LEARNED_METAS_MAX } from './meta-list.ts';
+export { MetaClient, META_CLIENT_DEFAULTS, leaderHint, type MetaCaller, type MetaClientOptions, type MetaReply } from './meta-client.ts';
 export { TableRouter, reactionTo, type RetryPolicy, type RoutingTable } from './router.ts';
 export { CasCheckType, FilterType } from '../wire/index.ts';

@@ -12,6 +12,14 @@ export const DUPLICATION_GROUP_SECTION = 'duplication-group';
 const CLUSTER_ID_MIN = 1;
 const CLUSTER_ID_MAX = 127;
 
+export const duplicationEnabled = defineFlag({
+  section: 'replication',
+  name: 'duplication_enabled',
+  type: 'FV_BOOL',
+  default: true,
+  description: 'is duplication enabled',
+});
+
 export const duplicateLogBatchBytes = defineFlag({
   section: 'replication',
   name: 'duplicate_log_batch_bytes',

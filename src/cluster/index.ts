@@ -8,3 +8,4 @@ export * from './health.ts';
 export * from './tables.ts';
 export * from './throttling-env.ts';
 export * from './duplication-config.ts';
+export * from './duplication-json.ts';

@@ -104,8 +104,6 @@ const NOT_IMPLEMENTED_ENVS: ReadonlyMap<string, string> = new Map([
   ['rocksdb.checkpoint.reserve_time_seconds', 'replicas keep no local checkpoints to reserve'],
   ['replica_access_controller.allowed_users', 'access control is not implemented'],
   ['replica_access_controller.ranger_policies', 'access control is not implemented'],
-  ...['duplication.master_cluster', 'duplication.master_metas', 'duplication.master_app_name', 'duplication.follower_app_status']
-    .map((key) => [key, 'duplication is not implemented'] as const),
 ]);
 
 /** RocksDB option envs: the only ones create_app checks (the others are checked when set later). */

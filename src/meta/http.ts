@@ -1,14 +1,14 @@
-// The meta server's admin HTTP calls: /meta/app, /meta/apps, /meta/nodes, /meta/cluster,
+// The meta server's admin HTTP calls: /meta/app, /meta/app/duplication, /meta/apps, /meta/nodes, /meta/cluster,
 // /meta/app_envs, /meta/app/start_compaction, /meta/app/usage_scenario and /envs/list, with
 // Pegasus's exact bodies, status codes and the backup-meta 307 redirect (spec pegasus-http
-// §5.1–§5.6, §5.11–§5.14).
+// §5.1–§5.8, §5.11–§5.14).
 import { formatLocalTime, multiTable, PteronError, renderRowsCompactJson, renderTablesCompactJson, singleTable, type Table } from '../base/index.ts';
 import { decodeJsonStruct, INVALID_REQUEST_STRUCTURE, nj, type AdminRequest, type AdminResponse, type HttpRouter } from '../net/index.ts';
 import { appEnvCatalogue } from './app-envs.ts';
 import { MANUAL_COMPACT_ENVS } from './manual-compaction.ts';
 import type { BalanceOperationCount } from './balancer.ts';
 import {
-  appDetailTables, appHealthTables, appStatusDisplayName, compareHostPort, countPartitionHealth, functionLevelDisplayName,
+  appDetailTables, appHealthTables, duplicationEnabled, duplicationQueryJson, appStatusDisplayName, compareHostPort, countPartitionHealth, functionLevelDisplayName,
   modelPartitionPlacement, modelPartitionReplicas, nodeSummaryTable, type AppInfo, type PartitionConfiguration,
 } from '../cluster/index.ts';
 import type { MetaServerState } from './server-state.ts';
@@ -312,10 +312,26 @@ export async function updateUsageScenario(request: AdminRequest, deps: MetaHttpD
   return setAppEnvs(deps.state, usageScenarioEnvs(request.body));
 }
 
+/** `/meta/app/duplication?name=`: the table's duplications, as Pegasus's JSON (spec pegasus-http §5.8). */
+export function getAppDuplication(request: AdminRequest, deps: MetaHttpDeps): AdminResponse {
+  const redirect = redirectIfNotLeader(request, deps);
+  if (redirect) return redirect;
+  if (!duplicationEnabled.value) return { status: 404, body: 'duplication is not enabled [FLAGS_duplication_enabled=false]' };
+  const name = request.query.get('name');
+  if (name === undefined) return badRequest('name should not be empty');
+  const result = deps.state.queryDuplication(name);
+  if (result.err !== 'ERR_OK') return { status: result.err === 'ERR_APP_NOT_EXIST' ? 404 : 500, body: result.err };
+  return ok(duplicationQueryJson(result.appid, result.entryList));
+}
+
 export function registerMetaHttpCalls(router: HttpRouter, deps: MetaHttpDeps): void {
   router.register({
     path: 'meta/app', parameters: 'name=<app_name>[&detail]', description: 'Query app info.',
     handler: (request) => getApp(request, deps),
+  });
+  router.register({
+    path: 'meta/app/duplication', parameters: 'name=<app_name>', description: 'Query app duplication info.',
+    handler: (request) => getAppDuplication(request, deps),
   });
   router.register({
     path: 'meta/apps', parameters: '[detail]', description: 'List all apps in the cluster.',

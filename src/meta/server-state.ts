@@ -17,6 +17,7 @@
 //   replica-count.ts          a table's replica count (RPC_CM_GET/SET_MAX_REPLICA_COUNT)
 //   ddd-diagnose.ts           partitions that lost every member (RPC_CM_DDD_DIAGNOSE)
 //   atomic-idempotent.ts      a table's atomic_idempotent flag (RPC_CM_GET/SET_ATOMIC_IDEMPOTENT)
+//   duplication/              duplications to remote clusters (RPC_CM_*_DUPLICATION, RPC_CM_DUPLICATION_SYNC)
 //   flags.ts, metrics.ts      the flags and metrics they read and update
 // The pattern: a concept is a class constructed here with a context, an interface that the
 // concept's own file declares and that lists exactly what it needs from the rest of the meta (the
@@ -43,6 +44,11 @@ import {
   type GuardianState, type MemberReport,
 } from './guardian.ts';
 import { loadTables, type DefaultAppSpec } from './load.ts';
+import {
+  MetaDuplications, NO_REMOTE_CLUSTERS, type AddDuplicationRequest, type AddDuplicationResult, type DuplicationEnvironment,
+  type ModifyDuplicationRequest, type SyncResult,
+} from './duplication/index.ts';
+import type { DuplicationAppState, DuplicationConfirmEntry, DuplicationEntry, PatternMatchType } from '../wire/index.ts';
 import { ManualCompaction, type ManualCompactStatusResult, type StartManualCompactRequest } from './manual-compaction.ts';
 import { choosePrimaryFailedOperationsMetric } from './metrics.ts';
 import { NodeLiveness, type ConfigSyncResult } from './node-liveness.ts';
@@ -76,6 +82,8 @@ export interface MetaServerStateOptions {
    * (otherwise the first one to beacon would get every primary). Default 0.
    */
   settleMs?: number;
+  /** The remote clusters duplications go to; default: none. */
+  duplication?: DuplicationEnvironment;
 }
 
 /** Guardian rounds chained after the meta's own updates (downgrade → promote …) in one call. */
@@ -103,6 +111,7 @@ export class MetaServerState {
   private readonly proposals: BalancerProposals;
   private readonly replicaCount: ReplicaCountChanges;
   private readonly atomicIdempotent: AtomicIdempotentSettings;
+  private readonly duplications: MetaDuplications;
   /** `meta.lb.assign_secondary_black_list`: nodes the guardian never picks for a new secondary. */
   private assignSecondaryBlackList: ReadonlySet<string> = new Set();
 
@@ -169,6 +178,15 @@ export class MetaServerState {
       cure,
     });
     this.atomicIdempotent = new AtomicIdempotentSettings({ tables, store, functionLevel: () => this.level });
+    this.duplications = new MetaDuplications({
+      tables,
+      store,
+      nowMs,
+      ...(options.duplication ?? NO_REMOTE_CLUSTERS),
+      isKnownNode: (node) => this.liveness.listNodes().some((info) => info.address === node),
+      aliveNodes: () => this.liveness.aliveNodes(),
+      serial: (task) => this.serial(task),
+    });
     this.proposals = new BalancerProposals({
       tables,
       aliveNodes: () => this.liveness.aliveNodes(),
@@ -182,6 +200,7 @@ export class MetaServerState {
   static async open(options: MetaServerStateOptions): Promise<MetaServerState> {
     const state = new MetaServerState(options);
     await loadTables({ tables: state.tables, store: state.store, nowSeconds: () => state.nowSeconds() }, options.defaultApps ?? []);
+    await state.duplications.load();
     state.liveness.assumeMembersAlive();
     await state.replicaCount.recoverUnfinished();
     log.info({ root: state.root, tables: state.tables.appsById.size, store: state.store.type }, 'meta state loaded');
@@ -311,6 +330,30 @@ export class MetaServerState {
   /** `RPC_CM_SET_ATOMIC_IDEMPOTENT`: the replicas learn it with the table. */
   setAtomicIdempotent(appName: string, atomicIdempotent: boolean): Promise<SetAtomicIdempotentResult> {
     return this.serial(() => this.atomicIdempotent.set(appName, atomicIdempotent));
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // duplication (duplication/)
+
+  /** `RPC_CM_ADD_DUPLICATION`. */
+  addDuplication(request: AddDuplicationRequest): Promise<AddDuplicationResult> {
+    return this.serial(() => this.duplications.add(request));
+  }
+  /** `RPC_CM_MODIFY_DUPLICATION`: pause, start, remove, fail mode. */
+  modifyDuplication(request: ModifyDuplicationRequest): Promise<{ err: ErrorName; appid: number }> {
+    return this.serial(() => this.duplications.modify(request));
+  }
+  /** `RPC_CM_QUERY_DUPLICATION`. */
+  queryDuplication(appName: string): { err: ErrorName; appid: number; entryList: DuplicationEntry[] } {
+    return this.duplications.query(appName);
+  }
+  /** `RPC_CM_LIST_DUPLICATION`. */
+  listDuplications(pattern: string, matchType: PatternMatchType): { err: ErrorName; hintMessage: string; appStates: Map<string, DuplicationAppState> } {
+    return this.duplications.list(pattern, matchType);
+  }
+  /** `RPC_CM_DUPLICATION_SYNC` from a replica server. */
+  onDuplicationSync(node: string, confirmList: ReadonlyMap<Gpid, readonly DuplicationConfirmEntry[]>): Promise<SyncResult> {
+    return this.serial(() => this.duplications.sync(node, confirmList));
   }
 
   // -------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import {
   type AppInfo, type AppStatus, type FunctionLevel, type Gpid, type PartitionConfiguration,
 } from '../cluster/model.ts';
 import { validateAppEnv, validateCreateAppEnvs } from './app-envs.ts';
+import { ENV_FOLLOWER_APP_STATUS, ENV_MASTER_CLUSTER, FOLLOWER_CREATED, repeatedFollowerCreate } from './duplication/follower.ts';
 import { holdSecondsForDroppedApp, maxAllowedPartitionCount, maxAllowedReplicaCount, minAllowedReplicaCount } from './flags.ts';
 import type { MetaStateStore, StoreOp } from './state-store.ts';
 import { unavailableError, type MetaTables } from './tables.ts';
@@ -105,6 +106,7 @@ export class TableDdl {
       const existing = this.tables.appsById.get(existingId)!;
       switch (existing.status) {
         case 'AS_AVAILABLE': {
+          if (!request.successIfExist && envs[ENV_MASTER_CLUSTER] !== undefined) return this.repeatedFollowerCreate(existing, envs);
           if (!request.successIfExist) return fail('ERR_APP_EXIST', `app ${request.appName} already exists`, existing.appId);
           const same = existing.partitionCount === request.partitionCount && existing.maxReplicaCount === request.replicaCount &&
             existing.appType === appType && existing.isStateful === isStateful && sameEnvs(existing.envs, envs);
@@ -143,6 +145,22 @@ export class TableDdl {
     log.info({ appName: app.appName, appId, partitionCount: app.partitionCount, replicaCount: app.maxReplicaCount }, 'table created');
     await this.context.cure(configs.map((config) => config.gpid));
     return { err: 'ERR_OK' as ErrorName, hintMessage: '', appId };
+  }
+
+  /**
+   * A create of a follower table that exists (duplication/follower.ts): the master repeats it
+   * while it waits, and marks the table created once.
+   */
+  private async repeatedFollowerCreate(existing: AppInfo, envs: Record<string, string>): Promise<MetaResult & { appId: number }> {
+    const decision = repeatedFollowerCreate(existing.envs, envs);
+    if (decision.kind === 'answer') {
+      if (decision.err !== 'ERR_OK') log.warn({ appName: existing.appName, err: decision.err }, 'refused a create of an existing follower table');
+      const hintMessage = decision.err === 'ERR_OK' ? '' : `app ${existing.appName} already exists`;
+      return { err: decision.err, hintMessage, appId: existing.appId };
+    }
+    await this.writeAppEnvs(existing, { ...existing.envs, [ENV_FOLLOWER_APP_STATUS]: FOLLOWER_CREATED });
+    log.info({ appName: existing.appName, appId: existing.appId }, 'follower table marked created');
+    return { err: 'ERR_OK', hintMessage: '', appId: existing.appId };
   }
 
   /** `RPC_CM_DROP_APP`: a soft drop; the table can be recalled until it expires. */

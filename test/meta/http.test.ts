@@ -3,11 +3,12 @@ import { describe, it } from 'node:test';
 import { formatLocalTime } from '../../src/base/index.ts';
 import { HttpRouter, type AdminRequest } from '../../src/net/index.ts';
 import {
-  getApp, getAppEnvs, getApps, getCluster, getNodes, listEnvs, MemoryStateStore, registerMetaHttpCalls, startCompaction, updateUsageScenario,
+  getApp, getAppDuplication, getAppEnvs, getApps, getCluster, getNodes, listEnvs, MemoryStateStore, registerMetaHttpCalls, startCompaction, updateUsageScenario,
   type LeaderInfo, type MetaHttpDeps, type MetaServerState, type StoreOp,
 } from '../../src/meta/index.ts';
 import { appInfoToJson, newPartitionConfiguration, partitionConfigurationToJson, type AppInfo, type PartitionConfiguration } from '../../src/cluster/index.ts';
 import { createMetaHarness } from '../helpers/meta-harness.ts';
+import { setFlagFromText } from '../../src/config/index.ts';
 
 const H1 = 'h1:34801';
 const H2 = 'h2:34801';
@@ -292,6 +293,7 @@ describe('backup-meta redirect', () => {
     assert.deepEqual(router.helpRows(), [
       ['/envs/list', 'List all available table environments.'],
       ['/meta/app', 'name=<app_name>[&detail]. Query app info.'],
+      ['/meta/app/duplication', 'name=<app_name>. Query app duplication info.'],
       ['/meta/app/start_compaction', 'A JSON format of manual_compaction_info structure. Start compaction for an app.'],
       ['/meta/app/usage_scenario', 'A JSON format of usage_scenario_info structure. Update usage scenario of an app.'],
       ['/meta/app_envs', 'name=<app_name>. Query app environments.'],
@@ -303,6 +305,23 @@ describe('backup-meta redirect', () => {
     assert.equal(envs.status, 200);
     const cluster = await router.find('meta/cluster')!.handler(request('meta/cluster'));
     assert.equal(cluster.status, 307);
+  });
+});
+
+describe('/meta/app/duplication', () => {
+  it('answers 404 with Pegasus\'s text while duplication is disabled, after the redirect', async () => {
+    const meta = await exampleMeta();
+    setFlagFromText('duplication_enabled', 'false', true);
+    try {
+      assert.deepEqual(getAppDuplication(request('meta/app/duplication', { name: 'test_meta_http' }), depsFor(meta.state)), {
+        status: 404, body: 'duplication is not enabled [FLAGS_duplication_enabled=false]',
+      });
+      assert.equal(getAppDuplication(request('meta/app/duplication'), depsFor(meta.state, { self: false, leader: 'h2:34601' })).status, 307);
+    } finally {
+      setFlagFromText('duplication_enabled', 'true', true);
+    }
+    assert.deepEqual(getAppDuplication(request('meta/app/duplication', { name: 't1' }), depsFor(meta.state)), { status: 200, body: 'null' });
+    assert.deepEqual(getAppDuplication(request('meta/app/duplication', { name: '' }), depsFor(meta.state)), { status: 404, body: 'ERR_APP_NOT_EXIST' });
   });
 });
 

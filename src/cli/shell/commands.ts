@@ -11,6 +11,7 @@ import {
 import { formatHelp, formatHelpEntry } from './format.ts';
 import { COMPACTION_COMMANDS } from './compaction-commands.ts';
 import { DATA_COMMANDS } from './data-commands.ts';
+import { DUPLICATION_COMMANDS } from './duplication-commands.ts';
 import { HOTKEY_COMMANDS } from './hotkey-commands.ts';
 import { META_LEVEL_COMMANDS } from './meta-level-commands.ts';
 import { TABLE_ADMIN_COMMANDS } from './table-admin-commands.ts';
@@ -529,7 +530,7 @@ const help: ShellCommand = {
 
 export const SHELL_COMMANDS: readonly ShellCommand[] = [
   help, version, clusterInfo, app, ls, nodes, create, drop, recall, use, getAppEnvs, setAppEnvs, delAppEnvs, clearAppEnvs, ...COMPACTION_COMMANDS,
-  ...TABLE_ADMIN_COMMANDS,
+  ...TABLE_ADMIN_COMMANDS, ...DUPLICATION_COMMANDS,
   ...META_LEVEL_COMMANDS, ...HOTKEY_COMMANDS,
   ...SESSION_COMMANDS, ...DATA_COMMANDS, ...RANGE_COMMANDS, ...TABLE_DATA_COMMANDS, ...NODE_COMMANDS, remoteCommand, exit,
 ];

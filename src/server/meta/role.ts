@@ -1,5 +1,5 @@
 // `pteron meta`: the meta server role. Opens the state store, serves the meta RPCs (client
-// routing, table DDL, replica counts, atomic idempotence, ddd diagnosis, manual compaction, the function level and balancer proposals,
+// routing, table DDL, replica counts, atomic idempotence, ddd diagnosis, manual compaction, duplication, the function level and balancer proposals,
 // replica-server beacons, config sync and configuration updates) and the /meta/* admin calls, sends the guardian's proposals to replica servers, and
 // runs the failure detector and guardian on timers.
 //
@@ -28,8 +28,11 @@ import {
 } from '../../cluster/convert.ts';
 import { clusterInfoRows, registerMetaHttpCalls, type MetaHttpDeps } from '../../meta/http.ts';
 import {
-  appStatusFromValue, configTypeFromValue, FUNCTION_LEVEL_VALUES, levelAtMost, metaServerList, parseFunctionLevel, newPartitionConfiguration, type AppInfo, type FunctionLevel,
+  appStatusFromValue, clusterName, configTypeFromValue, duplicationEnabled, duplicationGroupFromConfig, FUNCTION_LEVEL_VALUES, levelAtMost,
+  metaServerList, newPartitionConfiguration, parseFunctionLevel, type AppInfo, type FunctionLevel,
 } from '../../cluster/index.ts';
+import type { DuplicationEnvironment } from '../../meta/duplication/index.ts';
+import { RemoteMetaClients } from './remote-metas.ts';
 import { clusterRoot, metaFunctionLevelOnStart } from '../../meta/flags.ts';
 import { defaultAppsFromConfig } from '../../meta/load.ts';
 import { MetaServerState } from '../../meta/server-state.ts';
@@ -175,6 +178,14 @@ export async function installMeta(server: PteronServer, config: LoadedConfig): P
   const root = normalizeRootPath(clusterRoot.value);
   const defaultApps = defaultAppsFromConfig(config);
   const proposalClients = new Map<string, RpcClient>();
+  const duplicationGroup = duplicationGroupFromConfig(config);
+  const remoteMetas = new RemoteMetaClients();
+  const duplication: DuplicationEnvironment = {
+    group: () => duplicationGroup,
+    clusterName: () => clusterName.value,
+    ownMetaList: () => metaServers().join(','),
+    remote: remoteMetas,
+  };
 
   /** Reads the state from `store` and starts the failure detector and guardian timers. */
   const openServing = async (store: MetaStateStore, writable: () => boolean): Promise<MetaPrimary> => {
@@ -205,7 +216,7 @@ export async function installMeta(server: PteronServer, config: LoadedConfig): P
     // A recovered cluster starts no higher than steady, as in Pegasus: its operator looks before balancing.
     const onStart = parseFunctionLevel(metaFunctionLevelOnStart.value)!;
     const functionLevel = recoverFromReplicaServer.value && !levelAtMost(onStart, 'fl_steady') ? 'fl_steady' : onStart;
-    const state = await MetaServerState.open({ store, defaultApps, sendProposal, settleMs, functionLevel });
+    const state = await MetaServerState.open({ store, defaultApps, sendProposal, settleMs, functionLevel, duplication });
     opened = state;
     const settleTimer = setTimeout(() => {
       if (writable()) void state.checkAllPartitions().catch(() => {});
@@ -463,6 +474,30 @@ export async function installMeta(server: PteronServer, config: LoadedConfig): P
     return { err: result.err, hintMsg: result.hintMessage, progress: result.progress };
   });
 
+  // Duplication: with `duplication_enabled` false Pegasus's meta has no duplication service and
+  // answers ERR_SERVICE_NOT_ACTIVE.
+  const duplicationOff = (): boolean => !duplicationEnabled.value;
+  registerPrimaryRpc(rpc, RPCS.RPC_CM_ADD_DUPLICATION, standing, (err) => ({ err, appid: 0, dupid: 0 }), async (request, state) => {
+    if (duplicationOff()) return { err: 'ERR_SERVICE_NOT_ACTIVE', appid: 0, dupid: 0 };
+    const result = await state.addDuplication(request);
+    return {
+      err: result.err, appid: result.appid, dupid: result.dupid, hint: result.hint === '' ? undefined : result.hint,
+      remoteAppName: result.remoteAppName, remoteReplicaCount: result.remoteReplicaCount,
+    };
+  });
+  registerPrimaryRpc(rpc, RPCS.RPC_CM_MODIFY_DUPLICATION, standing, (err) => ({ err, appid: 0 }), async (request, state) =>
+    duplicationOff() ? { err: 'ERR_SERVICE_NOT_ACTIVE', appid: 0 } : state.modifyDuplication(request));
+  registerPrimaryRpc(rpc, RPCS.RPC_CM_QUERY_DUPLICATION, standing, (err) => ({ err, appid: 0, entryList: [] }), (request, state) =>
+    duplicationOff() ? { err: 'ERR_SERVICE_NOT_ACTIVE', appid: 0, entryList: [] } : state.queryDuplication(request.appName));
+  registerPrimaryRpc(rpc, RPCS.RPC_CM_LIST_DUPLICATION, standing, (err) => ({ err, hintMessage: '', appStates: new Map() }), (request, state) =>
+    duplicationOff()
+      ? { err: 'ERR_SERVICE_NOT_ACTIVE', hintMessage: '', appStates: new Map() }
+      : state.listDuplications(request.appNamePattern, request.matchType));
+  registerPrimaryRpc(rpc, RPCS.RPC_CM_DUPLICATION_SYNC, standing, (err) => ({ err, dupMap: new Map() }), async (request, state) =>
+    duplicationOff()
+      ? { err: 'ERR_SERVICE_NOT_ACTIVE', dupMap: new Map() }
+      : state.onDuplicationSync(fromHostPort(request.hpNode ?? request.node), request.confirmList));
+
   registerPrimaryRpc(
     rpc, RPCS.RPC_CM_CONTROL_META, standing, (err) => ({ err, oldLevel: MetaFunctionLevel.fl_invalid }),
     (request, state) => {
@@ -535,5 +570,6 @@ export async function installMeta(server: PteronServer, config: LoadedConfig): P
   return async () => {
     await stopStore();
     for (const client of proposalClients.values()) client.close();
+    await remoteMetas.close();
   };
 }
