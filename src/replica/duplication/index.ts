@@ -7,3 +7,4 @@ export { batchMutations, committedMutationsAfter, entriesOf, type DuplicateBatch
 export { onShipFailure, SHIP_ATTEMPTS_MAX, type ShipFailureAction } from './fail-mode.ts';
 export { duplicationMetrics, type DuplicationMetrics } from './metrics.ts';
 export { duplicationEnabled, duplicationSyncPeriodSecond, dupMaxAllowedWriteSize } from './flags.ts';
+export { applyDuplicationMap, duplicationConfirmList, type SyncedReplica } from './sync.ts';
