@@ -95,8 +95,9 @@ export class ReplicaDuplicator {
     this.status = entry.status;
     this.failMode = entry.failMode ?? DuplicationFailMode.FAIL_SLOW;
     this.minCheckpointDecree = Math.max(host.lastAppliedDecree(), 1);
-    this.lastDecree = this.minCheckpointDecree;
-    this.takeConfirmed(confirmed);
+    // Without a confirmed decree (a new duplication) shipping starts after the checkpoint's decree.
+    this.lastDecree = confirmed === INVALID_DECREE ? this.minCheckpointDecree : confirmed;
+    this.confirmedDecree = confirmed;
     log.info({ gpid: gpidText(host.gpid), dupid: this.dupid, remote: this.remote, status: DuplicationStatus[this.status], lastDecree: this.lastDecree }, 'duplication started on the primary');
     this.kick();
   }

@@ -9,7 +9,7 @@
 import { EXPIRE_TS_MAX, encodeKey, isValidKey, makeTimetag, type MutationOp, type StoredRecord } from '../../storage/index.ts';
 import { MutateOperation, UpdateType, type DuplicateRequest, type IncrRequest } from '../../wire/index.ts';
 import type { ClientWrite, Mutation, WriteOutcome } from './mutation.ts';
-import { decodeRawMessage, type DuplicatedWrite } from './duplicated-writes.ts';
+import { decodeRawMessage, MalformedEntryError, type DuplicatedWrite } from './duplicated-writes.ts';
 import { addInt64, evaluateCheck, isCheckTypeSupported, parseInt64 } from '../predicates.ts';
 import { STATUS_INVALID_ARGUMENT, STATUS_OK, STATUS_TRY_AGAIN } from '../status.ts';
 
@@ -153,7 +153,8 @@ async function applyDuplicate(request: DuplicateRequest, builder: MutationBuilde
   try {
     writes = request.entries.map((entry) => decodeRawMessage(entry.taskCode, entry.rawMessage));
   } catch (error) {
-    return { error: STATUS_INVALID_ARGUMENT, hint: (error as Error).message };
+    if (error instanceof MalformedEntryError) return { error: STATUS_INVALID_ARGUMENT, hint: error.hint };
+    throw error;
   }
   // The timetags this mutation gave keys so far (undefined: removed), which the store does not show yet.
   const written = new Map<string, bigint | undefined>();

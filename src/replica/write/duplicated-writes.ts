@@ -11,6 +11,13 @@ import {
 } from '../../wire/index.ts';
 import type { ClientWrite } from './mutation.ts';
 
+/** An entry that carries no write: ERR_INVALID_DATA, with the hint the follower answers. */
+export class MalformedEntryError extends PteronError {
+  constructor(readonly hint: string) {
+    super('ERR_INVALID_DATA', hint);
+  }
+}
+
 export type DuplicatedWrite = Extract<ClientWrite, { op: 'put' | 'remove' | 'multi_put' | 'multi_remove' }>;
 
 const TASK_CODE_OF: Readonly<Record<DuplicatedWrite['op'], string>> = {
@@ -59,7 +66,7 @@ function readWrite(taskCode: string, reader: ThriftReader): DuplicatedWrite | un
   }
 }
 
-/** The write an entry carries; ERR_INVALID_DATA, with Pegasus's hint for an unknown task code, when it carries none. */
+/** The write an entry carries; a MalformedEntryError (Pegasus's hint for an unknown task code) when it carries none. */
 export function decodeRawMessage(taskCode: string | undefined, rawMessage: Buffer | undefined): DuplicatedWrite {
   const reader = new ThriftReader(rawMessage ?? Buffer.alloc(0));
   let write: DuplicatedWrite | undefined;
@@ -67,10 +74,10 @@ export function decodeRawMessage(taskCode: string | undefined, rawMessage: Buffe
     write = readWrite(taskCode ?? '', reader);
   } catch (error) {
     if (!(error instanceof ThriftDecodeError || error instanceof RangeError)) throw error;
-    throw new PteronError('ERR_INVALID_DATA', `raw message of ${taskCode} does not decode: ${error.message}`);
+    throw new MalformedEntryError(`raw message of ${taskCode} does not decode: ${error.message}`);
   }
-  if (write === undefined) throw new PteronError('ERR_INVALID_DATA', `unrecognized task code ${taskCode}`);
-  if (reader.remaining !== 0) throw new PteronError('ERR_INVALID_DATA', `raw message of ${taskCode} has ${reader.remaining} bytes after the request`);
+  if (write === undefined) throw new MalformedEntryError(`unrecognized task code ${taskCode}`);
+  if (reader.remaining !== 0) throw new MalformedEntryError(`raw message of ${taskCode} has ${reader.remaining} bytes after the request`);
   return write;
 }
 
@@ -92,7 +99,7 @@ export function duplicateRequestRefusal(request: DuplicateRequest, refusalOfClus
     try {
       decodeRawMessage(entry.taskCode, entry.rawMessage);
     } catch (error) {
-      if (error instanceof PteronError) return error.message;
+      if (error instanceof MalformedEntryError) return error.hint;
       throw error;
     }
   }
