@@ -327,7 +327,8 @@ export function registerDataPlane(rpc: RpcServer, stub: ReplicaStub, hotkeys?: H
   registerWrite(RPCS.RPC_RRDB_RRDB_CHECK_AND_SET, 'check_and_set', (request) => ({ op: 'check_and_set', request }), undefined, checkResponse);
   registerWrite(RPCS.RPC_RRDB_RRDB_CHECK_AND_MUTATE, 'check_and_mutate', (request) => ({ op: 'check_and_mutate', request }), undefined, checkResponse);
 
-  const refusalOfClusterId = (id: number): string | undefined => duplicationGroup?.refusalOfClusterId(id) ?? 'request cluster id is unconfigured';
+  // Without a duplication group no cluster id is configured.
+  const refusalOfClusterId = (id: number): string | undefined => duplicationGroup ? duplicationGroup.refusalOfClusterId(id) : 'request cluster id is unconfigured';
   const duplicated = (response: DuplicateResponse): RpcReply => ({ error: 'ERR_OK', result: encodeResult(RPCS.RPC_RRDB_RRDB_DUPLICATE.result, response) });
   rpc.register(RPCS.RPC_RRDB_RRDB_DUPLICATE.name, async (request: RpcRequest) => {
     const admitted = await admitThrottled(request.frame, 'write');
