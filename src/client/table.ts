@@ -4,7 +4,8 @@
 // `setSucceed: false`; every failure is a PegasusError.
 import { hashKeyHash, recordHash } from '../base/index.ts';
 import {
-  CasCheckType, FilterType, MutateOperation, RPCS, type CheckAndSetResponse, type FullKey, type MultiGetRequest, type Mutate,
+  CasCheckType, FilterType, MutateOperation, RPCS, type CheckAndSetResponse, type DuplicateRequest, type DuplicateResponse, type FullKey,
+  type MultiGetRequest, type Mutate,
 } from '../wire/index.ts';
 import {
   emptyOperationInfo, PegasusError, storageErrorName, STORAGE_INCOMPLETE, STORAGE_NOT_FOUND, STORAGE_OK, STORAGE_TRY_AGAIN,
@@ -168,6 +169,18 @@ export class PegasusTable {
   /** The partition a record lives in, by the current configuration. */
   partitionIndexOf(hashKey: Bytes, sortKey: Bytes = EMPTY): number {
     return this.router.partitionOf(recordHash(toBuffer(hashKey), toBuffer(sortKey)));
+  }
+
+  /**
+   * Another cluster's writes for partition `partitionIndex` (RPC_RRDB_RRDB_DUPLICATE, what a
+   * duplicating primary sends its follower): the follower's answer as it gave it, its storage
+   * status and hint included. Re-sending is harmless (the entries carry their timetags).
+   */
+  async duplicate(partitionIndex: number, request: DuplicateRequest, options: OperationOptions = {}): Promise<DuplicateResponse & ResponseOrigin> {
+    const outcome = await this.run<DuplicateRequest, DuplicateResponse & ResponseOrigin>(options, {
+      operation: 'duplicate', rpc: RPCS.RPC_RRDB_RRDB_DUPLICATE, args: request, partitionHash: 0n, partitionIndex, idempotent: true,
+    });
+    return outcome.result;
   }
 
   /** The value, or undefined when the record is absent or expired. */

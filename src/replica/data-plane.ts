@@ -21,18 +21,27 @@
 // writes go through the replica's mutation path. Storage
 // outcomes travel in the response's `error` field as RocksDB status codes. CLEAR_SCANNER is
 // never answered. Each served read and committed write is shown to the hot-key collectors.
+//
+// Duplication (spec pegasus-arch §3.9): on a table that is duplicated, incr and check_and_* get
+// ERR_OPERATION_DISABLED unless the table makes them idempotent (atomic_idempotent), as
+// Pegasus's primary refuses them. RPC_RRDB_RRDB_DUPLICATE, another cluster's shipped writes,
+// passes the same gate; entries of a cluster this one does not accept or that are malformed get
+// kInvalidArgument with Pegasus's hint and change nothing; the rest go through the write path as
+// one mutation (./write/duplicated-writes.ts).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { compositeKeyHash, log, partitionIndexOf, PteronError, type ErrorName } from '../base/index.ts';
-import { mutation2pcMinReplicaCount } from '../cluster/index.ts';
+import { mutation2pcMinReplicaCount, type DuplicationGroup } from '../cluster/index.ts';
 import type { RpcReply, RpcRequest, RpcServer } from '../net/index.ts';
 import { now2016Seconds, type ReadOptions } from '../storage/index.ts';
 import {
   decodeArgs, encodeResult, RPCS, ThriftDecodeError, type CallDefinition, type CheckAndSetResponse, type IncrResponse,
-  type MultiRemoveResponse, type RequestFrame, type ScanResponse, type UpdateResponse, type WireType,
+  type DuplicateResponse, type MultiRemoveResponse, type RequestFrame, type ScanResponse, type UpdateResponse, type WireType,
 } from '../wire/index.ts';
 import { maxAllowedWriteSize, maxIterationCount, multiGetMaxIterationCount, multiGetMaxIterationSize, slowQueryThresholdNs } from './flags.ts';
 import { serverRequestCounters, type OperationMetricName } from './metrics.ts';
-import type { ClientWrite, WriteOutcome } from './write/mutation.ts';
+import { isAtomicWrite, type ClientWrite, type WriteOutcome } from './write/mutation.ts';
+import { duplicateRequestRefusal } from './write/duplicated-writes.ts';
+import { STATUS_INVALID_ARGUMENT, STATUS_OK } from './status.ts';
 import { readBatchGet, readGet, readMultiGet, readSortKeyCount, readTtl, type ReadContext, type ResponseBase } from './read/read-ops.ts';
 import type { Replica, ServingPrimary } from './replica.ts';
 import { continueScan, startScan, type ScanContext } from './read/scanner.ts';
@@ -89,7 +98,10 @@ export interface DataPlane {
   readonly refusals: Map<string, number>;
 }
 
-export function registerDataPlane(rpc: RpcServer, stub: ReplicaStub, hotkeys?: HotkeyDetectors): DataPlane {
+/** Microseconds per millisecond, for the lag of a duplicated write behind its master's write time. */
+const US_PER_MS = 1000n;
+
+export function registerDataPlane(rpc: RpcServer, stub: ReplicaStub, hotkeys?: HotkeyDetectors, duplicationGroup?: DuplicationGroup): DataPlane {
   const self = stub.self;
   const counters = serverRequestCounters();
   const refusals = new Map<string, number>();
@@ -211,9 +223,11 @@ export function registerDataPlane(rpc: RpcServer, stub: ReplicaStub, hotkeys?: H
       const args = decode(definition, request.frame);
       if (args === undefined) return refuse('write', { error: 'ERR_INVALID_DATA' });
       if (keyOf && !keyHashMatches(request.frame.header.partitionHash, keyOf(args))) return refuse('write', { error: 'ERR_INVALID_PARAMETERS' });
+      const { replica, serving } = admitted;
+      const write = toWrite(args);
+      if (isAtomicWrite(write) && replica.info.duplicating && !replica.info.atomicIdempotent) return refuse('write', { error: 'ERR_OPERATION_DISABLED' });
       try {
-        const { replica, serving } = admitted;
-        const { decree, outcome } = await serving.path.submit(toWrite(args), bodyBytesOf(request.frame));
+        const { decree, outcome } = await serving.path.submit(write, bodyBytesOf(request.frame));
         hotkeys?.onWrite(replica, definition.name, args, outcome);
         replica.metrics.record(metric, Number(process.hrtime.bigint() - startNs));
         replica.metrics.committedRequests.increment();
@@ -312,6 +326,34 @@ export function registerDataPlane(rpc: RpcServer, stub: ReplicaStub, hotkeys?: H
   });
   registerWrite(RPCS.RPC_RRDB_RRDB_CHECK_AND_SET, 'check_and_set', (request) => ({ op: 'check_and_set', request }), undefined, checkResponse);
   registerWrite(RPCS.RPC_RRDB_RRDB_CHECK_AND_MUTATE, 'check_and_mutate', (request) => ({ op: 'check_and_mutate', request }), undefined, checkResponse);
+
+  // Without a duplication group no cluster id is configured.
+  const refusalOfClusterId = (id: number): string | undefined => duplicationGroup ? duplicationGroup.refusalOfClusterId(id) : 'request cluster id is unconfigured';
+  const duplicated = (response: DuplicateResponse): RpcReply => ({ error: 'ERR_OK', result: encodeResult(RPCS.RPC_RRDB_RRDB_DUPLICATE.result, response) });
+  rpc.register(RPCS.RPC_RRDB_RRDB_DUPLICATE.name, async (request: RpcRequest) => {
+    const admitted = await admitThrottled(request.frame, 'write');
+    if (!('replica' in admitted)) return refuse('write', admitted);
+    const args = decode(RPCS.RPC_RRDB_RRDB_DUPLICATE, request.frame);
+    if (args === undefined) return refuse('write', { error: 'ERR_INVALID_DATA' });
+    const { replica, serving } = admitted;
+    const hint = duplicateRequestRefusal(args, refusalOfClusterId);
+    if (hint !== undefined) {
+      log.warn({ gpid: `${replica.gpid.appId}.${replica.gpid.partitionIndex}`, from: `${request.remoteAddress}:${request.remotePort}`, hint }, 'DUPLICATE request refused');
+      return duplicated({ error: STATUS_INVALID_ARGUMENT, errorHint: hint });
+    }
+    if (args.entries.length === 0) return duplicated({ error: STATUS_OK });
+    try {
+      const { outcome } = await serving.path.submit({ op: 'duplicate', request: args }, bodyBytesOf(request.frame));
+      replica.metrics.committedRequests.increment();
+      const metrics = replica.duplicationMetrics;
+      metrics.followerRequests.increment(args.entries.length);
+      const nowMs = BigInt(Date.now());
+      for (const entry of args.entries) metrics.followerTimeLagMs.observe(Number(nowMs - (entry.timestamp ?? 0n) / US_PER_MS));
+      return duplicated({ error: outcome.error, ...(outcome.hint !== undefined && { errorHint: outcome.hint }) });
+    } catch (error) {
+      return failureOf('write', request.frame, error);
+    }
+  });
 
   return { refusals };
 }

@@ -1,7 +1,8 @@
 // The replica server's admin HTTP calls (spec pegasus-http §6).
 import { parseCInteger } from '../config/index.ts';
 import { nj, type AdminRequest, type AdminResponse, type HttpRouter } from '../net/index.ts';
-import { PartitionStatus } from '../wire/index.ts';
+import { DuplicationFailMode, PartitionStatus } from '../wire/index.ts';
+import { duplicationEnabled } from './duplication/index.ts';
 import type { ReplicaStub } from './stub.ts';
 
 const INT32_MAX = 0x7fffffffn;
@@ -48,6 +49,43 @@ export function manualCompactionCall(stub: ReplicaStub, request: AdminRequest): 
   return { status: 200, body: nj({ status: counts }) };
 }
 
+interface DuplicationStateJson {
+  duplicating: boolean;
+  fail_mode: string;
+  not_confirmed_mutations_num: number;
+  not_duplicated_mutations_num: number;
+  remote_app_name: string;
+}
+
+/**
+ * `/replica/duplication?appid=<id>`: per duplication, each primary of the table here with its
+ * lag behind the last committed decree, unconfirmed and unshipped (spec pegasus-http §6.1).
+ */
+export function duplicationCall(stub: ReplicaStub, request: AdminRequest): AdminResponse {
+  if (!duplicationEnabled.value) return { status: 404, body: 'duplication is not enabled [FLAGS_duplication_enabled=false]' };
+  const raw = request.query.get('appid');
+  if (raw === undefined) return { status: 400, body: 'appid should not be empty' };
+  const appId = parseAppId(raw);
+  if (appId === undefined) return { status: 400, body: `invalid appid=${raw}` };
+  const primaries = stub.replicas().filter((replica) => replica.gpid.appId === appId && replica.status === PartitionStatus.PS_PRIMARY);
+  if (primaries.length === 0) return { status: 404, body: `no primary for app [appid=${appId}]` };
+  const byDupid: Record<string, Record<string, DuplicationStateJson>> = {};
+  for (const replica of primaries) {
+    const lastCommitted = replica.lastCommittedDecree;
+    for (const state of replica.duplication.states()) {
+      (byDupid[String(state.dupid)] ??= {})[`${replica.gpid.appId}.${replica.gpid.partitionIndex}`] = {
+        duplicating: state.duplicating,
+        fail_mode: DuplicationFailMode[state.failMode] ?? String(state.failMode),
+        not_confirmed_mutations_num: Math.max(0, lastCommitted - state.confirmedDecree),
+        not_duplicated_mutations_num: Math.max(0, lastCommitted - state.lastDecree),
+        remote_app_name: state.remoteAppName,
+      };
+    }
+  }
+  if (Object.keys(byDupid).length === 0) return { status: 404, body: `no duplication assigned for app [appid=${appId}]` };
+  return { status: 200, body: nj(byDupid) };
+}
+
 export function registerReplicaHttpCalls(router: HttpRouter, stub: ReplicaStub): void {
   router.register({
     path: 'replica/data_version',
@@ -60,5 +98,11 @@ export function registerReplicaHttpCalls(router: HttpRouter, stub: ReplicaStub):
     parameters: 'app_id=<app_id>',
     description: 'Query the manual compaction status of an app.',
     handler: (request) => manualCompactionCall(stub, request),
+  });
+  router.register({
+    path: 'replica/duplication',
+    parameters: 'appid=<appid>',
+    description: 'Query the duplication status of an app.',
+    handler: (request) => duplicationCall(stub, request),
   });
 }

@@ -26,6 +26,7 @@ import { ReplicaCore, type ChangeType, type CoreAction, type CoreOptions, type R
 import type { Membership, PeerMessage } from './pacifica/messages.ts';
 import { ScannerContexts } from './read/scanner.ts';
 import { ReplicaThrottling } from './throttling/replica-throttling.ts';
+import { DuplicationManager, duplicationMetrics, type DuplicateSender, type DuplicationMetrics } from './duplication/index.ts';
 import {
   parseUsageScenario, SCENARIO_SETTINGS, ScenarioRecorder, USAGE_SCENARIO_ENV, WRITE_BUFFER_SIZE_ENV, writeBufferBytesFor, type UsageScenario,
 } from './usage-scenario.ts';
@@ -132,6 +133,8 @@ export interface ReplicaServices {
   sharedLog?: SharedLog;
   /** The server's compaction slots (`max_concurrent_running_count` counts per server); default: the replica's own. */
   compactionSlots?: CompactionSlots;
+  /** Duplication: this cluster's id for the timetags of its writes, and the sending side of the duplicators. */
+  duplication?: { clusterId: number; sender: DuplicateSender };
 }
 
 /** Where a replica keeps its private mutation log. */
@@ -193,6 +196,9 @@ export class Replica implements MutationCommitter {
   readonly throttling: ReplicaThrottling;
   /** Manual compactions and TTL sweeps of the store. */
   readonly compaction: CompactionService;
+  /** The duplications this replica ships (as primary) or keeps the log for (otherwise). */
+  readonly duplication: DuplicationManager;
+  readonly duplicationMetrics: DuplicationMetrics;
   info: AppInfo;
   config: PartitionConfiguration | undefined;
   envs: ReplicaEnvs;
@@ -248,6 +254,22 @@ export class Replica implements MutationCommitter {
       deferredAppliesMax: () => SCENARIO_SETTINGS[this.envs.usageScenario].deferredAppliesMax,
     });
     this.scenarioRecorder = new ScenarioRecorder(gpidText(gpid));
+    this.duplicationMetrics = duplicationMetrics(this.metrics.entity, () => this.duplication.lag());
+    this.duplication = new DuplicationManager({
+      gpid,
+      appName: () => this.info.appName,
+      clusterId: () => this.clusterId,
+      isPrimary: () => this.role === 'primary' && this.state === 'serving',
+      lastCommittedDecree: () => this.lastCommittedDecree,
+      lastAppliedDecree: () => this.store?.lastAppliedDecree ?? 0,
+      readLog: (after) => {
+        const mutationLog = this.parts?.mutationLog;
+        return mutationLog ? mutationLog.readAfter(after) : Promise.reject(new PteronError('ERR_INVALID_STATE', 'the replica is not open'));
+      },
+      syncStore: () => this.store ? this.store.syncApplied() : Promise.reject(new PteronError('ERR_INVALID_STATE', 'the replica is not open')),
+      sender: services.duplication?.sender,
+      metrics: this.duplicationMetrics,
+    });
     this.scanners = new ScannerContexts(() => scanContextTimeoutMs.value, () => scanContextsMax.value);
   }
 
@@ -319,6 +341,11 @@ export class Replica implements MutationCommitter {
     return this.parts?.core.lastCommitted ?? 0;
   }
 
+  /** This cluster's id (`[duplication-group]`), which the timetags of the writes applied here carry; 0 without one. */
+  get clusterId(): number {
+    return this.services.duplication?.clusterId ?? 0;
+  }
+
   /** The write buffer the store opens with, from the table's envs (./usage-scenario.ts). */
   private writeBufferBytesOnOpen(): number {
     return writeBufferBytesFor(this.envs.usageScenario, this.envs.writeBufferBytes);
@@ -350,7 +377,7 @@ export class Replica implements MutationCommitter {
           parts: {
             store,
             mutationLog: opened.log,
-            applier: new StoreApplier(store, () => ({ defaultTtlSeconds: this.envs.defaultTtlSeconds })),
+            applier: new StoreApplier(store, () => ({ defaultTtlSeconds: this.envs.defaultTtlSeconds, clusterId: this.clusterId })),
             core: new ReplicaCore(coreOptionsFromFlags(this.self), {
               lastApplied: store.lastAppliedDecree,
               ballot: this.savedBallotOnDisk,
@@ -427,13 +454,13 @@ export class Replica implements MutationCommitter {
     }
   }
 
-  /** Makes the applied state durable, then drops the log up to it. */
+  /** Makes the applied state durable, then drops the log up to it, but never what a duplication has yet to ship. */
   private async syncAndCollectLog({ store, mutationLog }: OpenParts): Promise<void> {
     if (this.syncing) return;
     this.syncing = true;
     try {
       const durable = await store.syncApplied();
-      await mutationLog.gc(durable);
+      await mutationLog.gc(Math.min(durable, this.duplication.logCollectableUpTo));
     } catch (error) {
       log.warn({ gpid: gpidText(this.gpid), err: (error as Error).message }, 'could not sync the store or collect the mutation log');
     } finally {
@@ -566,7 +593,10 @@ export class Replica implements MutationCommitter {
     const { core } = serving.parts;
     this.flushDeferredApplies();
     log.info({ gpid: gpidText(this.gpid), from: previous, to: role, ballot: core.ballot }, 'replica role changed');
-    if (previous === 'primary') this.stopWritePath(new NotPrimaryError('the replica is no longer primary'));
+    if (previous === 'primary') {
+      this.stopWritePath(new NotPrimaryError('the replica is no longer primary'));
+      this.duplication.removeAll();
+    }
     if (role === 'primary') {
       const writePath = new MutationPath({
         committer: this,
@@ -657,6 +687,7 @@ export class Replica implements MutationCommitter {
     const wasOpening = this.state === 'opening';
     const writePath = this.serving?.path;
     this.stopWritePath(new PteronError('ERR_INVALID_STATE', 'the replica is closing'));
+    this.duplication.removeAll();
     // An open still under way sees the closing state and closes what it opened itself.
     this.lifecycle = { state: 'closing', parts: this.parts };
     if (wasOpening) await this.opened;

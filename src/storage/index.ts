@@ -12,7 +12,7 @@ export {
   keySuccessor, hashKeyBounds, sortKeyBounds, compositeBounds, inBounds,
   EPOCH_2016_UNIX_SECONDS, DATA_VERSION_LATEST, NO_EXPIRY, EXPIRE_TS_MAX,
   valueHeaderBytes, now2016Seconds, expireTsToDate, isExpireTsPassed, ttlToExpireTs, ttlRemainingSeconds,
-  valueVersionOf, readExpireTs, decodeValue, encodeValue, withExpireTs, isExpired, makeTimetag, splitTimetag,
+  valueVersionOf, readExpireTs, decodeValue, encodeValue, withExpireTs, isExpired, makeTimetag, splitTimetag, TIMESTAMP_US_MAX,
   META_PREFIX, DATA_PREFIX, dataStoreKey, compositeKeyOf, metaStoreKey, dataFamilyBounds,
   toDataFamilyBounds,
   type KeyParts, type KeyBounds, type StoredRecord, type SortKeyRange, type CompositeRange, type ValueParts, type TimetagParts,

@@ -329,7 +329,8 @@ export function isExpired(raw: Uint8Array, now: number, dbDataVersion: number = 
 
 // Timetag = [timestamp µs: 56 bits][cluster id: 7 bits][deleted flag: 1 bit]; it orders writes
 // for last-writer-wins between duplicated clusters.
-const TIMESTAMP_US_MAX = (1n << 56n) - 1n;
+/** The largest microseconds a timetag holds (56 bits). */
+export const TIMESTAMP_US_MAX = (1n << 56n) - 1n;
 const CLUSTER_ID_MAX = 0x7f;
 
 export interface TimetagParts {

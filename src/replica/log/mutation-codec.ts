@@ -7,7 +7,8 @@
 //   per write:
 //     u8 op code (below)
 //     remove:  thrift binary (i32 length + bytes): the composite key
-//     others:  the request struct in thrift binary protocol (its rrdb.thrift codec)
+//     others:  the request struct in thrift binary protocol (its rrdb.thrift codec; duplicate:
+//              duplicate_request, the entries as the other cluster shipped them)
 //
 // The request is kept as the client's request (not storage ops) so that every replica replays
 // the same request against the same state. Op codes are on disk: never renumber them.
@@ -18,7 +19,7 @@
 import { PteronError, assert } from '../../base/index.ts';
 import {
   ThriftDecodeError, ThriftReader, ThriftWriter,
-  checkAndMutateRequestCodec, checkAndSetRequestCodec, incrRequestCodec, multiPutRequestCodec, multiRemoveRequestCodec, updateRequestCodec,
+  checkAndMutateRequestCodec, checkAndSetRequestCodec, duplicateRequestCodec, incrRequestCodec, multiPutRequestCodec, multiRemoveRequestCodec, updateRequestCodec,
 } from '../../wire/index.ts';
 import type { ClientWrite, Mutation, WriteOp } from '../write/mutation.ts';
 
@@ -32,6 +33,7 @@ const OP_CODES: Readonly<Record<WriteOp, number>> = {
   incr: 5,
   check_and_set: 6,
   check_and_mutate: 7,
+  duplicate: 8,
 };
 
 /** Fixed part: version, decree, ballot, timestamp, write count. */
@@ -67,6 +69,9 @@ function writeClientWrite(writer: ThriftWriter, write: ClientWrite): void {
     case 'check_and_mutate':
       checkAndMutateRequestCodec.write(writer, write.request);
       return;
+    case 'duplicate':
+      duplicateRequestCodec.write(writer, write.request);
+      return;
   }
 }
 
@@ -87,6 +92,8 @@ function readClientWrite(reader: ThriftReader): ClientWrite {
       return { op: 'check_and_set', request: checkAndSetRequestCodec.read(reader) };
     case OP_CODES.check_and_mutate:
       return { op: 'check_and_mutate', request: checkAndMutateRequestCodec.read(reader) };
+    case OP_CODES.duplicate:
+      return { op: 'duplicate', request: duplicateRequestCodec.read(reader) };
     default:
       throw invalid(`unknown write op code ${opCode} at offset ${reader.offset - 1}`);
   }

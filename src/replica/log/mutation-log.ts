@@ -288,6 +288,29 @@ export class MutationLog {
     });
   }
 
+  /**
+   * The records of every file that holds a decree after `decree`, in append order, and the bytes
+   * read, for a reader beside the writer (duplication): the file being written is read up to its
+   * last whole record. A file collected meanwhile is skipped.
+   */
+  async readAfter(decree: number): Promise<{ records: LogRecord[]; bytes: number }> {
+    const records: LogRecord[] = [];
+    let bytes = 0;
+    for (const file of this.files.filter((candidate) => candidate.maxDecree > decree)) {
+      const filePath = path.join(this.dir, file.name);
+      let content: Buffer;
+      try {
+        content = await readFile(filePath);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw error;
+      }
+      bytes += content.length;
+      for (const record of scanRecords(content, filePath).records) if (record.mutation.decree > decree) records.push(record);
+    }
+    return { records, bytes };
+  }
+
   /** Deletes every file, other than the one being written, whose records all have decree <= durableDecree. */
   gc(durableDecree: number): Promise<number> {
     let removed = 0;

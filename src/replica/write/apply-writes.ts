@@ -7,8 +7,9 @@
 // of being stored raw (or aborting the process); a negative expire_ts (which Pegasus stores as a
 // year-2084+ u32) is stored as the largest expire_ts a value may carry, 0x7fffffff.
 import { EXPIRE_TS_MAX, encodeKey, isValidKey, makeTimetag, type MutationOp, type StoredRecord } from '../../storage/index.ts';
-import { MutateOperation, UpdateType, type IncrRequest } from '../../wire/index.ts';
+import { MutateOperation, UpdateType, type DuplicateRequest, type IncrRequest } from '../../wire/index.ts';
 import type { ClientWrite, Mutation, WriteOutcome } from './mutation.ts';
+import { decodeRawMessage, MalformedEntryError, type DuplicatedWrite } from './duplicated-writes.ts';
 import { addInt64, evaluateCheck, isCheckTypeSupported, parseInt64 } from '../predicates.ts';
 import { STATUS_INVALID_ARGUMENT, STATUS_OK, STATUS_TRY_AGAIN } from '../status.ts';
 
@@ -102,6 +103,8 @@ async function applyWrite(write: ClientWrite, builder: MutationBuilder, env: App
     }
     case 'incr':
       return applyIncr(write.request, builder, env);
+    case 'duplicate':
+      return applyDuplicate(write.request, builder, env);
     case 'check_and_set': {
       const request = write.request;
       const none = { returned: false, exist: false, value: EMPTY };
@@ -137,6 +140,45 @@ async function applyWrite(write: ClientWrite, builder: MutationBuilder, env: App
       return { error: STATUS_OK, check };
     }
   }
+}
+
+/**
+ * Another cluster's writes, each entry as Pegasus's follower applies it: its puts carry the
+ * entry's timetag (its timestamp and cluster id) and, with verify_timetag, are dropped when the
+ * live record's timetag is not older (last writer wins); removes delete. All or nothing: an
+ * entry that fails (it does not decode, a bad key) leaves the mutation without ops.
+ */
+async function applyDuplicate(request: DuplicateRequest, builder: MutationBuilder, env: ApplyEnv): Promise<WriteOutcome> {
+  let writes: DuplicatedWrite[];
+  try {
+    writes = request.entries.map((entry) => decodeRawMessage(entry.taskCode, entry.rawMessage));
+  } catch (error) {
+    if (error instanceof MalformedEntryError) return { error: STATUS_INVALID_ARGUMENT, hint: error.hint };
+    throw error;
+  }
+  // The timetags this mutation gave keys so far (undefined: removed), which the store does not show yet.
+  const written = new Map<string, bigint | undefined>();
+  const localTimetag = async (key: Buffer): Promise<bigint | undefined> => {
+    const text = key.toString('latin1');
+    return written.has(text) ? written.get(text) : (await env.read(key))?.timetag;
+  };
+  const accepted: MutationOp[] = [];
+  for (const [index, write] of writes.entries()) {
+    const entry = request.entries[index]!;
+    const entryBuilder = new MutationBuilder({ timestampUs: entry.timestamp ?? 0n }, { ...env, clusterId: entry.clusterId ?? 0 });
+    const outcome = await applyWrite(write, entryBuilder, env);
+    if (outcome.error !== STATUS_OK) return { error: outcome.error, hint: `entry ${index} (${entry.taskCode}) is invalid` };
+    for (const op of entryBuilder.ops) {
+      if (op.type === 'put' && entry.verifyTimetag) {
+        const local = await localTimetag(op.key);
+        if (local !== undefined && local >= (op.timetag ?? 0n)) continue;
+      }
+      written.set(op.key.toString('latin1'), op.type === 'put' ? op.timetag ?? 0n : undefined);
+      accepted.push(op);
+    }
+  }
+  builder.ops.push(...accepted);
+  return { error: STATUS_OK };
 }
 
 function checkResult(returnCheckValue: boolean, current: StoredRecord | undefined): WriteOutcome['check'] {

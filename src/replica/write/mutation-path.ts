@@ -23,7 +23,7 @@
 import { PteronError, assert, log } from '../../base/index.ts';
 import { now2016Seconds, type ReplicaStore } from '../../storage/index.ts';
 import { applyMutationWrites, makeIdempotent, type ApplyEnv, type IdempotentForm } from './apply-writes.ts';
-import { isBatchable, readsBeforeWrite, type ClientWrite, type Mutation, type WriteOutcome } from './mutation.ts';
+import { isAtomicWrite, isBatchable, readsBeforeWrite, type ClientWrite, type Mutation, type WriteOutcome } from './mutation.ts';
 
 export interface CommitResult {
   decree: number;
@@ -203,7 +203,7 @@ export class MutationPath {
 
   /** An atomic write (never batched) of a table that makes them idempotent. */
   private madeIdempotent(next: WaitingMutation): boolean {
-    return this.idempotence !== undefined && readsBeforeWrite(next.writes[0]!) && this.idempotence.enabled();
+    return this.idempotence !== undefined && isAtomicWrite(next.writes[0]!) && this.idempotence.enabled();
   }
 
   private convert(atomic: WaitingMutation): void {
@@ -283,6 +283,8 @@ export class MutationPath {
 /** Defaults the applier reads from the table when it applies a mutation. */
 export interface ApplySettings {
   defaultTtlSeconds: number;
+  /** This cluster's id for the timetags (default 0: no `[duplication-group]`). */
+  clusterId?: number;
 }
 
 const UNIX_MS_PER_US = 1000n;
@@ -333,6 +335,7 @@ export class StoreApplier {
       read: (key) => this.store.get(key),
       now: now2016Seconds(Number(timestampUs / UNIX_MS_PER_US)),
       defaultTtlSeconds: this.settings().defaultTtlSeconds,
+      clusterId: this.settings().clusterId ?? 0,
     };
   }
 }

@@ -3,7 +3,7 @@
 // replica that applies it (today the primary; with PacificA the secondaries too) executes the
 // same requests against the same state and gets the same result.
 import type {
-  CheckAndMutateRequest, CheckAndSetRequest, IncrRequest, MultiPutRequest, MultiRemoveRequest, UpdateRequest,
+  CheckAndMutateRequest, CheckAndSetRequest, DuplicateRequest, IncrRequest, MultiPutRequest, MultiRemoveRequest, UpdateRequest,
 } from '../../wire/index.ts';
 
 export type ClientWrite =
@@ -13,7 +13,9 @@ export type ClientWrite =
   | { op: 'multi_remove'; request: MultiRemoveRequest }
   | { op: 'incr'; request: IncrRequest }
   | { op: 'check_and_set'; request: CheckAndSetRequest }
-  | { op: 'check_and_mutate'; request: CheckAndMutateRequest };
+  | { op: 'check_and_mutate'; request: CheckAndMutateRequest }
+  /** Writes another cluster's replica shipped here (RPC_RRDB_RRDB_DUPLICATE), each with its own timetag. */
+  | { op: 'duplicate'; request: DuplicateRequest };
 
 export type WriteOp = ClientWrite['op'];
 
@@ -27,6 +29,8 @@ export interface WriteOutcome {
   newValue?: bigint;
   /** check_and_set / check_and_mutate: the check value, when the request asked for it. */
   check?: { returned: boolean; exist: boolean; value: Buffer };
+  /** duplicate: why it was refused. */
+  hint?: string;
 }
 
 export interface Mutation {
@@ -44,5 +48,10 @@ export function isBatchable(write: ClientWrite): boolean {
 
 /** Writes whose result depends on the current value: they must see every earlier decree applied. */
 export function readsBeforeWrite(write: ClientWrite): boolean {
+  return write.op === 'incr' || write.op === 'check_and_set' || write.op === 'check_and_mutate' || write.op === 'duplicate';
+}
+
+/** Writes that are not idempotent: a table that is duplicated refuses them unless it makes them idempotent. */
+export function isAtomicWrite(write: ClientWrite): boolean {
   return write.op === 'incr' || write.op === 'check_and_set' || write.op === 'check_and_mutate';
 }

@@ -11,7 +11,8 @@ import { addServerStat, registerRemoteCommand } from '../../diag/remote/index.ts
 import { ClientGate, replicaRemoteCommands } from './commands.ts';
 import { formatHostPort, isInvalidHostPort, log, parseHostPort, parseHostPortList } from '../../base/index.ts';
 import { defineFlag, onFlagChange, type LoadedConfig } from '../../config/index.ts';
-import { appInfoFromJson, appInfoFromWire, appInfoToJson, appInfoToWire, CONFIG_TYPE_VALUES, gpidText, livenessTimingFromFlags, metaServerList, partitionConfigurationFromWire, partitionConfigurationToWire, type AppInfo, type ConfigType, type PartitionConfiguration } from '../../cluster/index.ts';
+import { ClientDuplicateSender, startDuplicationSync } from './duplication.ts';
+import { appInfoFromJson, appInfoFromWire, appInfoToJson, appInfoToWire, CONFIG_TYPE_VALUES, duplicationGroupFromConfig, gpidText, livenessTimingFromFlags, metaServerList, partitionConfigurationFromWire, partitionConfigurationToWire, type AppInfo, type ConfigType, type PartitionConfiguration } from '../../cluster/index.ts';
 import { defineMetric, serverEntity } from '../../metrics/index.ts';
 import { registerOnewayRpc, registerTypedRpc, RpcClient } from '../../net/index.ts';
 import { dataDir, type PteronServer } from '../server.ts';
@@ -47,7 +48,7 @@ const META_RPC_TIMEOUT_MS = 3000;
 /** How long a graceful stop waits for the meta to take this server out of its partitions. */
 const GRACEFUL_LEAVE_MS_MAX = 3000;
 
-export async function installReplica(server: PteronServer, _config: LoadedConfig): Promise<() => Promise<void>> {
+export async function installReplica(server: PteronServer, config: LoadedConfig): Promise<() => Promise<void>> {
   const self = `${server.identity.host}:${server.identity.port}`;
   const startTimeMs = BigInt(server.identity.startTime.getTime());
   // Beacons, the lease, the choice of meta and the config sync (src/replica/meta-link.ts).
@@ -59,6 +60,8 @@ export async function installReplica(server: PteronServer, _config: LoadedConfig
   }, clockMs());
   let meta = new RpcClient(parseHostPort(link.meta), { timeoutMs: META_RPC_TIMEOUT_MS });
   const peers = new PeerTransport(self, 5000);
+  const duplicationGroup = duplicationGroupFromConfig(config);
+  const duplicateSender = new ClientDuplicateSender(duplicationGroup);
   const checkpoints = new CheckpointServer(path.join(dataDir.value, 'replica', 'learn'));
   await checkpoints.clearLeftovers();
   const services: ReplicaServices = {
@@ -73,13 +76,14 @@ export async function installReplica(server: PteronServer, _config: LoadedConfig
     fetchCheckpoint: (replica, store, from, signature) =>
       fetchCheckpoint(peers.client(from), replica.gpid, replica.info.partitionCount, self, signature, store, path.join(replica.dir, 'learn')),
     leaseValid: () => link.leaseValid(clockMs()),
+    duplication: { clusterId: duplicationGroup.ownClusterIdOrZero(), sender: duplicateSender },
   };
   const stub = new ReplicaStub({ self, dataDir: dataDir.value, services });
   const loaded = await stub.loadFromDisk();
   if (loaded > 0) log.info({ replicas: loaded }, 'replicas found on disk');
   const clientGate = new ClientGate();
   const hotkeys = new HotkeyDetectors(stub, collectorSettingsFromFlags(() => Math.floor(Date.now() / 1000)));
-  registerDataPlane(clientGate.gatedRpc(server.rpc), stub, hotkeys);
+  registerDataPlane(clientGate.gatedRpc(server.rpc), stub, hotkeys, duplicationGroup);
   // An operator's request, not a client's: replica.deny-client does not refuse it.
   registerTypedRpc(server.rpc, RPCS.RPC_DETECT_HOTKEY, (request) => hotkeys.handle(request));
   // A meta in recovery mode rebuilds its tables and partitions from what each replica server holds.
@@ -263,14 +267,17 @@ export async function installReplica(server: PteronServer, _config: LoadedConfig
   });
   onFlagChange(configSyncIntervalMs, () => step({ kind: 'sync_interval_changed', intervalMs: configSyncIntervalMs.value }));
   step({ kind: 'tick' });
+  const stopDuplicationSync = startDuplicationSync(self, stub, () => meta);
   return async () => {
     await leaveGracefully();
     stopped = true;
     clearTimeout(timer);
     clearInterval(hotkeyTimer);
+    stopDuplicationSync();
     meta.close();
     await stub.close();
     peers.close();
+    await duplicateSender.close();
     await checkpoints.close();
   };
 }
