@@ -1,8 +1,8 @@
 // The replica server's admin HTTP calls (spec pegasus-http §6).
+import { duplicationEnabled } from '../cluster/index.ts';
 import { parseCInteger } from '../config/index.ts';
 import { nj, type AdminRequest, type AdminResponse, type HttpRouter } from '../net/index.ts';
 import { DuplicationFailMode, PartitionStatus } from '../wire/index.ts';
-import { duplicationEnabled } from './duplication/index.ts';
 import type { ReplicaStub } from './stub.ts';
 
 const INT32_MAX = 0x7fffffffn;

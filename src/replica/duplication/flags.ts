@@ -19,11 +19,3 @@ export const dupMaxAllowedWriteSize = defineFlag({
   mutable: true,
   description: 'The maximum piece of request can be add to the duplication batch, 0 means no check',
 });
-
-export const duplicationEnabled = defineFlag({
-  section: 'replication',
-  name: 'duplication_enabled',
-  type: 'FV_BOOL',
-  default: true,
-  description: 'is duplication enabled',
-});

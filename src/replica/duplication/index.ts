@@ -6,5 +6,5 @@ export { ReplicaDuplicator, INVALID_DECREE, type DuplicateSender, type Duplicate
 export { batchMutations, committedMutationsAfter, entriesOf, type DuplicateBatch, type LoadedMutations } from './batching.ts';
 export { onShipFailure, SHIP_ATTEMPTS_MAX, type ShipFailureAction } from './fail-mode.ts';
 export { duplicationMetrics, type DuplicationMetrics } from './metrics.ts';
-export { duplicationEnabled, duplicationSyncPeriodSecond, dupMaxAllowedWriteSize } from './flags.ts';
+export { duplicationSyncPeriodSecond, dupMaxAllowedWriteSize } from './flags.ts';
 export { applyDuplicationMap, duplicationConfirmList, type SyncedReplica } from './sync.ts';

@@ -3,10 +3,10 @@
 // RPC_CM_DUPLICATION_SYNC with the meta (replica/duplication/sync.ts decides what it carries).
 import { formatHostPort, log, parseHostPort } from '../../base/index.ts';
 import { createClient, type PegasusClient } from '../../client/index.ts';
-import type { DuplicationGroup } from '../../cluster/index.ts';
+import { duplicationEnabled, type DuplicationGroup } from '../../cluster/index.ts';
 import type { RpcClient } from '../../net/index.ts';
 import {
-  applyDuplicationMap, duplicationConfirmList, duplicationEnabled, duplicationSyncPeriodSecond, type DuplicateSender, type DuplicateTarget,
+  applyDuplicationMap, duplicationConfirmList, duplicationSyncPeriodSecond, type DuplicateSender, type DuplicateTarget,
 } from '../../replica/duplication/index.ts';
 import type { ReplicaStub } from '../../replica/stub.ts';
 import { RPCS, type DuplicateRequest, type DuplicateResponse } from '../../wire/index.ts';
