@@ -45,16 +45,30 @@ export async function availableTables(meta: MetaCaller): Promise<TablePrimaries[
   return tables;
 }
 
-/** One GET of `pathAndQuery` from `node`'s admin HTTP port, parsed as a metrics sample. */
-export async function fetchMetricsSample(node: string, pathAndQuery: string): Promise<MetricsSample> {
+/** Why a fetch failed: its message and the cause's code (ECONNREFUSED, ...) when there is one. */
+function fetchFailure(error: unknown): string {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  const detail = cause?.code ?? cause?.message;
+  return detail ? `${(error as Error).message} (${detail})` : (error as Error).message;
+}
+
+/** The body of a GET of `pathAndQuery` from `node`'s admin HTTP port; throws MetricsSampleError on a failure or a status other than 200. */
+export async function getMetricsBody(node: string, pathAndQuery: string): Promise<string> {
   let response: Response;
+  let body: string;
   try {
     response = await fetch(`http://${node}${pathAndQuery}`, { signal: AbortSignal.timeout(METRICS_TIMEOUT_MS) });
+    body = await response.text();
   } catch (error) {
-    throw new MetricsSampleError(`get metrics from ${node} failed: ${(error as Error).message}`);
+    throw new MetricsSampleError(`get metrics from ${node} failed: ${fetchFailure(error)}`);
   }
-  const body = await response.text();
   if (response.status !== 200) throw new MetricsSampleError(`get metrics from ${node} failed: HTTP ${response.status}: ${body.trim()}`);
+  return body;
+}
+
+/** One replica server's /metrics answer to `pathAndQuery`, parsed as a sample. */
+export async function fetchMetricsSample(node: string, pathAndQuery: string): Promise<MetricsSample> {
+  const body = await getMetricsBody(node, pathAndQuery);
   try {
     return parseMetricsSample(body);
   } catch (error) {
