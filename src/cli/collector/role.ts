@@ -13,8 +13,7 @@ import {
 import { defineFlag, type LoadedConfig } from '../../config/index.ts';
 import { defineMetric, metricRegistry, type Gauge, type MetricEntity, type MetricPrototype, type Unit } from '../../metrics/index.ts';
 import type { PteronServer } from '../../server/index.ts';
-import { MetaClient } from '../shell/index.ts';
-import { aliveReplicaServers, availableTables, fetchMetricsSamples } from '../shell/table-stats.ts';
+import { aliveReplicaServers, availableTables, fetchMetricsSamples, MetaClient } from '../shell/index.ts';
 import {
   ALL_TABLES_ROW, appStatCounters, HotspotCalculator, hotspotCounters, renderPerfCounter, type HotspotResult, type PerfCounter,
 } from './counters.ts';
