@@ -3,6 +3,7 @@ import type { LoadedConfig } from '../config/index.ts';
 import { installMeta } from '../server/index.ts';
 import { installReplica } from '../server/replica/role.ts';
 import type { PteronServer } from '../server/index.ts';
+import { installCollector } from './collector/role.ts';
 
 export interface RoleDefinition {
   defaultPort: number;
@@ -13,5 +14,5 @@ export interface RoleDefinition {
 export const ROLES: Record<string, RoleDefinition> = {
   meta: { defaultPort: 34601, install: installMeta },
   replica: { defaultPort: 34801, install: installReplica },
-  collector: { defaultPort: 34101 },
+  collector: { defaultPort: 34101, install: installCollector },
 };

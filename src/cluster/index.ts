@@ -9,3 +9,4 @@ export * from './tables.ts';
 export * from './throttling-env.ts';
 export * from './duplication-config.ts';
 export * from './duplication-json.ts';
+export * from './app-stat.ts';

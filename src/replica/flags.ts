@@ -207,3 +207,12 @@ export const learnCacheBytesMax = defineFlag({
   description: 'The most bytes (keys and values) of committed mutations a replica keeps in memory for learners',
   validator: (value) => value >= 1024,
 });
+
+export const updateRdbStatIntervalS = defineFlag({
+  section: 'pegasus.server',
+  name: 'update_rdb_stat_interval',
+  type: 'FV_INT32',
+  default: 60,
+  description: 'The interval seconds to update RocksDB statistics, in seconds.',
+  validator: (value) => value >= 1,
+});

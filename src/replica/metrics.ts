@@ -2,7 +2,7 @@
 // attributes table_id/partition_id) request counters and latency percentiles for every RRDB
 // operation, expired/filtered read counters, the requests throttling delayed or rejected; per
 // server the failed and busy request counters.
-import { defineMetric, metricRegistry, serverEntity, type Counter, type MetricEntity, type MetricPrototype, type Percentile } from '../metrics/index.ts';
+import { defineMetric, metricRegistry, serverEntity, type Counter, type Gauge, type MetricEntity, type MetricPrototype, type Percentile } from '../metrics/index.ts';
 
 /** The operations that have a request counter and a latency percentile of their own. */
 export const OPERATION_METRIC_NAMES = [
@@ -56,6 +56,17 @@ const deferredAppliesMaxMetric = defineMetric({
   desc: 'The most committed mutations a secondary gathers into one store batch (set by the usage scenario)',
 });
 
+/** The store's statistics Pegasus updates every `update_rdb_stat_interval` (pegasus_server_impl). */
+const sstFilesMetric = defineMetric({
+  entityType: 'replica', type: 'Gauge', name: 'rdb_total_sst_files', unit: 'Files', desc: 'The total number of rocksdb sst files',
+});
+const sstSizeMetric = defineMetric({
+  entityType: 'replica', type: 'Gauge', name: 'rdb_total_sst_size_mb', unit: 'MegaBytes', desc: 'The total size of rocksdb sst files',
+});
+const estimatedKeysMetric = defineMetric({
+  entityType: 'replica', type: 'Gauge', name: 'rdb_estimated_keys', unit: 'Keys', desc: 'The estimated number of rocksdb keys',
+});
+
 /** Pegasus's throttling counters (replica.cpp): `throttling_{delayed,rejected}_{write,read}_requests`. */
 function throttlingMetric(outcome: 'delayed' | 'rejected', kind: 'write' | 'read'): MetricPrototype {
   return defineMetric({
@@ -95,6 +106,9 @@ export class ReplicaMetrics {
   readonly throttlingRejectedWrites: Counter;
   readonly throttlingDelayedReads: Counter;
   readonly throttlingRejectedReads: Counter;
+  readonly sstFiles: Gauge;
+  readonly sstSizeMb: Gauge;
+  readonly estimatedKeys: Gauge;
 
   constructor(appId: number, partitionIndex: number) {
     this.entity = metricRegistry.entity('replica', `replica@${appId}.${partitionIndex}`, {
@@ -113,6 +127,9 @@ export class ReplicaMetrics {
     this.throttlingRejectedWrites = this.entity.counter(throttlingRejectedWritesMetric);
     this.throttlingDelayedReads = this.entity.counter(throttlingDelayedReadsMetric);
     this.throttlingRejectedReads = this.entity.counter(throttlingRejectedReadsMetric);
+    this.sstFiles = this.entity.gauge(sstFilesMetric);
+    this.sstSizeMb = this.entity.gauge(sstSizeMetric);
+    this.estimatedKeys = this.entity.gauge(estimatedKeysMetric);
   }
 
   /** Gauges of the storage settings the replica applies, read from `settings` whenever they are read. */

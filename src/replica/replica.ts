@@ -219,6 +219,8 @@ export class Replica implements MutationCommitter {
   private savedBallotOnDisk: number;
   private syncing = false;
   private readonly scenarioRecorder: ScenarioRecorder;
+  /** The applied decree the record count was taken at (-1: never counted). */
+  private keysCountedAtDecree = -1;
 
   constructor(
     readonly self: string,
@@ -288,6 +290,23 @@ export class Replica implements MutationCommitter {
   /** The store, once opened (still there after a failure or close, for what it reports). */
   get store(): ReplicaStore | undefined {
     return this.parts?.store;
+  }
+
+  /**
+   * Updates the store's gauges (table files, their size in whole MB, records), as Pegasus does
+   * every `update_rdb_stat_interval`. Records are counted by a key scan, so only when the
+   * store applied something since the last count.
+   */
+  async refreshStorageStats(): Promise<void> {
+    const store = this.store;
+    if (!store || this.state === 'error') return;
+    const files = await store.tableFiles();
+    this.metrics.sstFiles.set(files.count);
+    this.metrics.sstSizeMb.set(Math.floor(files.bytes / (1 << 20)));
+    const decree = store.lastAppliedDecree;
+    if (decree === this.keysCountedAtDecree) return;
+    this.metrics.estimatedKeys.set(await store.countKeys());
+    this.keysCountedAtDecree = decree;
   }
 
   /** The membership the state machine holds, once opened. */

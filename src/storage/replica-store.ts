@@ -26,6 +26,9 @@ import {
 const RESERVED_META = new Set([META_LAST_APPLIED_DECREE, META_DATA_VERSION, META_IMPORT_IN_PROGRESS]);
 
 /** A group commit takes at most this many mutations, or this many bytes of keys and values. */
+/** A LevelDB table file's name. */
+const TABLE_FILE = /^\d+\.(ldb|sst)$/;
+
 const GROUP_MUTATIONS_MAX = 256;
 const GROUP_BYTES_MAX = 4 * 1024 * 1024;
 
@@ -511,6 +514,28 @@ export class ReplicaStore {
       if (info?.isFile()) total += info.size;
     }
     return total;
+  }
+
+  /**
+   * LevelDB's table files (`NNNNNN.ldb`, or `.sst` from older versions): what Pegasus reports as
+   * the store's SST files. Records still in the write-ahead log are not in them yet.
+   */
+  async tableFiles(): Promise<{ count: number; bytes: number }> {
+    let names: string[];
+    try {
+      names = await readdir(this.engine.location);
+    } catch {
+      return { count: 0, bytes: 0 };
+    }
+    let count = 0;
+    let bytes = 0;
+    for (const name of names.filter((candidate) => TABLE_FILE.test(candidate))) {
+      const info = await stat(join(this.engine.location, name)).catch(() => undefined);
+      if (!info?.isFile()) continue;
+      count++;
+      bytes += info.size;
+    }
+    return { count, bytes };
   }
 
   // -------------------------------------------------------------------------------------------

@@ -207,7 +207,7 @@ describe('pteron shell operations against a meta and three replica servers', () 
       assert.match(info!, new RegExp(`\\nCALL \\[meta-server\\] \\[127\\.0\\.0\\.1:${metaPort}\\] succeed: \\{"version":"[^"]+","build_type":"Release",.*"role":"meta"\\}\\n`));
       for (const port of replicaPorts) assert.match(info!, new RegExp(`\\nCALL \\[replica-server\\] \\[127\\.0\\.0\\.1:${port}\\] succeed: \\{.*"role":"replica"\\}\\n`));
       assert.match(info!, /\n\nSucceed count: 4\nFailed count: 0\n$/);
-      assert.match(stat!, /^COMMAND: server-stat\n\n(CALL \[replica-server\] \[127\.0\.0\.1:\d+\] succeed: role=replica, uptime_s=\d+, .*replica_count=\d+.*\n){3}\nSucceed count: 3\n/);
+      assert.match(stat!, /^COMMAND: server_stat\n\n(CALL \[replica-server\] \[127\.0\.0\.1:\d+\] succeed: \{"virt_mem_mb":[\d.]+,"res_mem_mb":[\d.]+,"total_replicas":\d+,.*,"splitting_replicas":0\}\n){3}\nSucceed count: 3\n/);
       assert.match(flush!, new RegExp(`^COMMAND: flush-log\\n\\nCALL \\[user-specified\\] \\[127\\.0\\.0\\.1:${replicaPorts[0]}\\] succeed: Flush done\\.\\n\\nSucceed count: 1\\n`));
       const parsed = JSON.parse(json!) as { command: string; details: Record<string, { role: string; acked: boolean; message: { role: string } }>; succeed_count: number; failed_count: number };
       assert.equal(parsed.command, 'server-info ');

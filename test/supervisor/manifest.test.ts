@@ -52,7 +52,7 @@ describe('units', () => {
 });
 
 describe('the repository manifests', () => {
-  test('pteron.yml runs what `pteron onebox` ran: one meta and three replica servers with the onebox settings', () => {
+  test('pteron.yml runs what `pteron onebox` ran (one meta and three replica servers with the onebox settings) and a collector', () => {
     const manifest = loadManifest(path.join(PROJECT_ROOT, 'pteron.yml'), { env: {} });
     const root = PROJECT_ROOT.replace(/\/$/, '');
     assert.equal(manifest.root, root);
@@ -60,8 +60,11 @@ describe('the repository manifests', () => {
     assert.deepEqual(manifest.services.map((service) => [service.name, service.kind, service.instances.map((instance) => instance.port)]), [
       ['meta', 'meta', [34601]],
       ['replica', 'replica', [34801, 34802, 34803]],
+      ['collector', 'collector', [34101]],
     ]);
-    const [meta, replica] = manifest.services;
+    const [meta, replica, collector] = manifest.services;
+    assert.deepEqual(collector!.dependsOn, ['meta']);
+    assert.ok(collector!.instances[0]!.argv.includes('meta_server.server_list=127.0.0.1:34601'));
     assert.deepEqual(replica!.dependsOn, ['meta']);
     assert.equal(replica!.rolling.gate, 'cluster');
     const sets = (argv: string[]): string[] => argv.flatMap((arg, index) => (argv[index - 1] === '--set' ? [arg] : []));

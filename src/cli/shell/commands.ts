@@ -9,6 +9,7 @@ import {
   formatAppDetail, formatAppEnvs, formatAppList, formatClusterInfo, formatNodeList, readyPartitionCount,
 } from '../../cluster/index.ts';
 import { formatHelp, formatHelpEntry } from './format.ts';
+import { APP_STAT_COMMANDS } from './app-stat-commands.ts';
 import { COMPACTION_COMMANDS } from './compaction-commands.ts';
 import { DATA_COMMANDS } from './data-commands.ts';
 import { DUPLICATION_COMMANDS } from './duplication-commands.ts';
@@ -532,7 +533,7 @@ export const SHELL_COMMANDS: readonly ShellCommand[] = [
   help, version, clusterInfo, app, ls, nodes, create, drop, recall, use, getAppEnvs, setAppEnvs, delAppEnvs, clearAppEnvs, ...COMPACTION_COMMANDS,
   ...TABLE_ADMIN_COMMANDS, ...DUPLICATION_COMMANDS,
   ...META_LEVEL_COMMANDS, ...HOTKEY_COMMANDS,
-  ...SESSION_COMMANDS, ...DATA_COMMANDS, ...RANGE_COMMANDS, ...TABLE_DATA_COMMANDS, ...NODE_COMMANDS, remoteCommand, exit,
+  ...SESSION_COMMANDS, ...DATA_COMMANDS, ...RANGE_COMMANDS, ...TABLE_DATA_COMMANDS, ...APP_STAT_COMMANDS, ...NODE_COMMANDS, remoteCommand, exit,
 ];
 
 const COMMANDS_BY_NAME = new Map(SHELL_COMMANDS.map((command) => [command.name, command]));

@@ -5,3 +5,4 @@ export { SHELL_DEFAULTS, type ShellCommand, type ShellState, type ShellOutput, t
 export { MetaClient, META_CLIENT_DEFAULTS, leaderHint, type MetaCaller, type MetaReply, type MetaClientOptions } from './meta-client.ts';
 export * from './format.ts';
 export { splitCommandLine, parseOptions, parseInt32, parseKeyValueList, CommandLineError, type OptionSpec, type ParsedOptions } from './command-line.ts';
+export { aliveReplicaServers, availableTables, fetchMetricsSamples, tableConfiguration } from './table-stats.ts';

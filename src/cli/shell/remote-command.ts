@@ -1,10 +1,15 @@
 // `remote_command`: runs a remote command (RPC_CLI_CLI_CALL) on meta servers, replica servers
 // or listed nodes, and prints each node's answer and a count of successes and failures; and the
-// node commands built on it, each sending one remote command (server_info: server-info,
-// server_stat: server-stat, flush_log: flush-log).
+// node commands built on it: server_info and flush_log send one remote command (server-info,
+// flush-log); server_stat, as Pegasus 2.6's shell, samples each node's /metrics twice, `-i` ms
+// apart, and answers with its memory use (and a replica server's replica counts).
 import { formatHostPort, parseHostPort, PteronError, type HostPort } from '../../base/index.ts';
 import { RpcClient } from '../../net/index.ts';
 import { NodeStatus, RPCS } from '../../wire/structs/index.ts';
+import { MetricsSampleError } from '../../cluster/index.ts';
+import { sampleIntervalOption } from './app-stat-commands.ts';
+import { getMetricsBody } from './table-stats.ts';
+import type { OptionSpec } from './command-line.ts';
 import { flag, metaListOf, options, param, type CommandResult, type ShellCommand, type ShellState } from './shell-command.ts';
 
 const TARGET_TYPES = ['meta-server', 'replica-server', 'all'] as const;
@@ -24,7 +29,12 @@ async function replicaServers(state: ShellState): Promise<HostPort[] | string> {
   return reply.response.infos.map((info) => info.hpNode ?? info.node);
 }
 
-async function callOne(target: Target, cmd: string, args: readonly string[]): Promise<{ ok: boolean; text: string }> {
+interface NodeAnswer {
+  ok: boolean;
+  text: string;
+}
+
+async function callOne(target: Target, cmd: string, args: readonly string[]): Promise<NodeAnswer> {
   const client = new RpcClient(target.node, { timeoutMs: REMOTE_COMMAND_TIMEOUT_MS });
   try {
     const reply = await client.callRpc(RPCS.RPC_CLI_CLI_CALL, { cmd, arguments: [...args] });
@@ -88,8 +98,11 @@ function jsonMessage(text: string): unknown {
  * [node] succeed: answer`), or with `json` as the newer Pegasus shell prints it (command, details
  * by node with role, acked and message, succeed_count, failed_count).
  */
-async function callAndPrint(state: ShellState, targets: readonly Target[], cmd: string, args: readonly string[], json: boolean): Promise<CommandResult> {
-  const results = await Promise.all(targets.map((target) => callOne(target, cmd, args)));
+async function callAndPrint(
+  state: ShellState, targets: readonly Target[], cmd: string, args: readonly string[], json: boolean,
+  ask: (target: Target) => Promise<NodeAnswer> = (target) => callOne(target, cmd, args),
+): Promise<CommandResult> {
+  const results = await Promise.all(targets.map(ask));
   const succeeded = results.filter((result) => result.ok).length;
   if (json) {
     const details: Record<string, unknown> = {};
@@ -156,24 +169,91 @@ export const remoteCommand: ShellCommand = {
   },
 };
 
-/** A shell command that runs one remote command on the chosen nodes (server_info, server_stat, flush_log). */
+/** The options every node command takes, parsed; undefined after printing the problem. */
+async function nodeTargets(state: ShellState, words: readonly string[], extra: readonly OptionSpec[] = []) {
+  const parsed = options(state, words, [param('t', 'node_type'), param('l', 'node_list'), flag('r', 'resolve_ip'), flag('j', 'json'), ...extra]);
+  if (!parsed || parsed.positionals.length > 0) return 'usage';
+  const type = parseNodeType(state, parsed.options.get('node_type'));
+  if (type === 'bad') return 'usage';
+  const targets = await resolveTargets(state, type, parsed.options.get('node_list'));
+  return typeof targets === 'string' ? targets : { targets, parsed };
+}
+
+/** A shell command that runs one remote command on the chosen nodes (server_info, flush_log). */
 function nodeCommand(name: string, remote: string): ShellCommand {
   return {
     name,
     usage: '[-t all|meta-server|replica-server] [-l host:port,host:port...] [-r|--resolve_ip] [-j|--json]',
     async run(state, words) {
-      const parsed = options(state, words, [param('t', 'node_type'), param('l', 'node_list'), flag('r', 'resolve_ip'), flag('j', 'json')]);
-      if (!parsed || parsed.positionals.length > 0) return 'usage';
-      const type = parseNodeType(state, parsed.options.get('node_type'));
-      if (type === 'bad') return 'usage';
-      const targets = await resolveTargets(state, type, parsed.options.get('node_list'));
-      if (typeof targets === 'string') return targets;
-      return callAndPrint(state, targets, remote, [], parsed.options.has('json'));
+      const chosen = await nodeTargets(state, words);
+      if (typeof chosen === 'string') return chosen;
+      return callAndPrint(state, chosen.targets, remote, [], chosen.parsed.options.has('json'));
     },
   };
 }
 
-/** Nodes are listed by IP address already, so -r (print addresses resolved to IPs) changes nothing. */
-export const NODE_COMMANDS: readonly ShellCommand[] = [
-  nodeCommand('server_info', 'server-info'), nodeCommand('server_stat', 'server-stat'), nodeCommand('flush_log', 'flush-log'),
+/** Pegasus's `[shell] nodes_sample_interval_ms`. */
+const NODES_SAMPLE_INTERVAL_MS = 1000;
+
+const SERVER_STAT_METRICS = [
+  'virtual_mem_usage_mb', 'resident_mem_usage_mb', 'total_replicas', 'opening_replicas', 'closing_replicas', 'inactive_replicas',
+  'error_replicas', 'primary_replicas', 'secondary_replicas', 'learning_replicas', 'splitting_replicas',
 ];
+
+/** The fields of Pegasus's meta_server_stats and replica_server_stats, with the server metric each is read from. */
+const META_SERVER_STATS: ReadonlyArray<readonly [string, string]> = [['virt_mem_mb', 'virtual_mem_usage_mb'], ['res_mem_mb', 'resident_mem_usage_mb']];
+const REPLICA_SERVER_STATS: ReadonlyArray<readonly [string, string]> = [
+  ...META_SERVER_STATS, ...SERVER_STAT_METRICS.slice(2).map((metric): [string, string] => [metric, metric]),
+];
+
+interface ServerSample {
+  role: string;
+  values: Map<string, number>;
+}
+
+/** A node's server metrics; throws MetricsSampleError when it does not answer with them. */
+async function serverSample(node: HostPort): Promise<ServerSample> {
+  const body = await getMetricsBody(formatHostPort(node), `/metrics?types=server&with_metric_fields=name,value&metrics=${SERVER_STAT_METRICS.join(',')}`);
+  let parsed: { role?: unknown; entities?: Array<{ metrics?: Array<{ name?: unknown; value?: unknown }> }> };
+  try {
+    parsed = JSON.parse(body) as typeof parsed;
+  } catch {
+    throw new MetricsSampleError(`parse metrics from ${formatHostPort(node)} failed: the metrics answer is not JSON`);
+  }
+  const values = new Map<string, number>();
+  for (const entity of parsed.entities ?? []) {
+    for (const metric of entity.metrics ?? []) if (typeof metric.name === 'string' && typeof metric.value === 'number') values.set(metric.name, metric.value);
+  }
+  return { role: String(parsed.role), values };
+}
+
+/** A node's server stats from two samples `intervalMs` apart (the values are the second's), as JSON text. */
+async function serverStat(state: ShellState, target: Target, intervalMs: number): Promise<NodeAnswer> {
+  let end: ServerSample;
+  try {
+    await serverSample(target.node);
+    await state.sleep(intervalMs);
+    end = await serverSample(target.node);
+  } catch (error) {
+    if (!(error instanceof MetricsSampleError)) throw error;
+    return { ok: false, text: error.message };
+  }
+  const fields = end.role === 'meta' ? META_SERVER_STATS : end.role === 'replica' ? REPLICA_SERVER_STATS : undefined;
+  if (!fields) return { ok: false, text: `role ${end.role} is unsupported` };
+  return { ok: true, text: JSON.stringify(Object.fromEntries(fields.map(([field, metric]) => [field, end.values.get(metric) ?? 0]))) };
+}
+
+const serverStatCommand: ShellCommand = {
+  name: 'server_stat',
+  usage: '[-t all|meta-server|replica-server] [-l host:port,host:port...] [-r|--resolve_ip] [-j|--json] [-i|--sample_interval_ms num]',
+  async run(state, words) {
+    const chosen = await nodeTargets(state, words, [param('i', 'sample_interval_ms')]);
+    if (typeof chosen === 'string') return chosen;
+    const intervalMs = sampleIntervalOption(state, chosen.parsed.options.get('sample_interval_ms'), NODES_SAMPLE_INTERVAL_MS);
+    if (intervalMs === undefined) return 'usage';
+    return callAndPrint(state, chosen.targets, 'server_stat', [], chosen.parsed.options.has('json'), (target) => serverStat(state, target, intervalMs));
+  },
+};
+
+/** Nodes are listed by IP address already, so -r (print addresses resolved to IPs) changes nothing. */
+export const NODE_COMMANDS: readonly ShellCommand[] = [nodeCommand('server_info', 'server-info'), serverStatCommand, nodeCommand('flush_log', 'flush-log')];

@@ -5,6 +5,8 @@
 //
 // Pegasus names the target cluster of copy_data by a section of its config file; Pteron's shell
 // has none, so `-c` takes the target cluster's meta servers (host:port[,host:port...]).
+// `-g` also writes each record into the geo index table `<target>_geo`, as Pegasus's geo client
+// does (geo-keys.ts).
 import { formatHostPort, parseHostPortList, PteronError } from '../../base/index.ts';
 import {
   CasCheckType, createClient, FilterType, PegasusError, type PegasusClient, type PegasusScanner, type PegasusTable, type ScanEntry,
@@ -12,6 +14,7 @@ import {
 import { parseInt32, type ParsedOptions } from './command-line.ts';
 import { dataSession, errorName, onTable, parseFilter, PROGRESS_INTERVAL_MS, valuePasses } from './data-commands.ts';
 import { quoted, wordBytes } from './data-format.ts';
+import { geoKeys } from './geo-keys.ts';
 import { flag, metaListOf, options, param, type CommandResult, type ShellCommand, type ShellState } from './shell-command.ts';
 
 const FILTER_OPTION_SPECS = [
@@ -176,6 +179,26 @@ async function remainingTtl(table: PegasusTable, entry: ScanEntry, timeoutMs: nu
   return seconds === undefined ? undefined : seconds === -1 ? 0 : seconds;
 }
 
+/** Pegasus's geo client keeps its index in the table named after the data table with this suffix. */
+const GEO_TABLE_SUFFIX = '_geo';
+
+/**
+ * Pegasus's geo_client::set: drops the index record of the value being replaced, then writes
+ * the record to `target` and its index record (keyed by the value's S2 cell) to `geoTarget`.
+ * A value without a valid latitude and longitude fails with PERR_GEO_DECODE_VALUE_ERROR.
+ */
+async function geoSet(target: PegasusTable, geoTarget: PegasusTable, entry: ScanEntry, ttlSeconds: number, timeoutMs: number): Promise<void> {
+  const keys = geoKeys(entry.hashKey, entry.sortKey, entry.value);
+  if (!keys) throw new PegasusError('PERR_GEO_DECODE_VALUE_ERROR', 'geo set', 'the value holds no valid latitude and longitude');
+  const old = await target.get(entry.hashKey, entry.sortKey, { timeoutMs });
+  const oldKeys = old && geoKeys(entry.hashKey, entry.sortKey, old);
+  if (oldKeys) await geoTarget.del(oldKeys.hashKey, oldKeys.sortKey, { timeoutMs });
+  await Promise.all([
+    target.set(entry.hashKey, entry.sortKey, entry.value, ttlSeconds, { timeoutMs }),
+    geoTarget.set(keys.hashKey, keys.sortKey, entry.value, ttlSeconds, { timeoutMs }),
+  ]);
+}
+
 const copyData: ShellCommand = {
   name: 'copy_data',
   usage: '<-c|--target_cluster_name str> <-a|--target_app_name str> [-p|--partition num] [-b|--max_batch_count num] [-t|--timeout_ms num] '
@@ -214,7 +237,7 @@ const copyData: ShellCommand = {
     if (concurrency <= 0) return (err('ERROR: max_multi_set_concurrency should be greater than 0\n'), 'usage');
     if (scanBatchSize <= 0) return (err('ERROR: scan_option_batch_size should be greater than 0\n'), 'usage');
     if (useMultiSet && noOverwrite) return (err('ERROR: copy with multi_set not support no_overwrite!\n'), 'usage');
-    if (parsed.options.has('geo_data')) return (err('ERROR: geo_data is not supported: Pteron has no geo client\n'), 'failed');
+    const geoData = parsed.options.has('geo_data');
     let targetMetas: string[];
     try {
       targetMetas = parseHostPortList(targetCluster).map(formatHostPort);
@@ -228,6 +251,7 @@ const copyData: ShellCommand = {
       err(`INFO: source_app_name = ${table.name}\n`);
       err(`INFO: target_cluster_name = ${targetCluster}\n`);
       err(`INFO: target_app_name = ${targetAppName}\n`);
+      if (geoData) err(`INFO: target_geo_app_name = ${targetAppName}${GEO_TABLE_SUFFIX}\n`);
       if (useMultiSet) err(`INFO: copy use asyncer_multi_set, max_multi_set_concurrency = ${concurrency}\n`);
       printSelection(state, selection);
       err(`INFO: no_overwrite = ${noOverwrite}\n`);
@@ -247,12 +271,29 @@ const copyData: ShellCommand = {
           err(`ERROR: test target app failed: ${error.code}\n`);
           return 'failed';
         }
+        let geoTarget: PegasusTable | undefined;
+        if (geoData) {
+          try {
+            geoTarget = await targetClient.openTable(`${targetAppName}${GEO_TABLE_SUFFIX}`, { timeoutMs: selection.timeoutMs });
+          } catch (error) {
+            if (!(error instanceof PegasusError)) throw error;
+            err(`ERROR: open target geo app failed: ${error.code}\n`);
+            return 'failed';
+          }
+        }
         const scanners = await openScanners(state, table, selection, noValue, scanBatchSize, 'source app ');
         if (!scanners) return 'failed';
-        if (useMultiSet) err('WARN: used multi_set will lose accurate ttl time per value! ttl time will be assign the max value of this batch data.\n');
+        if (useMultiSet && !geoData) err('WARN: used multi_set will lose accurate ttl time per value! ttl time will be assign the max value of this batch data.\n');
         const timeoutMs = selection.timeoutMs;
         const copyOne = async (entry: ScanEntry): Promise<number> => {
           if (!passes(selection, entry)) return 0;
+          if (geoTarget) {
+            // As Pegasus's geo copy: the record keeps its remaining TTL whatever -e says.
+            const geoTtl = await remainingTtl(table, entry, timeoutMs);
+            if (geoTtl === undefined) return 0;
+            await geoSet(target, geoTarget, entry, geoTtl, timeoutMs);
+            return 1;
+          }
           const ttl = noTtl ? 0 : await remainingTtl(table, entry, timeoutMs);
           if (ttl === undefined) return 0;
           if (noOverwrite) {
@@ -264,7 +305,7 @@ const copyData: ShellCommand = {
           await target.set(entry.hashKey, entry.sortKey, entry.value, ttl, { timeoutMs });
           return 1;
         };
-        const { rows, failed } = useMultiSet
+        const { rows, failed } = useMultiSet && !geoData
           ? await copyByMultiSet(state, scanners, selection, target, noTtl ? undefined : table, concurrency)
           : await processSplits(state, scanners, copyOne);
         if (failed) err('ERROR: error occurred, processing terminated\n');

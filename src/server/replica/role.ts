@@ -19,6 +19,7 @@ import { dataDir, type PteronServer } from '../server.ts';
 import { PartitionStatus, RPCS } from '../../wire/index.ts';
 import { registerDataPlane } from '../../replica/data-plane.ts';
 import { collectorSettingsFromFlags, hotkeyAnalyseTimeIntervalS, HotkeyDetectors } from '../../replica/hotkey/index.ts';
+import { updateRdbStatIntervalS } from '../../replica/flags.ts';
 import { registerReplicaHttpCalls } from '../../replica/http.ts';
 import { MetaLink, proposedConfiguration, type MetaLinkAction, type MetaLinkEvent } from '../../replica/meta-link.ts';
 import { CheckpointServer, fetchCheckpoint, PEER_RPCS, peerMessageFromWire, PeerTransport } from '../../replica/peers.ts';
@@ -90,6 +91,11 @@ export async function installReplica(server: PteronServer, config: LoadedConfig)
   registerTypedRpc(server.rpc, RPCS.RPC_QUERY_APP_INFO, () => ({ err: 'ERR_OK', apps: stub.storedApps().map(appInfoToWire) }));
   registerTypedRpc(server.rpc, RPCS.RPC_QUERY_REPLICA_INFO, () => ({ err: 'ERR_OK', replicas: stub.storedReplicas() }));
   const hotkeyTimer = setInterval(() => hotkeys.analyse(), hotkeyAnalyseTimeIntervalS.value * 1000);
+  // A round that outlasts the interval (large stores) is not overlapped by the next.
+  let storageStatRound: Promise<void> | undefined;
+  const storageStatTimer = setInterval(() => {
+    storageStatRound ??= refreshStorageStats(stub).finally(() => (storageStatRound = undefined));
+  }, updateRdbStatIntervalS.value * 1000);
   registerReplicaHttpCalls(server.router, stub);
   for (const definition of Object.values(PEER_RPCS)) {
     registerOnewayRpc(server.rpc, definition, (wire) => {
@@ -274,10 +280,23 @@ export async function installReplica(server: PteronServer, config: LoadedConfig)
     clearTimeout(timer);
     clearInterval(hotkeyTimer);
     stopDuplicationSync();
+    clearInterval(storageStatTimer);
     meta.close();
     await stub.close();
     peers.close();
     await duplicateSender.close();
     await checkpoints.close();
   };
+}
+
+/** One round of the replicas' storage gauges, one replica at a time (each may scan its keys). */
+async function refreshStorageStats(stub: ReplicaStub): Promise<void> {
+  for (const replica of stub.replicas()) {
+    try {
+      await replica.refreshStorageStats();
+    } catch (error) {
+      // A store closed or failed mid-count: the next round counts again.
+      log.debug({ gpid: gpidText(replica.gpid), err: (error as Error).message }, 'storage statistics not updated');
+    }
+  }
 }
