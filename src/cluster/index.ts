@@ -7,3 +7,4 @@ export { MetaGroupTarget } from './meta-group-target.ts';
 export * from './health.ts';
 export * from './tables.ts';
 export * from './throttling-env.ts';
+export * from './backup-layout.ts';
