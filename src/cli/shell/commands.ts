@@ -9,6 +9,7 @@ import {
   formatAppDetail, formatAppEnvs, formatAppList, formatClusterInfo, formatNodeList, readyPartitionCount,
 } from '../../cluster/index.ts';
 import { formatHelp, formatHelpEntry } from './format.ts';
+import { BACKUP_COMMANDS } from './backup-commands.ts';
 import { COMPACTION_COMMANDS } from './compaction-commands.ts';
 import { DATA_COMMANDS } from './data-commands.ts';
 import { HOTKEY_COMMANDS } from './hotkey-commands.ts';
@@ -529,7 +530,7 @@ const help: ShellCommand = {
 
 export const SHELL_COMMANDS: readonly ShellCommand[] = [
   help, version, clusterInfo, app, ls, nodes, create, drop, recall, use, getAppEnvs, setAppEnvs, delAppEnvs, clearAppEnvs, ...COMPACTION_COMMANDS,
-  ...TABLE_ADMIN_COMMANDS,
+  ...TABLE_ADMIN_COMMANDS, ...BACKUP_COMMANDS,
   ...META_LEVEL_COMMANDS, ...HOTKEY_COMMANDS,
   ...SESSION_COMMANDS, ...DATA_COMMANDS, ...RANGE_COMMANDS, ...TABLE_DATA_COMMANDS, ...NODE_COMMANDS, remoteCommand, exit,
 ];
