@@ -7,6 +7,7 @@ export const LAYER_ORDER: readonly string[] = [
   'metrics',
   'net',
   'storage',
+  'block',
   'cluster',
   'meta',
   'replica',

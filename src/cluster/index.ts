@@ -10,3 +10,4 @@ export * from './throttling-env.ts';
 export * from './duplication-config.ts';
 export * from './duplication-json.ts';
 export * from './app-stat.ts';
+export * from './backup-layout.ts';

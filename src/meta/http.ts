@@ -1,5 +1,5 @@
 // The meta server's admin HTTP calls: /meta/app, /meta/app/duplication, /meta/apps, /meta/nodes, /meta/cluster,
-// /meta/app_envs, /meta/app/start_compaction, /meta/app/usage_scenario and /envs/list, with
+// /meta/app_envs, /meta/backup_policy, /meta/app/start_compaction, /meta/app/usage_scenario and /envs/list, with
 // Pegasus's exact bodies, status codes and the backup-meta 307 redirect (spec pegasus-http
 // §5.1–§5.8, §5.11–§5.14).
 import { formatLocalTime, multiTable, PteronError, renderRowsCompactJson, renderTablesCompactJson, singleTable, type Table } from '../base/index.ts';
@@ -324,7 +324,28 @@ export function getAppDuplication(request: AdminRequest, deps: MetaHttpDeps): Ad
   return ok(duplicationQueryJson(result.appid, result.entryList));
 }
 
+/** `/meta/backup_policy[?name=<policy>]` (spec §5.7): the policies found, in name order; `{}` for none. */
+export function getBackupPolicies(request: AdminRequest, deps: MetaHttpDeps): AdminResponse {
+  const redirect = redirectIfNotLeader(request, deps);
+  if (redirect) return redirect;
+  const backups = deps.state.coldBackup;
+  if (backups === undefined) return { status: 404, body: 'cold_backup_disabled' };
+  if (!onlyKeys(request, ['name'])) return badRequest('Invalid parameter');
+  const name = request.query.get('name');
+  const entries = backups.policyEntries(name === undefined ? [] : [name]);
+  const columns = ['name', 'backup_provider_type', 'backup_interval', 'app_ids', 'start_time', 'status', 'backup_history_count'];
+  const rows = entries.map((entry) => [
+    entry.policyName, entry.backupProviderType, entry.backupIntervalSeconds, JSON.stringify(entry.appIds), entry.startTime,
+    entry.isDisable ? 'disabled' : 'enabled', String(entry.backupHistoryCountToKeep),
+  ]);
+  return ok(renderTablesCompactJson([multiTable('', columns, rows)]));
+}
+
 export function registerMetaHttpCalls(router: HttpRouter, deps: MetaHttpDeps): void {
+  router.register({
+    path: 'meta/backup_policy', parameters: 'name=<app_name1>&name=<app_name2>', description: 'Query backup policy by policy names.',
+    handler: (request) => getBackupPolicies(request, deps),
+  });
   router.register({
     path: 'meta/app', parameters: 'name=<app_name>[&detail]', description: 'Query app info.',
     handler: (request) => getApp(request, deps),

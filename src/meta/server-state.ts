@@ -18,6 +18,7 @@
 //   ddd-diagnose.ts           partitions that lost every member (RPC_CM_DDD_DIAGNOSE)
 //   atomic-idempotent.ts      a table's atomic_idempotent flag (RPC_CM_GET/SET_ATOMIC_IDEMPOTENT)
 //   duplication/              duplications to remote clusters (RPC_CM_*_DUPLICATION, RPC_CM_DUPLICATION_SYNC)
+//   backup/                   cold backup policies, one-time backups and restore
 //   flags.ts, metrics.ts      the flags and metrics they read and update
 // The pattern: a concept is a class constructed here with a context, an interface that the
 // concept's own file declares and that lists exactly what it needs from the rest of the meta (the
@@ -58,6 +59,11 @@ import {
   TableDdl, type CreateAppRequest, type DropAppRequest, type MetaResult, type RecallAppRequest, type UpdateAppEnvRequest,
 } from './table-ddl.ts';
 import { MetaTables, type ListAppsFilter, type QueryConfigurationResult } from './tables.ts';
+import { BlockServiceRegistry } from '../block/index.ts';
+import type { BackupRequest, BackupResponse, ConfigurationRestoreRequest, QueryRestoreResponse, ReportRestoreStatusRequest } from '../wire/index.ts';
+import { ColdBackupService } from './backup/backup-service.ts';
+import { coldBackupDisabled } from './backup/flags.ts';
+import { Restores } from './backup/restore.ts';
 
 export interface MetaServerStateOptions {
   store: MetaStateStore;
@@ -84,6 +90,10 @@ export interface MetaServerStateOptions {
   settleMs?: number;
   /** The remote clusters duplications go to; default: none. */
   duplication?: DuplicationEnvironment;
+  /** The block services backups and restores use (`[block_service.*]`); default: none. */
+  blockServices?: BlockServiceRegistry;
+  /** RPC_COLD_BACKUP to a partition's primary (the role sends it). */
+  sendColdBackup?: (primary: string, request: BackupRequest) => Promise<BackupResponse>;
 }
 
 /** Guardian rounds chained after the meta's own updates (downgrade → promote …) in one call. */
@@ -112,6 +122,9 @@ export class MetaServerState {
   private readonly replicaCount: ReplicaCountChanges;
   private readonly atomicIdempotent: AtomicIdempotentSettings;
   private readonly duplications: MetaDuplications;
+  /** Undefined while cold backup is disabled (`[meta_server] cold_backup_disabled`). */
+  private readonly backups: ColdBackupService | undefined;
+  private readonly restores: Restores;
   /** `meta.lb.assign_secondary_black_list`: nodes the guardian never picks for a new secondary. */
   private assignSecondaryBlackList: ReadonlySet<string> = new Set();
 
@@ -187,6 +200,20 @@ export class MetaServerState {
       aliveNodes: () => this.liveness.aliveNodes(),
       serial: (task) => this.serial(task),
     });
+    const blockServices = options.blockServices ?? new BlockServiceRegistry(new Map());
+    const sendColdBackup = options.sendColdBackup ?? (() => Promise.reject(new Error('no replica servers to ask')));
+    this.backups = coldBackupDisabled.value ? undefined : new ColdBackupService({
+      store, root: this.root, blockServices, nowMs, sendColdBackup,
+      getApp: (appId) => tables.getApp(appId),
+      partitionsOf: (appId) => tables.partitionsOf(appId),
+    });
+    this.restores = new Restores({
+      blockServices,
+      getApp: (appId) => tables.getApp(appId),
+      findApp: (name) => tables.findApp(name),
+      partitionsOf: (appId) => tables.partitionsOf(appId),
+      createApp: (request) => this.ddl.createApp(request),
+    });
     this.proposals = new BalancerProposals({
       tables,
       aliveNodes: () => this.liveness.aliveNodes(),
@@ -203,6 +230,7 @@ export class MetaServerState {
     await state.duplications.load();
     state.liveness.assumeMembersAlive();
     await state.replicaCount.recoverUnfinished();
+    await state.backups?.load();
     log.info({ root: state.root, tables: state.tables.appsById.size, store: state.store.type }, 'meta state loaded');
     return state;
   }
@@ -366,6 +394,30 @@ export class MetaServerState {
   /** `RPC_CM_QUERY_MANUAL_COMPACT_STATUS`: the progress the members' config syncs report. */
   queryManualCompactStatus(appName: string): ManualCompactStatusResult {
     return this.manualCompaction.queryStatus(appName);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // cold backup and restore (backup/)
+
+  /** The backup service, or undefined while cold backup is disabled (its RPCs answer ERR_SERVICE_NOT_ACTIVE). */
+  get coldBackup(): ColdBackupService | undefined {
+    return this.backups;
+  }
+  /** Starts due policy backups and moves those under way on (a timer calls it). */
+  tickBackups(): Promise<void> {
+    return this.backups?.tick() ?? Promise.resolve();
+  }
+  /** `RPC_CM_START_RESTORE`: creates the table from the backup's metadata, in the queue as a create_app. */
+  startRestore(request: ConfigurationRestoreRequest): Promise<{ err: ErrorName; appid: number }> {
+    return this.serial(() => this.restores.start(request));
+  }
+  /** `RPC_CM_REPORT_RESTORE_STATUS`. */
+  reportRestoreStatus(request: ReportRestoreStatusRequest): { err: ErrorName } {
+    return this.restores.report(request);
+  }
+  /** `RPC_CM_QUERY_RESTORE_STATUS`. */
+  queryRestoreStatus(appId: number): QueryRestoreResponse {
+    return this.restores.query(appId);
   }
 
   // -------------------------------------------------------------------------------------------

@@ -27,6 +27,8 @@ export interface CreateAppRequest {
   isStateful?: boolean;
   envs?: Record<string, string>;
   atomicIdempotent?: boolean;
+  /** Envs the meta itself sets, not a client (a restore's `restore.*`): not checked as a client's are. */
+  metaEnvs?: Record<string, string>;
 }
 
 export interface DropAppRequest {
@@ -95,9 +97,9 @@ export class TableDdl {
     if (request.replicaCount > aliveCount) {
       return fail('ERR_INVALID_PARAMETERS', `replica count ${request.replicaCount} exceeds the ${aliveCount} alive replica servers`);
     }
-    const envs = request.envs ?? {};
-    const envProblem = validateCreateAppEnvs(envs);
+    const envProblem = validateCreateAppEnvs(request.envs ?? {});
     if (envProblem !== undefined) return fail('ERR_INVALID_PARAMETERS', envProblem);
+    const envs = { ...request.envs, ...request.metaEnvs };
     const appType = request.appType ?? APP_TYPE_PEGASUS;
     const isStateful = request.isStateful ?? true;
 

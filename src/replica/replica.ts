@@ -25,6 +25,7 @@ import { MutationPath, StoreApplier, type MutationCommitter } from './write/muta
 import { ReplicaCore, type ChangeType, type CoreAction, type CoreOptions, type ReplicaRole } from './pacifica/core.ts';
 import type { Membership, PeerMessage } from './pacifica/messages.ts';
 import { ScannerContexts } from './read/scanner.ts';
+import { restoreSourceOf } from './restore.ts';
 import { ReplicaThrottling } from './throttling/replica-throttling.ts';
 import { DuplicationManager, duplicationMetrics, type DuplicateSender, type DuplicationMetrics } from './duplication/index.ts';
 import {
@@ -135,6 +136,11 @@ export interface ReplicaServices {
   compactionSlots?: CompactionSlots;
   /** Duplication: this cluster's id for the timetags of its writes, and the sending side of the duplicators. */
   duplication?: { clusterId: number; sender: DuplicateSender };
+  /**
+   * A restored table's first primary: fills its empty store from the backup (./restore.ts)
+   * before it serves; a rejection fails the open.
+   */
+  restore?(replica: Replica, store: ReplicaStore): Promise<void>;
 }
 
 /** Where a replica keeps its private mutation log. */
@@ -370,12 +376,24 @@ export class Replica implements MutationCommitter {
     return writeBufferBytesFor(this.envs.usageScenario, this.envs.writeBufferBytes);
   }
 
+  /** Whether this open fills the store from a backup: the first primary of a restored table, its store still empty. */
+  private restoresOnOpen(store: ReplicaStore): boolean {
+    return this.services.restore !== undefined && this.config?.primary === this.self && store.lastAppliedDecree === 0 &&
+      restoreSourceOf(this.info.envs) !== undefined;
+  }
+
   /** Opens the store, replays the mutation log and starts the state machine. A failure leaves the replica in the error state. */
   open(engineFactory: EngineFactory = classicLevelEngine()): Promise<void> {
     this.opened = (async () => {
       try {
         const writeBufferBytes = this.writeBufferBytesOnOpen();
         const store = await ReplicaStore.open({ replicaDir: this.dir, engineFactory: (location) => engineFactory(location, { writeBufferBytes }) });
+        if (this.restoresOnOpen(store)) {
+          await this.services.restore!(this, store).catch(async (error: unknown) => {
+            await store.close();
+            throw error;
+          });
+        }
         const sharedLog = this.services.sharedLog;
         const opened = await MutationLog.open({
           dir: mutationLogDirOf(this.dir), fsync: plogForceFlush.value, ...(sharedLog && { shared: { log: sharedLog, gpid: this.gpid } }),

@@ -298,6 +298,7 @@ describe('backup-meta redirect', () => {
       ['/meta/app/usage_scenario', 'A JSON format of usage_scenario_info structure. Update usage scenario of an app.'],
       ['/meta/app_envs', 'name=<app_name>. Query app environments.'],
       ['/meta/apps', '[detail]. List all apps in the cluster.'],
+      ['/meta/backup_policy', 'name=<app_name1>&name=<app_name2>. Query backup policy by policy names.'],
       ['/meta/cluster', 'Query the cluster info.'],
       ['/meta/nodes', '[detail]. Query the replica servers info.'],
     ]);
@@ -305,6 +306,10 @@ describe('backup-meta redirect', () => {
     assert.equal(envs.status, 200);
     const cluster = await router.find('meta/cluster')!.handler(request('meta/cluster'));
     assert.equal(cluster.status, 307);
+    // Cold backup is disabled by default, as in Pegasus: after the redirect, 404.
+    const leading = new HttpRouter();
+    registerMetaHttpCalls(leading, depsFor(meta.state, { self: true }));
+    assert.deepEqual(await leading.find('meta/backup_policy')!.handler(request('meta/backup_policy')), { status: 404, body: 'cold_backup_disabled' });
   });
 });
 

@@ -228,7 +228,8 @@ function sample(type: WireType<unknown>, seed: number, withOptional: boolean): u
     case TType.I64: return -(1n << 40n) - BigInt(seed);
     case TType.DOUBLE: return seed + 0.5;
     case TType.STRING: return type.label === 'binary' ? Buffer.from(`bin-${seed}`) : `text-${seed}-é`;
-    case TType.LIST: {
+    case TType.LIST:
+    case TType.SET: {
       const element = (type as ListType<unknown>).element;
       return [sample(element, seed + 1, withOptional), sample(element, seed + 2, withOptional)];
     }

@@ -13,11 +13,14 @@
 import path from 'node:path';
 import { formatHostPort, INVALID_HOST_PORT, log, parseHostPortList, PteronError, type ErrorName } from '../../base/index.ts';
 import type { LoadedConfig } from '../../config/index.ts';
-import { HttpRouter, registerTypedRpc, RpcClient, type AdminResponse, type RpcServer } from '../../net/index.ts';
+import { blockServicesFromConfig } from '../../block/index.ts';
+import { registerBackupRpcs } from './backup-rpcs.ts';
+import { registerPrimaryRpc, type Standing } from './primary-rpc.ts';
+import { HttpRouter, registerTypedRpc, RpcClient, type AdminResponse } from '../../net/index.ts';
 import { dataDir, type PteronServer } from '../server.ts';
 import {
-  AppEnvOperation, ConfigType, MetaFunctionLevel, NodeStatus, PatternMatchType, RPCS, type AppInfo as WireAppInfo, type CallDefinition,
-  type RecoveryRequest, type RecoveryResponse,
+  AppEnvOperation, ConfigType, MetaFunctionLevel, NodeStatus, PatternMatchType, RPCS, type AppInfo as WireAppInfo,
+  type BackupRequest, type BackupResponse, type RecoveryRequest, type RecoveryResponse,
 } from '../../wire/index.ts';
 import { addServerStat, registerRemoteCommand } from '../../diag/remote/index.ts';
 import { metaRemoteCommands, registerMetaCommands } from './commands.ts';
@@ -75,13 +78,6 @@ function emptyWireApp(): WireAppInfo {
     atomicIdempotent: false,
   } satisfies AppInfo);
 }
-
-/** What this meta can do right now. A primary in recovery mode waits for `recover` with no state. */
-type Standing =
-  | { kind: 'primary'; state: MetaServerState }
-  | { kind: 'loading' }
-  | { kind: 'recovering'; recover: (request: RecoveryRequest) => Promise<RecoveryResponse> }
-  | { kind: 'backup'; leader: string | undefined };
 
 /** The primary's part of a meta: its state and the work it runs on timers. */
 interface MetaPrimary {
@@ -141,36 +137,6 @@ function leaderHintPartitions(leader: string | undefined) {
   return [partitionConfigurationToWire(hint)];
 }
 
-/**
- * Registers a meta RPC that only the primary serves. A backup answers `refuse` with
- * ERR_FORWARD_TO_OTHERS (and the leader), a primary still loading with ERR_SERVICE_NOT_ACTIVE,
- * and a change the store could not make (ZooKeeper unreachable) with the store's error code.
- */
-function registerPrimaryRpc<A, R>(
-  rpc: RpcServer,
-  definition: CallDefinition<A, R>,
-  standing: () => Standing,
-  refuse: (err: ErrorName, request: A, leader?: string) => R,
-  handler: (request: A, state: MetaServerState) => R | Promise<R>,
-): void {
-  const refuseFor = (now: Standing, request: A): R =>
-    now.kind === 'backup' ? refuse('ERR_FORWARD_TO_OTHERS', request, now.leader) : refuse('ERR_SERVICE_NOT_ACTIVE', request);
-  registerTypedRpc(rpc, definition, async (request) => {
-    const now = standing();
-    if (now.kind !== 'primary') return refuseFor(now, request);
-    try {
-      return await handler(request, now.state);
-    } catch (error) {
-      const after = standing();
-      // The meta stepped down (or reloaded) while the request waited: answer as it stands now.
-      if (after.kind !== 'primary' || after.state !== now.state) return refuseFor(after, request);
-      if (!(error instanceof PteronError)) throw error;
-      log.warn({ rpc: definition.name, err: error.message }, 'meta request failed');
-      return refuse(error.code, request);
-    }
-  });
-}
-
 export async function installMeta(server: PteronServer, config: LoadedConfig): Promise<() => Promise<void>> {
   const selfAddress = `${server.identity.host}:${server.identity.port}`;
   const metaServers = (): string[] => parseHostPortList(metaServerList.value).map(formatHostPort);
@@ -186,16 +152,27 @@ export async function installMeta(server: PteronServer, config: LoadedConfig): P
     ownMetaList: () => metaServers().join(','),
     remote: remoteMetas,
   };
+  const clientOf = (target: string): RpcClient => {
+    let client = proposalClients.get(target);
+    if (!client) {
+      client = new RpcClient(toHostPort(target), { timeoutMs: 5000 });
+      proposalClients.set(target, client);
+    }
+    return client;
+  };
+  const blockServices = blockServicesFromConfig(config);
+  const sendColdBackup = async (primary: string, request: BackupRequest): Promise<BackupResponse> => {
+    const target = { appId: request.pid.appId, partitionIndex: request.pid.partitionIndex };
+    const reply = await clientOf(primary).callRpc(RPCS.RPC_COLD_BACKUP, request, target);
+    if (reply.result === undefined) throw new PteronError(reply.error as ErrorName, `RPC_COLD_BACKUP to ${primary} failed`);
+    return reply.result;
+  };
 
   /** Reads the state from `store` and starts the failure detector and guardian timers. */
   const openServing = async (store: MetaStateStore, writable: () => boolean): Promise<MetaPrimary> => {
     let opened: MetaServerState | undefined;
     const sendProposal = (proposal: GuardianProposal): void => {
-      let client = proposalClients.get(proposal.target);
-      if (!client) {
-        client = new RpcClient(toHostPort(proposal.target), { timeoutMs: 5000 });
-        proposalClients.set(proposal.target, client);
-      }
+      const client = clientOf(proposal.target);
       const app = opened?.getApp(proposal.gpid.appId);
       const request = {
         info: app ? appInfoToWire(app) : emptyWireApp(),
@@ -216,7 +193,9 @@ export async function installMeta(server: PteronServer, config: LoadedConfig): P
     // A recovered cluster starts no higher than steady, as in Pegasus: its operator looks before balancing.
     const onStart = parseFunctionLevel(metaFunctionLevelOnStart.value)!;
     const functionLevel = recoverFromReplicaServer.value && !levelAtMost(onStart, 'fl_steady') ? 'fl_steady' : onStart;
-    const state = await MetaServerState.open({ store, defaultApps, sendProposal, settleMs, functionLevel, duplication });
+    const state = await MetaServerState.open({
+      store, defaultApps, sendProposal, settleMs, functionLevel, duplication, blockServices, sendColdBackup,
+    });
     opened = state;
     const settleTimer = setTimeout(() => {
       if (writable()) void state.checkAllPartitions().catch(() => {});
@@ -519,6 +498,8 @@ export async function installMeta(server: PteronServer, config: LoadedConfig): P
     const result = await state.proposeBalancer({ gpid: request.gpid, actions, force: request.force ?? false });
     return { err: result.err };
   });
+
+  registerBackupRpcs(rpc, standing);
 
   // Replica servers. A backup acknowledges beacons as not the master and names the primary,
   // so the replica server switches to it (spec §2.6).

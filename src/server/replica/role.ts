@@ -9,7 +9,9 @@
 import path from 'node:path';
 import { addServerStat, registerRemoteCommand } from '../../diag/remote/index.ts';
 import { ClientGate, replicaRemoteCommands } from './commands.ts';
-import { formatHostPort, isInvalidHostPort, log, parseHostPort, parseHostPortList } from '../../base/index.ts';
+import { formatHostPort, isInvalidHostPort, log, parseHostPort, parseHostPortList, PteronError } from '../../base/index.ts';
+import { blockServicesFromConfig } from '../../block/index.ts';
+import type { ReplicaStore } from '../../storage/index.ts';
 import { defineFlag, onFlagChange, type LoadedConfig } from '../../config/index.ts';
 import { ClientDuplicateSender, startDuplicationSync } from './duplication.ts';
 import { appInfoFromJson, appInfoFromWire, appInfoToJson, appInfoToWire, CONFIG_TYPE_VALUES, duplicationGroupFromConfig, gpidText, livenessTimingFromFlags, metaServerList, partitionConfigurationFromWire, partitionConfigurationToWire, type AppInfo, type ConfigType, type PartitionConfiguration } from '../../cluster/index.ts';
@@ -23,7 +25,9 @@ import { updateRdbStatIntervalS } from '../../replica/flags.ts';
 import { registerReplicaHttpCalls } from '../../replica/http.ts';
 import { MetaLink, proposedConfiguration, type MetaLinkAction, type MetaLinkEvent } from '../../replica/meta-link.ts';
 import { CheckpointServer, fetchCheckpoint, PEER_RPCS, peerMessageFromWire, PeerTransport } from '../../replica/peers.ts';
-import { membershipOf, type ReplicaServices } from '../../replica/replica.ts';
+import { ColdBackups } from '../../replica/cold-backup.ts';
+import { membershipOf, type Replica, type ReplicaServices } from '../../replica/replica.ts';
+import { restorePartition, restoreSourceOf } from '../../replica/restore.ts';
 import { ReplicaStub } from '../../replica/stub.ts';
 
 export const configSyncIntervalMs = defineFlag({
@@ -78,8 +82,32 @@ export async function installReplica(server: PteronServer, config: LoadedConfig)
       fetchCheckpoint(peers.client(from), replica.gpid, replica.info.partitionCount, self, signature, store, path.join(replica.dir, 'learn')),
     leaseValid: () => link.leaseValid(clockMs()),
     duplication: { clusterId: duplicationGroup.ownClusterIdOrZero(), sender: duplicateSender },
+    restore: (replica, store) => restoreReplica(replica, store),
   };
+  const blockServices = blockServicesFromConfig(config);
   const stub = new ReplicaStub({ self, dataDir: dataDir.value, services });
+  const coldBackups = new ColdBackups({ self, blockServices, find: (gpid) => stub.find(gpid.appId, gpid.partitionIndex) });
+  registerTypedRpc(server.rpc, RPCS.RPC_COLD_BACKUP, (request) => coldBackups.handle(request));
+
+  /**
+   * Fills a restored table's first primary from the backup and tells the meta how it went. Data
+   * that is missing or damaged (without skip_bad_partition) fails the open and drops the table,
+   * as Pegasus rolls a failed restore back.
+   */
+  async function restoreReplica(replica: Replica, store: ReplicaStore): Promise<void> {
+    const source = restoreSourceOf(replica.info.envs)!;
+    const outcome = await restorePartition(source, replica.gpid.partitionIndex, store, blockServices, replica.dir);
+    log.info({ gpid: gpidText(replica.gpid), status: outcome.status, decree: outcome.decree, reason: outcome.reason || undefined }, 'partition restored from a cold backup');
+    const report = { pid: replica.gpid, restoreStatus: outcome.status, progress: outcome.progress, ...(outcome.reason !== '' && { reason: outcome.reason }) };
+    meta.callRpc(RPCS.RPC_CM_REPORT_RESTORE_STATUS, report).catch((error: unknown) => {
+      log.warn({ gpid: gpidText(replica.gpid), err: (error as Error).message }, 'restore status not reported to the meta');
+    });
+    if (outcome.status !== 'ERR_CORRUPTION') return;
+    meta.callRpc(RPCS.RPC_CM_DROP_APP, { appName: replica.info.appName, options: { successIfNotExist: true, reserveSeconds: 1n } }).catch((error: unknown) => {
+      log.warn({ app: replica.info.appName, err: (error as Error).message }, 'dropping the table of a failed restore was not delivered');
+    });
+    throw new PteronError('ERR_CORRUPTION', `restore of ${gpidText(replica.gpid)} failed: ${outcome.reason}`);
+  }
   const loaded = await stub.loadFromDisk();
   if (loaded > 0) log.info({ replicas: loaded }, 'replicas found on disk');
   const clientGate = new ClientGate();

@@ -1,6 +1,7 @@
 // The RPCs Pteron speaks, by the name in the TMessage header (spec pegasus-arch §1.8): what the
 // args struct's field 1 holds, what the result struct's field 0 holds, and which server role
 // answers. The reply's name is always the request name + "_ACK".
+import * as backup from './backup.ts';
 import { commandCodec } from './command.ts';
 import * as duplication from './duplication.ts';
 import * as meta from './meta.ts';
@@ -149,6 +150,28 @@ export const RPCS = {
   RPC_CM_DUPLICATION_SYNC: call(
     'RPC_CM_DUPLICATION_SYNC', 'meta', duplication.duplicationSyncRequestCodec, duplication.duplicationSyncResponseCodec,
   ),
+  // Cold backup and restore (idl/backup.thrift).
+  RPC_CM_ADD_BACKUP_POLICY: call('RPC_CM_ADD_BACKUP_POLICY', 'meta', backup.addBackupPolicyRequestCodec, backup.addBackupPolicyResponseCodec),
+  RPC_CM_QUERY_BACKUP_POLICY: call(
+    'RPC_CM_QUERY_BACKUP_POLICY', 'meta', backup.queryBackupPolicyRequestCodec, backup.queryBackupPolicyResponseCodec,
+  ),
+  RPC_CM_MODIFY_BACKUP_POLICY: call(
+    'RPC_CM_MODIFY_BACKUP_POLICY', 'meta', backup.modifyBackupPolicyRequestCodec, backup.modifyBackupPolicyResponseCodec,
+  ),
+  RPC_CM_START_BACKUP_APP: call('RPC_CM_START_BACKUP_APP', 'meta', backup.startBackupAppRequestCodec, backup.startBackupAppResponseCodec),
+  RPC_CM_QUERY_BACKUP_STATUS: call(
+    'RPC_CM_QUERY_BACKUP_STATUS', 'meta', backup.queryBackupStatusRequestCodec, backup.queryBackupStatusResponseCodec,
+  ),
+  /** Answered with a configuration_create_app_response, as Pegasus's meta does. */
+  RPC_CM_START_RESTORE: call('RPC_CM_START_RESTORE', 'meta', backup.configurationRestoreRequestCodec, meta.createAppResponseCodec),
+  RPC_CM_QUERY_RESTORE_STATUS: call(
+    'RPC_CM_QUERY_RESTORE_STATUS', 'meta', backup.queryRestoreRequestCodec, backup.queryRestoreResponseCodec,
+  ),
+  RPC_CM_REPORT_RESTORE_STATUS: call(
+    'RPC_CM_REPORT_RESTORE_STATUS', 'meta', backup.reportRestoreStatusRequestCodec, backup.reportRestoreStatusResponseCodec,
+  ),
+  /** The meta asks a partition's primary to back it up; asked again until it answers ERR_OK (progress 1000). */
+  RPC_COLD_BACKUP: call('RPC_COLD_BACKUP', 'replica', backup.backupRequestCodec, backup.backupResponseCodec),
   /** Sent to a replica server: the tables it knows (Go admin-cli; the meta in recovery mode). */
   RPC_QUERY_APP_INFO: call('RPC_QUERY_APP_INFO', 'replica', meta.queryAppInfoRequestCodec, meta.queryAppInfoResponseCodec),
   /** Sent to a replica server by the meta in recovery mode: every replica it holds, with its decrees. */

@@ -101,9 +101,17 @@ export interface MapType<K, V> extends WireType<Map<K, V>> {
 }
 
 export function listOf<T>(element: WireType<T>): ListType<T> {
-  const label = `list<${element.label}>`;
+  return sequenceOf(element, TType.LIST, `list<${element.label}>`);
+}
+
+/** A thrift set: encoded as a list is, under the SET type; the values are kept in wire order. */
+export function setOf<T>(element: WireType<T>): ListType<T> {
+  return sequenceOf(element, TType.SET, `set<${element.label}>`);
+}
+
+function sequenceOf<T>(element: WireType<T>, ttype: TType.LIST | TType.SET, label: string): ListType<T> {
   return {
-    ttype: TType.LIST,
+    ttype,
     placeholder: false,
     label,
     element,
