@@ -533,7 +533,7 @@ const help: ShellCommand = {
 export const SHELL_COMMANDS: readonly ShellCommand[] = [
   help, version, clusterInfo, app, ls, nodes, create, drop, recall, use, getAppEnvs, setAppEnvs, delAppEnvs, clearAppEnvs, ...COMPACTION_COMMANDS,
   ...TABLE_ADMIN_COMMANDS, ...DUPLICATION_COMMANDS,
-  ...TABLE_ADMIN_COMMANDS, ...BACKUP_COMMANDS,
+  ...BACKUP_COMMANDS,
   ...META_LEVEL_COMMANDS, ...HOTKEY_COMMANDS,
   ...SESSION_COMMANDS, ...DATA_COMMANDS, ...RANGE_COMMANDS, ...TABLE_DATA_COMMANDS, ...APP_STAT_COMMANDS, ...NODE_COMMANDS, remoteCommand, exit,
 ];
