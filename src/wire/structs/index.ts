@@ -15,6 +15,7 @@ export * from './command.ts';
 export * from './replication.ts';
 export * from './replica-admin.ts';
 export * from './peer.ts';
+export * from './partition-split.ts';
 export { ARGS_FIELD_ID, RESULT_FIELD_ID, encodeArgs, decodeArgs, encodeResult, decodeResult } from './envelope.ts';
 export {
   RPCS, RPC_BY_NAME, findRpc, type RpcDefinition, type CallDefinition, type OnewayDefinition, type AnyRpcDefinition, type RpcName, type RpcArgs, type RpcResult, type RpcRole,

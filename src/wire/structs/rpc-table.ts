@@ -3,6 +3,7 @@
 // answers. The reply's name is always the request name + "_ACK".
 import { commandCodec } from './command.ts';
 import * as meta from './meta.ts';
+import * as partitionSplit from './partition-split.ts';
 import * as peer from './peer.ts';
 import { blobType } from './placeholders.ts';
 import * as replicaAdmin from './replica-admin.ts';
@@ -130,6 +131,20 @@ export const RPCS = {
   RPC_CM_QUERY_MANUAL_COMPACT_STATUS: call(
     'RPC_CM_QUERY_MANUAL_COMPACT_STATUS', 'meta', meta.queryManualCompactRequestCodec, meta.queryManualCompactResponseCodec,
   ),
+  RPC_CM_START_PARTITION_SPLIT: call(
+    'RPC_CM_START_PARTITION_SPLIT', 'meta', partitionSplit.startPartitionSplitRequestCodec, partitionSplit.startPartitionSplitResponseCodec,
+  ),
+  RPC_CM_CONTROL_PARTITION_SPLIT: call(
+    'RPC_CM_CONTROL_PARTITION_SPLIT', 'meta', partitionSplit.controlSplitRequestCodec, partitionSplit.controlSplitResponseCodec,
+  ),
+  RPC_CM_QUERY_PARTITION_SPLIT: call('RPC_CM_QUERY_PARTITION_SPLIT', 'meta', partitionSplit.querySplitRequestCodec, partitionSplit.querySplitResponseCodec),
+  /** A splitting parent's primary: its child is ready, make it a partition of the table. */
+  RPC_CM_REGISTER_CHILD_REPLICA: call(
+    'RPC_CM_REGISTER_CHILD_REPLICA', 'meta', partitionSplit.registerChildRequestCodec, partitionSplit.registerChildResponseCodec,
+  ),
+  /** A splitting parent's primary: it stopped splitting as the meta asked (pause or cancel). */
+  RPC_CM_NOTIFY_STOP_SPLIT: call('RPC_CM_NOTIFY_STOP_SPLIT', 'meta', partitionSplit.notifyStopSplitRequestCodec, partitionSplit.notifyStopSplitResponseCodec),
+  RPC_CM_QUERY_CHILD_STATE: call('RPC_CM_QUERY_CHILD_STATE', 'meta', partitionSplit.queryChildStateRequestCodec, partitionSplit.queryChildStateResponseCodec),
   /** Sent to a replica server: the tables it knows (Go admin-cli). */
   RPC_QUERY_APP_INFO: call('RPC_QUERY_APP_INFO', 'replica', meta.queryAppInfoRequestCodec, meta.queryAppInfoResponseCodec),
   /** Sent to a replica server: start, stop or query hot-key detection on one of its replicas. */
