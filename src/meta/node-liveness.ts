@@ -7,14 +7,14 @@
 import { log, type ErrorName } from '../base/index.ts';
 import {
   cloneAppInfo, clonePartitionConfiguration, gpidText, isMember, levelAtMost, membersOf,
-  type AppInfo, type FunctionLevel, type NodeInfo, type PartitionConfiguration, type ReplicaInfo,
+  type AppInfo, type FunctionLevel, type NodeInfo, type PartitionConfiguration, type ReplicaInfo, type SplitStatusName,
 } from '../cluster/model.ts';
 import { serverEntity, type Counter } from '../metrics/index.ts';
 import { MasterFailureDetector, type BeaconOutcome, type FailureDetectorOptions } from './failure-detector.ts';
 import { minLiveNodeCountForUnfreeze, nodeLivePercentageThresholdForUpdate } from './flags.ts';
 import { effectiveFunctionLevel } from './guardian.ts';
 import { aliveReplicaServersMetric, replicaServerDisconnectionsMetric, unaliveReplicaServersMetric } from './metrics.ts';
-import type { MetaTables, SplitStatusName } from './tables.ts';
+import type { MetaTables } from './tables.ts';
 
 export interface ConfigSyncResult {
   err: ErrorName;

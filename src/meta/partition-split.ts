@@ -11,19 +11,16 @@
 import { log, type ErrorName, type Gpid } from '../base/index.ts';
 import {
   appInfoToJson, cloneAppInfo, clonePartitionConfiguration, gpidText, newPartitionConfiguration, partitionConfigurationToJson,
-  type AppInfo, type PartitionConfiguration,
+  type AppInfo, type PartitionConfiguration, type SplitStatusName,
 } from '../cluster/model.ts';
 import { ensurePath, type MetaStateStore, type StoreOp } from './state-store.ts';
-import type { AppSplitState, MetaTables, SplitStatusName } from './tables.ts';
+import type { AppSplitState, MetaTables } from './tables.ts';
 
 /** The table env that makes both halves refuse and drop the other half's keys (set when a split starts). */
 export const SPLIT_VALIDATE_PARTITION_HASH_ENV = 'replica.split.validate_partition_hash';
 
 /** The ballot of a child that is not registered yet. */
 export const UNREGISTERED_BALLOT = -1;
-
-/** idl/metadata.thrift split_status numbers. */
-export const SPLIT_STATUS_VALUES = { NOT_SPLIT: 0, SPLITTING: 1, PAUSING: 2, PAUSED: 3, CANCELING: 4 } as const;
 
 export type SplitControl = 'pause' | 'restart' | 'cancel';
 
@@ -32,12 +29,6 @@ const SPLIT_CONTROLS: readonly SplitControl[] = ['pause', 'restart', 'cancel'];
 
 export function splitControlFromValue(value: number): SplitControl | undefined {
   return Number.isInteger(value) ? SPLIT_CONTROLS[value] : undefined;
-}
-
-/** A split_status number as a status a parent can be in; undefined for NOT_SPLIT and unknown numbers. */
-export function splitStatusFromValue(value: number): SplitStatusName | undefined {
-  for (const [name, number] of Object.entries(SPLIT_STATUS_VALUES)) if (number === value && name !== 'NOT_SPLIT') return name as SplitStatusName;
-  return undefined;
 }
 
 export interface SplitResult {

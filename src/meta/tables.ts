@@ -13,7 +13,7 @@ import { assert, type ErrorName } from '../base/index.ts';
 import type { MetricEntity } from '../metrics/index.ts';
 import {
   cloneAppInfo, clonePartitionConfiguration, gpidText,
-  type AppInfo, type AppStatus, type Gpid, type ManualCompactStatus, type PartitionConfiguration,
+  type AppInfo, type AppStatus, type Gpid, type ManualCompactStatus, type PartitionConfiguration, type SplitStatusName,
 } from '../cluster/model.ts';
 import type { DroppedReplica, MemberReport } from './guardian.ts';
 import { partitionEntity, tableEntity } from './metrics.ts';
@@ -39,9 +39,6 @@ export interface PartitionContext {
 }
 
 const DROPPED_HISTORY_MAX = 8;
-
-/** Where a parent partition is in a split (idl/metadata.thrift split_status, NOT_SPLIT aside). */
-export type SplitStatusName = 'SPLITTING' | 'PAUSING' | 'PAUSED' | 'CANCELING';
 
 /** A table's split under way (partition-split.ts): its parents whose child is not registered yet. */
 export interface AppSplitState {

@@ -25,6 +25,7 @@ import { MutationPath, StoreApplier, type MutationCommitter } from './write/muta
 import { ReplicaCore, type ChangeType, type CoreAction, type CoreOptions, type ReplicaRole } from './pacifica/core.ts';
 import type { Membership, PeerMessage } from './pacifica/messages.ts';
 import { ScannerContexts } from './read/scanner.ts';
+import { ReplicaSplitState } from './split/split-state.ts';
 import { ReplicaThrottling } from './throttling/replica-throttling.ts';
 import {
   parseUsageScenario, SCENARIO_SETTINGS, ScenarioRecorder, USAGE_SCENARIO_ENV, WRITE_BUFFER_SIZE_ENV, writeBufferBytesFor, type UsageScenario,
@@ -193,6 +194,8 @@ export class Replica implements MutationCommitter {
   readonly throttling: ReplicaThrottling;
   /** Manual compactions and TTL sweeps of the store. */
   readonly compaction: CompactionService;
+  /** What this replica knows of its table's partition split (./split/). */
+  readonly split = new ReplicaSplitState();
   info: AppInfo;
   config: PartitionConfiguration | undefined;
   envs: ReplicaEnvs;
@@ -238,7 +241,7 @@ export class Replica implements MutationCommitter {
       slots: services.compactionSlots ?? new CompactionSlots(),
       entity: this.metrics.entity,
       table: () => ({
-        envs: this.info.envs, partitionCount: this.info.partitionCount,
+        envs: this.info.envs, partitionCount: this.keyPartitionCount,
         defaultTtlSeconds: this.envs.defaultTtlSeconds, splitValidatePartitionHash: this.envs.splitValidatePartitionHash,
       }),
     });
@@ -305,6 +308,32 @@ export class Replica implements MutationCommitter {
     // committed but applied, or a read could miss a write the previous primary acknowledged.
     if (!core.canServeReads || store.lastAppliedDecree < core.readBarrier || !this.services.leaseValid()) return undefined;
     return { store, path: serving.path };
+  }
+
+  /** The count requests' partition hashes are judged by; undefined for a split parent that does not know yet (./split/split-state.ts). */
+  get servingPartitionCount(): number | undefined {
+    return this.split.servingCount(this.gpid.partitionIndex, this.info);
+  }
+
+  /** The count by which this replica's keys are its own: what compaction, scans and learning keep. */
+  get keyPartitionCount(): number {
+    return this.split.keyCount(this.gpid.partitionIndex, this.info);
+  }
+
+  /**
+   * For a split: once the writes admitted so far are committed and applied (the caller holds new
+   * ones back), the store, the configuration and the decree it is at; undefined when this
+   * replica stopped being primary meanwhile.
+   */
+  async quiesceWrites(): Promise<{ store: ReplicaStore; config: PartitionConfiguration; decree: number } | undefined> {
+    const serving = this.serving;
+    const writePath = serving?.path;
+    if (!serving || !writePath || !this.config) return undefined;
+    await writePath.drain();
+    await serving.parts.applier.settled();
+    const { store, core } = serving.parts;
+    if (this.serving?.path !== writePath || store.lastAppliedDecree < core.lastCommitted) return undefined;
+    return { store, config: this.config, decree: store.lastAppliedDecree };
   }
 
   /** The checkpoint this primary offers `learner` while that node learns from it. */

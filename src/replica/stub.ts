@@ -84,6 +84,22 @@ export class ReplicaStub {
     return this.open.get(`${appId}.${partitionIndex}`);
   }
 
+  /** Whether a replica of `gpid` is here, open or on disk. */
+  hosts(gpid: Gpid): boolean {
+    const key = gpidText(gpid);
+    return this.open.has(key) || this.closed.has(key);
+  }
+
+  /** Where a replica of `gpid` lives (or would) on this node. */
+  replicaDirOf(gpid: Gpid): string {
+    return replicaDirOf(this.dataDir, gpid.appId, gpid.partitionIndex);
+  }
+
+  /** The engine replicas here open their stores with (undefined: LevelDB). */
+  get storeEngineFactory(): EngineFactory | undefined {
+    return this.engineFactory;
+  }
+
   replicas(): Replica[] {
     return [...this.open.values()];
   }

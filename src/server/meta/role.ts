@@ -25,11 +25,12 @@ import {
 } from '../../cluster/convert.ts';
 import { clusterInfoRows, registerMetaHttpCalls, type MetaHttpDeps } from '../../meta/http.ts';
 import {
-  appStatusFromValue, configTypeFromValue, FUNCTION_LEVEL_VALUES, metaServerList, newPartitionConfiguration, type AppInfo, type FunctionLevel,
+  appStatusFromValue, configTypeFromValue, FUNCTION_LEVEL_VALUES, metaServerList, newPartitionConfiguration, SPLIT_STATUS_VALUES, splitStatusFromValue,
+  type AppInfo, type FunctionLevel,
 } from '../../cluster/index.ts';
 import { clusterRoot } from '../../meta/flags.ts';
 import { defaultAppsFromConfig } from '../../meta/load.ts';
-import { SPLIT_STATUS_VALUES, splitControlFromValue, splitStatusFromValue } from '../../meta/partition-split.ts';
+import { splitControlFromValue } from '../../meta/partition-split.ts';
 import { MetaServerState } from '../../meta/server-state.ts';
 import type { ListAppsFilter } from '../../meta/tables.ts';
 import { failureDetectorOptionsFromFlags } from '../../meta/failure-detector.ts';

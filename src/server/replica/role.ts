@@ -5,13 +5,14 @@
 // replica servers, and serves the data plane for the partitions it leads. Replicas serve only
 // while the meta acknowledges this server's beacons within the lease (spec pegasus-arch §2.6),
 // so a server cut off from the meta stops answering before the meta hands its partitions on.
-// It also runs the replicas' hot-key collectors (RPC_DETECT_HOTKEY) and their analysis timer.
+// It also runs the replicas' hot-key collectors (RPC_DETECT_HOTKEY) and their analysis timer,
+// and hands the split status each config sync brings to the splitting parents (replica/split/).
 import path from 'node:path';
 import { addServerStat, registerRemoteCommand } from '../../diag/remote/index.ts';
 import { ClientGate, replicaRemoteCommands } from './commands.ts';
 import { formatHostPort, isInvalidHostPort, log, parseHostPort, parseHostPortList } from '../../base/index.ts';
 import { defineFlag, onFlagChange, type LoadedConfig } from '../../config/index.ts';
-import { appInfoFromJson, appInfoFromWire, appInfoToJson, appInfoToWire, CONFIG_TYPE_VALUES, gpidText, livenessTimingFromFlags, metaServerList, partitionConfigurationFromWire, partitionConfigurationToWire, type AppInfo, type ConfigType, type PartitionConfiguration } from '../../cluster/index.ts';
+import { appInfoFromJson, appInfoFromWire, appInfoToJson, appInfoToWire, CONFIG_TYPE_VALUES, gpidText, livenessTimingFromFlags, metaServerList, partitionConfigurationFromWire, partitionConfigurationToWire, SPLIT_STATUS_VALUES, splitStatusFromValue, type AppInfo, type ConfigType, type PartitionConfiguration } from '../../cluster/index.ts';
 import { defineMetric, serverEntity } from '../../metrics/index.ts';
 import { registerOnewayRpc, registerTypedRpc, RpcClient } from '../../net/index.ts';
 import { dataDir, type PteronServer } from '../server.ts';
@@ -22,6 +23,7 @@ import { registerReplicaHttpCalls } from '../../replica/http.ts';
 import { MetaLink, proposedConfiguration, type MetaLinkAction, type MetaLinkEvent } from '../../replica/meta-link.ts';
 import { CheckpointServer, fetchCheckpoint, PEER_RPCS, peerMessageFromWire, PeerTransport } from '../../replica/peers.ts';
 import { membershipOf, type ReplicaServices } from '../../replica/replica.ts';
+import { ParentSplits } from '../../replica/split/index.ts';
 import { ReplicaStub } from '../../replica/stub.ts';
 
 export const configSyncIntervalMs = defineFlag({
@@ -71,10 +73,30 @@ export async function installReplica(server: PteronServer, _config: LoadedConfig
       if (replica.config !== undefined) void requestConfigurationChange(replica.info, replica.config, type, node, replica.lastCommittedDecree);
     },
     fetchCheckpoint: (replica, store, from, signature) =>
-      fetchCheckpoint(peers.client(from), replica.gpid, replica.info.partitionCount, self, signature, store, path.join(replica.dir, 'learn')),
+      fetchCheckpoint(peers.client(from), replica.gpid, replica.keyPartitionCount, self, signature, store, path.join(replica.dir, 'learn')),
     leaseValid: () => link.leaseValid(clockMs()),
   };
   const stub = new ReplicaStub({ self, dataDir: dataDir.value, services });
+  const splits = new ParentSplits({
+    self,
+    ...(stub.storeEngineFactory && { engineFactory: stub.storeEngineFactory }),
+    registerChild: async ({ app, parentConfig, childConfig }) => {
+      const response = await meta.callRpc(RPCS.RPC_CM_REGISTER_CHILD_REPLICA, {
+        app: appInfoToWire(app), parentConfig: partitionConfigurationToWire(parentConfig), childConfig: partitionConfigurationToWire(childConfig),
+        primary: parseHostPort(self), hpPrimary: parseHostPort(self),
+      });
+      const result = response.error === 'ERR_OK' ? response.result : undefined;
+      if (!result) return { err: response.error };
+      return { err: result.err, app: appInfoFromWire(result.app), childConfig: partitionConfigurationFromWire(result.childConfig) };
+    },
+    notifyStopSplit: async ({ appName, parentGpid, status, partitionCount }) => {
+      const response = await meta.callRpc(RPCS.RPC_CM_NOTIFY_STOP_SPLIT, { appName, parentGpid, metaSplitStatus: SPLIT_STATUS_VALUES[status], partitionCount });
+      return response.error === 'ERR_OK' && response.result ? response.result.err : response.error;
+    },
+    replicaDirOf: (gpid) => stub.replicaDirOf(gpid),
+    hosts: (gpid) => stub.hosts(gpid),
+    openChild: (app, config) => stub.update(app, config),
+  });
   const loaded = await stub.loadFromDisk();
   if (loaded > 0) log.info({ replicas: loaded }, 'replicas found on disk');
   const clientGate = new ClientGate();
@@ -160,6 +182,11 @@ export async function installReplica(server: PteronServer, _config: LoadedConfig
           if (!result || result.err !== 'ERR_OK') return step({ kind: 'sync_failed', syncId: action.syncId });
           const partitions = result.partitions.map((update) => ({ info: appInfoFromWire(update.info), config: partitionConfigurationFromWire(update.config) }));
           step({ kind: 'sync_answered', syncId: action.syncId, partitions, garbage: result.gcReplicas ?? [], updateSeqAtSend });
+          splits.onConfigSync(result.partitions.flatMap((update, index) => {
+            const replica = stub.find(update.config.pid.appId, update.config.pid.partitionIndex);
+            const status = update.metaSplitStatus === undefined ? undefined : splitStatusFromValue(update.metaSplitStatus);
+            return replica ? [{ replica, info: partitions[index]!.info, status }] : [];
+          }));
         }, (error: unknown) => {
           log.debug({ err: (error as Error).message }, 'config sync failed');
           step({ kind: 'sync_failed', syncId: action.syncId });
