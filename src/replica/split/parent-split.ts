@@ -16,11 +16,12 @@
 // Pegasus copies the checkpoint while writes go on and then replays the mutations logged since;
 // holding writes back during the copy gives the same result without the catch-up, for the time
 // one partition's data takes to copy on the same disk.
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { compositeKeyHash, log, partitionIndexOf, type Gpid } from '../../base/index.ts';
 import { gpidText, type AppInfo, type PartitionConfiguration, type SplitStatusName } from '../../cluster/index.ts';
 import { ReplicaStore, type Checkpoint, type EngineFactory } from '../../storage/index.ts';
-import type { Replica } from '../replica.ts';
+import { INIT_INFO_FILE, type Replica } from '../replica.ts';
 
 /** What a split needs from the server: the meta, and this node's other replicas. */
 export interface ParentSplitServices {
@@ -37,6 +38,8 @@ export interface ParentSplitServices {
   replicaDirOf(gpid: Gpid): string;
   /** Whether this node holds a replica of `gpid`, open or on disk. */
   hosts(gpid: Gpid): boolean;
+  /** Says a child made here holds a member's data of `dataBallot` (undefined: forget it), before its registration can reach this node. */
+  expectChild(gpid: Gpid, dataBallot: number | undefined): void;
   /** Opens a registered child here as the meta configured it. */
   openChild(app: AppInfo, config: PartitionConfiguration): void;
 }
@@ -102,15 +105,26 @@ export class ParentSplits {
       const childDir = this.services.replicaDirOf(child);
       await rm(childDir, { recursive: true, force: true });
       const keys = await copyChild(frozen.store, childDir, child.partitionIndex, count, this.services.engineFactory);
+      // The child's data is a member's of the parent's ballot, and the child starts at the next
+      // one: a replica leads only with a member's data, and never at the ballot it holds data of.
+      await writeFile(path.join(childDir, INIT_INFO_FILE), JSON.stringify({ init_ballot: frozen.config.ballot }));
       const childConfig: PartitionConfiguration = {
-        gpid: child, ballot: frozen.config.ballot, maxReplicaCount: frozen.config.maxReplicaCount, primary: this.services.self,
+        gpid: child, ballot: frozen.config.ballot + 1, maxReplicaCount: frozen.config.maxReplicaCount, primary: this.services.self,
         secondaries: [], lastDrops: [], lastCommittedDecree: frozen.decree, partitionFlags: 0,
       };
-      const reply = await this.services.registerChild({ app: info, parentConfig: frozen.config, childConfig });
+      this.services.expectChild(child, frozen.config.ballot);
+      const reply = await this.services.registerChild({ app: info, parentConfig: frozen.config, childConfig }).catch((error: unknown) => {
+        this.services.expectChild(child, undefined);
+        throw error;
+      });
       if (reply.err !== 'ERR_OK' || !reply.app || !reply.childConfig) {
         log.warn({ gpid: key, err: reply.err }, 'the meta did not register the split child');
-        if (reply.err === 'ERR_CHILD_REGISTERED') replica.split.childRegistered(count);
-        else await rm(childDir, { recursive: true, force: true });
+        if (reply.err === 'ERR_CHILD_REGISTERED') {
+          replica.split.childRegistered(count);
+        } else {
+          this.services.expectChild(child, undefined);
+          await rm(childDir, { recursive: true, force: true });
+        }
         return;
       }
       replica.split.childRegistered(count);

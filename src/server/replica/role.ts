@@ -95,6 +95,7 @@ export async function installReplica(server: PteronServer, _config: LoadedConfig
     },
     replicaDirOf: (gpid) => stub.replicaDirOf(gpid),
     hosts: (gpid) => stub.hosts(gpid),
+    expectChild: (gpid, dataBallot) => stub.expectSplitChild(gpid, dataBallot),
     openChild: (app, config) => stub.update(app, config),
   });
   const loaded = await stub.loadFromDisk();
