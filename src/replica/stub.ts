@@ -86,12 +86,6 @@ export class ReplicaStub {
     return this.open.get(`${appId}.${partitionIndex}`);
   }
 
-  /** Whether a replica of `gpid` is here, open or on disk. */
-  hosts(gpid: Gpid): boolean {
-    const key = gpidText(gpid);
-    return this.open.has(key) || this.closed.has(key);
-  }
-
   /** Where a replica of `gpid` lives (or would) on this node. */
   replicaDirOf(gpid: Gpid): string {
     return replicaDirOf(this.dataDir, gpid.appId, gpid.partitionIndex);
@@ -245,7 +239,7 @@ export class ReplicaStub {
   private openReplica(
     key: string, info: AppInfo, config: PartitionConfiguration | undefined, gpid: Gpid = config!.gpid,
     // A closed replica's data ballot (never one it only heard of while inactive): only that says its data is a member's.
-    dataBallot = this.closed.get(key)?.ballot ?? this.splitChildBallots.get(key) ?? 0,
+    dataBallot = this.splitChildBallots.get(key) ?? this.closed.get(key)?.ballot ?? 0,
   ): Replica {
     this.splitChildBallots.delete(key);
     const dir = replicaDirOf(this.dataDir, gpid.appId, gpid.partitionIndex);

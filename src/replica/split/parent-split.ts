@@ -36,8 +36,8 @@ export interface ParentSplitServices {
   notifyStopSplit(request: { appName: string; parentGpid: Gpid; status: SplitStatusName; partitionCount: number }): Promise<string>;
   /** The replica directory of a partition on this node. */
   replicaDirOf(gpid: Gpid): string;
-  /** Whether this node holds a replica of `gpid`, open or on disk. */
-  hosts(gpid: Gpid): boolean;
+  /** Whether this node has a replica of `gpid` open. */
+  hostsOpen(gpid: Gpid): boolean;
   /** Says a child made here holds a member's data of `dataBallot` (undefined: forget it), before its registration can reach this node. */
   expectChild(gpid: Gpid, dataBallot: number | undefined): void;
   /** Opens a registered child here as the meta configured it. */
@@ -94,8 +94,10 @@ export class ParentSplits {
   private async split(replica: Replica, info: AppInfo): Promise<void> {
     const count = info.partitionCount;
     const child: Gpid = { appId: replica.gpid.appId, partitionIndex: replica.gpid.partitionIndex + count / 2 };
-    // A child here already is an earlier attempt's, registered or being opened: the meta's next answer says which.
-    if (this.services.hosts(child)) return;
+    // An open child is a registered one whose news reached this node before this parent's (the
+    // meta's next answer says so). A child only on disk is an earlier attempt's that the meta
+    // never registered (it still says SPLITTING): it is made again.
+    if (this.services.hostsOpen(child)) return;
     const key = gpidText(replica.gpid);
     const startedMs = Date.now();
     replica.split.barrier = true;

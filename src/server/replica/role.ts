@@ -94,7 +94,7 @@ export async function installReplica(server: PteronServer, _config: LoadedConfig
       return response.error === 'ERR_OK' && response.result ? response.result.err : response.error;
     },
     replicaDirOf: (gpid) => stub.replicaDirOf(gpid),
-    hosts: (gpid) => stub.hosts(gpid),
+    hostsOpen: (gpid) => stub.find(gpid.appId, gpid.partitionIndex) !== undefined,
     expectChild: (gpid, dataBallot) => stub.expectSplitChild(gpid, dataBallot),
     openChild: (app, config) => stub.update(app, config),
   });
