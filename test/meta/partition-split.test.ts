@@ -53,6 +53,7 @@ describe('partition split on the meta', () => {
     assert.deepEqual(await state.controlPartitionSplit('t', 'restart', 1), { err: 'ERR_INVALID_STATE', hintMessage: 'partition[1] wrong split_status(SPLITTING)' });
     assert.deepEqual(await state.controlPartitionSplit('t', 'cancel', -1, 8), { err: 'ERR_INVALID_PARAMETERS', hintMessage: 'wrong partition_count, should be 4' });
     assert.deepEqual(await state.controlPartitionSplit('nope', 'cancel', -1, 4), { err: 'ERR_APP_NOT_EXIST', hintMessage: 'app not existed' });
+    assert.deepEqual(await state.dropApp({ appName: 't' }), { err: 'ERR_SPLITTING', hintMessage: 'app t is splitting' });
   });
 
   it('doubles the count at once; registered children get members, the split ends with the last', async () => {
