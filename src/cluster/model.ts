@@ -262,6 +262,17 @@ export interface ReplicaInfo {
   manualCompactStatus?: ManualCompactStatus;
 }
 
+/** split_status (idl/metadata.thrift): where a parent partition is in a split. */
+export const SPLIT_STATUS_VALUES = { NOT_SPLIT: 0, SPLITTING: 1, PAUSING: 2, PAUSED: 3, CANCELING: 4 } as const;
+/** The statuses of a parent whose child is not registered (NOT_SPLIT travels as no status). */
+export type SplitStatusName = Exclude<keyof typeof SPLIT_STATUS_VALUES, 'NOT_SPLIT'>;
+
+/** A split_status number as a parent's status; undefined for NOT_SPLIT and unknown numbers. */
+export function splitStatusFromValue(value: number): SplitStatusName | undefined {
+  for (const [name, number] of Object.entries(SPLIT_STATUS_VALUES)) if (number === value && name !== 'NOT_SPLIT') return name as SplitStatusName;
+  return undefined;
+}
+
 /** manual_compaction_status (idl/metadata.thrift). */
 export const MANUAL_COMPACT_STATUS_VALUES = { IDLE: 0, QUEUING: 1, RUNNING: 2, FINISHED: 3 } as const;
 export type ManualCompactStatus = keyof typeof MANUAL_COMPACT_STATUS_VALUES;

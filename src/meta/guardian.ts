@@ -124,7 +124,8 @@ export function guardianStep(state: GuardianState, event: GuardianEvent, nowMs: 
   for (const [appId, list] of state.partitions) {
     if (state.apps.get(appId)?.status !== 'AS_AVAILABLE') continue;
     list.forEach((config, index) => assertReadable(config, appId, index));
-    configs.push(...list);
+    // A split child that is not registered yet has no members to cure: its parent serves its keys.
+    configs.push(...list.filter((config) => config.ballot >= 0));
   }
   const round: Round = { state, nowMs, tally: new LoadTally(configs), newSecondaries: new Map(), actions: [] };
 
@@ -142,7 +143,7 @@ export function guardianStep(state: GuardianState, event: GuardianEvent, nowMs: 
       const seen = new Set<string>();
       for (const gpid of event.gpids) {
         const config = state.partitions.get(gpid.appId)?.[gpid.partitionIndex];
-        if (!config || state.apps.get(gpid.appId)?.status !== 'AS_AVAILABLE' || seen.has(gpidText(gpid))) continue;
+        if (!config || config.ballot < 0 || state.apps.get(gpid.appId)?.status !== 'AS_AVAILABLE' || seen.has(gpidText(gpid))) continue;
         seen.add(gpidText(gpid));
         targets.push(config);
       }

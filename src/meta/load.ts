@@ -7,6 +7,7 @@ import {
 } from '../cluster/model.ts';
 import type { LoadedConfig } from '../config/index.ts';
 import { parseEnvList, validateCreateAppEnvs } from './app-envs.ts';
+import { loadSplitState, unregisteredChild } from './partition-split.ts';
 import { ensurePath, joinPath, type MetaStateStore, type StoreOp } from './state-store.ts';
 import { checkTableShape, createAppOps, newAppInfo } from './table-ddl.ts';
 import type { MetaTables } from './tables.ts';
@@ -94,12 +95,17 @@ export async function loadTables(context: LoadContext, defaultApps: readonly Def
     if (app.status !== 'AS_AVAILABLE' && app.status !== 'AS_DROPPED') {
       throw new Error(`meta state: ${tables.appPath(appId)} has status ${app.status}; only AS_AVAILABLE and AS_DROPPED are stored`);
     }
+    const split = app.status === 'AS_AVAILABLE' ? await loadSplitState(tables, store, appId) : undefined;
+    if (split) tables.splits.set(appId, split);
     const configs: PartitionConfiguration[] = [];
     for (let index = 0; index < app.partitionCount; index++) {
       const gpid = { appId, partitionIndex: index };
       const partitionData = await store.get(tables.partitionPath(gpid));
       let config: PartitionConfiguration;
-      if (partitionData === undefined) {
+      if (partitionData === undefined && split && index >= app.partitionCount / 2) {
+        // A split child whose parent has not registered it yet.
+        config = unregisteredChild(appId, index, app.maxReplicaCount);
+      } else if (partitionData === undefined) {
         // Only possible with a store that could not write the table in one batch.
         config = newPartitionConfiguration(appId, index, app.maxReplicaCount);
         if (app.status === 'AS_DROPPED') config.partitionFlags |= PARTITION_FLAG_DROPPED;

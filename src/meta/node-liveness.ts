@@ -7,7 +7,7 @@
 import { log, type ErrorName } from '../base/index.ts';
 import {
   cloneAppInfo, clonePartitionConfiguration, gpidText, isMember, levelAtMost, membersOf,
-  type AppInfo, type FunctionLevel, type NodeInfo, type PartitionConfiguration, type ReplicaInfo,
+  type AppInfo, type FunctionLevel, type NodeInfo, type PartitionConfiguration, type ReplicaInfo, type SplitStatusName,
 } from '../cluster/model.ts';
 import { serverEntity, type Counter } from '../metrics/index.ts';
 import { MasterFailureDetector, type BeaconOutcome, type FailureDetectorOptions } from './failure-detector.ts';
@@ -19,7 +19,7 @@ import type { MetaTables } from './tables.ts';
 export interface ConfigSyncResult {
   err: ErrorName;
   /** Every partition the meta counts the node as a member of, with its table. */
-  partitions: Array<{ info: AppInfo; config: PartitionConfiguration }>;
+  partitions: Array<{ info: AppInfo; config: PartitionConfiguration; splitStatus?: SplitStatusName }>;
   /** The node's stored replicas it may delete (only at level lively): tables gone or dropped and expired. */
   gcReplicas: ReplicaInfo[];
 }
@@ -133,7 +133,12 @@ export class NodeLiveness {
     for (const [appId, configs] of this.tables.partitions) {
       const app = this.tables.appsById.get(appId)!;
       if (app.status !== 'AS_AVAILABLE') continue;
-      for (const config of configs) if (isMember(config, node)) partitions.push({ info: cloneAppInfo(app), config: clonePartitionConfiguration(config) });
+      const split = this.tables.splits.get(appId);
+      for (const config of configs) {
+        if (!isMember(config, node)) continue;
+        const splitStatus = split?.status.get(config.gpid.partitionIndex);
+        partitions.push({ info: cloneAppInfo(app), config: clonePartitionConfiguration(config), ...(splitStatus && { splitStatus }) });
+      }
     }
     const gcReplicas: ReplicaInfo[] = [];
     const gcAllowed = !levelAtMost(this.effectiveFunctionLevel(), 'fl_steady');

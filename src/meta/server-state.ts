@@ -19,6 +19,7 @@
 //   atomic-idempotent.ts      a table's atomic_idempotent flag (RPC_CM_GET/SET_ATOMIC_IDEMPOTENT)
 //   duplication/              duplications to remote clusters (RPC_CM_*_DUPLICATION, RPC_CM_DUPLICATION_SYNC)
 //   backup/                   cold backup policies, one-time backups and restore
+//   partition-split.ts        partition split: start, control, query, children registering
 //   flags.ts, metrics.ts      the flags and metrics they read and update
 // The pattern: a concept is a class constructed here with a context, an interface that the
 // concept's own file declares and that lists exactly what it needs from the rest of the meta (the
@@ -53,6 +54,10 @@ import type { DuplicationAppState, DuplicationConfirmEntry, DuplicationEntry, Pa
 import { ManualCompaction, type ManualCompactStatusResult, type StartManualCompactRequest } from './manual-compaction.ts';
 import { choosePrimaryFailedOperationsMetric } from './metrics.ts';
 import { NodeLiveness, type ConfigSyncResult } from './node-liveness.ts';
+import {
+  PartitionSplits, type NotifyStopSplitRequest, type QueryChildStateResult, type QuerySplitResult, type RegisterChildRequest,
+  type RegisterChildResult, type SplitControl, type SplitResult,
+} from './partition-split.ts';
 import { ReplicaCountChanges, type GetMaxReplicaCountResult, type SetMaxReplicaCountResult } from './replica-count.ts';
 import { normalizeRootPath, type MetaStateStore } from './state-store.ts';
 import {
@@ -125,6 +130,7 @@ export class MetaServerState {
   /** Undefined while cold backup is disabled (`[meta_server] cold_backup_disabled`). */
   private readonly backups: ColdBackupService | undefined;
   private readonly restores: Restores;
+  private readonly splits: PartitionSplits;
   /** `meta.lb.assign_secondary_black_list`: nodes the guardian never picks for a new secondary. */
   private assignSecondaryBlackList: ReadonlySet<string> = new Set();
 
@@ -214,6 +220,7 @@ export class MetaServerState {
       partitionsOf: (appId) => tables.partitionsOf(appId),
       createApp: (request) => this.ddl.createApp(request),
     });
+    this.splits = new PartitionSplits({ tables, store, nowMs, cure });
     this.proposals = new BalancerProposals({
       tables,
       aliveNodes: () => this.liveness.aliveNodes(),
@@ -382,6 +389,34 @@ export class MetaServerState {
   /** `RPC_CM_DUPLICATION_SYNC` from a replica server. */
   onDuplicationSync(node: string, confirmList: ReadonlyMap<Gpid, readonly DuplicationConfirmEntry[]>): Promise<SyncResult> {
     return this.serial(() => this.duplications.sync(node, confirmList));
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // partition split (partition-split.ts)
+
+  /** `RPC_CM_START_PARTITION_SPLIT`: the count doubles; each parent's primary then makes its child. */
+  startPartitionSplit(appName: string, newPartitionCount: number): Promise<SplitResult> {
+    return this.serial(() => this.splits.start(appName, newPartitionCount));
+  }
+  /** `RPC_CM_CONTROL_PARTITION_SPLIT`. */
+  controlPartitionSplit(appName: string, control: SplitControl, parentIndex: number, oldPartitionCount?: number): Promise<SplitResult> {
+    return this.serial(() => this.splits.control(appName, control, parentIndex, oldPartitionCount));
+  }
+  /** `RPC_CM_QUERY_PARTITION_SPLIT`. */
+  queryPartitionSplit(appName: string): Promise<QuerySplitResult> {
+    return this.serial(async () => this.splits.query(appName));
+  }
+  /** `RPC_CM_REGISTER_CHILD_REPLICA`. */
+  registerChild(request: RegisterChildRequest): Promise<RegisterChildResult> {
+    return this.serial(() => this.splits.registerChild(request));
+  }
+  /** `RPC_CM_NOTIFY_STOP_SPLIT`. */
+  notifyStopSplit(request: NotifyStopSplitRequest): Promise<{ err: ErrorName }> {
+    return this.serial(() => this.splits.notifyStopSplit(request));
+  }
+  /** `RPC_CM_QUERY_CHILD_STATE`. */
+  queryChildState(appName: string, parent: Gpid, partitionCount: number): Promise<QueryChildStateResult> {
+    return this.serial(async () => this.splits.queryChildState(appName, parent, partitionCount));
   }
 
   // -------------------------------------------------------------------------------------------

@@ -176,6 +176,8 @@ export class TableDdl {
     }
     if (app.status === 'AS_CREATING' || app.status === 'AS_RECALLING') return { err: 'ERR_BUSY_CREATING', hintMessage: `app ${app.appName} is being created` };
     if (app.status === 'AS_DROPPING') return { err: 'ERR_BUSY_DROPPING', hintMessage: `app ${app.appName} is being dropped` };
+    // Its unregistered children have no partition nodes to drop (partition-split.ts).
+    if (this.tables.splits.has(app.appId)) return { err: 'ERR_SPLITTING', hintMessage: `app ${app.appName} is splitting` };
     const now = this.context.nowSeconds();
     const holdSeconds = request.reserveSeconds !== undefined && request.reserveSeconds > 0 ? request.reserveSeconds : holdSecondsForDroppedApp.value;
     const dropped: AppInfo = { ...cloneAppInfo(app), status: 'AS_DROPPED', dropSecond: now, expireSecond: now + holdSeconds };

@@ -7,12 +7,13 @@
 // Store layout under <cluster_root> (spec pegasus-arch §2.12):
 //   /apps                  data "lock" while default tables are being written, then "unlock"
 //   /apps/<app_id>         app_info JSON
-//   /apps/<app_id>/<pidx>  partition_configuration JSON
+//   /apps/<app_id>/<pidx>  partition_configuration JSON (a split child's only once registered)
+//   /split/<app_id>        a split under way: its parents' split status (partition-split.ts)
 import { assert, type ErrorName } from '../base/index.ts';
 import type { MetricEntity } from '../metrics/index.ts';
 import {
   cloneAppInfo, clonePartitionConfiguration, gpidText,
-  type AppInfo, type AppStatus, type Gpid, type ManualCompactStatus, type PartitionConfiguration,
+  type AppInfo, type AppStatus, type Gpid, type ManualCompactStatus, type PartitionConfiguration, type SplitStatusName,
 } from '../cluster/model.ts';
 import type { DroppedReplica, MemberReport } from './guardian.ts';
 import { partitionEntity, tableEntity } from './metrics.ts';
@@ -39,6 +40,14 @@ export interface PartitionContext {
 
 const DROPPED_HISTORY_MAX = 8;
 
+/** A table's split under way (partition-split.ts): its parents whose child is not registered yet. */
+export interface AppSplitState {
+  /** How many parents have not registered their child (Pegasus's splitting_count). */
+  splittingCount: number;
+  /** Per parent partition index. */
+  status: Map<number, SplitStatusName>;
+}
+
 export interface ListAppsFilter {
   /** AS_INVALID (default) lists every table. */
   status?: AppStatus;
@@ -56,6 +65,7 @@ export interface QueryConfigurationResult {
 
 export class MetaTables {
   readonly appsPath: string;
+  readonly splitsPath: string;
   readonly appsById = new Map<number, AppInfo>();
   /** Tables that hold their name: creating, available, recalling, dropping. */
   readonly appIdsByName = new Map<string, number>();
@@ -64,14 +74,20 @@ export class MetaTables {
   readonly contexts = new Map<string, PartitionContext>();
   /** Partitions the guardian could not cure (all replicas dead), with why, per gpid text. */
   readonly dddPartitions = new Map<string, { gpid: Gpid; reason: string }>();
+  /** The tables being split, by id (partition-split.ts). */
+  readonly splits = new Map<number, AppSplitState>();
   private readonly tableEntities = new Map<number, MetricEntity>();
 
   constructor(readonly root: string, private readonly clock: () => number) {
     this.appsPath = joinPath(root, 'apps');
+    this.splitsPath = joinPath(root, 'split');
   }
 
   appPath(appId: number): string {
     return joinPath(this.appsPath, String(appId));
+  }
+  splitPath(appId: number): string {
+    return joinPath(this.splitsPath, String(appId));
   }
   partitionPath(gpid: Gpid): string {
     return joinPath(this.appPath(gpid.appId), String(gpid.partitionIndex));

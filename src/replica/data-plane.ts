@@ -5,7 +5,9 @@
 //   2. the table env `replica.deny_client_request` (reconfig → ERR_INVALID_STATE, timeout → no reply);
 //   3. writes: a body over `[replication] max_allowed_write_size` → ERR_INVALID_DATA;
 //   4. the replica is open and PRIMARY, else ERR_INVALID_STATE;
-//   5. a non-zero partition_hash routes to this partition, else ERR_PARENT_PARTITION_MISUSED;
+//   5. a non-zero partition_hash routes to this partition, else ERR_PARENT_PARTITION_MISUSED (or
+//      ERR_SPLITTING for a split child's key at a parent unsure whether it still serves it, and
+//      for any write while the parent copies itself to its child: ./split/);
 //   6. writes: primary + secondaries ≥ mutation_2pc_min_replica_count, else ERR_NOT_ENOUGH_MEMBER;
 //   7. the throttling envs (./throttling/): `replica.write_throttling` and `_by_size` for writes,
 //      `replica.read_throttling` for reads. A delayed request waits the rule's delay and then
@@ -29,7 +31,7 @@
 // kInvalidArgument with Pegasus's hint and change nothing; the rest go through the write path as
 // one mutation (./write/duplicated-writes.ts).
 import { setTimeout as sleep } from 'node:timers/promises';
-import { compositeKeyHash, log, partitionIndexOf, PteronError, type ErrorName } from '../base/index.ts';
+import { compositeKeyHash, log, PteronError, type ErrorName } from '../base/index.ts';
 import { mutation2pcMinReplicaCount, type DuplicationGroup } from '../cluster/index.ts';
 import type { RpcReply, RpcRequest, RpcServer } from '../net/index.ts';
 import { now2016Seconds, type ReadOptions } from '../storage/index.ts';
@@ -48,6 +50,7 @@ import { continueScan, startScan, type ScanContext } from './read/scanner.ts';
 import { readCostOfBatchGet, readCostOfCount, readCostOfGet, readCostOfMultiGet, readCostOfScan } from './throttling/replica-throttling.ts';
 import type { ReplicaStub } from './stub.ts';
 import type { HotkeyDetectors } from './hotkey/index.ts';
+import { partitionHashRefusal } from './split/split-state.ts';
 
 type RequestKind = 'read' | 'write';
 
@@ -127,10 +130,10 @@ export function registerDataPlane(rpc: RpcServer, stub: ReplicaStub, hotkeys?: H
     }
     const serving = replica.servingPrimary;
     if (serving === undefined) return { error: 'ERR_INVALID_STATE' };
-    const partitionCount = replica.info.partitionCount;
-    if (partitionHash !== 0n && partitionCount > 0 && partitionIndexOf(partitionHash, partitionCount) !== partitionIndex) {
-      return { error: 'ERR_PARENT_PARTITION_MISUSED' };
-    }
+    const misrouted = partitionHashRefusal(partitionHash, partitionIndex, replica.info, replica.servingPartitionCount);
+    if (misrouted !== undefined) return { error: misrouted };
+    // A parent copying itself to its child holds writes back (clients retry ERR_SPLITTING).
+    if (kind === 'write' && replica.split.barrier) return { error: 'ERR_SPLITTING' };
     if (kind === 'write') {
       const members = 1 + (replica.config?.secondaries.length ?? 0);
       if (members < mutation2pcMinReplicaCount.value) return { error: 'ERR_NOT_ENOUGH_MEMBER' };
@@ -258,7 +261,7 @@ export function registerDataPlane(rpc: RpcServer, stub: ReplicaStub, hotkeys?: H
     base: baseOf(replica),
     now: now2016Seconds(),
     readOptions: readOptionsOf(replica),
-    partitionCount: replica.info.partitionCount,
+    partitionCount: replica.keyPartitionCount,
     splitValidatePartitionHash: replica.envs.splitValidatePartitionHash,
     maxIterationCount: maxIterationCount.value,
     iterationThresholdMs: replica.envs.iterationThresholdMs,

@@ -11,6 +11,7 @@ import { readCheckpointFile, writeCheckpointFile, type Checkpoint, type ReplicaS
 import { RPCS, type PeerMessageWire } from '../wire/index.ts';
 import { decodeMutation, encodeMutation } from './log/mutation-codec.ts';
 import type { Membership, PeerError, PeerMessage, PeerMessageType } from './pacifica/messages.ts';
+import { heldBeforeSplit } from './split/split-state.ts';
 
 /** The one-way RPC that carries each message type. */
 export const PEER_RPCS = {
@@ -230,14 +231,20 @@ export class CheckpointServer {
   }
 }
 
-/** The checkpoint's entries, refusing (and so failing the import of) a key of another partition. */
+/**
+ * The checkpoint's entries, leaving out the keys a split gave to another partition (a primary
+ * keeps them until its compaction drops them) and refusing (so failing the import of) a key
+ * of another partition.
+ */
 function onlyPartition(checkpoint: Checkpoint, gpid: Gpid, partitionCount: number): Checkpoint {
   return {
     decree: checkpoint.decree,
     dataVersion: checkpoint.dataVersion,
     async *entries() {
       for await (const entry of checkpoint.entries()) {
-        const owner = partitionIndexOf(compositeKeyHash(entry[0]), partitionCount);
+        const hash = compositeKeyHash(entry[0]);
+        const owner = partitionIndexOf(hash, partitionCount);
+        if (owner !== gpid.partitionIndex && heldBeforeSplit(hash, gpid.partitionIndex, partitionCount)) continue;
         if (owner !== gpid.partitionIndex) {
           throw new PteronError('ERR_INVALID_DATA', `the checkpoint for partition ${gpid.partitionIndex} holds a key of partition ${owner}`);
         }

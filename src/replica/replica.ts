@@ -26,6 +26,7 @@ import { ReplicaCore, type ChangeType, type CoreAction, type CoreOptions, type R
 import type { Membership, PeerMessage } from './pacifica/messages.ts';
 import { ScannerContexts } from './read/scanner.ts';
 import { restoreSourceOf } from './restore.ts';
+import { ReplicaSplitState } from './split/split-state.ts';
 import { ReplicaThrottling } from './throttling/replica-throttling.ts';
 import { DuplicationManager, duplicationMetrics, type DuplicateSender, type DuplicationMetrics } from './duplication/index.ts';
 import {
@@ -205,6 +206,8 @@ export class Replica implements MutationCommitter {
   /** The duplications this replica ships (as primary) or keeps the log for (otherwise). */
   readonly duplication: DuplicationManager;
   readonly duplicationMetrics: DuplicationMetrics;
+  /** What this replica knows of its table's partition split (./split/). */
+  readonly split = new ReplicaSplitState();
   info: AppInfo;
   config: PartitionConfiguration | undefined;
   envs: ReplicaEnvs;
@@ -252,7 +255,7 @@ export class Replica implements MutationCommitter {
       slots: services.compactionSlots ?? new CompactionSlots(),
       entity: this.metrics.entity,
       table: () => ({
-        envs: this.info.envs, partitionCount: this.info.partitionCount,
+        envs: this.info.envs, partitionCount: this.keyPartitionCount,
         defaultTtlSeconds: this.envs.defaultTtlSeconds, splitValidatePartitionHash: this.envs.splitValidatePartitionHash,
       }),
     });
@@ -352,6 +355,32 @@ export class Replica implements MutationCommitter {
     // committed but applied, or a read could miss a write the previous primary acknowledged.
     if (!core.canServeReads || store.lastAppliedDecree < core.readBarrier || !this.services.leaseValid()) return undefined;
     return { store, path: serving.path };
+  }
+
+  /** The count requests' partition hashes are judged by; undefined for a split parent that does not know yet (./split/split-state.ts). */
+  get servingPartitionCount(): number | undefined {
+    return this.split.servingCount(this.gpid.partitionIndex, this.info);
+  }
+
+  /** The count by which this replica's keys are its own: what compaction, scans and learning keep. */
+  get keyPartitionCount(): number {
+    return this.split.keyCount(this.gpid.partitionIndex, this.info);
+  }
+
+  /**
+   * For a split: once the writes admitted so far are committed and applied (the caller holds new
+   * ones back), the store, the configuration and the decree it is at; undefined when this
+   * replica stopped being primary meanwhile.
+   */
+  async quiesceWrites(): Promise<{ store: ReplicaStore; config: PartitionConfiguration; decree: number } | undefined> {
+    const serving = this.serving;
+    const writePath = serving?.path;
+    if (!serving || !writePath || !this.config) return undefined;
+    await writePath.drain();
+    await serving.parts.applier.settled();
+    const { store, core } = serving.parts;
+    if (this.serving?.path !== writePath || store.lastAppliedDecree < core.lastCommitted) return undefined;
+    return { store, config: this.config, decree: store.lastAppliedDecree };
   }
 
   /** The checkpoint this primary offers `learner` while that node learns from it. */

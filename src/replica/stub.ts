@@ -56,6 +56,8 @@ export class ReplicaStub {
   private readonly engineFactory: EngineFactory | undefined;
   private readonly open = new Map<string, Replica>();
   private readonly closed = new Map<string, ClosedReplica>();
+  /** Per gpid text: split children made here and not opened yet, with the ballot of their data. */
+  private readonly splitChildBallots = new Map<string, number>();
   /** Per gpid, the open/close work in progress: changes of one replica run one after another. */
   private readonly transitions = new Map<string, Promise<void>>();
   private stopped = false;
@@ -84,6 +86,16 @@ export class ReplicaStub {
   /** The replica serving `(appId, partitionIndex)` here, if any (open or not ready yet). */
   find(appId: number, partitionIndex: number): Replica | undefined {
     return this.open.get(`${appId}.${partitionIndex}`);
+  }
+
+  /** Where a replica of `gpid` lives (or would) on this node. */
+  replicaDirOf(gpid: Gpid): string {
+    return replicaDirOf(this.dataDir, gpid.appId, gpid.partitionIndex);
+  }
+
+  /** The engine replicas here open their stores with (undefined: LevelDB). */
+  get storeEngineFactory(): EngineFactory | undefined {
+    return this.engineFactory;
   }
 
   replicas(): Replica[] {
@@ -224,10 +236,24 @@ export class ReplicaStub {
     this.openReplica(key, info, config).updateSeq = this.updates;
   }
 
-  private openReplica(key: string, info: AppInfo, config: PartitionConfiguration | undefined, gpid: Gpid = config!.gpid): Replica {
-    const dir = replicaDirOf(this.dataDir, gpid.appId, gpid.partitionIndex);
+  /**
+   * A split child whose data its parent just made here, a member's of `dataBallot`: however its
+   * registration reaches this node (the parent's answer or a config sync), it opens with that
+   * ballot. `undefined` forgets it (the registration failed).
+   */
+  expectSplitChild(gpid: Gpid, dataBallot: number | undefined): void {
+    if (dataBallot === undefined) this.splitChildBallots.delete(gpidText(gpid));
+    else this.splitChildBallots.set(gpidText(gpid), dataBallot);
+  }
+
+  private openReplica(
+    key: string, info: AppInfo, config: PartitionConfiguration | undefined, gpid: Gpid = config!.gpid,
     // A closed replica's data ballot (never one it only heard of while inactive): only that says its data is a member's.
-    const replica = new Replica(this.self, { ...gpid }, dir, info, config, this.closed.get(key)?.ballot ?? 0, this.services);
+    dataBallot = this.splitChildBallots.get(key) ?? this.closed.get(key)?.ballot ?? 0,
+  ): Replica {
+    this.splitChildBallots.delete(key);
+    const dir = replicaDirOf(this.dataDir, gpid.appId, gpid.partitionIndex);
+    const replica = new Replica(this.self, { ...gpid }, dir, info, config, dataBallot, this.services);
     this.open.set(key, replica);
     void this.transition(key, async () => {
       await mkdir(dir, { recursive: true });

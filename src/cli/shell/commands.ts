@@ -16,6 +16,7 @@ import { DATA_COMMANDS } from './data-commands.ts';
 import { DUPLICATION_COMMANDS } from './duplication-commands.ts';
 import { HOTKEY_COMMANDS } from './hotkey-commands.ts';
 import { META_LEVEL_COMMANDS } from './meta-level-commands.ts';
+import { SPLIT_COMMANDS } from './split-commands.ts';
 import { TABLE_ADMIN_COMMANDS } from './table-admin-commands.ts';
 import { RANGE_COMMANDS, SESSION_COMMANDS } from './range-commands.ts';
 import { TABLE_DATA_COMMANDS } from './table-data-commands.ts';
@@ -533,7 +534,7 @@ const help: ShellCommand = {
 export const SHELL_COMMANDS: readonly ShellCommand[] = [
   help, version, clusterInfo, app, ls, nodes, create, drop, recall, use, getAppEnvs, setAppEnvs, delAppEnvs, clearAppEnvs, ...COMPACTION_COMMANDS,
   ...TABLE_ADMIN_COMMANDS, ...DUPLICATION_COMMANDS,
-  ...BACKUP_COMMANDS,
+  ...BACKUP_COMMANDS, ...SPLIT_COMMANDS,
   ...META_LEVEL_COMMANDS, ...HOTKEY_COMMANDS,
   ...SESSION_COMMANDS, ...DATA_COMMANDS, ...RANGE_COMMANDS, ...TABLE_DATA_COMMANDS, ...APP_STAT_COMMANDS, ...NODE_COMMANDS, remoteCommand, exit,
 ];

@@ -1,5 +1,5 @@
 // `pteron meta`: the meta server role. Opens the state store, serves the meta RPCs (client
-// routing, table DDL, replica counts, atomic idempotence, ddd diagnosis, manual compaction, duplication, the function level and balancer proposals,
+// routing, table DDL, replica counts, atomic idempotence, ddd diagnosis, manual compaction, duplication, partition split, the function level and balancer proposals,
 // replica-server beacons, config sync and configuration updates) and the /meta/* admin calls, sends the guardian's proposals to replica servers, and
 // runs the failure detector and guardian on timers.
 //
@@ -32,12 +32,13 @@ import {
 import { clusterInfoRows, registerMetaHttpCalls, type MetaHttpDeps } from '../../meta/http.ts';
 import {
   appStatusFromValue, clusterName, configTypeFromValue, duplicationEnabled, duplicationGroupFromConfig, FUNCTION_LEVEL_VALUES, levelAtMost,
-  metaServerList, newPartitionConfiguration, parseFunctionLevel, type AppInfo, type FunctionLevel,
+  metaServerList, newPartitionConfiguration, parseFunctionLevel, SPLIT_STATUS_VALUES, splitStatusFromValue, type AppInfo, type FunctionLevel,
 } from '../../cluster/index.ts';
 import type { DuplicationEnvironment } from '../../meta/duplication/index.ts';
 import { RemoteMetaClients } from './remote-metas.ts';
 import { clusterRoot, metaFunctionLevelOnStart } from '../../meta/flags.ts';
 import { defaultAppsFromConfig } from '../../meta/load.ts';
+import { splitControlFromValue } from '../../meta/partition-split.ts';
 import { MetaServerState } from '../../meta/server-state.ts';
 import type { ListAppsFilter } from '../../meta/tables.ts';
 import { failureDetectorOptionsFromFlags } from '../../meta/failure-detector.ts';
@@ -378,6 +379,52 @@ export async function installMeta(server: PteronServer, config: LoadedConfig): P
     state.getAtomicIdempotent(request.appName));
   registerPrimaryRpc(rpc, RPCS.RPC_CM_SET_ATOMIC_IDEMPOTENT, standing, (err) => ({ err, oldAtomicIdempotent: false, hintMessage: '' }), (request, state) =>
     state.setAtomicIdempotent(request.appName, request.atomicIdempotent));
+  registerPrimaryRpc(rpc, RPCS.RPC_CM_START_PARTITION_SPLIT, standing, (err) => ({ err, hintMsg: '' }), async (request, state) => {
+    const result = await state.startPartitionSplit(request.appName, request.newPartitionCount);
+    return { err: result.err, hintMsg: result.hintMessage };
+  });
+  registerPrimaryRpc(rpc, RPCS.RPC_CM_CONTROL_PARTITION_SPLIT, standing, (err) => ({ err }), async (request, state) => {
+    const control = splitControlFromValue(request.controlType);
+    if (!control) return { err: 'ERR_INVALID_PARAMETERS', hintMsg: `unknown split_control_type ${request.controlType}` };
+    const result = await state.controlPartitionSplit(request.appName, control, request.parentPidx, request.oldPartitionCount);
+    return { err: result.err, ...(result.hintMessage !== '' && { hintMsg: result.hintMessage }) };
+  });
+  registerPrimaryRpc(rpc, RPCS.RPC_CM_QUERY_PARTITION_SPLIT, standing, (err) => ({ err, newPartitionCount: 0, status: new Map() }), async (request, state) => {
+    const result = await state.queryPartitionSplit(request.appName);
+    const status = new Map([...result.status].map(([index, name]) => [index, SPLIT_STATUS_VALUES[name]]));
+    return { err: result.err, newPartitionCount: result.newPartitionCount, status, ...(result.hintMessage !== '' && { hintMsg: result.hintMessage }) };
+  });
+  registerPrimaryRpc(
+    rpc, RPCS.RPC_CM_REGISTER_CHILD_REPLICA, standing,
+    (err, request) => ({ err, app: request.app, parentConfig: request.parentConfig, childConfig: request.childConfig }),
+    async (request, state) => {
+      const result = await state.registerChild({
+        appName: request.app.appName,
+        parentConfig: partitionConfigurationFromWire(request.parentConfig),
+        childConfig: partitionConfigurationFromWire(request.childConfig),
+        primary: fromHostPort(request.hpPrimary ?? request.primary),
+      });
+      return {
+        err: result.err,
+        app: result.app ? appInfoToWire(result.app) : request.app,
+        parentConfig: result.parentConfig ? partitionConfigurationToWire(result.parentConfig) : request.parentConfig,
+        childConfig: result.childConfig ? partitionConfigurationToWire(result.childConfig) : request.childConfig,
+      };
+    },
+  );
+  registerPrimaryRpc(rpc, RPCS.RPC_CM_NOTIFY_STOP_SPLIT, standing, (err) => ({ err }), async (request, state) => {
+    const status = splitStatusFromValue(request.metaSplitStatus);
+    if (status === undefined) return { err: 'ERR_INVALID_PARAMETERS' };
+    return state.notifyStopSplit({ appName: request.appName, parentGpid: request.parentGpid, status, partitionCount: request.partitionCount });
+  });
+  registerPrimaryRpc(rpc, RPCS.RPC_CM_QUERY_CHILD_STATE, standing, (err) => ({ err }), async (request, state) => {
+    const result = await state.queryChildState(request.appName, request.pid, request.partitionCount);
+    return {
+      err: result.err,
+      ...(result.partitionCount !== undefined && { partitionCount: result.partitionCount }),
+      ...(result.childConfig && { childConfig: partitionConfigurationToWire(result.childConfig) }),
+    };
+  });
   registerPrimaryRpc(rpc, RPCS.RPC_CM_DDD_DIAGNOSE, standing, (err) => ({ err, partitions: [] }), (request, state) => {
     const result = state.dddDiagnose(request.pid);
     return {
@@ -526,12 +573,13 @@ export async function installMeta(server: PteronServer, config: LoadedConfig): P
     const result = state.onConfigSync(node, (request.storedReplicas ?? []).map(replicaInfoFromWire));
     return {
       err: result.err,
-      partitions: result.partitions.map(({ info, config: partition }) => ({
+      partitions: result.partitions.map(({ info, config: partition, splitStatus }) => ({
         info: appInfoToWire(info),
         config: partitionConfigurationToWire(partition),
         type: ConfigType.CT_INVALID,
         node: toHostPort(node),
         hostNode: toHostPort(node),
+        ...(splitStatus && { metaSplitStatus: SPLIT_STATUS_VALUES[splitStatus] }),
       })),
       gcReplicas: result.gcReplicas.map(replicaInfoToWire),
     };

@@ -5,7 +5,8 @@
 // replica servers, and serves the data plane for the partitions it leads. Replicas serve only
 // while the meta acknowledges this server's beacons within the lease (spec pegasus-arch §2.6),
 // so a server cut off from the meta stops answering before the meta hands its partitions on.
-// It also runs the replicas' hot-key collectors (RPC_DETECT_HOTKEY) and their analysis timer.
+// It also runs the replicas' hot-key collectors (RPC_DETECT_HOTKEY) and their analysis timer,
+// and hands the split status each config sync brings to the splitting parents (replica/split/).
 import path from 'node:path';
 import { addServerStat, registerRemoteCommand } from '../../diag/remote/index.ts';
 import { ClientGate, replicaRemoteCommands } from './commands.ts';
@@ -14,7 +15,7 @@ import { blockServicesFromConfig } from '../../block/index.ts';
 import type { ReplicaStore } from '../../storage/index.ts';
 import { defineFlag, onFlagChange, type LoadedConfig } from '../../config/index.ts';
 import { ClientDuplicateSender, startDuplicationSync } from './duplication.ts';
-import { appInfoFromJson, appInfoFromWire, appInfoToJson, appInfoToWire, CONFIG_TYPE_VALUES, duplicationGroupFromConfig, gpidText, livenessTimingFromFlags, metaServerList, partitionConfigurationFromWire, partitionConfigurationToWire, type AppInfo, type ConfigType, type PartitionConfiguration } from '../../cluster/index.ts';
+import { appInfoFromJson, appInfoFromWire, appInfoToJson, appInfoToWire, CONFIG_TYPE_VALUES, duplicationGroupFromConfig, gpidText, livenessTimingFromFlags, metaServerList, partitionConfigurationFromWire, partitionConfigurationToWire, SPLIT_STATUS_VALUES, splitStatusFromValue, type AppInfo, type ConfigType, type PartitionConfiguration } from '../../cluster/index.ts';
 import { defineMetric, serverEntity } from '../../metrics/index.ts';
 import { registerOnewayRpc, registerTypedRpc, RpcClient } from '../../net/index.ts';
 import { dataDir, type PteronServer } from '../server.ts';
@@ -28,6 +29,7 @@ import { CheckpointServer, fetchCheckpoint, PEER_RPCS, peerMessageFromWire, Peer
 import { ColdBackups } from '../../replica/cold-backup.ts';
 import { membershipOf, type Replica, type ReplicaServices } from '../../replica/replica.ts';
 import { restorePartition, restoreSourceOf } from '../../replica/restore.ts';
+import { ParentSplits } from '../../replica/split/index.ts';
 import { ReplicaStub } from '../../replica/stub.ts';
 
 export const configSyncIntervalMs = defineFlag({
@@ -79,7 +81,7 @@ export async function installReplica(server: PteronServer, config: LoadedConfig)
       if (replica.config !== undefined) void requestConfigurationChange(replica.info, replica.config, type, node, replica.lastCommittedDecree);
     },
     fetchCheckpoint: (replica, store, from, signature) =>
-      fetchCheckpoint(peers.client(from), replica.gpid, replica.info.partitionCount, self, signature, store, path.join(replica.dir, 'learn')),
+      fetchCheckpoint(peers.client(from), replica.gpid, replica.keyPartitionCount, self, signature, store, path.join(replica.dir, 'learn')),
     leaseValid: () => link.leaseValid(clockMs()),
     duplication: { clusterId: duplicationGroup.ownClusterIdOrZero(), sender: duplicateSender },
     restore: (replica, store) => restoreReplica(replica, store),
@@ -108,6 +110,27 @@ export async function installReplica(server: PteronServer, config: LoadedConfig)
     });
     throw new PteronError('ERR_CORRUPTION', `restore of ${gpidText(replica.gpid)} failed: ${outcome.reason}`);
   }
+  const splits = new ParentSplits({
+    self,
+    ...(stub.storeEngineFactory && { engineFactory: stub.storeEngineFactory }),
+    registerChild: async ({ app, parentConfig, childConfig }) => {
+      const response = await meta.callRpc(RPCS.RPC_CM_REGISTER_CHILD_REPLICA, {
+        app: appInfoToWire(app), parentConfig: partitionConfigurationToWire(parentConfig), childConfig: partitionConfigurationToWire(childConfig),
+        primary: parseHostPort(self), hpPrimary: parseHostPort(self),
+      });
+      const result = response.error === 'ERR_OK' ? response.result : undefined;
+      if (!result) return { err: response.error };
+      return { err: result.err, app: appInfoFromWire(result.app), childConfig: partitionConfigurationFromWire(result.childConfig) };
+    },
+    notifyStopSplit: async ({ appName, parentGpid, status, partitionCount }) => {
+      const response = await meta.callRpc(RPCS.RPC_CM_NOTIFY_STOP_SPLIT, { appName, parentGpid, metaSplitStatus: SPLIT_STATUS_VALUES[status], partitionCount });
+      return response.error === 'ERR_OK' && response.result ? response.result.err : response.error;
+    },
+    replicaDirOf: (gpid) => stub.replicaDirOf(gpid),
+    hostsOpen: (gpid) => stub.find(gpid.appId, gpid.partitionIndex) !== undefined,
+    expectChild: (gpid, dataBallot) => stub.expectSplitChild(gpid, dataBallot),
+    openChild: (app, config) => stub.update(app, config),
+  });
   const loaded = await stub.loadFromDisk();
   if (loaded > 0) log.info({ replicas: loaded }, 'replicas found on disk');
   const clientGate = new ClientGate();
@@ -201,6 +224,11 @@ export async function installReplica(server: PteronServer, config: LoadedConfig)
           if (!result || result.err !== 'ERR_OK') return step({ kind: 'sync_failed', syncId: action.syncId });
           const partitions = result.partitions.map((update) => ({ info: appInfoFromWire(update.info), config: partitionConfigurationFromWire(update.config) }));
           step({ kind: 'sync_answered', syncId: action.syncId, partitions, garbage: result.gcReplicas ?? [], updateSeqAtSend });
+          splits.onConfigSync(result.partitions.flatMap((update, index) => {
+            const replica = stub.find(update.config.pid.appId, update.config.pid.partitionIndex);
+            const status = update.metaSplitStatus === undefined ? undefined : splitStatusFromValue(update.metaSplitStatus);
+            return replica ? [{ replica, info: partitions[index]!.info, status }] : [];
+          }));
         }, (error: unknown) => {
           log.debug({ err: (error as Error).message }, 'config sync failed');
           step({ kind: 'sync_failed', syncId: action.syncId });

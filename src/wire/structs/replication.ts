@@ -110,6 +110,8 @@ export interface ConfigurationUpdateRequest {
   type: number;
   node: HostPort;
   hostNode: HostPort;
+  /** Config sync only: the partition is a parent whose split is under way (a SplitStatus). */
+  metaSplitStatus?: number;
   hpNode?: HostPort;
 }
 export const configurationUpdateRequestCodec: StructType<ConfigurationUpdateRequest> = defineStruct<ConfigurationUpdateRequest>(
@@ -120,6 +122,7 @@ export const configurationUpdateRequestCodec: StructType<ConfigurationUpdateRequ
     { id: 3, name: 'type', type: i32Type },
     { id: 4, name: 'node', type: rpcAddressType },
     { id: 5, name: 'hostNode', type: rpcAddressType },
+    { id: 6, name: 'metaSplitStatus', type: i32Type, optional: true },
     { id: 7, name: 'hpNode', type: hostPortType, optional: true },
   ],
 );

@@ -5,6 +5,7 @@ import * as backup from './backup.ts';
 import { commandCodec } from './command.ts';
 import * as duplication from './duplication.ts';
 import * as meta from './meta.ts';
+import * as partitionSplit from './partition-split.ts';
 import * as peer from './peer.ts';
 import { blobType } from './placeholders.ts';
 import * as replicaAdmin from './replica-admin.ts';
@@ -173,6 +174,21 @@ export const RPCS = {
   /** The meta asks a partition's primary to back it up; asked again until it answers ERR_OK (progress 1000). */
   RPC_COLD_BACKUP: call('RPC_COLD_BACKUP', 'replica', backup.backupRequestCodec, backup.backupResponseCodec),
   /** Sent to a replica server: the tables it knows (Go admin-cli; the meta in recovery mode). */
+  RPC_CM_START_PARTITION_SPLIT: call(
+    'RPC_CM_START_PARTITION_SPLIT', 'meta', partitionSplit.startPartitionSplitRequestCodec, partitionSplit.startPartitionSplitResponseCodec,
+  ),
+  RPC_CM_CONTROL_PARTITION_SPLIT: call(
+    'RPC_CM_CONTROL_PARTITION_SPLIT', 'meta', partitionSplit.controlSplitRequestCodec, partitionSplit.controlSplitResponseCodec,
+  ),
+  RPC_CM_QUERY_PARTITION_SPLIT: call('RPC_CM_QUERY_PARTITION_SPLIT', 'meta', partitionSplit.querySplitRequestCodec, partitionSplit.querySplitResponseCodec),
+  /** A splitting parent's primary: its child is ready, make it a partition of the table. */
+  RPC_CM_REGISTER_CHILD_REPLICA: call(
+    'RPC_CM_REGISTER_CHILD_REPLICA', 'meta', partitionSplit.registerChildRequestCodec, partitionSplit.registerChildResponseCodec,
+  ),
+  /** A splitting parent's primary: it stopped splitting as the meta asked (pause or cancel). */
+  RPC_CM_NOTIFY_STOP_SPLIT: call('RPC_CM_NOTIFY_STOP_SPLIT', 'meta', partitionSplit.notifyStopSplitRequestCodec, partitionSplit.notifyStopSplitResponseCodec),
+  RPC_CM_QUERY_CHILD_STATE: call('RPC_CM_QUERY_CHILD_STATE', 'meta', partitionSplit.queryChildStateRequestCodec, partitionSplit.queryChildStateResponseCodec),
+  /** Sent to a replica server: the tables it knows (Go admin-cli). */
   RPC_QUERY_APP_INFO: call('RPC_QUERY_APP_INFO', 'replica', meta.queryAppInfoRequestCodec, meta.queryAppInfoResponseCodec),
   /** Sent to a replica server by the meta in recovery mode: every replica it holds, with its decrees. */
   RPC_QUERY_REPLICA_INFO: call(
