@@ -7,8 +7,9 @@ import { after, afterEach, before, beforeEach, describe, test } from 'node:test'
 import { crc64, hashKeyHash, partitionIndexOf, recordHash } from '../../src/base/index.ts';
 import {
   CasCheckType, createClient, decodeCompositeKey, encodeCompositeKey, expireTsFromTtl, hashKeyRangeEnd, isPegasusError, nowSincePegasusEpochSeconds,
-  PegasusError, reactionTo, successorOfPrefix, type PegasusClient, type PegasusTable,
+  PegasusError, successorOfPrefix, type PegasusClient, type PegasusTable,
 } from '../../src/client/index.ts';
+import { reactionTo } from '../../src/client/router.ts';
 import { FakeMeta, FakeReplica, FakeStore, partitionOfHashKey } from '../helpers/fake-pegasus.ts';
 import { waitFor } from '../helpers/process.ts';
 
