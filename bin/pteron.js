@@ -1,7 +1,10 @@
 #!/usr/bin/env node
-// The `pteron` command. The project runs its TypeScript through tsx (there is no build step),
-// so this launcher registers tsx's loader and hands over to the CLI.
-import { register } from 'tsx/esm/api';
+// The `pteron` command: the compiled CLI under dist/ (`npm run build` writes it).
+import { existsSync } from 'node:fs';
 
-register();
-await import('../src/cli/main.ts');
+const main = new URL('../dist/cli/main.js', import.meta.url);
+if (!existsSync(main)) {
+  process.stderr.write('pteron: the build is missing (dist/cli/main.js); run `npm run build` first\n');
+  process.exit(2);
+}
+await import(main.href);

@@ -1,33 +1,40 @@
-// The `pteron` command.
+// The `pteron` command. Each command's code is imported only when that command runs, so that
+// `pteron shell` or `pteron --help` does not load the servers.
+// Exit codes: 0 success, 1 a command that ran and failed (shell scripts, svc), 2 bad usage or
+// a server that cannot start.
 import { parseArgs } from 'node:util';
-import { PteronError } from '../base/index.ts';
-import { ConfigError } from '../config/index.ts';
-import { oneboxCommand } from './onebox.ts';
-import { serve } from './serve.ts';
-import { runShell } from './shell/index.ts';
-import { ManifestError, runRepoCommand, runSupervisor, runSvcCommand } from '../supervisor/index.ts';
-
-const USAGE = `usage:
-  pteron meta|replica|collector [--config FILE] [--set section.key=value]... [--port N]
-  pteron onebox [--metas 1|2|3] [--config FILE] [--set section.key=value]...   (--metas 2+: with a local ZooKeeper)
-  pteron shell [--meta host:port[,host:port...]] [-e "command"]...
-  pteron supervisor [--manifest FILE] [--port N]      (default manifest: pteron.yml)
-  pteron svc ls|health|metrics|restart|stop [SVC] [--invalidate] [--url URL] [--json]
-  pteron repo [update] [--invalidate] [--url URL] [--json]
-`;
+import { PteronError } from '../base/errors.ts';
+import { ConfigError } from '../config/config.ts';
+import { allFlags } from '../config/flags.ts';
+import { pteronVersion } from '../server/identity.ts';
+import { ManifestError } from '../supervisor/yaml-reader.ts';
+import { roleHelp, USAGE } from './help.ts';
+import { ROLES } from './roles.ts';
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(USAGE);
+    return;
+  }
+  if (command === '--version' || command === '-V' || command === 'version') {
+    process.stdout.write(`pteron ${pteronVersion()}\n`);
+    return;
+  }
   if (command === 'shell') {
+    const { runShell } = await import('./shell/index.ts');
     process.exitCode = await runShell(rest);
     return;
   }
-  if (command === 'supervisor') return runSupervisor(rest);
-  if (command === 'onebox') return oneboxCommand(rest);
+  if (command === 'supervisor') return (await import('../supervisor/index.ts')).runSupervisor(rest);
+  if (command === 'onebox') return (await import('./onebox.ts')).oneboxCommand(rest);
   if (command === 'svc' || command === 'repo') {
+    const { runRepoCommand, runSvcCommand } = await import('../supervisor/index.ts');
     process.exitCode = await (command === 'svc' ? runSvcCommand(rest) : runRepoCommand(rest));
     return;
   }
+  const role = ROLES[command];
+  if (!role) throw new ConfigError(`unknown command "${command}"; expected a role (${Object.keys(ROLES).join(', ')}) or onebox, shell, supervisor, svc, repo`);
   const { values } = parseArgs({
     args: rest,
     options: {
@@ -38,8 +45,11 @@ async function main(argv: string[]): Promise<void> {
     },
     allowPositionals: false,
   });
-  if (command === undefined || values.help || command === 'help') {
-    process.stdout.write(USAGE);
+  // serve.ts loads the server every role runs in, so its flags are declared for the listing too.
+  const { serve } = await import('./serve.ts');
+  if (values.help) {
+    await role.load();
+    process.stdout.write(roleHelp(command, role, allFlags()));
     return;
   }
   let port: number | undefined;

@@ -5,9 +5,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../config/index.ts';
 import { startZooKeeperServer, type ZooKeeperServer } from '../meta/zk/server.ts';
+import { childCommand } from '../supervisor/index.ts';
 
 const META_PORT_BASE = 34601;
 const REPLICA_PORTS = [34801, 34802, 34803];
@@ -63,8 +63,6 @@ export function oneboxLayout(metaCount: number): OneboxLayout {
     zookeeper,
   };
 }
-
-const mainScript = fileURLToPath(new URL('./main.ts', import.meta.url));
 
 /** `pteron onebox [--metas N] [--config FILE] [--set section.key=value]...` */
 export async function oneboxCommand(args: string[]): Promise<void> {
@@ -130,7 +128,8 @@ export async function onebox(passThrough: string[], dir = 'onebox', metaCount = 
   }
   for (const { role, name, port } of layout.processes) {
     const settings = [...layout.settings[role], `core.data_dir=${path.join(dir, name)}`].flatMap((setting) => ['--set', setting]);
-    const child = spawn(process.execPath, ['--import', 'tsx', mainScript, role, '--port', String(port), ...settings, ...passThrough], {
+    const [node, ...args] = childCommand({ args: [role, '--port', String(port), ...settings, ...passThrough] });
+    const child = spawn(node!, args, {
       stdio: ['ignore', 'inherit', 'inherit'],
     });
     children.push(child);

@@ -2,7 +2,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { log } from '../base/index.ts';
 import { loadConfig, ConfigError } from '../config/index.ts';
-import { createServer } from '../server/index.ts';
+import { createServer } from '../server/server.ts';
 import { ROLES } from './roles.ts';
 
 export interface ServeOptions {
@@ -33,10 +33,11 @@ export async function serve(options: ServeOptions): Promise<void> {
   setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
   const role = ROLES[options.role];
   if (!role) throw new ConfigError(`unknown role "${options.role}"; expected one of ${Object.keys(ROLES).join(', ')}`);
+  const install = await role.load();
   const config = loadConfig(options.configFile, options.sets);
   const port = options.port ?? portFromConfig(config.section(`apps.${options.role}`).get('ports')) ?? role.defaultPort;
   const server = createServer({ role: options.role, port });
-  const stopRole = role.install ? await role.install(server, config) : async () => {};
+  const stopRole = install ? await install(server, config) : async () => {};
   for (const key of config.unknownKeys()) log.warn({ config: config.source, key }, 'unknown config key ignored');
   const boundPort = await server.start();
   log.info({ role: options.role, port: boundPort, pid: process.pid }, 'pteron server started');

@@ -1,7 +1,7 @@
 // The client: a meta group to resolve tables with, one connection per replica server, and the
 // tables opened so far. `createClient({ metaServers, timeoutMs })` → `openTable(name)`.
-import { parseHostPort, type HostPort } from '../base/index.ts';
-import { PegasusError } from './errors.ts';
+import { parseHostPort, type HostPort } from '../base/host-port.ts';
+import { PegasusError, untilAborted } from './errors.ts';
 import { MetaResolver } from './meta-resolver.ts';
 import { ReplicaPool } from './replica-pool.ts';
 import { TableRouter, type RetryPolicy } from './router.ts';
@@ -46,6 +46,8 @@ export const CLIENT_DEFAULTS = Object.freeze({
 export interface OpenTableOptions {
   /** How long to wait for the table's configuration (default: the client's timeoutMs). */
   timeoutMs?: number;
+  /** Stops waiting (ERR_ABORTED); an opening shared with other callers goes on for them. */
+  signal?: AbortSignal;
 }
 
 function positive(value: number | undefined, fallback: number, what: string): number {
@@ -107,6 +109,10 @@ export class PegasusClient {
    * not exist, ERR_TIMEOUT when no meta answered in time. Tables are cached by name.
    */
   async openTable(name: string, options: OpenTableOptions = {}): Promise<PegasusTable> {
+    return untilAborted(options.signal, 'open_table', () => this.openShared(name, options));
+  }
+
+  private async openShared(name: string, options: OpenTableOptions): Promise<PegasusTable> {
     if (this.closed) throw new PegasusError('ERR_NETWORK_FAILURE', 'open_table', 'client is closed');
     if (name === '') throw new PegasusError('ERR_INVALID_PARAMETERS', 'open_table', 'table name must not be empty');
     const cached = this.tables.get(name);

@@ -1,8 +1,8 @@
 // The meta servers a caller knows: the one to ask first (the last that answered as leader),
 // leaders learned from forward hints, and one RPC client per meta. Shared by the client's
 // partition resolver and the shell.
-import { formatHostPort, hostPortEquals, isInvalidHostPort, type HostPort } from '../base/index.ts';
-import { RpcClient } from '../net/index.ts';
+import { formatHostPort, hostPortEquals, isInvalidHostPort, type HostPort } from '../base/host-port.ts';
+import { RpcClient } from '../net/rpc/client.ts';
 import type { QueryCfgResponse } from '../wire/index.ts';
 
 /** Metas learned from leader hints beyond the configured list: a bound against a confused peer. */

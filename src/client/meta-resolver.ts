@@ -2,9 +2,10 @@
 // listed meta may be asked; a backup answers ERR_FORWARD_TO_OTHERS naming the leader in
 // partitions[0].primary; a leader still loading answers ERR_SERVICE_NOT_ACTIVE; an unreachable
 // meta is skipped for the next. Every loop is bounded by a hop count and the caller's deadline.
-import { formatHostPort, hostPortEquals, PteronError, type HostPort } from '../base/index.ts';
+import { PteronError } from '../base/errors.ts';
+import { formatHostPort, hostPortEquals, type HostPort } from '../base/host-port.ts';
 import { RPCS, type QueryCfgResponse } from '../wire/index.ts';
-import { PegasusError } from './errors.ts';
+import { PegasusError, wireErrorCode } from './errors.ts';
 import { forwardHint, MetaList } from './meta-list.ts';
 
 export interface MetaResolverOptions {
@@ -68,7 +69,7 @@ export class MetaResolver {
       }
       if (reply.error !== 'ERR_OK' || reply.result === undefined) {
         // The meta could not run the query at all (e.g. ERR_HANDLER_NOT_FOUND): try another.
-        lastFailure = new PegasusError(reply.error, operation, `meta ${formatHostPort(target)}`);
+        lastFailure = new PegasusError(wireErrorCode(reply.error), operation, `meta ${formatHostPort(target)}`);
         this.metas.rotate();
         if (++failuresInARow % this.metas.size === 0) await this.pause(deadlineMs);
         continue;

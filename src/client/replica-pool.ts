@@ -1,8 +1,8 @@
 // One RpcClient per replica server, shared by every table of a client. Bounded: past
 // `serversMax` addresses the oldest connection is closed (its in-flight calls fail with
 // ERR_NETWORK_FAILURE, which the callers treat like any lost connection).
-import { formatHostPort, type HostPort } from '../base/index.ts';
-import { RpcClient, type RpcClientOptions } from '../net/index.ts';
+import { formatHostPort, type HostPort } from '../base/host-port.ts';
+import { RpcClient, type RpcClientOptions } from '../net/rpc/client.ts';
 
 export class ReplicaPool {
   private readonly clients = new Map<string, RpcClient>();

@@ -13,10 +13,12 @@
 // - retries are bounded in count and by the operation's deadline, back off exponentially when
 //   they would hit the same server again, and never repeat a non-idempotent write that may
 //   have reached the server (a transport failure after sending).
-import { formatHostPort, partitionIndexOf, PteronError, type HostPort } from '../base/index.ts';
+import { PteronError } from '../base/errors.ts';
+import { partitionIndexOf } from '../base/crc64.ts';
+import { formatHostPort, type HostPort } from '../base/host-port.ts';
 import { primaryOf } from '../cluster/health.ts';
 import type { CallDefinition, OnewayDefinition, QueryCfgResponse } from '../wire/index.ts';
-import { PegasusError, type OperationInfo } from './errors.ts';
+import { PegasusError, untilAborted, wireErrorCode, type OperationInfo } from './errors.ts';
 import type { MetaResolver } from './meta-resolver.ts';
 import type { ReplicaPool } from './replica-pool.ts';
 
@@ -59,6 +61,8 @@ export interface RequestSpec<A, R> {
   /** Whether sending the request twice is harmless (reads, put, remove, multi_put, multi_remove). */
   idempotent: boolean;
   timeoutMs?: number;
+  /** Cancels the request (ERR_ABORTED), retries included. */
+  signal?: AbortSignal;
 }
 
 export interface RequestOutcome<R> {
@@ -151,8 +155,12 @@ export class TableRouter {
     return index;
   }
 
-  /** Runs one request with routing, bounded retries and the operation's deadline. */
-  async call<A, R extends ResponseOrigin>(spec: RequestSpec<A, R>): Promise<RequestOutcome<R>> {
+  /** Runs one request with routing, bounded retries and the operation's deadline, until its signal fires. */
+  call<A, R extends ResponseOrigin>(spec: RequestSpec<A, R>): Promise<RequestOutcome<R>> {
+    return untilAborted(spec.signal, spec.operation, () => this.callWithRetries(spec));
+  }
+
+  private async callWithRetries<A, R extends ResponseOrigin>(spec: RequestSpec<A, R>): Promise<RequestOutcome<R>> {
     const timeoutMs = spec.timeoutMs ?? this.policy.timeoutMs;
     if (!(timeoutMs > 0)) throw new PegasusError('ERR_INVALID_PARAMETERS', spec.operation, `timeout must be positive, got ${timeoutMs}`);
     const startMs = Date.now();
@@ -162,6 +170,8 @@ export class TableRouter {
     let lastTarget = '';
     let attempts = 0;
     for (let attempt = 0; attempt <= this.policy.retriesMax; attempt++) {
+      // An aborted call stops retrying in the background too.
+      if (spec.signal?.aborted) break;
       if (this.pool.isClosed) throw new PegasusError('ERR_NETWORK_FAILURE', spec.operation, 'client is closed');
       if (Date.now() >= deadlineMs) break;
       let routing = this.routing;
@@ -226,7 +236,7 @@ export class TableRouter {
         // A refused connection never carried the request.
         if (caught.code === 'ERR_NETWORK_FAILURE' && /ECONNREFUSED/.test(caught.message)) sent = false;
       }
-      lastError = new PegasusError(error, spec.operation, detail, { info });
+      lastError = new PegasusError(wireErrorCode(error), spec.operation, detail, { info });
       const reaction = reactionTo(error);
       if (reaction === 'fail') throw lastError;
       // A write that may have been applied is not sent again: its outcome is unknown.
@@ -278,7 +288,7 @@ export class TableRouter {
     if (response.err === 'ERR_OBJECT_NOT_FOUND' || response.err === 'ERR_APP_NOT_EXIST') {
       throw new PegasusError(response.err, operation, `table "${this.tableName}" does not exist`);
     }
-    if (response.err !== 'ERR_OK') throw new PegasusError(response.err, operation, `querying table "${this.tableName}"`);
+    if (response.err !== 'ERR_OK') throw new PegasusError(wireErrorCode(response.err), operation, `querying table "${this.tableName}"`);
     const count = response.partitionCount;
     if (!(count > 0) || response.partitions.length !== count) {
       throw new PegasusError('ERR_INVALID_DATA', operation, `table "${this.tableName}": ${response.partitions.length} partitions for a count of ${count}`);

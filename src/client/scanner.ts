@@ -42,6 +42,8 @@ export interface ScanRange {
   fullScan: boolean;
   /** Timeout of each request (undefined: the client's default). */
   timeoutMs: number | undefined;
+  /** Cancels the scan's requests. */
+  signal: AbortSignal | undefined;
 }
 
 type ScanState =
@@ -154,6 +156,7 @@ export class PegasusScanner implements AsyncIterable<ScanEntry> {
             partitionIndex: split.partitionIndex,
             idempotent: true,
             timeoutMs: this.range.timeoutMs,
+            signal: this.range.signal,
           });
           this.lastInfo = outcome.info;
           this.contextPartition = outcome.info.partitionIndex;
@@ -173,13 +176,14 @@ export class PegasusScanner implements AsyncIterable<ScanEntry> {
               // A lost reply would skip a batch if the same context were asked again: reopen instead.
               idempotent: false,
               timeoutMs: this.range.timeoutMs,
+              signal: this.range.signal,
             });
             this.lastInfo = outcome.info;
             response = outcome.result;
           } catch (error) {
             // Whatever went wrong with the context, a fresh one opened after the last key is
             // equivalent; if the partition is unreachable, opening it reports that.
-            if (!(error instanceof PegasusError) || error.storageError !== undefined) throw error;
+            if (!(error instanceof PegasusError) || error.storageError !== undefined || error.code === 'ERR_ABORTED') throw error;
             this.reopen();
             continue;
           }

@@ -2,13 +2,13 @@
 // keys and values as Buffers or strings, TTLs in seconds, results as plain values. A missing
 // record is `undefined`, an incomplete multi_get is `allFetched: false`, a failed check is
 // `setSucceed: false`; every failure is a PegasusError.
-import { hashKeyHash, recordHash } from '../base/index.ts';
+import { hashKeyHash, recordHash } from '../base/crc64.ts';
 import {
   CasCheckType, FilterType, MutateOperation, RPCS, type CheckAndSetResponse, type DuplicateRequest, type DuplicateResponse, type FullKey,
   type MultiGetRequest, type Mutate,
 } from '../wire/index.ts';
 import {
-  emptyOperationInfo, PegasusError, storageErrorName, STORAGE_INCOMPLETE, STORAGE_NOT_FOUND, STORAGE_OK, STORAGE_TRY_AGAIN,
+  emptyOperationInfo, PegasusError, storageErrorName, untilAborted, STORAGE_INCOMPLETE, STORAGE_NOT_FOUND, STORAGE_OK, STORAGE_TRY_AGAIN,
   type OperationInfo,
 } from './errors.ts';
 import {
@@ -23,6 +23,8 @@ export interface OperationOptions {
   timeoutMs?: number;
   /** Filled in with where the operation ran (also when it fails). */
   info?: OperationInfo;
+  /** Cancels the operation: it fails with ERR_ABORTED (a write already sent may still apply). */
+  signal?: AbortSignal;
 }
 
 export type FilterTypeName = 'none' | 'anywhere' | 'prefix' | 'postfix';
@@ -109,6 +111,50 @@ export interface ScanOptions {
   noValue?: boolean;
   /** Timeout of each request the scanner makes (default: the client's timeoutMs). */
   timeoutMs?: number;
+  /** Cancels the scan: the pending and every later next() fail with ERR_ABORTED. */
+  signal?: AbortSignal;
+}
+
+export interface DelRangeOptions extends OperationOptions {
+  /** Default true. */
+  startInclusive?: boolean;
+  /** Default false. */
+  stopInclusive?: boolean;
+  /** Only the sort keys that pass it are deleted. */
+  sortKeyFilter?: Filter;
+}
+
+export interface MultiGetSortKeysResult {
+  /** Ascending. */
+  sortKeys: Buffer[];
+  /** False when a count/size limit stopped the read before the last sort key. */
+  allFetched: boolean;
+}
+
+/** One record of batchSet. */
+export interface SetInput extends FullKeyInput {
+  value: Bytes;
+  /** 0 (default): never expires. */
+  ttlSeconds?: number;
+}
+
+/** One hash key of batchMultiGet: the given sort keys, or (none given) the whole hash key within the limits. */
+export interface MultiGetInput {
+  hashKey: Bytes;
+  sortKeys?: readonly Bytes[];
+}
+
+/** One hash key of batchMultiSet. */
+export interface MultiSetBatchInput {
+  hashKey: Bytes;
+  kvs: MultiSetInput;
+  ttlSeconds?: number;
+}
+
+/** One hash key of batchMultiDel. */
+export interface MultiDelInput {
+  hashKey: Bytes;
+  sortKeys: readonly Bytes[];
 }
 
 export interface FullKeyInput {
@@ -118,6 +164,8 @@ export interface FullKeyInput {
 
 export const MULTI_GET_DEFAULTS = Object.freeze({ maxKvCount: 100, maxKvSize: 1_000_000 });
 export const SCAN_DEFAULTS = Object.freeze({ batchSize: 1000 });
+/** delRange deletes the sort keys it finds in multi_dels of this many. */
+export const DEL_RANGE_BATCH = 100;
 
 const EMPTY = Buffer.alloc(0);
 const I32_MAX = 0x7fffffff;
@@ -149,6 +197,22 @@ function limit(value: number | undefined, fallback: number, what: string, operat
 
 function fill(target: OperationInfo | undefined, source: OperationInfo | undefined): void {
   if (target && source) Object.assign(target, source);
+}
+
+/**
+ * The batch calls: every operation runs, in parallel; once all have finished, the results in
+ * input order, or the first failure (in input order) when any failed.
+ */
+async function allOrFirstFailure<T>(operations: ReadonlyArray<Promise<T>>): Promise<T[]> {
+  const settled = await Promise.allSettled(operations);
+  const failed = settled.find((outcome) => outcome.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((outcome) => (outcome as PromiseFulfilledResult<T>).value);
+}
+
+/** The options of one operation of a batch: the batch's deadline and signal, not its info. */
+function perOperation(options: OperationOptions): OperationOptions {
+  return { timeoutMs: options.timeoutMs, signal: options.signal };
 }
 
 export class PegasusTable {
@@ -390,7 +454,7 @@ export class PegasusTable {
   async batchGet(keys: readonly FullKeyInput[], options: OperationOptions = {}): Promise<Array<Buffer | undefined>> {
     const values = new Array<Buffer | undefined>(keys.length).fill(undefined);
     if (keys.length === 0) return values;
-    if (this.router.table.partitionCount === 0) await this.router.open(Date.now() + (options.timeoutMs ?? this.router.policy.timeoutMs));
+    if (this.router.table.partitionCount === 0) await this.openRouter(options);
     const groups = new Map<number, { hash: bigint; keys: FullKey[]; positions: Map<string, number[]> }>();
     keys.forEach((input, position) => {
       const hashKey = hashKeyBytes(input.hashKey, 'batch_get', false);
@@ -411,14 +475,14 @@ export class PegasusTable {
     await Promise.all([...groups.values()].map(async (group) => {
       let outcome;
       try {
-        outcome = await this.run({ timeoutMs: options.timeoutMs }, {
+        outcome = await this.run(perOperation(options), {
           operation: 'batch_get', rpc: RPCS.RPC_RRDB_RRDB_BATCH_GET, args: { keys: group.keys }, partitionHash: group.hash, idempotent: true,
         });
       } catch (error) {
         if (!(error instanceof PegasusError) || error.code !== 'ERR_HANDLER_NOT_FOUND') throw error;
         // A server without batch_get: the same keys one get at a time.
         await Promise.all(group.keys.map(async (key) => {
-          const value = await this.get(key.hashKey, key.sortKey, { timeoutMs: options.timeoutMs });
+          const value = await this.get(key.hashKey, key.sortKey, perOperation(options));
           const id = encodeCompositeKey(key.hashKey, key.sortKey).toString('latin1');
           for (const position of group.positions.get(id) ?? []) values[position] = value;
         }));
@@ -432,6 +496,69 @@ export class PegasusTable {
       }
     }));
     return values;
+  }
+
+  /** The sort keys of one hash key (a multi_get without values), within the count and size limits. */
+  async multiGetSortKeys(hashKey: Bytes, options: Omit<MultiGetOptions, 'noValue'> = {}): Promise<MultiGetSortKeysResult> {
+    const result = await this.multiGetAs('multi_get_sortkeys', hashKey, [], EMPTY, EMPTY, { ...options, noValue: true });
+    return { sortKeys: result.kvs.map((kv) => kv.sortKey), allFetched: result.allFetched };
+  }
+
+  /**
+   * Deletes the records of one hash key from `startSortKey` to `stopSortKey` (empty stop: to the
+   * end of the hash key): a key-only scan of the range, deleting what it finds in multi_dels of
+   * DEL_RANGE_BATCH. Not atomic: a failure leaves the keys before it deleted. Resolves with the
+   * number of records deleted.
+   */
+  async delRange(hashKey: Bytes, startSortKey: Bytes, stopSortKey: Bytes, options: DelRangeOptions = {}): Promise<number> {
+    const scanner = this.getScanner(hashKey, startSortKey, stopSortKey, {
+      noValue: true, startInclusive: options.startInclusive, stopInclusive: options.stopInclusive,
+      sortKeyFilter: options.sortKeyFilter, timeoutMs: options.timeoutMs, signal: options.signal, batchSize: DEL_RANGE_BATCH,
+    });
+    let deleted = 0;
+    let pending: Buffer[] = [];
+    const flush = async (): Promise<void> => {
+      if (pending.length === 0) return;
+      await this.multiDel(hashKey, pending, options);
+      deleted += pending.length;
+      pending = [];
+    };
+    try {
+      for (let entry = await scanner.next(); entry; entry = await scanner.next()) {
+        pending.push(entry.sortKey);
+        if (pending.length >= DEL_RANGE_BATCH) await flush();
+      }
+      await flush();
+    } finally {
+      await scanner.close();
+    }
+    return deleted;
+  }
+
+  /** set() of many records, in parallel; see allOrFirstFailure for the outcome. */
+  async batchSet(records: readonly SetInput[], options: OperationOptions = {}): Promise<void> {
+    await allOrFirstFailure(records.map((record) => this.set(record.hashKey, record.sortKey, record.value, record.ttlSeconds ?? 0, perOperation(options))));
+  }
+
+  /** del() of many records, in parallel. */
+  async batchDel(keys: readonly FullKeyInput[], options: OperationOptions = {}): Promise<void> {
+    await allOrFirstFailure(keys.map((key) => this.del(key.hashKey, key.sortKey, perOperation(options))));
+  }
+
+  /** multiGet() of many hash keys, in parallel; the results in input order. */
+  async batchMultiGet(requests: readonly MultiGetInput[], options: MultiGetOptions = {}): Promise<MultiGetResult[]> {
+    const { info: _info, ...each } = options;
+    return allOrFirstFailure(requests.map((request) => this.multiGet(request.hashKey, request.sortKeys ?? [], each)));
+  }
+
+  /** multiSet() of many hash keys, in parallel (each hash key atomically, not the batch). */
+  async batchMultiSet(items: readonly MultiSetBatchInput[], options: OperationOptions = {}): Promise<void> {
+    await allOrFirstFailure(items.map((item) => this.multiSet(item.hashKey, item.kvs, item.ttlSeconds ?? 0, perOperation(options))));
+  }
+
+  /** multiDel() of many hash keys, in parallel; resolves with each one's count of sort keys asked for. */
+  async batchMultiDel(items: readonly MultiDelInput[], options: OperationOptions = {}): Promise<number[]> {
+    return allOrFirstFailure(items.map((item) => this.multiDel(item.hashKey, item.sortKeys, perOperation(options))));
   }
 
   /**
@@ -481,7 +608,7 @@ export class PegasusTable {
     if (!Number.isInteger(maxSplitCount) || maxSplitCount <= 0) {
       throw new PegasusError('ERR_INVALID_PARAMETERS', 'get_unordered_scanners', `split count must be a positive integer, got ${maxSplitCount}`);
     }
-    if (this.router.table.partitionCount === 0) await this.router.open(Date.now() + (options.timeoutMs ?? this.router.policy.timeoutMs));
+    if (this.router.table.partitionCount === 0) await this.openRouter(options);
     const count = this.router.table.partitionCount;
     const splitCount = Math.min(count, maxSplitCount);
     const range = {
@@ -523,7 +650,12 @@ export class PegasusTable {
       sortKeyFilterType: sortKeyFilter.type,
       sortKeyFilterPattern: sortKeyFilter.pattern,
       timeoutMs: options.timeoutMs,
+      signal: options.signal,
     } satisfies Partial<ScanRange>;
+  }
+
+  private openRouter(options: { timeoutMs?: number; signal?: AbortSignal }): Promise<void> {
+    return untilAborted(options.signal, 'open_table', () => this.router.open(Date.now() + (options.timeoutMs ?? this.router.policy.timeoutMs)));
   }
 
   private recordKey(hashKey: Bytes, sortKey: Bytes, operation: string): { key: Buffer; hash: bigint } {
@@ -534,7 +666,7 @@ export class PegasusTable {
 
   private async run<A, R extends ResponseOrigin>(options: OperationOptions, spec: Omit<RequestSpec<A, R>, 'timeoutMs'>): Promise<RequestOutcome<R>> {
     try {
-      const outcome = await this.router.call<A, R>({ ...spec, timeoutMs: options.timeoutMs });
+      const outcome = await this.router.call<A, R>({ ...spec, timeoutMs: options.timeoutMs, signal: options.signal });
       fill(options.info, outcome.info);
       return outcome;
     } catch (error) {

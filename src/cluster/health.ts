@@ -2,7 +2,7 @@
 // /meta/apps: no primary → neither readable nor writable; a primary with every replica → fully
 // healthy; a primary with fewer than two replicas → not writable. The "two" is hard-coded there,
 // not mutation_2pc_min_replica_count (that one drives the table metrics instead).
-import { isInvalidHostPort, type HostPort } from '../base/index.ts';
+import { isInvalidHostPort, type HostPort } from '../base/host-port.ts';
 import type * as wire from '../wire/index.ts';
 import type { PartitionConfiguration } from './model.ts';
 

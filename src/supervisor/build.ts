@@ -1,7 +1,8 @@
 // The build that guards every code change: `npm ci` when the lockfile changed since the last
-// install, then the type-check. A failing step stops the build, and the caller keeps the
-// processes it has. Steps run in their own process group, are registered like any other
-// process (so they die with the supervisor), and are killed at the time limit.
+// install, then the build proper (`npm run build`: type-check and compile to dist/). A failing
+// step stops the build, and the caller keeps the processes it has. Steps run in their own
+// process group, are registered like any other process (so they die with the supervisor), and
+// are killed at the time limit.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';

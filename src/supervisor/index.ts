@@ -4,3 +4,4 @@ export { runSupervisor, DEFAULT_MANIFEST } from './run.ts';
 export { runSvcCommand, runRepoCommand } from './commands.ts';
 export { loadManifest, parseManifest, ManifestError, type Manifest, type ServiceSpec, type InstanceSpec } from './manifest.ts';
 export { Supervisor } from './supervisor.ts';
+export { childCommand, PACKAGE_ROOT, BUILD_OUTPUT_DIR, type ChildCommandOptions } from './child-command.ts';

@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { zooCfg, zooKeeperClassPath } from '../meta/zk/server.ts';
+import { childCommand } from './child-command.ts';
 import { ManifestError, YamlReader, type Located } from './yaml-reader.ts';
 import { parseDuration, parseOptionalDuration, parseRate, parseSize, type Rate } from './units.ts';
 
@@ -97,7 +98,7 @@ export interface RateLimitSpec extends Rate {
 export interface BuildSpec {
   /** Run when the lockfile changed since the last install. */
   install: string;
-  /** The build proper: a failing check refuses the new code. */
+  /** The build proper (type-check and compile to dist/): a failing check refuses the new code. */
   check: string;
   timeoutMs: number;
   lockfile: string;
@@ -321,7 +322,7 @@ function parseSupervisor(reader: YamlReader, located: Located | undefined, resol
     rateLimit,
     build: {
       install: build.get('install') ? reader.string(build.get('install')!) : 'npm ci',
-      check: build.get('check') ? reader.string(build.get('check')!) : 'npx tsc --noEmit -p .',
+      check: build.get('check') ? reader.string(build.get('check')!) : 'npm run build',
       timeoutMs: build.get('timeout') ? reader.parsed(build.get('timeout')!, parseDuration) : 600000,
       lockfile: build.get('lockfile') ? reader.string(build.get('lockfile')!) : 'package-lock.json',
     },
@@ -375,14 +376,17 @@ function buildService(reader: YamlReader, raw: RawService, context: BuildContext
     }
     if (kind === 'zookeeper') return { ...base, ...zookeeperCommand(reader, field, port!, raw.hosts, dataDir!), cwd: context.root };
     const configFile = field('config') ? context.resolvePath(expandAll(reader.string(field('config')!), field('config')!)) : undefined;
-    const argv = [
-      process.execPath, ...nodeArgs.map((arg) => expandAll(arg, field('node_args')!)), '--import', 'tsx', path.join(context.root, 'src/cli/main.ts'),
-      kind, '--port', String(port),
-      ...(configFile ? ['--config', configFile] : []),
-      '--set', `core.data_dir=${dataDir}`,
-      ...(raw.hosts !== '127.0.0.1' ? ['--set', `network.listen_address=${raw.hosts}`] : []),
-      ...settings.flatMap((setting) => ['--set', expandAll(setting, field('settings')!)]),
-    ];
+    const argv = childCommand({
+      root: context.root,
+      nodeArgs: nodeArgs.map((arg) => expandAll(arg, field('node_args')!)),
+      args: [
+        kind, '--port', String(port),
+        ...(configFile ? ['--config', configFile] : []),
+        '--set', `core.data_dir=${dataDir}`,
+        ...(raw.hosts !== '127.0.0.1' ? ['--set', `network.listen_address=${raw.hosts}`] : []),
+        ...settings.flatMap((setting) => ['--set', expandAll(setting, field('settings')!)]),
+      ],
+    });
     return { ...base, argv, cwd: context.root };
   });
   return { name: raw.name, kind, instances, dependsOn: raw.dependsOn.map((dependency) => dependency.name), health, restart, stop, rolling };

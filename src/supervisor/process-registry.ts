@@ -5,9 +5,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { log } from '../base/index.ts';
 import { ConfigError } from '../config/index.ts';
+import { childCommand } from './child-command.ts';
 import { processStartTicks } from './proc-stats.ts';
 
 export interface TrackedGroup {
@@ -18,7 +18,6 @@ export interface TrackedGroup {
   instance: string;
 }
 
-const WATCHDOG_SCRIPT = fileURLToPath(new URL('./watchdog.ts', import.meta.url));
 const WATCHDOG_RESPAWNS_MAX = 20;
 
 /** Another live supervisor uses the same run directory. */
@@ -93,7 +92,8 @@ export class ProcessRegistry {
 
   startWatchdog(): void {
     if (this.closed) return;
-    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), WATCHDOG_SCRIPT], {
+    const [node, ...args] = childCommand({ script: 'supervisor/watchdog.js' });
+    const child = spawn(node!, args, {
       detached: true,
       stdio: ['pipe', 'ignore', 'ignore'],
     });

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { log } from '../base/index.ts';
 import { ApiError } from './api-format.ts';
 import { build, BuildState, fileHash, runStep, type BuildResult } from './build.ts';
+import { BUILD_OUTPUT_DIR } from './child-command.ts';
 import { waitClusterHealthy } from './cluster-gate.ts';
 import {
   blobId, findRepository, firstRemote, git, gitFailure, headReference, remoteReference, type Reference,
@@ -298,11 +299,13 @@ export class Supervisor {
     log.info({ from: from.hash, to: to.hash }, 'supervisor: update: building the new commit');
     const built = await this.buildCommit(top, from.hash, to.hash, invalidate);
     let oldModules: string | undefined;
+    let oldOutput: string | undefined;
     try {
       if (!built.result.ok) throw new ApiError(`the build of ${short} failed; nothing changed: ${built.result.failure}`);
       const moved = await git(top, ['reset', '--quiet', '--keep', to.hash]);
       if (moved.code !== 0) throw new ApiError(`cannot move the checkout to ${short}; nothing changed: ${gitFailure(moved)}`);
       if (built.result.installed) oldModules = await this.adoptNodeModules(built.buildDir);
+      oldOutput = await this.adoptBuildOutput(built.buildDir);
     } finally {
       await built.cleanup();
     }
@@ -313,7 +316,7 @@ export class Supervisor {
       throw new ApiError(`moved from ${from.hash.slice(0, 12)} to ${short}, but the restart failed: ${(error as Error).message}`);
     } finally {
       // The processes that could still read the old packages have been replaced now.
-      if (oldModules) fs.rm(oldModules, { recursive: true, force: true }, () => {});
+      for (const old of [oldModules, oldOutput]) if (old) fs.rm(old, { recursive: true, force: true }, () => {});
     }
     return { from, to };
   }
@@ -351,6 +354,29 @@ export class Supervisor {
       installedLockfileSha256: fileHash(path.join(buildDir, spec.lockfile)),
     });
     return { result, buildDir, cleanup };
+  }
+
+  /**
+   * Puts the compiled tree the build wrote in its work tree (dist/) in place of the checkout's, so
+   * the restarted services run the code that was built; returns the old tree's new name. A build
+   * that writes no such tree (a manifest's own check command) leaves the checkout's alone.
+   */
+  private async adoptBuildOutput(buildDir: string): Promise<string | undefined> {
+    const fresh = path.join(buildDir, BUILD_OUTPUT_DIR);
+    if (!fs.existsSync(fresh)) return undefined;
+    const live = path.join(this.manifest.root, BUILD_OUTPUT_DIR);
+    const old = `${live}.old-${Date.now()}`;
+    try {
+      if (fs.existsSync(live)) fs.renameSync(live, old);
+      fs.renameSync(fresh, live);
+    } catch (error) {
+      log.warn({ err: (error as Error).message }, 'supervisor: update: cannot move the build over; building in place');
+      if (!fs.existsSync(live) && fs.existsSync(old)) fs.renameSync(old, live);
+      const { check, timeoutMs } = this.manifest.supervisor.build;
+      const step = await runStep(check, { cwd: this.manifest.root, timeoutMs, registry: this.registry, output: this.buildLog });
+      if (!step.ok) throw new ApiError(`the checkout moved, but building it in place failed: ${step.tail}`);
+    }
+    return fs.existsSync(old) ? old : undefined;
   }
 
   /** Puts the node_modules installed in the build's work tree in place of the checkout's; returns the old one's new name. */

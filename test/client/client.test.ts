@@ -7,8 +7,9 @@ import { after, afterEach, before, beforeEach, describe, test } from 'node:test'
 import { crc64, hashKeyHash, partitionIndexOf, recordHash } from '../../src/base/index.ts';
 import {
   CasCheckType, createClient, decodeCompositeKey, encodeCompositeKey, expireTsFromTtl, hashKeyRangeEnd, isPegasusError, nowSincePegasusEpochSeconds,
-  PegasusError, reactionTo, successorOfPrefix, type PegasusClient, type PegasusTable,
+  PegasusError, successorOfPrefix, type PegasusClient, type PegasusTable,
 } from '../../src/client/index.ts';
+import { reactionTo } from '../../src/client/router.ts';
 import { FakeMeta, FakeReplica, FakeStore, partitionOfHashKey } from '../helpers/fake-pegasus.ts';
 import { waitFor } from '../helpers/process.ts';
 
@@ -528,4 +529,63 @@ describe('client against fake servers', () => {
     a.unserve(APP_ID, 0);
     await assert.rejects(table.get(hashKey, 's'), (error) => isPegasusError(error, 'ERR_OBJECT_NOT_FOUND') && /does not exist/.test(error.message));
   });
+
+  test('batchSet, batchMultiGet, multiGetSortKeys, delRange, batchDel, batchMultiSet and batchMultiDel', async () => {
+    const hashKeys = [hashKeyIn(0, 'b'), hashKeyIn(1, 'b'), hashKeyIn(2, 'b')];
+    await table.batchSet(hashKeys.flatMap((hashKey) => ['s1', 's2', 's3', 's4'].map((sortKey) => ({ hashKey, sortKey, value: `${hashKey}/${sortKey}` }))));
+    const read = await table.batchMultiGet(hashKeys.map((hashKey) => ({ hashKey })));
+    assert.deepEqual(read.map((result) => result.kvs.map((kv) => kv.value.toString())), hashKeys.map((hashKey) => ['s1', 's2', 's3', 's4'].map((sortKey) => `${hashKey}/${sortKey}`)));
+    assert.deepEqual((await table.batchMultiGet([{ hashKey: hashKeys[0]!, sortKeys: ['s2', 'nope'] }]))[0]!.kvs.map((kv) => kv.sortKey.toString()), ['s2']);
+
+    const sortKeys = await table.multiGetSortKeys(hashKeys[0]!, { maxKvCount: 3 });
+    assert.deepEqual(sortKeys.sortKeys.map(String), ['s1', 's2', 's3']);
+    assert.equal(sortKeys.allFetched, false);
+
+    assert.equal(await table.delRange(hashKeys[0]!, 's2', 's4', { stopInclusive: true }), 3);
+    assert.deepEqual((await table.multiGetSortKeys(hashKeys[0]!)).sortKeys.map(String), ['s1']);
+    assert.equal(await table.delRange(hashKeys[1]!, '', ''), 4, 'an empty range end: to the end of the hash key');
+    assert.deepEqual((await table.multiGet(hashKeys[1]!)).kvs, []);
+
+    await table.batchDel([{ hashKey: hashKeys[2]!, sortKey: 's1' }, { hashKey: hashKeys[2]!, sortKey: 's2' }]);
+    assert.deepEqual((await table.multiGetSortKeys(hashKeys[2]!)).sortKeys.map(String), ['s3', 's4']);
+
+    await table.batchMultiSet(hashKeys.map((hashKey) => ({ hashKey, kvs: [{ sortKey: 'm1', value: 'x' }, { sortKey: 'm2', value: 'y' }] })));
+    assert.deepEqual(await table.batchMultiDel(hashKeys.map((hashKey) => ({ hashKey, sortKeys: ['m1', 'm2'] }))), [2, 2, 2]);
+    assert.deepEqual(await table.batchGet(hashKeys.map((hashKey) => ({ hashKey, sortKey: 'm1' }))), [undefined, undefined, undefined]);
+  });
+
+  test('a batch with a failing operation rejects with the first failure once every operation has finished', async () => {
+    const [even, odd] = [hashKeyIn(0, 'f'), hashKeyIn(1, 'f')];
+    b.fault = (request) => (request.name === 'RPC_RRDB_RRDB_PUT' ? 'ERR_INVALID_STATE' : undefined);
+    await assert.rejects(table.batchSet([{ hashKey: even, sortKey: 's', value: 'v' }, { hashKey: odd, sortKey: 's', value: 'v' }]), failsWith('ERR_INVALID_STATE'));
+    b.fault = () => undefined;
+    assert.equal((await table.get(even, 's'))?.toString(), 'v', 'the operation that could run did');
+  });
+
+  test('an AbortSignal cancels an operation, a scan and openTable with ERR_ABORTED', async () => {
+    // Deadlines of minutes: only the signal ends these operations.
+    const hashKey = hashKeyIn(0, 'abort');
+    a.fault = () => 'hang';
+    const controller = new AbortController();
+    const pending = table.get(hashKey, 's', { signal: controller.signal, timeoutMs: 600_000 });
+    await waitFor('the get reached the server', () => a.count('RPC_RRDB_RRDB_GET') > 0, 60_000, 10);
+    controller.abort();
+    await assert.rejects(pending, failsWith('ERR_ABORTED'));
+
+    const before = a.requests.length;
+    await assert.rejects(table.set(hashKey, 's', 'v', 0, { signal: controller.signal }), failsWith('ERR_ABORTED'));
+    assert.equal(a.requests.length, before, 'an aborted signal sends nothing');
+
+    const scanController = new AbortController();
+    const [scanner] = await table.getUnorderedScanners(1, { signal: scanController.signal, timeoutMs: 600_000 });
+    const next = scanner!.next();
+    await waitFor('the scan reached the server', () => a.count('RPC_RRDB_RRDB_GET_SCANNER') > 0, 60_000, 10);
+    scanController.abort();
+    await assert.rejects(next, failsWith('ERR_ABORTED'));
+    await scanner!.close();
+    a.fault = () => undefined;
+
+    await assert.rejects(client.openTable('t', { signal: AbortSignal.abort() }), failsWith('ERR_ABORTED'));
+  });
+
 });

@@ -30,9 +30,9 @@ interface ShellRun {
   stderr: string;
 }
 
-function runShell(metaAddress: string, commands: string[]): Promise<ShellRun> {
+function runShell(metaAddress: string, commands: string[], options: string[] = []): Promise<ShellRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'shell', '--meta', metaAddress, ...commands.flatMap((command) => ['-e', command])], {
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'shell', '--meta', metaAddress, ...options, ...commands.flatMap((command) => ['-e', command])], {
       cwd: PROJECT_ROOT,
       env: { ...process.env, PTERON_LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -374,7 +374,7 @@ describe('client against a meta and three replica servers', () => {
     assert.match(err, /^"shell_hk" : "n"\n"shell_hk" : "sk4"\n\n2 key-value pairs got\.\n/m);
     assert.match(err, /^Count done, total 2 rows\.\n/m);
 
-    const failing = await runShell(metaAddress, ['use temp', 'incr shell_hk sk4', 'use no_such_table', 'get a b']);
+    const failing = await runShell(metaAddress, ['use temp', 'incr shell_hk sk4', 'use no_such_table', 'get a b'], ['--keep-going']);
     assert.equal(failing.code, 1);
     assert.match(failing.stderr, /^ERROR: PERR_INVALID_ARGUMENT\n/m);
     assert.match(failing.stderr, /^ERROR: open table no_such_table failed: ERR_OBJECT_NOT_FOUND\n/m);

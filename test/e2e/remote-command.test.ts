@@ -192,7 +192,7 @@ describe('remote commands on a meta and two replica servers', () => {
     const deadPort = await freePort();
     const failed = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
       const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'shell', '--meta', `127.0.0.1:${metaPort}`,
-        '-e', `remote_command -l 127.0.0.1:${deadPort},127.0.0.1:${metaPort} server-stat`, '-e', 'remote_command -t nowhere help'], {
+        '--keep-going', '-e', `remote_command -l 127.0.0.1:${deadPort},127.0.0.1:${metaPort} server-stat`, '-e', 'remote_command -t nowhere help'], {
         cwd: PROJECT_ROOT,
         env: { ...process.env, PTERON_LOG_LEVEL: 'warn' },
         stdio: ['ignore', 'pipe', 'pipe'],

@@ -792,10 +792,14 @@ describe('pteron shell against a meta and three replica servers', () => {
     assert.match(recall.stdout, /\n\[app_envs\]\nrocksdb\.usage_scenario +: prefer_write\n$/);
   });
 
-  test('failures print the error name and make the run exit 1', async () => {
-    const run = await runShellProcess([...shellMeta(), '-e', 'create temp -p 8 -f', '-e', 'app nosuch', '-e', 'create odd -p 3', '-e', 'ls']);
+  test('failures print the error name and make the run exit 1; --keep-going runs on after them', async () => {
+    const run = await runShellProcess([...shellMeta(), '--keep-going', '-e', 'create temp -p 8 -f', '-e', 'app nosuch', '-e', 'create odd -p 3', '-e', 'ls']);
     assert.equal(run.code, 1);
     assert.match(run.stdout, /^create app "temp" failed, error = ERR_APP_EXIST\nquery app nosuch failed, error=ERR_OBJECT_NOT_FOUND\ncreate app "odd" failed, error = ERR_INVALID_PARAMETERS\n\[general_info\]\n/);
+    // Without --keep-going a script stops at its first failed command.
+    const stopped = await runShellProcess([...shellMeta(), '-e', 'app nosuch', '-e', 'ls']);
+    assert.equal(stopped.code, 1);
+    assert.equal(stopped.stdout, 'query app nosuch failed, error=ERR_OBJECT_NOT_FOUND\n');
     const down = await runShellProcess(['--meta', `127.0.0.1:${await freePort()}`, '-e', 'cluster_info']);
     assert.equal(down.code, 1);
     assert.match(down.stdout, /^get cluster info failed, error=ERR_NETWORK_FAILURE: .*ECONNREFUSED/);

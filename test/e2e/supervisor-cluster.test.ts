@@ -520,7 +520,7 @@ ${extra}`;
 
   test('SIGKILL of the supervisor leaves no process behind', async () => {
     const pids = [...(await processes('meta')), ...(await processes('replica'))].map((entry) => entry.pid);
-    const watchdog = (childrenByParent().get(supervisor.pid!) ?? []).filter((pid) => readProcessUsage(pid)?.cmd.includes('watchdog.ts'));
+    const watchdog = (childrenByParent().get(supervisor.pid!) ?? []).filter((pid) => readProcessUsage(pid)?.cmd.includes('dist/supervisor/watchdog.js'));
     assert.equal(watchdog.length, 1, 'the supervisor runs one watchdog');
     assert.equal(pids.length, 4);
     supervisor.kill('SIGKILL');

@@ -1,8 +1,8 @@
 // /repo and /repo/update against a local bare remote: the test clones this checkout into a bare
 // repository and a working copy, runs a supervisor (one collector process) from the working
-// copy, then pushes commits from a second clone. A good commit is built (type-checked) apart,
-// checked out and the process restarted on it; a commit that fails the type-check, or a fetch
-// that fails, changes nothing.
+// copy, then pushes commits from a second clone. A good commit is built (type-checked and
+// compiled) apart, checked out, its compiled tree swapped in and the process restarted on it; a
+// commit that fails the type-check, or a fetch that fails, changes nothing.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -64,6 +64,9 @@ describe('/repo and /repo/update', { timeout: 300000 }, () => {
     git(dir, 'clone', '--quiet', remote, dev);
     branch = git(work, 'symbolic-ref', '--short', 'HEAD');
     fs.symlinkSync(path.join(PROJECT_ROOT, 'node_modules'), path.join(work, 'node_modules'), 'dir');
+    // The services run the checkout's compiled tree, as after `npm start`.
+    const built = spawnSync('npm', ['run', 'build', '--silent'], { cwd: work, encoding: 'utf8' });
+    assert.equal(built.status, 0, `npm run build: ${built.stdout}${built.stderr}`);
     port = await freePort();
     collectorPort = await freePort();
     const manifestFile = path.join(dir, 'pteron.yml');
@@ -134,7 +137,7 @@ services:
   test('/repo/update builds the new commit, moves the checkout to it and restarts the process on it', async () => {
     const oldHead = git(work, 'rev-parse', 'HEAD');
     const oldPid = await collectorPid();
-    const newHead = commit('NOTES.md', 'Deployed by the supervisor test.\n', 'Add deployment notes\n\nA second paragraph.');
+    const newHead = commit('src/deployment-note.ts', 'export const note = "deployed by the supervisor test";\n', 'Add deployment notes\n\nA second paragraph.');
     const answer = await api('POST', '/repo/update', '{"invalidate":false}');
     assert.equal(answer.status, 200, answer.text);
     assert.deepEqual(answer.json.from, { ...answer.json.from, branch, hash: oldHead });
@@ -143,13 +146,14 @@ services:
     });
     assert.equal(git(work, 'rev-parse', 'HEAD'), newHead);
     assert.equal(git(work, 'symbolic-ref', '--short', 'HEAD'), branch);
-    assert.ok(fs.existsSync(path.join(work, 'NOTES.md')));
+    assert.ok(fs.existsSync(path.join(work, 'src/deployment-note.ts')));
+    assert.ok(fs.existsSync(path.join(work, 'dist/deployment-note.js')), 'the compiled tree of the new commit was swapped in');
     const newPid = await collectorPid();
     assert.notEqual(newPid, oldPid);
     assert.ok(!alive(oldPid));
     assert.equal(await collectorCommit(), newHead, 'the restarted process runs from the new commit');
     // The build ran apart from the checkout, and its work tree is gone.
-    assert.match(fs.readFileSync(path.join(dir, 'logs', 'build.log'), 'utf8'), /\$ npx tsc --noEmit -p \. {4}# in .*pteron-build/);
+    assert.match(fs.readFileSync(path.join(dir, 'logs', 'build.log'), 'utf8'), /\$ npm run build {4}# in .*pteron-build/);
     assert.equal(git(work, 'worktree', 'list').split('\n').length, 1);
     assert.equal((await api('GET', '/repo')).json.ref.hash, newHead);
   });
@@ -160,7 +164,7 @@ services:
     const broken = commit('src/broken-for-supervisor-test.ts', 'export const answer: number = "forty-two";\n', 'Break the build');
     const answer = await api('POST', '/repo/update');
     assert.equal(answer.status, 400);
-    assert.match(answer.json.error, new RegExp(`^the build of ${broken.slice(0, 12)} failed; nothing changed: npx tsc --noEmit -p \\. failed:\\n[^]*broken-for-supervisor-test\\.ts[^]*TS2322`));
+    assert.match(answer.json.error, new RegExp(`^the build of ${broken.slice(0, 12)} failed; nothing changed: npm run build failed:\\n[^]*broken-for-supervisor-test\\.ts[^]*TS2322`));
     assert.equal(git(work, 'rev-parse', 'HEAD'), head);
     assert.ok(!fs.existsSync(path.join(work, 'src/broken-for-supervisor-test.ts')));
     assert.equal(await collectorPid(), pid);

@@ -5,6 +5,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { childCommand } from '../../src/supervisor/child-command.ts';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
@@ -107,9 +108,13 @@ export async function waitFor(what: string, check: () => Promise<boolean> | bool
 }
 
 /** Spawns `pteron <args>` and returns once its HTTP port answers /version. Servers log at warn level; PTERON_TEST_LOG_LEVEL=info shows more. */
-export async function startPteron(role: string, options: { port?: number; args?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<RunningProcess> {
+export async function startPteron(
+  role: string, options: { port?: number; args?: string[]; env?: NodeJS.ProcessEnv; /** Run dist/ with plain node, as production does. */ compiled?: boolean } = {},
+): Promise<RunningProcess> {
   const port = options.port ?? (await freePort());
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, role, '--port', String(port), ...(options.args ?? [])], {
+  const args = [role, '--port', String(port), ...(options.args ?? [])];
+  const [node, ...argv] = options.compiled ? childCommand({ args }) : [process.execPath, '--import', 'tsx', MAIN, ...args];
+  const child = spawn(node!, argv, {
     cwd: PROJECT_ROOT,
     env: { ...process.env, PTERON_LOG_LEVEL: process.env.PTERON_TEST_LOG_LEVEL ?? 'warn', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

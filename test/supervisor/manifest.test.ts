@@ -82,7 +82,7 @@ describe('the repository manifests', () => {
     assert.deepEqual(sets(replica!.instances[1]!.argv), [
       `core.data_dir=${root}/onebox/replica2`, 'replication.cluster_name=onebox', 'meta_server.server_list=127.0.0.1:34601',
     ]);
-    assert.deepEqual(replica!.instances[1]!.argv.slice(1, 7), ['--import', 'tsx', `${root}/src/cli/main.ts`, 'replica', '--port', '34802']);
+    assert.deepEqual(replica!.instances[1]!.argv.slice(0, 5), [process.execPath, `${root}/dist/cli/main.js`, 'replica', '--port', '34802']);
     assert.equal(replica!.instances[1]!.cwd, root);
   });
 
@@ -145,7 +145,7 @@ services:
     assert.deepEqual(manifest.supervisor, {
       host: '127.0.0.1', port: 34001, runDir: '/srv/cluster/var/supervisor', logDir: '/srv/cluster/var/supervisor/logs',
       logBytesMax: 10485760, logFiles: 3, secret: '', rateLimit: undefined,
-      build: { install: 'npm ci', check: 'npx tsc --noEmit -p .', timeoutMs: 600000, lockfile: 'package-lock.json' },
+      build: { install: 'npm ci', check: 'npm run build', timeoutMs: 600000, lockfile: 'package-lock.json' },
     });
   });
 

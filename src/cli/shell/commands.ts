@@ -65,7 +65,7 @@ async function queryPartitions(state: ShellState, appName: string) {
 }
 
 /** The available tables, or the failed reply. */
-async function listAvailableApps(state: ShellState): Promise<{ apps: AppInfo[] } | { failure: MetaReply<unknown> }> {
+export async function listAvailableApps(state: ShellState): Promise<{ apps: AppInfo[] } | { failure: MetaReply<unknown> }> {
   const reply = await state.meta.call(RPCS.RPC_CM_LIST_APPS, {
     status: AppStatus.AS_AVAILABLE, appNamePattern: '', matchType: PatternMatchType.PMT_MATCH_ALL,
   });

@@ -43,10 +43,18 @@ export function dataSession(state: ShellState): DataSession | undefined {
   return session;
 }
 
-/** What one operation is sent with: the session's timeout, and where the client notes who answered. */
+/** Closes the session's data client, if one was opened; what it still had in flight fails. */
+export async function closeDataSession(state: ShellState): Promise<void> {
+  const session = sessions.get(state);
+  sessions.delete(state);
+  await session?.client.close();
+}
+
+/** What one operation is sent with: the session's timeout, where the client notes who answered, and Ctrl-C. */
 interface OperationRequest {
   readonly timeoutMs: number;
   readonly info: OperationInfo;
+  readonly signal: AbortSignal;
 }
 
 export interface DataContext {
@@ -75,7 +83,7 @@ export async function onTable(state: ShellState, body: (context: DataContext) =>
   }
   let table: PegasusTable;
   try {
-    table = await session.client.openTable(state.currentApp, { timeoutMs: session.timeoutMs });
+    table = await session.client.openTable(state.currentApp, { timeoutMs: session.timeoutMs, signal: state.signal });
   } catch (error) {
     if (!(error instanceof PegasusError)) throw error;
     state.io.err(`ERROR: open table ${state.currentApp} failed: ${error.code}\n`);
@@ -86,7 +94,7 @@ export async function onTable(state: ShellState, body: (context: DataContext) =>
     const info = emptyOperationInfo();
     let result: CommandResult = 'ok';
     try {
-      await send({ timeoutMs: session.timeoutMs, info });
+      await send({ timeoutMs: session.timeoutMs, info, signal: state.signal });
     } catch (error) {
       err(`ERROR: ${errorName(error)}\n`);
       result = 'failed';
@@ -572,7 +580,7 @@ const hashScan: ShellCommand = {
       let failure: string | undefined;
       try {
         const scanner = table.getScanner(hashKey, start, stop, {
-          startInclusive, stopInclusive, noValue: common.noValue, timeoutMs: common.timeoutMs,
+          startInclusive, stopInclusive, noValue: common.noValue, timeoutMs: common.timeoutMs, signal: state.signal,
           sortKeyFilter: common.sortFilter === undefined || common.sortFilter === 'exact' ? undefined : { type: common.sortFilter, pattern: common.sortPattern },
         });
         failure = await printScan(scanner, {
@@ -623,7 +631,7 @@ const fullScan: ShellCommand = {
       try {
         // One scanner per partition, in partition order.
         const scanners = await table.getUnorderedScanners(10_000, {
-          noValue: common.noValue, timeoutMs: common.timeoutMs,
+          noValue: common.noValue, timeoutMs: common.timeoutMs, signal: state.signal,
           hashKeyFilter: hashFilter === undefined ? undefined : { type: hashFilter as FilterType, pattern: hashPattern },
           sortKeyFilter: common.sortFilter === undefined ? undefined
             : { type: common.sortFilter === 'exact' ? FilterType.FT_MATCH_PREFIX : common.sortFilter, pattern: common.sortPattern },
@@ -723,7 +731,7 @@ const countData: ShellCommand = {
       let scanners: PegasusScanner[];
       try {
         scanners = await table.getUnorderedScanners(0x7fffffff, {
-          batchSize: maxBatchCount, timeoutMs, noValue: valueFilter.type === undefined,
+          batchSize: maxBatchCount, timeoutMs, signal: state.signal, noValue: valueFilter.type === undefined,
           hashKeyFilter: hashFilter.type === undefined ? undefined : { type: hashFilter.type as FilterType, pattern: hashPattern },
           sortKeyFilter: sortFilter.type === undefined ? undefined
             : { type: sortFilter.type === 'exact' ? FilterType.FT_MATCH_PREFIX : sortFilter.type, pattern: sortPattern },
@@ -806,7 +814,7 @@ const countData: ShellCommand = {
 async function estimateCounts(state: ShellState, table: PegasusTable, timeoutMs: number): Promise<CommandResult> {
   let scanners: PegasusScanner[];
   try {
-    scanners = await table.getUnorderedScanners(0x7fffffff, { noValue: true, timeoutMs });
+    scanners = await table.getUnorderedScanners(0x7fffffff, { noValue: true, timeoutMs, signal: state.signal });
   } catch (error) {
     state.io.err(`ERROR: query app stat from server failed: ${errorName(error)}\n`);
     return 'failed';

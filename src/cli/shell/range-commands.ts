@@ -131,7 +131,7 @@ const multiDelRange: ShellCommand = {
         let deleted = 0;
         let failed = false;
         const scanner = table.getScanner(hashKey, start, stop, {
-          startInclusive: range.startInclusive, stopInclusive: range.stopInclusive, noValue: true, timeoutMs: session.timeoutMs,
+          startInclusive: range.startInclusive, stopInclusive: range.stopInclusive, noValue: true, timeoutMs: session.timeoutMs, signal: state.signal,
           sortKeyFilter: range.filter === undefined ? undefined : { type: range.filter, pattern: range.pattern },
         });
         try {
@@ -150,7 +150,7 @@ const multiDelRange: ShellCommand = {
             if (batch.length > 0 && (batch.length >= DELETE_BATCH_SORT_KEYS || !entry)) {
               const info = { appId: 0, partitionIndex: 0, decree: 0n, server: '' };
               try {
-                deleted += await table.multiDel(hashKey, batch, { timeoutMs: session.timeoutMs, info });
+                deleted += await table.multiDel(hashKey, batch, { timeoutMs: session.timeoutMs, info, signal: state.signal });
               } catch (error) {
                 report(`ERROR: delete data failed: ${errorName(error)} {app_id=${info.appId}, partition_index=${info.partitionIndex}, server=${info.server}}\n`, true);
                 failed = true;

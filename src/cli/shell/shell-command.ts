@@ -23,6 +23,8 @@ export interface ShellState {
   readonly version: string;
   /** The next line of the shell's input (check_and_mutate reads its mutations so); undefined at its end. */
   readLine: () => Promise<string | undefined>;
+  /** Fires when the running command is cancelled (Ctrl-C): its loops stop at the next step. */
+  signal: AbortSignal;
 }
 
 /** ok/failed: the command ran; usage: its words were wrong (the usage line is printed); exit: leave. */

@@ -90,7 +90,7 @@ async function openScanners(
   try {
     const sortType = selection.sortKey.type;
     scanners = await table.getUnorderedScanners(0x7fffffff, {
-      batchSize, timeoutMs: selection.timeoutMs, noValue,
+      batchSize, timeoutMs: selection.timeoutMs, signal: state.signal, noValue,
       hashKeyFilter: selection.hashKey.type === undefined ? undefined : { type: selection.hashKey.type as FilterType, pattern: selection.hashKey.pattern },
       // An exact sort-key match is sent as a prefix filter; the length is checked per record.
       sortKeyFilter: sortType === undefined ? undefined : { type: sortType === 'exact' ? FilterType.FT_MATCH_PREFIX : sortType, pattern: selection.sortKey.pattern },

@@ -2,7 +2,7 @@
 // (meta/duplication RemoteMetas): one MetaClient per meta list, which follows a backup's
 // redirect to the primary.
 import { formatHostPort, type ErrorName, type HostPort } from '../../base/index.ts';
-import { MetaClient } from '../../client/index.ts';
+import { MetaClient } from '../../client/meta-client.ts';
 import { partitionConfigurationFromWire } from '../../cluster/convert.ts';
 import type { RemoteMetas } from '../../meta/duplication/index.ts';
 import { RPCS } from '../../wire/index.ts';

@@ -1,0 +1,35 @@
+// The text of `pteron --help` and `pteron ROLE --help`. Pure: the flags come from the caller.
+import { formatFlagValue, type Flag } from '../config/index.ts';
+import type { RoleDefinition } from './roles.ts';
+
+export const USAGE = `usage:
+  pteron meta|replica|collector [--config FILE] [--set section.key=value]... [--port N]
+  pteron onebox [--metas 1|2|3] [--config FILE] [--set section.key=value]...   (--metas 2+: with a local ZooKeeper)
+  pteron shell [--meta host:port[,host:port...]] [-e "command"]... [--keep-going]
+  pteron supervisor [--manifest FILE] [--port N]      (default manifest: pteron.yml)
+  pteron svc ls|health|metrics|restart|stop [SVC] [--invalidate] [--url URL] [--json]
+  pteron repo [update] [--invalidate] [--url URL] [--json]
+  pteron --version | --help
+  pteron COMMAND --help                               (a role's --help lists its config flags)
+`;
+
+/** `pteron ROLE --help`: the usage line, then every flag the role's process declares, by section. */
+export function roleHelp(name: string, role: RoleDefinition, flags: readonly Flag[]): string {
+  const lines = [
+    `usage: pteron ${name} [--config FILE] [--set section.key=value]... [--port N]`,
+    `  ${role.summary}; listens on --port, else [apps.${name}] ports in the config, else ${role.defaultPort}`,
+    '',
+    'config flags: in config.ini as [section] key = value, or --set section.key=value',
+    '(mutable ones also at run time through /updateConfig)',
+  ];
+  const sections = [...new Set(flags.map((flag) => flag.section))].sort();
+  for (const section of sections) {
+    lines.push('', `[${section}]`);
+    for (const flag of flags.filter((entry) => entry.section === section)) {
+      const mutable = flag.mutable ? ', mutable' : '';
+      lines.push(`  ${flag.name} = ${formatFlagValue(flag.type, flag.defaultValue)}   (${flag.type}${mutable})`);
+      if (flag.description !== '') lines.push(`      ${flag.description}`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
