@@ -2,10 +2,12 @@
 // lag and garbage collection. They are sampled when read, except GC, which is observed.
 import { monitorEventLoopDelay, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { readFileSync } from 'node:fs';
-import { defineMetric, serverEntity } from '../metrics/index.ts';
+import { collectStandardMetrics, defineMetric, serverEntity } from '../metrics/index.ts';
 
+// Prometheus gets the standard process_* and nodejs_* metrics instead of these: the same
+// measurements under the names every dashboard knows, and no CPU share "since the previous read".
 const server = (name: string, type: 'Gauge' | 'Counter' | 'Percentile', unit: Parameters<typeof defineMetric>[0]['unit'], desc: string, isDouble = false) =>
-  defineMetric({ entityType: 'server', type, name, unit, desc, isDouble });
+  defineMetric({ entityType: 'server', type, name, unit, desc, isDouble, prometheus: { omit: true } });
 
 const virtualMemory = server('virtual_mem_usage_mb', 'Gauge', 'MegaBytes', 'The total amount of virtual memory usage in MB');
 const residentMemory = server('resident_mem_usage_mb', 'Gauge', 'MegaBytes', 'The total amount of physical memory usage in MB');
@@ -45,6 +47,7 @@ let started = false;
 export function registerProcessMetrics(): void {
   if (started) return;
   started = true;
+  collectStandardMetrics();
   const entity = serverEntity();
   entity.gauge(virtualMemory).sampleWith(virtualMemoryMb);
   entity.gauge(residentMemory).sampleWith(() => Math.round(process.memoryUsage.rss() / 1048576));
