@@ -117,12 +117,16 @@ export function renderPrometheus(common: Record<string, string>, entities: Itera
 }
 
 let standardRegistry: Registry | undefined;
+const LINT_FAILING_STANDARD_METRICS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 
 /** Starts prom-client's default collectors (the standard process_* and nodejs_* metrics) once per process. */
 export function collectStandardMetrics(): void {
   if (standardRegistry) return;
   standardRegistry = new Registry();
   collectDefaultMetrics({ register: standardRegistry });
+  // Gauges named like counters, which Prometheus's own lint (promtool check metrics) refuses;
+  // the server's pteron_server_active_handles says the first.
+  for (const name of LINT_FAILING_STANDARD_METRICS) standardRegistry.removeSingleMetric(name);
 }
 
 function isUnfiltered(query: MetricsQuery): boolean {
@@ -134,5 +138,6 @@ export async function renderPrometheusScrape(common: Record<string, string>, ent
   const own = renderPrometheus(common, entities, query);
   if (!standardRegistry || !isUnfiltered(query)) return own;
   standardRegistry.setDefaultLabels(common);
-  return own + (await standardRegistry.metrics());
+  // prom-client puts a blank line between families; one text, one style.
+  return own + (await standardRegistry.metrics()).replace(/\n\n+/g, '\n');
 }
