@@ -1,6 +1,6 @@
 // The `pteron` command.
 import { parseArgs } from 'node:util';
-import { PteronError } from '../base/index.ts';
+import { PteronError, usePrettyLogs } from '../base/index.ts';
 import { ConfigError } from '../config/index.ts';
 import { oneboxCommand } from './onebox.ts';
 import { serve } from './serve.ts';
@@ -8,7 +8,7 @@ import { runShell } from './shell/index.ts';
 import { ManifestError, runRepoCommand, runSupervisor, runSvcCommand } from '../supervisor/index.ts';
 
 const USAGE = `usage:
-  pteron meta|replica|collector [--config FILE] [--set section.key=value]... [--port N]
+  pteron meta|replica|collector [--config FILE] [--set section.key=value]... [--port N] [--pretty]
   pteron onebox [--metas 1|2|3] [--config FILE] [--set section.key=value]...   (--metas 2+: with a local ZooKeeper)
   pteron shell [--meta host:port[,host:port...]] [-e "command"]...
   pteron supervisor [--manifest FILE] [--port N]      (default manifest: pteron.yml)
@@ -17,7 +17,10 @@ const USAGE = `usage:
 `;
 
 async function main(argv: string[]): Promise<void> {
-  const [command, ...rest] = argv;
+  const [command, ...options] = argv;
+  // `--pretty` (any role, onebox, supervisor): log lines for people instead of JSON.
+  const rest = command === 'shell' ? options : options.filter((option) => option !== '--pretty');
+  if (rest.length < options.length) usePrettyLogs();
   if (command === 'shell') {
     process.exitCode = await runShell(rest);
     return;

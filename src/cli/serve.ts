@@ -38,8 +38,8 @@ export async function serve(options: ServeOptions): Promise<void> {
   const server = createServer({ role: options.role, port });
   const stopRole = role.install ? await role.install(server, config) : async () => {};
   for (const key of config.unknownKeys()) log.warn({ config: config.source, key }, 'unknown config key ignored');
-  const boundPort = await server.start();
-  log.info({ role: options.role, port: boundPort, pid: process.pid }, 'pteron server started');
+  await server.start();
+  log.info('pteron server started');
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
