@@ -175,7 +175,7 @@ function listClusters(root: string, cluster: string | undefined): void {
       ]),
     ];
   });
-  process.stdout.write(renderTableText(multiTable('onebox', ['cluster', 'name', 'role', 'port', 'pid', 'state', 'restarts'], rows, ['port', 'pid', 'restarts'])));
+  process.stdout.write(renderTableText(multiTable('onebox', ['cluster', 'name', 'role', 'port', 'pid', 'state', 'restarts'], rows)));
 }
 
 /** Stops a cluster's onebox process, or the servers a killed one left; returns the state file's content, if any. */
