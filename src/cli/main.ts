@@ -12,7 +12,10 @@ import { roleHelp, USAGE } from './help.ts';
 import { ROLES } from './roles.ts';
 
 async function main(argv: string[]): Promise<void> {
-  const [command, ...rest] = argv;
+  const [command, ...options] = argv;
+  // `--pretty` (any role, onebox, supervisor): log lines for people instead of JSON.
+  const rest = command === 'shell' ? options : options.filter((option) => option !== '--pretty');
+  if (rest.length < options.length) (await import('../base/log.ts')).usePrettyLogs();
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(USAGE);
     return;

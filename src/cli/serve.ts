@@ -29,6 +29,9 @@ function portFromConfig(value: string | undefined): number | undefined {
  */
 const HEAP_GROWING_PERCENT = 300;
 
+/** How long a server may take to stop after SIGTERM; the supervisor and onebox wait 10 s before SIGKILL. */
+const STOP_DEADLINE_MS = 5000;
+
 export async function serve(options: ServeOptions): Promise<void> {
   setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
   const role = ROLES[options.role];
@@ -39,14 +42,20 @@ export async function serve(options: ServeOptions): Promise<void> {
   const server = createServer({ role: options.role, port });
   const stopRole = install ? await install(server, config) : async () => {};
   for (const key of config.unknownKeys()) log.warn({ config: config.source, key }, 'unknown config key ignored');
-  const boundPort = await server.start();
-  log.info({ role: options.role, port: boundPort, pid: process.pid }, 'pteron server started');
+  await server.start();
+  log.info('pteron server started');
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'stopping');
+    // A stop that hangs (a peer or ZooKeeper that does not answer) must not outlive the
+    // supervisor's or onebox's grace: the process goes anyway.
+    setTimeout(() => {
+      log.warn({ ms: STOP_DEADLINE_MS }, 'stop took too long; exiting');
+      process.exit(1);
+    }, STOP_DEADLINE_MS).unref();
     await stopRole();
     await server.close();
     process.exit(0);

@@ -14,6 +14,8 @@ export interface FlagSpec<T extends FlagValue> {
   default: T;
   description: string;
   mutable?: boolean;
+  /** A mutable string flag /updateConfig may change (Pegasus refuses every string modification). */
+  updatableString?: boolean;
   /** A credential: the admin API shows it as `<hidden>` instead of its value. */
   secret?: boolean;
   /** Returns true when the value is acceptable. */
@@ -26,6 +28,7 @@ export interface Flag<T extends FlagValue = FlagValue> {
   readonly type: FlagType;
   readonly description: string;
   readonly mutable: boolean;
+  readonly updatableString: boolean;
   readonly secret: boolean;
   readonly defaultValue: T;
   readonly value: T;
@@ -70,6 +73,7 @@ export function defineFlag<T extends FlagValue>(spec: FlagSpec<T>): Flag<Widened
     type: spec.type,
     description: spec.description,
     mutable: spec.mutable ?? false,
+    updatableString: spec.updatableString ?? false,
     secret: spec.secret ?? false,
     defaultValue: spec.default,
     value: spec.default,
@@ -136,7 +140,7 @@ export function setFlagFromText(name: string, text: string, fromConfig = false):
   const flag = flags.get(name);
   if (!flag) throw new PteronError('ERR_OBJECT_NOT_FOUND', `${name} is not found`);
   if (!fromConfig && !flag.mutable) throw new PteronError('ERR_INVALID_PARAMETERS', `${name} is not mutable`);
-  if (!fromConfig && flag.type === 'FV_STRING') {
+  if (!fromConfig && flag.type === 'FV_STRING' && !flag.updatableString) {
     throw new PteronError('ERR_INVALID_PARAMETERS', 'string modifications are not supported');
   }
   const parsed = parseFlagValue(flag.type, text);

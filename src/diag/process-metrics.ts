@@ -2,10 +2,12 @@
 // lag and garbage collection. They are sampled when read, except GC, which is observed.
 import { monitorEventLoopDelay, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { readFileSync } from 'node:fs';
-import { defineMetric, serverEntity } from '../metrics/index.ts';
+import { collectStandardMetrics, defineMetric, serverEntity } from '../metrics/index.ts';
 
+// Prometheus gets the standard process_* and nodejs_* metrics instead of these (but the handles): the same
+// measurements under the names every dashboard knows, and no CPU share "since the previous read".
 const server = (name: string, type: 'Gauge' | 'Counter' | 'Percentile', unit: Parameters<typeof defineMetric>[0]['unit'], desc: string, isDouble = false) =>
-  defineMetric({ entityType: 'server', type, name, unit, desc, isDouble });
+  defineMetric({ entityType: 'server', type, name, unit, desc, isDouble, prometheus: { omit: true } });
 
 const virtualMemory = server('virtual_mem_usage_mb', 'Gauge', 'MegaBytes', 'The total amount of virtual memory usage in MB');
 const residentMemory = server('resident_mem_usage_mb', 'Gauge', 'MegaBytes', 'The total amount of physical memory usage in MB');
@@ -20,7 +22,9 @@ const loopLagP99 = server('event_loop_lag_p99_ns', 'Gauge', 'NanoSeconds', 'The 
 const gcCount = server('gc_collections', 'Counter', 'Collections', 'The number of garbage collections');
 const gcPause = server('gc_pause_ns', 'Percentile', 'NanoSeconds', 'The duration of each garbage collection pause');
 const gcPauseTotal = server('gc_pause_total_ms', 'Counter', 'MilliSeconds', 'The accumulated time spent in garbage collection');
-const handles = server('active_handles', 'Gauge', 'Values', 'The number of active libuv handles (sockets, timers, servers)');
+const handles = defineMetric({
+  entityType: 'server', type: 'Gauge', name: 'active_handles', unit: 'Values', desc: 'The number of active libuv handles (sockets, timers, servers)',
+});
 
 const PAGE_BYTES = 4096;
 /** How often the event-loop delay is sampled. */
@@ -45,6 +49,7 @@ let started = false;
 export function registerProcessMetrics(): void {
   if (started) return;
   started = true;
+  collectStandardMetrics();
   const entity = serverEntity();
   entity.gauge(virtualMemory).sampleWith(virtualMemoryMb);
   entity.gauge(residentMemory).sampleWith(() => Math.round(process.memoryUsage.rss() / 1048576));

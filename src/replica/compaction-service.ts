@@ -60,10 +60,12 @@ const lastFinishTimeMetric = defineMetric({
 const bytesBeforeMetric = defineMetric({
   entityType: 'replica', type: 'Gauge', name: 'rdb_manual_compact_last_disk_bytes_before', unit: 'Bytes',
   desc: 'The bytes the replica\'s database took on disk when the last manual compaction started',
+  prometheus: { name: 'rdb_manual_compact_last_disk_before' },
 });
 const bytesAfterMetric = defineMetric({
   entityType: 'replica', type: 'Gauge', name: 'rdb_manual_compact_last_disk_bytes_after', unit: 'Bytes',
   desc: 'The bytes the replica\'s database took on disk when the last manual compaction finished',
+  prometheus: { name: 'rdb_manual_compact_last_disk_after' },
 });
 const expiredDroppedMetric = defineMetric({
   entityType: 'replica', type: 'Counter', name: 'rdb_compaction_dropped_expired_records', unit: 'Keys',

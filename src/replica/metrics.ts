@@ -20,9 +20,11 @@ const latencyPrototypes = new Map<OperationMetricName, MetricPrototype>();
 for (const name of OPERATION_METRIC_NAMES) {
   requestPrototypes.set(name, defineMetric({
     entityType: 'replica', type: 'Counter', name: `${name}_requests`, unit: 'Requests', desc: `The number of ${OPERATION_LABELS[name]} requests`,
+    prometheus: { name: 'requests', labels: { op: name }, help: 'The number of data-plane requests, by operation' },
   }));
   latencyPrototypes.set(name, defineMetric({
     entityType: 'replica', type: 'Percentile', name: `${name}_latency_ns`, unit: 'NanoSeconds', desc: `The latency of ${OPERATION_LABELS[name]} requests`,
+    prometheus: { name: 'request_latency', labels: { op: name }, help: 'The latency of data-plane requests, by operation' },
   }));
 }
 
@@ -72,6 +74,7 @@ function throttlingMetric(outcome: 'delayed' | 'rejected', kind: 'write' | 'read
   return defineMetric({
     entityType: 'replica', type: 'Counter', name: `throttling_${outcome}_${kind}_requests`, unit: 'Requests',
     desc: `The number of ${outcome} ${kind} requests by throttling`,
+    prometheus: { name: 'throttling_requests', labels: { outcome, kind }, help: 'The number of requests throttling delayed or rejected' },
   });
 }
 const throttlingDelayedWritesMetric = throttlingMetric('delayed', 'write');

@@ -5,7 +5,7 @@ import { clusterName } from '../cluster/index.ts';
 import { allFlags, findFlag, formatValue, setFlagFromText, tagsOf, type Flag } from '../config/index.ts';
 import {
   metricRegistry, MetricsQueryError, parseMetricsQuery, PROMETHEUS_CONTENT_TYPE, renderMetricsError, renderMetricsJson,
-  renderPrometheus,
+  renderPrometheusScrape,
 } from '../metrics/index.ts';
 import type { AdminRequest, AdminResponse, HttpRouter } from '../net/index.ts';
 import type { ServerIdentity } from './identity.ts';
@@ -100,7 +100,7 @@ export function registerBuiltinCalls(router: HttpRouter, identity: ServerIdentit
     path: 'metrics',
     description:
       '[with_metric_fields=field1,field2,...][&types=type1,type2,...][&ids=id1,id2,...][&attributes=attr1,value1,attr2,value2,...][&metrics=metric1,metric2,...][&detail=true|false]Query the node metrics.',
-    handler: (request) => {
+    handler: async (request) => {
       if (request.method !== 'GET') {
         return { status: 400, body: renderMetricsError("please use 'GET' method while querying for metrics") };
       }
@@ -110,8 +110,10 @@ export function registerBuiltinCalls(router: HttpRouter, identity: ServerIdentit
       try {
         const query = parseMetricsQuery(params);
         if (prometheus) {
-          const common = { cluster: clusterName.value || 'unknown', role: identity.role, port: String(identity.port) };
-          return { status: 200, body: renderPrometheus(common, metricRegistry.entities(), query), contentType: PROMETHEUS_CONTENT_TYPE };
+          // The scraper's own `instance` label says the address; the port would repeat it.
+          const common = { cluster: clusterName.value || 'unknown', role: identity.role };
+          const body = await renderPrometheusScrape(common, metricRegistry.entities(), query);
+          return { status: 200, body, contentType: PROMETHEUS_CONTENT_TYPE };
         }
         const header = {
           cluster: clusterName.value || 'unknown',

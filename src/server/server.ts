@@ -1,7 +1,9 @@
 // The runtime every role shares: one port (HTTP admin + thrift RPC), the built-in admin calls,
 // and the process metrics. A role adds its own HTTP calls and RPC handlers to `router` and `rpc`.
 import type http from 'node:http';
+import { bindLogIdentity } from '../base/index.ts';
 import { defineFlag } from '../config/index.ts';
+import { recordLogStartLevel } from '../diag/logging.ts';
 import { createBuiltinCommands, registerCommandApi } from '../diag/index.ts';
 import { registerConsole } from '../diag/console/index.ts';
 import { answerRemoteCommandsOverRpc, installRemoteCommands } from '../diag/remote/index.ts';
@@ -26,6 +28,11 @@ export const dataDir = defineFlag({
   default: 'data',
   description: 'The directory this server keeps its state in (meta state, replica data and logs)',
 });
+
+/** A server's name in its log lines: its instance name under the supervisor or onebox, else its role. */
+function serverName(role: string): string {
+  return process.env.PTERON_INSTANCE || role;
+}
 
 export interface ServerOptions {
   role: string;
@@ -53,6 +60,10 @@ export function createServer(options: ServerOptions): PteronServer {
     gitCommit: gitCommit(),
     startTime: new Date(),
   };
+  // Config is loaded by now: this is the process's start level, and who it is goes on every log line.
+  recordLogStartLevel();
+  const bindIdentity = (): void => bindLogIdentity({ role: identity.role, name: serverName(identity.role), address: `${identity.host}:${identity.port}` });
+  bindIdentity();
   registerBuiltinCalls(router, identity);
   registerPprofCalls(router);
   const commandApi = registerCommandApi(router, createBuiltinCommands(), { server: identity });
@@ -68,7 +79,10 @@ export function createServer(options: ServerOptions): PteronServer {
       answerRemoteCommandsOverRpc(rpc);
       http = createAdminHttpServer(router);
       listener = await listen({ host: listenAddress.value, port: options.port, http, rpc });
-      identity.port = listener.port;
+      if (identity.port !== listener.port) {
+        identity.port = listener.port;
+        bindIdentity();
+      }
       return listener.port;
     },
     async close() {

@@ -504,26 +504,29 @@ describe('GET /metrics', () => {
     assert.equal(viaQuery.status, 200);
     assert.match(viaQuery.headers.get('content-type')!, /^text\/plain; version=0\.0\.4/);
     const families = parsePrometheus(viaQuery.text);
-    const requests = families.get('server_http_requests');
+    const requests = families.get('pteron_server_http_requests_total');
     assert.ok(requests, [...families.keys()].join(','));
     assert.equal(requests.type, 'counter');
     assert.equal(requests.help, 'The number of HTTP requests received, whatever their outcome');
     const sample = requests.samples[0]!;
-    assert.deepEqual(
-      { cluster: sample.labels.cluster, role: sample.labels.role, port: sample.labels.port, entity: sample.labels.entity, id: sample.labels.id },
-      { cluster: CLUSTER, role: 'replica', port: String(port), entity: 'server', id: 'server' },
-    );
+    assert.deepEqual(sample.labels, { cluster: CLUSTER, role: 'replica' });
     assert.ok(sample.value > 0);
-    const latency = families.get('http_call_http_call_latency_ns');
+    const latency = families.get('pteron_http_call_latency_seconds');
     assert.ok(latency);
-    assert.equal(latency.type, 'summary');
-    assert.ok(latency.samples.some((entry) => entry.labels.quantile === '0.99' && entry.labels.path !== undefined));
+    assert.equal(latency.type, 'histogram');
+    assert.ok(latency.samples.some((entry) => entry.name.endsWith('_bucket') && entry.labels.le === '+Inf' && entry.labels.path === '/version'));
+    // The standard process and Node.js metrics, with the same labels.
+    assert.equal(families.get('process_cpu_user_seconds_total')?.samples[0]?.labels.role, 'replica');
+    assert.ok(families.has('nodejs_eventloop_lag_seconds'));
+    // What Prometheus leaves to those: no MB, percent or since-the-previous-read values of Pteron's own.
+    assert.ok(![...families.keys()].some((name) => /cpu_usage|_mb|percent/.test(name)), [...families.keys()].join(','));
 
     const viaAccept = await get(port, '/metrics?types=http_call', { headers: { Accept: 'text/plain;version=0.0.4' } });
     assert.equal(viaAccept.status, 200);
     const httpFamilies = parsePrometheus(viaAccept.text);
     assert.ok(httpFamilies.size > 0);
-    for (const name of httpFamilies.keys()) assert.ok(name.startsWith('http_call_'), name);
+    // A query that picks Pteron's metrics leaves out the standard ones.
+    for (const name of httpFamilies.keys()) assert.ok(name.startsWith('pteron_http_call_'), name);
     assert.equal(parsePrometheus((await get(port, '/metrics?format=prometheus&types=nothing')).text).size, 0);
     assertText(await get(port, '/metrics?format=prometheus&bad=1'), 400, metricsError('unknown field bad=1'));
   });
@@ -612,7 +615,9 @@ function parsePrometheus(text: string): Map<string, { help: string; type: string
       const family = families.get(current!);
       assert.ok(family && family.type !== '', `sample after HELP and TYPE: ${line}`);
       const name = match[1]!;
-      assert.ok(name === current || (family.type === 'summary' && (name === `${current}_count` || name === `${current}_sum`)), line);
+      const histogramSample = family.type === 'histogram' && [`${current}_bucket`, `${current}_count`, `${current}_sum`].includes(name);
+      const summarySample = family.type === 'summary' && [`${current}_count`, `${current}_sum`].includes(name);
+      assert.ok(name === current || histogramSample || summarySample, line);
       const labels: Record<string, string> = {};
       const labelPattern = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\[\\"n])*)"(,|$)/y;
       const labelText = match[2]!;

@@ -7,7 +7,6 @@ import { log, PteronError } from '../../src/base/index.ts';
 import { ensurePath, LeaderElection, lockNodeSequence, lockOrder, lockRootFrom, MetaServerState, parseStateServiceType, resolveStateServiceType, ZkError, ZkSession, ZooKeeperMetaGroup, ZooKeeperStateStore, type ElectionView } from '../../src/meta/index.ts';
 import { createMetaHarness, HARNESS_FAILURE_DETECTOR } from '../helpers/meta-harness.ts';
 import { MetaGroupTarget } from '../../src/cluster/index.ts';
-import { oneboxLayout } from '../../src/cli/onebox.ts';
 import { zooCfg } from '../../src/meta/zk/server.ts';
 import { startTestZooKeeper, zooKeeperSkipReason, type TestZooKeeper } from '../helpers/zookeeper.ts';
 import { waitFor } from '../helpers/process.ts';
@@ -77,26 +76,7 @@ describe('pure helpers', () => {
   });
 });
 
-describe('onebox layouts and the ZooKeeper server config', () => {
-  it('runs one meta on the simple store by default and 2–3 metas on ZooKeeper', () => {
-    const single = oneboxLayout(1);
-    assert.equal(single.zookeeper, undefined);
-    assert.deepEqual(single.processes.map((entry) => `${entry.name}:${entry.port}`), ['meta1:34601', 'replica1:34801', 'replica2:34802', 'replica3:34803']);
-    assert.ok(single.settings.meta.includes('meta_server.server_list=127.0.0.1:34601'));
-    assert.ok(!single.settings.meta.some((setting) => setting.startsWith('zookeeper.')));
-
-    const three = oneboxLayout(3);
-    assert.deepEqual(three.zookeeper, { port: 22181 });
-    assert.deepEqual(three.processes.filter((entry) => entry.role === 'meta').map((entry) => entry.port), [34601, 34602, 34603]);
-    const list = 'meta_server.server_list=127.0.0.1:34601,127.0.0.1:34602,127.0.0.1:34603';
-    assert.ok(three.settings.meta.includes(list) && three.settings.replica.includes(list));
-    for (const setting of ['meta_server.meta_state_service_type=zookeeper', 'zookeeper.hosts_list=127.0.0.1:22181']) {
-      assert.ok(three.settings.meta.includes(setting), setting);
-    }
-    assert.throws(() => oneboxLayout(4), /--metas expects 1 to 3/);
-    assert.throws(() => oneboxLayout(Number('x')), /--metas expects/);
-  });
-
+describe('the ZooKeeper server config', () => {
   it('writes a zoo.cfg on one loopback port with the admin server off', () => {
     const text = zooCfg({ dataDir: '/d', host: '127.0.0.1', port: 2181, tickTimeMs: 500 });
     for (const line of ['tickTime=500', 'dataDir=/d', 'clientPort=2181', 'clientPortAddress=127.0.0.1', 'admin.enableServer=false']) {

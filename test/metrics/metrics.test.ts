@@ -512,48 +512,53 @@ describe('renderMetricsJson', () => {
 });
 
 describe('renderPrometheus', () => {
-  it('prints HELP and TYPE once per family, escaped labels and summary quantiles', () => {
-    const registry = sampleRegistry();
+  const FAST_LATENCY = defineMetric({
+    entityType: 'replica', type: 'Percentile', name: 'get_latency_ns', unit: 'NanoSeconds', desc: 'GET latency',
+    buckets: [0.00000005, 0.0000001], prometheus: { name: 'request_latency', labels: { op: 'get' }, help: 'Latency by operation' },
+  });
+  const OP_REQUESTS = defineMetric({
+    entityType: 'replica', type: 'Counter', name: 'put_requests', unit: 'Requests', desc: 'PUT requests',
+    prometheus: { name: 'requests', labels: { op: 'put' }, help: 'Requests by operation' },
+  });
+
+  it('names families pteron_<entity>_<name> in base units, counters _total, percentiles as histograms with the operation as a label', () => {
+    const registry = new MetricRegistry();
+    const server = registry.entity('server', 'server');
+    server.counter(GET_REQUESTS).increment(3);
+    server.gauge(CPU_RATIO).set(150);
+    server.gauge(MEMORY_USED).set(2);
+    const replica = registry.entity('replica', 'replica@1.0', { table_id: '1', partition_id: '0' });
+    const latency = replica.percentile(FAST_LATENCY);
+    for (const value of range(1, 200)) latency.observe(value);
+    replica.counter(OP_REQUESTS).increment(2);
     const other = registry.entity('replica', 'replica@2.0', { table_name: 'a"b\\c\nd', 'bad-name:x': 'x' });
-    other.percentile(GET_LATENCY).observe(8);
-    other.counter(PUT_REQUESTS).increment(2);
-    registry.recomputePercentiles();
+    other.counter(OP_REQUESTS).increment(5);
     const text = renderPrometheus({ cluster: 'onebox', role: 'replica' }, registry.entities(), query());
-    const server = 'cluster="onebox",role="replica",entity="server",id="server"';
-    const first = 'cluster="onebox",role="replica",entity="replica",id="replica@1.0",table_id="1",partition_id="0"';
-    const second = 'cluster="onebox",role="replica",entity="replica",id="replica@2.0",table_name="a\\"b\\\\c\\nd",bad_name_x="x"';
+    const common = 'cluster="onebox",role="replica"';
+    const first = `${common},table_id="1",partition_id="0"`;
     assert.equal(
       text,
       [
-        '# HELP server_get_requests The number of GET requests',
-        '# TYPE server_get_requests counter',
-        `server_get_requests{${server}} 3`,
-        '# HELP server_cpu_ratio CPU share',
-        '# TYPE server_cpu_ratio gauge',
-        `server_cpu_ratio{${server}} 1.5`,
-        '# HELP server_zero_ratio Always zero',
-        '# TYPE server_zero_ratio gauge',
-        `server_zero_ratio{${server}} 0`,
-        '# HELP server_memory_used Memory in use',
-        '# TYPE server_memory_used gauge',
-        `server_memory_used{${server}} 100`,
-        '# HELP replica_get_latency_ns GET latency',
-        '# TYPE replica_get_latency_ns summary',
-        `replica_get_latency_ns{${first},quantile="0.5"} 51`,
-        `replica_get_latency_ns{${first},quantile="0.9"} 91`,
-        `replica_get_latency_ns{${first},quantile="0.95"} 96`,
-        `replica_get_latency_ns{${first},quantile="0.99"} 100`,
-        `replica_get_latency_ns{${first},quantile="0.999"} 100`,
-        `replica_get_latency_ns_count{${first}} 100`,
-        `replica_get_latency_ns{${second},quantile="0.5"} 8`,
-        `replica_get_latency_ns{${second},quantile="0.9"} 8`,
-        `replica_get_latency_ns{${second},quantile="0.95"} 8`,
-        `replica_get_latency_ns{${second},quantile="0.99"} 8`,
-        `replica_get_latency_ns{${second},quantile="0.999"} 8`,
-        `replica_get_latency_ns_count{${second}} 1`,
-        '# HELP replica_put_requests The number of PUT requests',
-        '# TYPE replica_put_requests counter',
-        `replica_put_requests{${second}} 2`,
+        '# HELP pteron_server_get_requests_total The number of GET requests',
+        '# TYPE pteron_server_get_requests_total counter',
+        `pteron_server_get_requests_total{${common}} 3`,
+        '# HELP pteron_server_cpu_ratio CPU share',
+        '# TYPE pteron_server_cpu_ratio gauge',
+        `pteron_server_cpu_ratio{${common}} 1.5`,
+        '# HELP pteron_server_memory_used_bytes Memory in use',
+        '# TYPE pteron_server_memory_used_bytes gauge',
+        `pteron_server_memory_used_bytes{${common}} 2097152`,
+        '# HELP pteron_replica_request_latency_seconds Latency by operation',
+        '# TYPE pteron_replica_request_latency_seconds histogram',
+        `pteron_replica_request_latency_seconds_bucket{${first},op="get",le="5e-8"} 50`,
+        `pteron_replica_request_latency_seconds_bucket{${first},op="get",le="1e-7"} 100`,
+        `pteron_replica_request_latency_seconds_bucket{${first},op="get",le="+Inf"} 200`,
+        `pteron_replica_request_latency_seconds_sum{${first},op="get"} ${20100 * 1e-9}`,
+        `pteron_replica_request_latency_seconds_count{${first},op="get"} 200`,
+        '# HELP pteron_replica_requests_total Requests by operation',
+        '# TYPE pteron_replica_requests_total counter',
+        `pteron_replica_requests_total{${first},op="put"} 2`,
+        `pteron_replica_requests_total{${common},table_name="a\\"b\\\\c\\nd",bad_name_x="x",op="put"} 5`,
         '',
       ].join('\n'),
     );
@@ -562,16 +567,27 @@ describe('renderPrometheus', () => {
   it('applies the query filters, and prints nothing when nothing matches', () => {
     const registry = sampleRegistry();
     const filtered = renderPrometheus({}, registry.entities(), query({ types: 'server', metrics: 'memory_used' }));
-    assert.equal(filtered, '# HELP server_memory_used Memory in use\n# TYPE server_memory_used gauge\nserver_memory_used{entity="server",id="server"} 100\n');
+    assert.equal(filtered, '# HELP pteron_server_memory_used_bytes Memory in use\n# TYPE pteron_server_memory_used_bytes gauge\npteron_server_memory_used_bytes 104857600\n');
     assert.equal(renderPrometheus({}, registry.entities(), query({ types: 'none' })), '');
   });
 
-  it('escapes HELP text and reads a VolatileCounter as a gauge that resets', () => {
+  it('reads without resetting: a VolatileCounter is scraped as its total since start', () => {
     const registry = new MetricRegistry();
     const prototype = defineMetric({ entityType: 'server', type: 'VolatileCounter', name: 'odd', unit: 'Resets', desc: 'a\\b\nc' });
-    registry.entity('server', 'server').volatileCounter(prototype).increment(5);
+    const counter = registry.entity('server', 'server').volatileCounter(prototype);
+    counter.increment(5);
     const render = (): string => renderPrometheus({}, registry.entities(), query());
-    assert.equal(render(), '# HELP server_odd a\\\\b\\nc\n# TYPE server_odd gauge\nserver_odd{entity="server",id="server"} 5\n');
-    assert.ok(render().endsWith(' 0\n'));
+    const expected = '# HELP pteron_server_odd_total a\\\\b\\nc\n# TYPE pteron_server_odd_total counter\npteron_server_odd_total 5\n';
+    assert.equal(render(), expected);
+    assert.equal(render(), expected);
+    assert.equal(counter.take(), 5);
+    assert.equal(render(), expected);
+  });
+
+  it('leaves out the metrics marked omit', () => {
+    const registry = new MetricRegistry();
+    const prototype = defineMetric({ entityType: 'server', type: 'Gauge', name: 'rss_mb', unit: 'MegaBytes', desc: 'x', prometheus: { omit: true } });
+    registry.entity('server', 'server').gauge(prototype).set(1);
+    assert.equal(renderPrometheus({}, registry.entities(), query()), '');
   });
 });

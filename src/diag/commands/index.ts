@@ -3,6 +3,7 @@
 import { dashboardCommand } from './dashboard.ts';
 import { helpCommand, historyCommand, jobsCommand, killCommand, sessionCommand, versionCommand } from './basic.ts';
 import { heapdumpCommand } from './heapdump.ts';
+import { loggerCommand } from './logger.ts';
 import { memoryCommand, threadCommand } from './memory-thread.ts';
 import { startGcObserver } from './node-stats.ts';
 import { perfcounterCommand } from './perfcounter.ts';
@@ -13,7 +14,7 @@ import { sysenvCommand, syspropCommand, vmoptionCommand } from './runtime.ts';
 export const BUILTIN_COMMANDS = [
   versionCommand, helpCommand, sessionCommand, historyCommand, jobsCommand, killCommand,
   sysenvCommand, syspropCommand, vmoptionCommand, memoryCommand, threadCommand, perfcounterCommand, dashboardCommand, heapdumpCommand,
-  profilerCommand,
+  profilerCommand, loggerCommand,
 ] as const;
 
 /** A registry holding the built-in commands; starts counting garbage collections for dashboard. */

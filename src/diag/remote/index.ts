@@ -10,6 +10,7 @@ import { registerTypedRpc, type RpcServer } from '../../net/rpc/server.ts';
 import { RPCS } from '../../wire/structs/index.ts';
 import type { HttpRouter } from '../../net/index.ts';
 import { commandApiOf } from '../api.ts';
+import { changeLogLevel, logStartLevel, PEGASUS_LOG_LEVELS, pegasusLevelName } from '../logging.ts';
 import { perfCounters } from '../commands/perfcounter.ts';
 import { STATUS_ERROR } from '../results.ts';
 import { RemoteCommandArgumentError, RemoteCommandRegistry, usageLine, type RemoteCommandSpec } from './registry.ts';
@@ -82,11 +83,6 @@ function exposeOnApi(entry: Installed, spec: RemoteCommandSpec): void {
   }
 }
 
-/** Pegasus's log levels, by the name `reset-log-start-level` takes, and the logger's level for each. */
-const LOG_LEVELS: ReadonlyArray<readonly [string, string]> = [['DEBUG', 'debug'], ['INFO', 'info'], ['WARNING', 'warn'], ['ERROR', 'error'], ['FATAL', 'fatal']];
-/** The level the process started with; `reset-log-start-level` without an argument goes back to it. */
-const START_LOG_LEVEL = log.level;
-
 function resetLogStartLevelCommand(): RemoteCommandSpec {
   return {
     names: ['reset-log-start-level'],
@@ -94,10 +90,12 @@ function resetLogStartLevelCommand(): RemoteCommandSpec {
     usage: '[DEBUG | INFO | WARNING | ERROR | FATAL]',
     handler(args) {
       if (args.length > 1) throw new RemoteCommandArgumentError('at most one level');
-      const chosen = args.length === 0 ? LOG_LEVELS.find(([, level]) => level === START_LOG_LEVEL) : LOG_LEVELS.find(([name]) => name === args[0]);
-      if (!chosen) return args.length === 0 ? `ERROR: the start level '${START_LOG_LEVEL}' has no Pegasus name` : `ERROR: invalid level '${args[0]}'`;
-      log.level = chosen[1];
-      return `OK, current level is LOG_LEVEL_${chosen[0]}`;
+      // Pegasus's names without their LOG_LEVEL_ prefix: DEBUG, INFO, WARNING, ERROR, FATAL.
+      const chosen = args.length === 0 ? pegasusLevelName(logStartLevel()) : `LOG_LEVEL_${args[0]}`;
+      if (chosen === undefined) return `ERROR: the start level '${logStartLevel()}' has no Pegasus name`;
+      if (!(chosen in PEGASUS_LOG_LEVELS)) return `ERROR: invalid level '${args[0]}'`;
+      changeLogLevel(chosen);
+      return `OK, current level is ${chosen}`;
     },
   };
 }

@@ -31,10 +31,12 @@ const badRequestsMetric = defineMetric({
 const callRequestsMetric = defineMetric({
   entityType: 'http_call', type: 'Counter', name: 'http_call_requests', unit: 'Requests',
   desc: 'The number of requests served by this HTTP call',
+  prometheus: { name: 'requests' },
 });
 const callLatencyMetric = defineMetric({
   entityType: 'http_call', type: 'Percentile', name: 'http_call_latency_ns', unit: 'NanoSeconds',
   desc: 'The time from receiving a request of this HTTP call to writing its response',
+  prometheus: { name: 'latency' },
 });
 
 /**
