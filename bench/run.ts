@@ -14,10 +14,6 @@ interface BenchEntry {
 }
 
 const BENCHES: Record<string, BenchEntry> = {
-  dup: {
-    description: 'duplication between two clusters: the master\'s write rate alone and with the duplication on, the shipping rate, and the lag under a load the follower absorbs',
-    load: () => import('./dup.ts'),
-  },
   'http-admin': {
     description: 'GET /version req/s and latency vs bare node:http; /metrics render time with 10,000 metrics',
     load: () => import('./http-admin.ts'),
