@@ -149,19 +149,24 @@ export function checkCounters(ops: readonly RecordedOp[], finalValues: ReadonlyM
     const fail = (message: string, around: number): void => {
       violations.push({ check: 'counter', key, message: `counter ${key}: ${message}`, history: excerpt(ops, key, around) });
     };
+    // Sorted completions and invocations, so each bound is a binary search (histories are long).
+    const byCompletion = [...acked].sort((a, b) => a.completeAt - b.completeAt);
+    const completions = byCompletion.map((op) => op.completeAt);
+    const invocations = incrs.map((op) => op.invokeAt).sort((a, b) => a - b);
+    // prefixMax[i]: the highest result among the first i acknowledged incrs by completion.
+    const prefixMax: bigint[] = [0n];
+    for (const op of byCompletion) prefixMax.push(op.result! > prefixMax[prefixMax.length - 1]! ? op.result! : prefixMax[prefixMax.length - 1]!);
     const seen = new Map<bigint, RecordedIncr>();
     for (const op of acked) {
       const result = op.result!;
       const other = seen.get(result);
       if (other) fail(`two increments returned ${result}: ${describeOp(other)} and ${describeOp(op)}`, op.invokeAt);
       seen.set(result, op);
-      const before = acked.filter((prior) => prior.completeAt < op.invokeAt).length;
-      const invoked = incrs.filter((prior) => prior.invokeAt <= op.completeAt).length;
+      const before = countBelow(completions, op.invokeAt);
+      const invoked = countAtMost(invocations, op.completeAt);
       if (result < BigInt(before + 1)) fail(`${describeOp(op)} returned ${result}, but ${before} increments were acknowledged before it began`, op.invokeAt);
       if (result > BigInt(invoked)) fail(`${describeOp(op)} returned ${result}, but only ${invoked} increments had been invoked when it completed`, op.invokeAt);
-      for (const later of acked) {
-        if (op.completeAt < later.invokeAt && later.result! <= result) fail(`${describeOp(later)} began after ${describeOp(op)} completed but returned no more`, later.invokeAt);
-      }
+      if (prefixMax[before]! >= result) fail(`${describeOp(op)} began after an increment that returned ${prefixMax[before]} had completed, but returned no more`, op.invokeAt);
     }
     const highest = acked.reduce((max, op) => (op.result! > max ? op.result! : max), 0n);
     const lowerBound = BigInt(acked.length) > highest ? BigInt(acked.length) : highest;
@@ -169,6 +174,30 @@ export function checkCounters(ops: readonly RecordedOp[], finalValues: ReadonlyM
     if (finalValue > BigInt(incrs.length)) fail(`holds ${finalValue} after healing, more than the ${incrs.length} increments ever invoked`, Infinity);
   }
   return { violations, acknowledged, unknown };
+}
+
+/** How many of the ascending `sorted` are < `value`. */
+function countBelow(sorted: readonly number[], value: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** How many of the ascending `sorted` are <= `value`. */
+function countAtMost(sorted: readonly number[], value: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! <= value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** Per second of the run: operations completed and how many of them succeeded. */
