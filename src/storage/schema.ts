@@ -8,6 +8,7 @@
 //         v2: [0x82][u32 BE expire_ts][u64 BE timetag][user data] (read only)
 // expire_ts counts seconds since 2016-01-01T00:00:00Z; 0 means "never expires".
 import { PteronError, assert } from '../base/index.ts';
+import { skewedNowMs } from '../base/fault-injection.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Composite keys
@@ -206,7 +207,7 @@ export function valueHeaderBytes(dataVersion: number): number {
 }
 
 /** Seconds since 2016-01-01T00:00:00Z at `unixMs` (default: now), as Pegasus's epoch_now(). */
-export function now2016Seconds(unixMs: number = Date.now()): number {
+export function now2016Seconds(unixMs: number = skewedNowMs()): number {
   return Math.floor(unixMs / 1000) - EPOCH_2016_UNIX_SECONDS;
 }
 

@@ -211,9 +211,13 @@ export interface ClusterOptions {
   metaSettings?: string[];
   /** Partitions of the default table `temp`. */
   partitionCount?: number;
+  /** Replica servers (default 3). */
+  replicaCount?: number;
+  /** Extra environment of the replica server at `index` (e.g. a fault file). */
+  replicaEnv?: (index: number) => NodeJS.ProcessEnv;
 }
 
-/** One meta (or several on ZooKeeper) and three replica servers, with fast failure detection and config sync. */
+/** One meta (or several on ZooKeeper) and three (or more) replica servers, with fast failure detection and config sync. */
 export class TestCluster {
   readonly dataRoot = mkdtempSync(path.join(os.tmpdir(), 'pteron-data-plane-'));
   /** The first meta's port (clients given it find the primary). */
@@ -249,9 +253,10 @@ export class TestCluster {
     this.metaPorts.push(...(this.options.metaPorts ?? []));
     while (this.metaPorts.length < metaCount) this.metaPorts.push(await freePort());
     this.metaPort = this.metaPorts[0]!;
-    for (let index = 0; index < 3; index++) this.replicaPorts.push(await freePort());
+    const replicaCount = this.options.replicaCount ?? 3;
+    for (let index = 0; index < replicaCount; index++) this.replicaPorts.push(await freePort());
     for (let index = 0; index < metaCount; index++) this.metas.push(await this.startMeta(index));
-    for (let index = 0; index < 3; index++) this.replicas.push(await this.startReplica(index));
+    for (let index = 0; index < replicaCount; index++) this.replicas.push(await this.startReplica(index));
   }
 
   /** The first meta; with several metas on ZooKeeper, not necessarily the primary. */
@@ -289,6 +294,7 @@ export class TestCluster {
         '--set', `core.data_dir=${path.join(this.dataRoot, `replica${index + 1}`)}`,
         ...(this.options.replicaSettings ?? []).flatMap((setting) => ['--set', setting]),
       ],
+      env: this.options.replicaEnv?.(index),
     });
   }
 

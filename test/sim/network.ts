@@ -4,7 +4,7 @@
 // flight loses it. Cuts are counted per pair of endpoints, so overlapping partitions heal
 // independently.
 import type { Label } from './event-queue.ts';
-import type { Prng } from './prng.ts';
+import type { Prng } from '../helpers/prng.ts';
 import type { SimMessage } from './types.ts';
 
 export interface NetworkHooks {

@@ -18,14 +18,14 @@
 // every event throughout, and the lease invariants (./lease-invariants.ts) as often as a lease
 // can change.
 import type { Mutation } from '../../src/replica/write/mutation.ts';
-import { checkLinearizable, type RegisterOp } from './linearizability.ts';
+import { checkLinearizable, type RegisterOp } from '../helpers/linearizability.ts';
 import { EventQueue, labelText, type Label } from './event-queue.ts';
 import { InvariantChecker } from './invariants.ts';
 import { SimMeta } from './meta.ts';
 import { Network, configText } from './network.ts';
 import { SimNode, type NodeSettings } from './node.ts';
 import { SimClient } from './clients.ts';
-import { Prng } from './prng.ts';
+import { Prng } from '../helpers/prng.ts';
 import { METAS, type SimContext, type SimMessage, type SimTimings } from './types.ts';
 import { LeaseChecker } from './lease-invariants.ts';
 

@@ -6,7 +6,7 @@ import type { ConfigType, PartitionConfiguration } from '../../src/cluster/model
 import type { GuardianProposal } from '../../src/meta/guardian.ts';
 import type { PeerMessage } from '../../src/replica/pacifica/messages.ts';
 import type { Label } from './event-queue.ts';
-import type { Prng } from './prng.ts';
+import type { Prng } from '../helpers/prng.ts';
 
 /**
  * The meta servers' addresses: one meta state (the simulated meta) served at each, one of them the

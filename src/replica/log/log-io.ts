@@ -11,6 +11,7 @@ import { writeSync } from 'node:fs';
 import { open as openFile } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 import { PteronError, assert } from '../../base/index.ts';
+import { delayFsync, failIfDiskFull } from '../../base/fault-injection.ts';
 
 export const FRAME_HEAD_BYTES = 12;
 
@@ -62,6 +63,7 @@ export function scanFrames(bytes: Buffer, magic: number, payloadBytesMin: number
  * follows is what waits on the disk, and that one stays asynchronous.
  */
 export function writeFully(fd: number, bytes: Buffer, position: number): void {
+  failIfDiskFull('log write');
   let done = 0;
   while (done < bytes.length) {
     const bytesWritten = writeSync(fd, bytes, done, bytes.length - done, position + done);
@@ -70,6 +72,12 @@ export function writeFully(fd: number, bytes: Buffer, position: number): void {
     done += bytesWritten;
   }
   assert(done === bytes.length, 'the whole buffer was written');
+}
+
+/** fsyncs a log file's data (after the torture harness's injected delay, when it asks for one). */
+export async function datasyncLog(handle: { datasync(): Promise<void> }): Promise<void> {
+  await delayFsync();
+  await handle.datasync();
 }
 
 /** Makes file creations and deletions in `dir` durable. */

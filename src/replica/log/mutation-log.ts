@@ -16,7 +16,7 @@
 import { mkdir, open as openFile, readdir, readFile, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { PteronError, assert, type Gpid } from '../../base/index.ts';
-import { FRAME_HEAD_BYTES, encodeFrame, scanFrames, syncDir, writeFully } from './log-io.ts';
+import { FRAME_HEAD_BYTES, datasyncLog, encodeFrame, scanFrames, syncDir, writeFully } from './log-io.ts';
 import type { SharedLog, SharedLogMember } from './shared-log.ts';
 import { decodeMutation, encodeMutation } from './mutation-codec.ts';
 import type { Mutation } from '../write/mutation.ts';
@@ -452,7 +452,7 @@ export class MutationLog {
       await this.shared.append(current.index, offset, bytes);
       this.syncs += 1;
     } else if (this.fsync) {
-      await handle.datasync();
+      await datasyncLog(handle);
       this.syncs += 1;
     }
   }

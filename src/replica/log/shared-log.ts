@@ -23,7 +23,7 @@
 import { mkdir, open as openFile, readdir, readFile, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { PteronError, assert, log, type Gpid } from '../../base/index.ts';
-import { encodeFrame, scanFrames, syncDir, writeFully } from './log-io.ts';
+import { datasyncLog, encodeFrame, scanFrames, syncDir, writeFully } from './log-io.ts';
 
 export interface SharedLogOptions {
   dir: string;
@@ -282,7 +282,7 @@ export class SharedLog {
       const bytes = group.length === 1 ? group[0]!.frame : Buffer.concat(group.map((item) => item.frame));
       writeFully(handle.fd, bytes, this.fileBytes);
       this.fileBytes += bytes.length;
-      await handle.datasync();
+      await datasyncLog(handle);
       this.syncs += 1;
       if (this.fileBytes >= this.fileBytesMax) await this.startNextFile();
       for (const item of group) item.resolve();

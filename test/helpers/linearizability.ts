@@ -1,4 +1,4 @@
-// Linearizability checker for key/value register histories, for the deterministic fault simulator.
+// Linearizability checker for key/value register histories, for the seeded simulator and the torture harness.
 //
 // Every key is an independent register (linearizability is compositional), initially absent.
 // Each key's history is checked with a Wing–Gong search in the style of Lowe: depth-first over

@@ -1,4 +1,4 @@
-// A small seeded pseudo-random generator for the fault simulator: the whole run is a function of
+// A small seeded pseudo-random generator for the fault simulator and the torture harness: the whole run is a function of
 // the seed, so a failing seed replays exactly. mulberry32 over a 32-bit state, seeded through a
 // splitmix-style scramble so that neighbouring seeds give unrelated streams.
 
