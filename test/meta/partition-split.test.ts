@@ -4,17 +4,14 @@
 // parents' stop reports, and a split continued by a meta that opens the same store (simple
 // store and ZooKeeper).
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { log } from '../../src/base/index.ts';
 import { appInfoFromJson, partitionConfigurationFromJson, replicaCountOf, type PartitionConfiguration } from '../../src/cluster/index.ts';
-import { openSimpleStore, ZooKeeperStateStore, type MetaStateStore } from '../../src/meta/index.ts';
+import type { MetaStateStore } from '../../src/meta/index.ts';
 import { SPLIT_VALIDATE_PARTITION_HASH_ENV, splitStateFromJson, splitStateToJson } from '../../src/meta/partition-split.ts';
 import type { MetaServerState } from '../../src/meta/server-state.ts';
 import { createMetaHarness, type MetaHarness } from '../helpers/meta-harness.ts';
-import { startTestZooKeeper, zooKeeperSkipReason, type TestZooKeeper } from '../helpers/zookeeper.ts';
+import { describePersistedInBothStores } from '../helpers/persisted-in-both-stores.ts';
 
 log.level = 'warn';
 
@@ -171,28 +168,4 @@ async function splitSurvives(store: MetaStateStore, reopen: () => Promise<MetaSt
   }
 }
 
-describe('partition split persisted', () => {
-  it('in the simple store', async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'pteron-split-'));
-    try {
-      await splitSurvives(await openSimpleStore(dir), () => openSimpleStore(dir), '/pegasus/test');
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
-
-  describe('in ZooKeeper', { skip: zooKeeperSkipReason() }, () => {
-    let zk: TestZooKeeper;
-    before(async () => {
-      zk = await startTestZooKeeper();
-    });
-    after(async () => {
-      await zk?.destroy();
-    });
-
-    it('read back by another session', async () => {
-      const connect = () => ZooKeeperStateStore.connect({ hosts: zk.hostsList, sessionTimeoutMs: 10_000, root: '/pteron-test' });
-      await splitSurvives(await connect(), connect, '/pteron-test/split');
-    });
-  });
-});
+describePersistedInBothStores('partition split persisted', 'split', splitSurvives);

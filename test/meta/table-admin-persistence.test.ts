@@ -1,14 +1,10 @@
 // Rename, replica count and atomic_idempotent survive the meta: written through the simple file
 // store and through ZooKeeper, read back by a meta that opens the same state.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
 import { log } from '../../src/base/index.ts';
-import { openSimpleStore, ZooKeeperStateStore, type MetaStateStore } from '../../src/meta/index.ts';
+import type { MetaStateStore } from '../../src/meta/index.ts';
 import { createMetaHarness } from '../helpers/meta-harness.ts';
-import { startTestZooKeeper, zooKeeperSkipReason, type TestZooKeeper } from '../helpers/zookeeper.ts';
+import { describePersistedInBothStores } from '../helpers/persisted-in-both-stores.ts';
 
 log.level = 'warn';
 
@@ -40,28 +36,4 @@ async function changesSurvive(store: MetaStateStore, reopen: () => Promise<MetaS
   }
 }
 
-describe('table administration persisted', () => {
-  it('in the simple store', async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'pteron-table-admin-'));
-    try {
-      await changesSurvive(await openSimpleStore(dir), () => openSimpleStore(dir), '/pegasus/test');
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
-
-  describe('in ZooKeeper', { skip: zooKeeperSkipReason() }, () => {
-    let zk: TestZooKeeper;
-    before(async () => {
-      zk = await startTestZooKeeper();
-    });
-    after(async () => {
-      await zk?.destroy();
-    });
-
-    it('read back by another session', async () => {
-      const connect = () => ZooKeeperStateStore.connect({ hosts: zk.hostsList, sessionTimeoutMs: 10_000, root: '/pteron-test' });
-      await changesSurvive(await connect(), connect, '/pteron-test/table-admin');
-    });
-  });
-});
+describePersistedInBothStores('table administration persisted', 'table-admin', changesSurvive);
