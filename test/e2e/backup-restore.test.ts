@@ -51,7 +51,7 @@ describe('cold backup and restore on a real cluster', () => {
   blockRoot = path.join(cluster.dataRoot, 'block');
   let client: PegasusClient;
   let meta: RpcClient;
-  const shell = (...commands: string[]) => runShellProcess(['--meta', `127.0.0.1:${cluster.metaPort}`, ...commands.flatMap((command) => ['-e', command])]);
+  const shell = (...commands: string[]) => runShellProcess(['--meta', `127.0.0.1:${cluster.metaPort}`, '--keep-going', ...commands.flatMap((command) => ['-e', command])]);
   const appNames = async () => (await meta.callRpc(RPCS.RPC_CM_LIST_APPS, { status: 0 })).result!.infos.map((info) => info.appName).sort();
 
   before(async () => {

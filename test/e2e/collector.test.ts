@@ -30,7 +30,7 @@ describe('pteron collector and table statistics against a meta and three replica
 
   const settings = (): string[] => fastClusterSettings(metaPort, 'collector-test');
   const metaList = (): string => `127.0.0.1:${metaPort}`;
-  const shell = (...commands: string[]) => runShellProcess(['--meta', metaList(), ...commands.flatMap((command) => ['-e', command])]);
+  const shell = (...commands: string[]) => runShellProcess(['--meta', metaList(), '--keep-going', ...commands.flatMap((command) => ['-e', command])]);
 
   const perfCounter = async (name: string): Promise<{ status: number; body: string }> => {
     const response = await fetch(`${collector.url}/perfCounter?name=${encodeURIComponent(name)}`);
@@ -141,9 +141,9 @@ describe('pteron collector and table statistics against a meta and three replica
 
   test('the collector\'s /metrics has the tables\' gauges in Prometheus form too', async () => {
     const text = await (await fetch(`${collector.url}/metrics?format=prometheus`)).text();
-    assert.match(text, /^# TYPE app_stat_get_qps gauge$/m);
-    assert.match(text, /^app_stat_rdb_estimate_num_keys\{[^}]*table_name="temp"\} 100$/m);
-    assert.match(text, /^app_stat_partition_read_hotspot\{[^}]*table_name="temp",partition_id="0"\} \d+$/m);
+    assert.match(text, /^# TYPE pteron_app_stat_get_qps gauge$/m);
+    assert.match(text, /^pteron_app_stat_rdb_estimate_num_keys\{[^}]*table_name="temp"\} 100$/m);
+    assert.match(text, /^pteron_app_stat_partition_read_hotspot\{[^}]*table_name="temp",partition_id="0"\} \d+$/m);
   });
 
   test('app_stat prints per table and per partition, as text and JSON', async () => {

@@ -29,7 +29,7 @@ describe('hot-key detection on a meta and three replica servers', { timeout: 600
   const coldKeys: string[] = [];
 
   const shell = (...commands: string[]): Promise<ShellRun> =>
-    runShellProcess(['--meta', `127.0.0.1:${cluster.metaPort}`, ...commands.flatMap((command) => ['-e', command])]);
+    runShellProcess(['--meta', `127.0.0.1:${cluster.metaPort}`, '--keep-going', ...commands.flatMap((command) => ['-e', command])]);
   const detect = (type: string, action: string, node = primary, partition = hotPartition) =>
     shell(`detect_hotkey -a ${router.appId} -p ${partition} -t ${type} -c ${action} -d ${node}`);
 

@@ -27,7 +27,7 @@ const CONVERGE_MS = 300_000;
 /** Runs `pteron shell -e …` and returns what it printed on each stream. */
 function shell(metaPort: number, ...commands: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'shell', '--meta', `127.0.0.1:${metaPort}`, ...commands.flatMap((command) => ['-e', command])], {
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'shell', '--meta', `127.0.0.1:${metaPort}`, '--keep-going', ...commands.flatMap((command) => ['-e', command])], {
       cwd: PROJECT_ROOT,
       env: { ...process.env, PTERON_LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'pipe', 'pipe'],

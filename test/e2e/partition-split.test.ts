@@ -47,7 +47,7 @@ describe('partition split on a real cluster', () => {
   const cluster = new TestCluster({ partitionCount: OLD_COUNT });
   let client: PegasusClient;
   let meta: RpcClient;
-  const shell = (...commands: string[]) => runShellProcess(['--meta', `127.0.0.1:${cluster.metaPort}`, ...commands.flatMap((command) => ['-e', command])]);
+  const shell = (...commands: string[]) => runShellProcess(['--meta', `127.0.0.1:${cluster.metaPort}`, '--keep-going', ...commands.flatMap((command) => ['-e', command])]);
 
   before(async () => {
     await cluster.start();

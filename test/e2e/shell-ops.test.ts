@@ -21,7 +21,7 @@ describe('pteron shell operations against a meta and three replica servers', () 
 
   const metaList = (): string => `127.0.0.1:${metaPort}`;
   /** Runs the commands with -e, one process. */
-  const shell = (...commands: string[]) => runShellProcess(['--meta', metaList(), ...commands.flatMap((command) => ['-e', command])]);
+  const shell = (...commands: string[]) => runShellProcess(['--meta', metaList(), '--keep-going', ...commands.flatMap((command) => ['-e', command])]);
 
   before(async () => {
     metaPort = await freePort();

@@ -28,7 +28,7 @@ describe('table administration on a real cluster', () => {
   const cluster = new TestCluster({ partitionCount: PARTITIONS });
   let client: PegasusClient;
   let meta: RpcClient;
-  const shell = (...commands: string[]) => runShellProcess(['--meta', `127.0.0.1:${cluster.metaPort}`, ...commands.flatMap((command) => ['-e', command])]);
+  const shell = (...commands: string[]) => runShellProcess(['--meta', `127.0.0.1:${cluster.metaPort}`, '--keep-going', ...commands.flatMap((command) => ['-e', command])]);
 
   before(async () => {
     await cluster.start();
