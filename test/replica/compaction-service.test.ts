@@ -67,7 +67,8 @@ describe('replica manual compaction', () => {
     assert.equal(replica.replicaInfo().manualCompactStatus, MANUAL_COMPACT_STATUS_VALUES.IDLE);
     assert.deepEqual(manualCompactionCall(stub, request({ app_id: '5' })), { status: 200, body: '{"status":{"finished":0,"idle":1,"queuing":0,"running":0}}' });
 
-    stub.update(appInfo(5, onceNow()), soleConfig(5, 0));
+    const once = onceNow();
+    stub.update(appInfo(5, once), soleConfig(5, 0));
     await waitFor('the compaction finished', () => replica.compaction.status() === 'FINISHED', 60_000);
     assert.equal(replica.replicaInfo().manualCompactStatus, MANUAL_COMPACT_STATUS_VALUES.FINISHED);
     assert.deepEqual(manualCompactionCall(stub, request({ app_id: '5' })), { status: 200, body: '{"status":{"finished":1,"idle":0,"queuing":0,"running":0}}' });
@@ -88,8 +89,9 @@ describe('replica manual compaction', () => {
     assert.match(report.last_used_ms, /^\d+$/);
     assert.deepEqual([report.recent_enqueue_at, report.recent_start_at], ['-', '-']);
 
-    // The same envs again (the next config sync): the trigger is done.
-    stub.update(appInfo(5, onceNow()), soleConfig(5, 0));
+    // The same envs again (the next config sync): the trigger is done. (A new onceNow() could
+    // name a later second than the finish, which is a new trigger.)
+    stub.update(appInfo(5, once), soleConfig(5, 0));
     assert.equal(replica.compaction.status(), 'FINISHED');
 
     // Bad parameters, and a table this node does not host.
