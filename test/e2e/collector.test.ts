@@ -3,13 +3,11 @@
 // and agree with what was done; /perfCounter's JSON and its errors; the tables' gauges in the
 // collector's /metrics; app_stat, app_disk, server_stat -i and copy_data -g as processes.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createClient, type PegasusClient, type PegasusTable } from '../../src/client/index.ts';
 import { geoKeys } from '../../src/cli/shell/geo-keys.ts';
-import { fastClusterSettings, freePort, type RunningProcess, startPteron, waitFor } from '../helpers/process.ts';
+import { TestCluster } from '../helpers/data-plane.ts';
+import { fastClusterSettings, type RunningProcess, startPteron, waitFor } from '../helpers/process.ts';
 import { runShellProcess } from '../helpers/shell-process.ts';
 
 const RECORDS = 100;
@@ -20,17 +18,16 @@ interface CollectorMetrics {
 }
 
 describe('pteron collector and table statistics against a meta and three replica servers', () => {
-  const dataRoot = mkdtempSync(path.join(os.tmpdir(), 'pteron-collector-'));
-  let metaPort = 0;
-  let meta: RunningProcess;
+  const cluster = new TestCluster({
+    clusterName: 'collector-test',
+    partitionCount: 4,
+    replicaSettings: ['pegasus.server.update_rdb_stat_interval=1', 'metrics.percentile_interval_ms=200'],
+  });
   let collector: RunningProcess;
-  const replicas: RunningProcess[] = [];
   let client: PegasusClient;
   let temp: PegasusTable;
 
-  const settings = (): string[] => fastClusterSettings(metaPort, 'collector-test');
-  const metaList = (): string => `127.0.0.1:${metaPort}`;
-  const shell = (...commands: string[]) => runShellProcess(['--meta', metaList(), '--keep-going', ...commands.flatMap((command) => ['-e', command])]);
+  const shell = (...commands: string[]) => runShellProcess(['--meta', cluster.metaList(), '--keep-going', ...commands.flatMap((command) => ['-e', command])]);
 
   const perfCounter = async (name: string): Promise<{ status: number; body: string }> => {
     const response = await fetch(`${collector.url}/perfCounter?name=${encodeURIComponent(name)}`);
@@ -47,32 +44,12 @@ describe('pteron collector and table statistics against a meta and three replica
   };
 
   before(async () => {
-    metaPort = await freePort();
-    meta = await startPteron('meta', {
-      port: metaPort,
-      args: [
-        ...settings(),
-        '--set', `core.data_dir=${path.join(dataRoot, 'meta')}`,
-        '--set', 'meta_server.min_live_node_count_for_unfreeze=1',
-        '--set', 'meta_server.apps.temp.partition_count=4',
-        '--set', 'meta_server.apps.temp.max_replica_count=3',
-      ],
+    await cluster.start();
+    await cluster.waitHealthy('temp', 4);
+    collector = await startPteron('collector', {
+      args: [...fastClusterSettings(cluster.metaPort, 'collector-test'), '--set', 'pegasus.collector.app_stat_interval_seconds=1'],
     });
-    for (let index = 0; index < 3; index++) {
-      replicas.push(await startPteron('replica', {
-        args: [
-          ...settings(), '--set', `core.data_dir=${path.join(dataRoot, `replica${index + 1}`)}`,
-          '--set', 'pegasus.server.update_rdb_stat_interval=1', '--set', 'metrics.percentile_interval_ms=200',
-        ],
-      }));
-    }
-    await waitFor('table temp fully healthy', async () => {
-      const response = await fetch(`${meta.url}/meta/app?name=temp&detail`);
-      const body = (await response.json()) as { healthy: Record<string, string> };
-      return body.healthy.fully_healthy_partition_count === '4';
-    }, 60_000, 200);
-    collector = await startPteron('collector', { args: [...settings(), '--set', 'pegasus.collector.app_stat_interval_seconds=1'] });
-    client = createClient({ metaServers: [metaList()], timeoutMs: 10_000 });
+    client = createClient({ metaServers: [cluster.metaList()], timeoutMs: 10_000 });
     temp = await client.openTable('temp');
     for (let index = 0; index < RECORDS; index++) await temp.set(`hash${index}`, 'sort', 'v'.repeat(100));
   });
@@ -80,9 +57,7 @@ describe('pteron collector and table statistics against a meta and three replica
   after(async () => {
     await client?.close();
     await collector?.stop();
-    for (const replica of replicas) await replica.stop('SIGKILL');
-    await meta?.stop();
-    rmSync(dataRoot, { recursive: true, force: true });
+    await cluster.stop();
   });
 
   test('the collector counts the records written and the reads done, consistently', async () => {
@@ -200,7 +175,7 @@ describe('pteron collector and table statistics against a meta and three replica
     const json = run.stdout.slice(0, run.stdout.indexOf('\n}\n') + 3);
     const parsed = JSON.parse(json) as { command: string; details: Record<string, { role: string; acked: boolean; message: Record<string, number> }> };
     assert.equal(parsed.command, 'server_stat ');
-    const metaAnswer = parsed.details[metaList()]!;
+    const metaAnswer = parsed.details[cluster.metaList()]!;
     assert.equal(metaAnswer.acked, true);
     assert.deepEqual(Object.keys(metaAnswer.message), ['virt_mem_mb', 'res_mem_mb']);
     assert.ok(metaAnswer.message.res_mem_mb! > 0);
@@ -214,7 +189,7 @@ describe('pteron collector and table statistics against a meta and three replica
     const source = await client.openTable('geo_src');
     const points = [['beijing', '1|2|3|4|116.4074|39.9042'], ['sydney', 'a|b|c|d|151.21|-33.87|tail']] as const;
     for (const [hashKey, value] of points) await source.set(hashKey, 'poi', value);
-    const run = await shell('use geo_src', `copy_data -c ${metaList()} -a geo_dst -g`);
+    const run = await shell('use geo_src', `copy_data -c ${cluster.metaList()} -a geo_dst -g`);
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stderr, /INFO: target_geo_app_name = geo_dst_geo\n/);
     assert.match(run.stderr, /\nCopy done, total 2 rows\.\n/);
@@ -226,7 +201,7 @@ describe('pteron collector and table statistics against a meta and three replica
       assert.equal((await geo.get(keys.hashKey, keys.sortKey))?.toString(), value);
     }
     await source.set('nowhere', 'poi', 'no coordinates');
-    const bad = await shell('use geo_src', `copy_data -c ${metaList()} -a geo_dst -g`);
+    const bad = await shell('use geo_src', `copy_data -c ${cluster.metaList()} -a geo_dst -g`);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /ERROR: PERR_GEO_DECODE_VALUE_ERROR\n/);
   });
