@@ -14,7 +14,7 @@ import { RpcClient } from '../../src/net/index.ts';
 import { RPCS } from '../../src/wire/index.ts';
 import { TestCluster } from '../helpers/data-plane.ts';
 import { waitFor } from '../helpers/process.ts';
-import { runShellProcess } from '../helpers/shell-process.ts';
+import { runShellScript } from '../helpers/shell-process.ts';
 
 const PARTITIONS = 4;
 /** Only tells a finished backup or restore from a stuck one. */
@@ -51,7 +51,7 @@ describe('cold backup and restore on a real cluster', () => {
   blockRoot = path.join(cluster.dataRoot, 'block');
   let client: PegasusClient;
   let meta: RpcClient;
-  const shell = (...commands: string[]) => runShellProcess(['--meta', `127.0.0.1:${cluster.metaPort}`, '--keep-going', ...commands.flatMap((command) => ['-e', command])]);
+  const shell = (...commands: string[]) => runShellScript(`127.0.0.1:${cluster.metaPort}`, commands, { keepGoing: true });
   const appNames = async () => (await meta.callRpc(RPCS.RPC_CM_LIST_APPS, { status: 0 })).result!.infos.map((info) => info.appName).sort();
 
   before(async () => {

@@ -8,7 +8,7 @@ import { createClient, type PegasusClient, type PegasusTable } from '../../src/c
 import { geoKeys } from '../../src/cli/shell/geo-keys.ts';
 import { TestCluster } from '../helpers/data-plane.ts';
 import { fastClusterSettings, type RunningProcess, startPteron, waitFor } from '../helpers/process.ts';
-import { runShellProcess } from '../helpers/shell-process.ts';
+import { runShellScript } from '../helpers/shell-process.ts';
 
 const RECORDS = 100;
 const PREFIX = 'collector*app.pegasus*app.stat.';
@@ -27,7 +27,7 @@ describe('pteron collector and table statistics against a meta and three replica
   let client: PegasusClient;
   let temp: PegasusTable;
 
-  const shell = (...commands: string[]) => runShellProcess(['--meta', cluster.metaList(), '--keep-going', ...commands.flatMap((command) => ['-e', command])]);
+  const shell = (...commands: string[]) => runShellScript(cluster.metaList(), commands, { keepGoing: true });
 
   const perfCounter = async (name: string): Promise<{ status: number; body: string }> => {
     const response = await fetch(`${collector.url}/perfCounter?name=${encodeURIComponent(name)}`);

@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { createClient, type PegasusClient, type PegasusTable } from '../../src/client/index.ts';
 import { hashOfHashKey, TableRouter, TestCluster } from '../helpers/data-plane.ts';
 import { waitFor } from '../helpers/process.ts';
-import { runShellProcess, type ShellRun } from '../helpers/shell-process.ts';
+import { runShellScript, type ShellRun } from '../helpers/shell-process.ts';
 
 const PARTITIONS = 4;
 const HOT_KEY = 'user:hot';
@@ -29,7 +29,7 @@ describe('hot-key detection on a meta and three replica servers', { timeout: 600
   const coldKeys: string[] = [];
 
   const shell = (...commands: string[]): Promise<ShellRun> =>
-    runShellProcess(['--meta', `127.0.0.1:${cluster.metaPort}`, '--keep-going', ...commands.flatMap((command) => ['-e', command])]);
+    runShellScript(`127.0.0.1:${cluster.metaPort}`, commands, { keepGoing: true });
   const detect = (type: string, action: string, node = primary, partition = hotPartition) =>
     shell(`detect_hotkey -a ${router.appId} -p ${partition} -t ${type} -c ${action} -d ${node}`);
 

@@ -14,7 +14,7 @@ import { RpcClient } from '../../src/net/index.ts';
 import { RPCS } from '../../src/wire/index.ts';
 import { TestCluster } from '../helpers/data-plane.ts';
 import { waitFor } from '../helpers/process.ts';
-import { runShellProcess } from '../helpers/shell-process.ts';
+import { runShellScript } from '../helpers/shell-process.ts';
 
 const PARTITIONS = 4;
 const RECORDS = 200;
@@ -25,7 +25,7 @@ const RECOVERY_MODE = 'meta_server.recover_from_replica_server=true';
 describe('recovering the meta state from the replica servers', () => {
   const cluster = new TestCluster({ partitionCount: PARTITIONS });
   let client: PegasusClient;
-  const shell = (...commands: string[]) => runShellProcess(['--meta', `127.0.0.1:${cluster.metaPort}`, ...commands.flatMap((command) => ['-e', command])]);
+  const shell = (...commands: string[]) => runShellScript(`127.0.0.1:${cluster.metaPort}`, commands);
   const nodes = (): string => cluster.replicaPorts.map((port) => `127.0.0.1:${port}`).join(',');
 
   before(async () => {

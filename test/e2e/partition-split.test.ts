@@ -14,7 +14,7 @@ import { FilterType, RPCS, type GetScannerRequest } from '../../src/wire/index.t
 import { BoundedLoad } from '../helpers/bounded-load.ts';
 import { TableRouter, TestCluster } from '../helpers/data-plane.ts';
 import { waitFor } from '../helpers/process.ts';
-import { runShellProcess } from '../helpers/shell-process.ts';
+import { runShellScript } from '../helpers/shell-process.ts';
 
 const OLD_COUNT = 8;
 const NEW_COUNT = 16;
@@ -47,7 +47,7 @@ describe('partition split on a real cluster', () => {
   const cluster = new TestCluster({ partitionCount: OLD_COUNT });
   let client: PegasusClient;
   let meta: RpcClient;
-  const shell = (...commands: string[]) => runShellProcess(['--meta', `127.0.0.1:${cluster.metaPort}`, '--keep-going', ...commands.flatMap((command) => ['-e', command])]);
+  const shell = (...commands: string[]) => runShellScript(`127.0.0.1:${cluster.metaPort}`, commands, { keepGoing: true });
 
   before(async () => {
     await cluster.start();

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { recordHash } from '../../src/base/index.ts';
 import { fastClusterSettings, freePort, type RunningProcess, startPteron, waitFor } from '../helpers/process.ts';
-import { runShellProcess } from '../helpers/shell-process.ts';
+import { runShellProcess, runShellScript } from '../helpers/shell-process.ts';
 
 describe('pteron shell operations against a meta and three replica servers', () => {
   const dataRoot = mkdtempSync(path.join(os.tmpdir(), 'pteron-shell-ops-'));
@@ -21,7 +21,7 @@ describe('pteron shell operations against a meta and three replica servers', () 
 
   const metaList = (): string => `127.0.0.1:${metaPort}`;
   /** Runs the commands with -e, one process. */
-  const shell = (...commands: string[]) => runShellProcess(['--meta', metaList(), '--keep-going', ...commands.flatMap((command) => ['-e', command])]);
+  const shell = (...commands: string[]) => runShellScript(metaList(), commands, { keepGoing: true });
 
   before(async () => {
     metaPort = await freePort();

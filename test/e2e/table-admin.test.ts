@@ -17,7 +17,7 @@ import { CasCheckType, MetaFunctionLevel, RPCS } from '../../src/wire/index.ts';
 import { BoundedLoad } from '../helpers/bounded-load.ts';
 import { TableRouter, TestCluster } from '../helpers/data-plane.ts';
 import { waitFor } from '../helpers/process.ts';
-import { runShellProcess } from '../helpers/shell-process.ts';
+import { runShellScript } from '../helpers/shell-process.ts';
 
 const PARTITIONS = 4;
 /** Only tells a cluster that converges from a stuck one. */
@@ -28,7 +28,7 @@ describe('table administration on a real cluster', () => {
   const cluster = new TestCluster({ partitionCount: PARTITIONS });
   let client: PegasusClient;
   let meta: RpcClient;
-  const shell = (...commands: string[]) => runShellProcess(['--meta', `127.0.0.1:${cluster.metaPort}`, '--keep-going', ...commands.flatMap((command) => ['-e', command])]);
+  const shell = (...commands: string[]) => runShellScript(`127.0.0.1:${cluster.metaPort}`, commands, { keepGoing: true });
 
   before(async () => {
     await cluster.start();

@@ -33,3 +33,11 @@ export function runShellProcess(args: string[], input?: string): Promise<ShellRu
     if (input !== undefined) child.stdin!.end(input);
   });
 }
+
+/**
+ * `pteron shell --meta <meta> -e <command>...`: a script, as an operator passes one. With
+ * `keepGoing` (scripts of bad input) it runs past a failed command, as `--keep-going` does.
+ */
+export function runShellScript(meta: string, commands: readonly string[], options: { keepGoing?: boolean } = {}): Promise<ShellRun> {
+  return runShellProcess(['--meta', meta, ...(options.keepGoing ? ['--keep-going'] : []), ...commands.flatMap((command) => ['-e', command])]);
+}
