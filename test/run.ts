@@ -2,6 +2,9 @@
 // group with its own concurrency, and one closing line over both. The e2e suites start servers
 // and clusters, so on a small machine they get fewer files at once
 // (PTERON_E2E_CONCURRENCY, default 2; PTERON_TEST_CONCURRENCY for the others, default 2).
+// A file still running after PTERON_FILE_TIMEOUT_SECONDS (default 300) fails and is stopped, so
+// one hung file cannot hold the whole run until CI's own limit; a file whose tests are done exits
+// even if a handle (a timer, a socket) would keep it alive (forceExit).
 //
 //   node --import tsx test/run.ts [FILE ...]     (no files: every test/**/*.test.ts)
 import { readdirSync } from 'node:fs';
@@ -17,6 +20,7 @@ interface Group {
   name: string;
   files: string[];
   concurrency: number;
+  fileTimeoutMs: number;
 }
 
 interface Tally {
@@ -35,7 +39,7 @@ function testFiles(dir: string): string[] {
     .sort();
 }
 
-function concurrencyFrom(name: string, fallback: number): number {
+function wholeNumberFrom(name: string, fallback: number): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
@@ -46,7 +50,7 @@ function concurrencyFrom(name: string, fallback: number): number {
 async function runGroup(group: Group, tally: Tally): Promise<void> {
   if (group.files.length === 0) return;
   console.log(`\n# ${group.name}: ${group.files.length} files, ${group.concurrency} at a time`);
-  const stream = run({ files: group.files, concurrency: group.concurrency });
+  const stream = run({ files: group.files, concurrency: group.concurrency, timeout: group.fileTimeoutMs, forceExit: true });
   stream.on('test:pass', (event) => {
     if (event.details.type === 'suite') return;
     if (event.skip !== undefined && event.skip !== false) tally.skipped++;
@@ -67,9 +71,10 @@ async function main(): Promise<void> {
   const named = process.argv.slice(2).map((file) => path.resolve(file));
   const files = named.length > 0 ? named : testFiles(TEST_ROOT);
   const isE2e = (file: string) => file.startsWith(E2E_ROOT + path.sep);
+  const fileTimeoutMs = wholeNumberFrom('PTERON_FILE_TIMEOUT_SECONDS', 300) * 1000;
   const groups: Group[] = [
-    { name: 'in-process suites', files: files.filter((file) => !isE2e(file)), concurrency: concurrencyFrom('PTERON_TEST_CONCURRENCY', 2) },
-    { name: 'real-process suites (test/e2e)', files: files.filter(isE2e), concurrency: concurrencyFrom('PTERON_E2E_CONCURRENCY', 2) },
+    { name: 'in-process suites', files: files.filter((file) => !isE2e(file)), concurrency: wholeNumberFrom('PTERON_TEST_CONCURRENCY', 2), fileTimeoutMs },
+    { name: 'real-process suites (test/e2e)', files: files.filter(isE2e), concurrency: wholeNumberFrom('PTERON_E2E_CONCURRENCY', 2), fileTimeoutMs },
   ];
   const tally: Tally = { passed: 0, failed: 0, skipped: 0 };
   for (const group of groups) await runGroup(group, tally);

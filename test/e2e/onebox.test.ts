@@ -8,7 +8,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { alive, freePort, PROJECT_ROOT, waitFor } from '../helpers/process.ts';
+import { alive, freePort, PROJECT_ROOT, waitFor, stopWithTestProcess } from '../helpers/process.ts';
 
 const MAIN = path.join(PROJECT_ROOT, 'src/cli/main.ts');
 
@@ -54,6 +54,7 @@ describe('pteron onebox', () => {
     const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'onebox', ...args, '--dir', root], {
       cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PTERON_LOG_LEVEL: 'warn' },
     });
+    stopWithTestProcess(child);
     child.stdout!.on('data', (chunk) => (output += chunk));
     child.stderr!.on('data', (chunk) => (output += chunk));
     oneboxes.push(child);

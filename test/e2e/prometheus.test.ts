@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createClient } from '../../src/client/index.ts';
-import { fastClusterSettings, freePort, startPteron, waitFor, type RunningProcess } from '../helpers/process.ts';
+import { fastClusterSettings, freePort, startPteron, waitFor, type RunningProcess, stopWithTestProcess } from '../helpers/process.ts';
 
 const CLUSTER = 'prometheus-e2e';
 
@@ -107,6 +107,7 @@ describe('Prometheus', () => {
       `--config.file=${configFile}`, `--storage.tsdb.path=${path.join(dataRoot, 'tsdb')}`,
       `--web.listen-address=127.0.0.1:${port}`,
     ], { stdio: ['ignore', 'ignore', 'pipe'] });
+    stopWithTestProcess(prometheus);
     let log = '';
     prometheus.stderr!.on('data', (chunk) => (log += chunk));
     const exited = new Promise((resolve) => prometheus.once('exit', resolve));

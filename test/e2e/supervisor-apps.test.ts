@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { freePort, PROJECT_ROOT, sleep, waitFor } from '../helpers/process.ts';
+import { freePort, PROJECT_ROOT, sleep, waitFor, stopWithTestProcess } from '../helpers/process.ts';
 
 const MAIN = path.join(PROJECT_ROOT, 'src/cli/main.ts');
 
@@ -98,6 +98,7 @@ services:
       env: { ...process.env, PTERON_LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    stopWithTestProcess(supervisor);
     supervisor.stdout!.on('data', (chunk) => (output += chunk));
     supervisor.stderr!.on('data', (chunk) => (output += chunk));
     try {

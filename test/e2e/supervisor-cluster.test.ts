@@ -12,7 +12,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createClient } from '../../src/client/index.ts';
 import { childrenByParent, readProcessUsage } from '../../src/supervisor/proc-stats.ts';
-import { alive, freePort, PROJECT_ROOT, sleep, waitFor } from '../helpers/process.ts';
+import { alive, freePort, PROJECT_ROOT, sleep, waitFor, stopWithTestProcess } from '../helpers/process.ts';
 
 const MAIN = path.join(PROJECT_ROOT, 'src/cli/main.ts');
 const SECRET = 'open-sesame';
@@ -172,6 +172,7 @@ ${extra}`;
       env: { ...process.env, PTERON_LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    stopWithTestProcess(supervisor);
     supervisor.stdout!.on('data', (chunk) => (output += chunk));
     supervisor.stderr!.on('data', (chunk) => (output += chunk));
     try {

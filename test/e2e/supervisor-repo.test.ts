@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { repoInfo } from '../../src/supervisor/git.ts';
-import { alive, freePort, PROJECT_ROOT, waitFor } from '../helpers/process.ts';
+import { alive, freePort, PROJECT_ROOT, waitFor, stopWithTestProcess } from '../helpers/process.ts';
 
 const MAIN = path.join(PROJECT_ROOT, 'src/cli/main.ts');
 const AUTHOR = ['-c', 'user.name=Release Bot', '-c', 'user.email=bot@example.com'];
@@ -90,6 +90,7 @@ services:
       env: { ...process.env, PTERON_LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    stopWithTestProcess(supervisor);
     supervisor.stdout!.on('data', (chunk) => (output += chunk));
     supervisor.stderr!.on('data', (chunk) => (output += chunk));
     try {

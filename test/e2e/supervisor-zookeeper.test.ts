@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { zooKeeperAvailable } from '../../src/meta/zk/server.ts';
-import { alive, freePort, PROJECT_ROOT, waitFor } from '../helpers/process.ts';
+import { alive, freePort, PROJECT_ROOT, waitFor, stopWithTestProcess } from '../helpers/process.ts';
 
 const MAIN = path.join(PROJECT_ROOT, 'src/cli/main.ts');
 
@@ -74,6 +74,7 @@ describe('the ZooKeeper manifest: ZooKeeper, three metas, three replica servers'
       env: { ...process.env, PTERON_LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    stopWithTestProcess(supervisor);
     supervisor.stdout!.on('data', (chunk) => (output += chunk));
     supervisor.stderr!.on('data', (chunk) => (output += chunk));
     try {

@@ -89,6 +89,33 @@ export interface RunningProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/**
+ * Every server a test file started, so that a file the runner stops (its time is up: SIGTERM)
+ * takes them down with it instead of leaving them running, holding ports and data dirs.
+ */
+const startedChildren = new Set<ChildProcess>();
+let stopsWithTestProcess = false;
+
+/** Stops `child` (SIGTERM, then SIGKILL) if this test process is stopped first. */
+export function stopWithTestProcess(child: ChildProcess): void {
+  if (!stopsWithTestProcess) process.once('SIGTERM', stopStartedChildren);
+  stopsWithTestProcess = true;
+  startedChildren.add(child);
+  child.once('exit', () => startedChildren.delete(child));
+}
+
+function stopStartedChildren(): void {
+  console.error(`test process stopped: stopping the ${startedChildren.size} processes it started`);
+  for (const child of startedChildren) child.kill('SIGTERM');
+  setTimeout(() => {
+    for (const child of startedChildren) child.kill('SIGKILL');
+    process.exit(1);
+  }, 3000).unref();
+  // With nothing left to wait for, exit at once.
+  const exitWhenDone = setInterval(() => startedChildren.size === 0 && process.exit(1), 100);
+  exitWhenDone.unref();
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -119,6 +146,7 @@ export async function startPteron(
     env: { ...process.env, PTERON_LOG_LEVEL: process.env.PTERON_TEST_LOG_LEVEL ?? 'warn', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  stopWithTestProcess(child);
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));

@@ -1,7 +1,7 @@
 // Runs `pteron shell` as a separate process, as an operator would, and collects what it printed.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { PROJECT_ROOT } from './process.ts';
+import { PROJECT_ROOT, stopWithTestProcess } from './process.ts';
 
 /** The `pteron` command as a checkout runs it (package.json's bin). */
 const PTERON_BIN = fileURLToPath(new URL('../../bin/pteron.js', import.meta.url));
@@ -20,6 +20,7 @@ export function runShellProcess(args: string[], input?: string): Promise<ShellRu
       env: { ...process.env, PTERON_LOG_LEVEL: 'warn' },
       stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
+    stopWithTestProcess(child);
     let stdout = '';
     let stderr = '';
     child.stdout!.on('data', (chunk) => (stdout += chunk));
