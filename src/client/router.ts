@@ -226,7 +226,9 @@ export class TableRouter {
         }
         error = reply.error;
         detail = `from ${target}`;
-        sent = false;
+        // An answered error means the write was not applied, except ERR_TIMEOUT: the server
+        // prepared it, lost its role before it committed, and another primary may commit it.
+        sent = error === 'ERR_TIMEOUT';
       } catch (caught) {
         if (!(caught instanceof PteronError)) throw caught;
         // The local queue to this server is full: the caller is over its own limit.

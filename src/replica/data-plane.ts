@@ -166,7 +166,10 @@ export function registerDataPlane(rpc: RpcServer, stub: ReplicaStub, hotkeys?: H
 
   /** Errors of an admitted request: a frame error the client understands, never a crash. */
   const failureOf = (kind: RequestKind, frame: RequestFrame, error: unknown): RpcReply => {
-    if (error instanceof PteronError && (error.code === 'ERR_BUSY' || error.code === 'ERR_INVALID_STATE')) return refuse(kind, { error: error.code })!;
+    // ERR_TIMEOUT: the write was prepared and may still commit, so the client must not repeat it as new.
+    if (error instanceof PteronError && (error.code === 'ERR_BUSY' || error.code === 'ERR_INVALID_STATE' || error.code === 'ERR_TIMEOUT')) {
+      return refuse(kind, { error: error.code })!;
+    }
     log.debug({ rpc: frame.name, err: (error as Error).message }, 'data request failed');
     return refuse(kind, { error: 'ERR_INVALID_STATE' })!;
   };

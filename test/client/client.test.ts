@@ -347,6 +347,12 @@ describe('client against fake servers', () => {
     let invalid = 1;
     a.fault = (request) => (request.name === 'RPC_RRDB_RRDB_INCR' && invalid-- > 0 ? 'ERR_INVALID_STATE' : undefined);
     assert.equal(await table.incr(hashKey, 'n', 1), 6n);
+    // ERR_TIMEOUT answered by the server: prepared there, it may still commit elsewhere.
+    let prepared = 1;
+    a.requests.length = 0;
+    a.fault = (request) => (request.name === 'RPC_RRDB_RRDB_INCR' && prepared-- > 0 ? 'ERR_TIMEOUT' : undefined);
+    await assert.rejects(table.incr(hashKey, 'n', 1), failsWith('ERR_TIMEOUT'));
+    assert.equal(a.count('RPC_RRDB_RRDB_INCR'), 1, 'an answered ERR_TIMEOUT is not repeated either');
   });
 
   test('a dead primary: the connection is refused, the meta names a new one, the write goes through', async () => {

@@ -261,7 +261,11 @@ export class MutationPath {
         waiting.waiters.forEach((waiter, index) => waiter.resolve({ decree: mutation.decree, outcome: waiting.outcome ?? outcomes[index]! }));
       },
       (error: unknown) => {
-        for (const waiter of waiting.waiters) waiter.reject(error);
+        // Prepared, and maybe logged by the secondaries, a mutation that failed to commit here may
+        // still be committed by the next primary: its writers must not send it again as new.
+        const outcomeUnknown = new PteronError('ERR_TIMEOUT',
+          `the write was prepared at decree ${mutation.decree} but did not commit here (${(error as Error).message}); it may still commit`);
+        for (const waiter of waiting.waiters) waiter.reject(outcomeUnknown);
         if (this.failure === undefined) {
           this.failure = error;
           // A primary that loses its role (a move, a new ballot) rejects what is in flight: the
