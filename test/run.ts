@@ -3,8 +3,8 @@
 // and clusters, so on a small machine they get fewer files at once
 // (PTERON_E2E_CONCURRENCY, default 2; PTERON_TEST_CONCURRENCY for the others, default 2).
 // A file still running after PTERON_FILE_TIMEOUT_SECONDS (default 300) fails and is stopped, so
-// one hung file cannot hold the whole run until CI's own limit; a file whose tests are done exits
-// even if a handle (a timer, a socket) would keep it alive (forceExit).
+// one hung file, or one kept alive by a handle its tests left open, cannot hold the whole run
+// until CI's own limit. (Not forceExit: on Node 22 it ends some files before their last suites.)
 //
 //   node --import tsx test/run.ts [FILE ...]     (no files: every test/**/*.test.ts)
 import { readdirSync } from 'node:fs';
@@ -50,7 +50,7 @@ function wholeNumberFrom(name: string, fallback: number): number {
 async function runGroup(group: Group, tally: Tally): Promise<void> {
   if (group.files.length === 0) return;
   console.log(`\n# ${group.name}: ${group.files.length} files, ${group.concurrency} at a time`);
-  const stream = run({ files: group.files, concurrency: group.concurrency, timeout: group.fileTimeoutMs, forceExit: true });
+  const stream = run({ files: group.files, concurrency: group.concurrency, timeout: group.fileTimeoutMs });
   stream.on('test:pass', (event) => {
     if (event.details.type === 'suite') return;
     if (event.skip !== undefined && event.skip !== false) tally.skipped++;
