@@ -263,8 +263,8 @@ export class MutationPath {
       (error: unknown) => {
         // Prepared, and maybe logged by the secondaries, a mutation that failed to commit here may
         // still be committed by the next primary: its writers must not send it again as new.
-        const outcomeUnknown = new PteronError('ERR_TIMEOUT',
-          `the write was prepared at decree ${mutation.decree} but did not commit here (${(error as Error).message}); it may still commit`);
+        const cause = error instanceof Error ? error.message : String(error);
+        const outcomeUnknown = new PteronError('ERR_TIMEOUT', `the write was prepared at decree ${mutation.decree} but did not commit here (${cause}); it may still commit`);
         for (const waiter of waiting.waiters) waiter.reject(outcomeUnknown);
         if (this.failure === undefined) {
           this.failure = error;
