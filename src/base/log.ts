@@ -1,6 +1,6 @@
 // One structured logger per process: JSON lines on stdout, or one readable line each with
 // `--pretty`. The process binds who it is (role, name, address) once at start, so every line of
-// every module carries them; a component that wants its own fields takes `log.child({...})`.
+// every module carries them, child loggers included; a component that wants its own fields takes `log.child({...})`.
 // An error goes under `err`, as an Error or as its message: both print as `{ type, message, stack? }`.
 import { pino, type Logger } from 'pino';
 import { PteronError } from './errors.ts';
@@ -69,12 +69,16 @@ const output = {
 
 const startLevel = process.env.PTERON_LOG_LEVEL ?? 'info';
 
+/** Who this process is; a mixin rather than bindings, so child loggers made before the identity was known (or before the port was bound) carry it too. */
+let identity: { role: string; name: string; address: string } | undefined;
+
 export const log: Logger = pino(
   {
     level: isLogLevel(startLevel) ? startLevel : 'info',
     base: { pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
     serializers: { err: serializeError },
+    mixin: () => identity ?? {},
   },
   output,
 );
@@ -88,8 +92,8 @@ export function logFormat(): 'json' | 'pretty' {
 }
 
 /** Binds the process's identity to the logger: every line from here on carries it. */
-export function bindLogIdentity(identity: { role: string; name: string; address: string }): void {
-  log.setBindings(identity);
+export function bindLogIdentity(who: { role: string; name: string; address: string }): void {
+  identity = who;
 }
 
 export function setLogLevel(level: string): void {

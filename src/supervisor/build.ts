@@ -30,6 +30,8 @@ export interface BuildResult {
   failure?: string;
 }
 
+const buildLog = log.child({ operation: 'build' });
+
 const TAIL_LINES = 20;
 const TAIL_BYTES_MAX = 64 * 1024;
 
@@ -155,13 +157,13 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const lockfileHash = fileHash(path.join(dir, spec.lockfile));
   const install = options.forceInstall === true || (lockfileHash !== undefined && lockfileHash !== options.installedLockfileSha256);
   if (install && spec.install.trim() !== '') {
-    log.info({ dir, command: spec.install }, 'supervisor: build: installing (the lockfile changed)');
+    buildLog.info({ dir, command: spec.install }, 'installing (the lockfile changed)');
     const step = await runStep(spec.install, context);
     steps.push(step);
     if (!step.ok) return { ok: false, installed: false, steps, failure: `${spec.install} failed:\n${step.tail}` };
   }
   if (spec.check.trim() !== '') {
-    log.info({ dir, command: spec.check }, 'supervisor: build: checking');
+    buildLog.info({ dir, command: spec.check }, 'checking');
     const step = await runStep(spec.check, context);
     steps.push(step);
     if (!step.ok) return { ok: false, installed: install, steps, failure: `${spec.check} failed:\n${step.tail}` };

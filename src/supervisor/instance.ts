@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { log } from '../base/index.ts';
+import { log, type Logger } from '../base/index.ts';
 import { HealthStreak, runCheck, type HealthVerdict } from './health.ts';
 import { RotatingLog } from './log-file.ts';
 import type { InstanceSpec, ServiceSpec } from './manifest.ts';
@@ -79,10 +79,12 @@ export class Instance {
   private replacing = false;
   private readonly readyWaiters = new Set<Waiter>();
   private readonly output: RotatingLog;
+  private readonly instanceLog: Logger;
 
   constructor(private readonly options: InstanceOptions) {
     this.streak = new HealthStreak(options.service.health.healthyThreshold, options.service.health.unhealthyThreshold);
     this.output = new RotatingLog({ file: path.join(options.logDir, `${options.spec.name}.log`), bytesMax: options.logBytesMax, files: options.logFiles });
+    this.instanceLog = log.child({ instance: options.spec.name });
   }
 
   get spec(): InstanceSpec {
@@ -225,14 +227,14 @@ export class Instance {
     registry.add({ pgid: child.pid, startTicks: this.startTicks, signal: service.stop.signal, graceMs: service.stop.graceMs, instance: spec.name });
     child.stdout!.on('data', (chunk: Buffer) => this.output.write(chunk));
     child.stderr!.on('data', (chunk: Buffer) => this.output.write(chunk));
-    child.on('error', (error) => log.warn({ instance: spec.name, err: error }, 'supervisor: process error'));
+    child.on('error', (error) => this.instanceLog.warn({ err: error }, 'process error'));
     this.childExited = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
         this.exited(child, code, signal);
         resolve();
       });
     });
-    log.info({ instance: spec.name, pid: child.pid, restarts: this.restarts }, 'supervisor: started');
+    this.instanceLog.info({ pid: child.pid, restarts: this.restarts }, 'started');
     this.setState('starting');
     this.startDeadline = setTimeout(() => {
       if (this.child !== child || this.state !== 'starting') return;
@@ -259,14 +261,14 @@ export class Instance {
       this.unhealthySinceMs = undefined;
       if (this.state === 'starting') {
         this.clearTimer('startDeadline');
-        log.info({ instance: spec.name, pid: this.pid, ms: nowMs - (this.startedAtMs ?? nowMs) }, 'supervisor: healthy');
+        this.instanceLog.info({ pid: this.pid, ms: nowMs - (this.startedAtMs ?? nowMs) }, 'healthy');
         this.setState('running');
       }
       if (this.startedAtMs !== undefined && nowMs - this.startedAtMs >= service.restart.resetAfterMs) this.failures = 0;
       for (const waiter of this.readyWaiters) waiter.resolve();
       this.readyWaiters.clear();
     } else if (this.verdict === 'unhealthy' && this.state === 'running') {
-      if (before !== 'unhealthy') log.warn({ instance: spec.name, pid: this.pid, problem: this.problem }, 'supervisor: unhealthy');
+      if (before !== 'unhealthy') this.instanceLog.warn({ pid: this.pid, problem: this.problem }, 'unhealthy');
       this.unhealthySinceMs ??= nowMs;
       const limitMs = service.health.unhealthyTimeoutMs;
       if (limitMs !== undefined && nowMs - this.unhealthySinceMs >= limitMs) {
@@ -280,7 +282,7 @@ export class Instance {
 
   /** Kills a process that failed to start or stayed unhealthy; its exit counts as a failure. */
   private replace(child: ChildProcess, reason: string): void {
-    log.warn({ instance: this.name, pid: child.pid, reason }, 'supervisor: replacing the process');
+    this.instanceLog.warn({ pid: child.pid, reason }, 'replacing the process');
     this.replacing = true;
     this.problem = reason;
     this.clearTimer('checkTimer');
@@ -296,7 +298,7 @@ export class Instance {
     this.clearTimer('killTimer');
     this.killTimer = setTimeout(() => {
       if (child.exitCode === null && child.signalCode === null) {
-        log.warn({ instance: this.name, pid: child.pid, graceMs }, 'supervisor: grace time over; SIGKILL');
+        this.instanceLog.warn({ pid: child.pid, graceMs }, 'grace time over; SIGKILL');
         signalGroup(child.pid!, 'SIGKILL');
       }
     }, graceMs);
@@ -317,7 +319,7 @@ export class Instance {
     this.verdict = 'unknown';
     const how = signal ? `signal ${signal}` : `code ${code}`;
     if (this.state === 'stopping') {
-      log.info({ instance: this.name, pid: child.pid, exit: how }, 'supervisor: stopped');
+      this.instanceLog.info({ pid: child.pid, exit: how }, 'stopped');
       this.rejectWaiters(`${this.name} was stopped`);
       return;
     }
@@ -325,7 +327,7 @@ export class Instance {
     if (ranMs >= service.restart.resetAfterMs) this.failures = 0;
     const failed = this.replacing || code !== 0 || signal !== null;
     if (!this.replacing) this.problem = `exit (${how})`;
-    log.warn({ instance: this.name, pid: child.pid, exit: how, ranMs, problem: this.problem }, 'supervisor: process exited');
+    this.instanceLog.warn({ pid: child.pid, exit: how, ranMs, problem: this.problem }, 'process exited');
     this.rejectWaiters(`${this.name} exited (${how})${this.replacing ? `: ${this.problem}` : ''}`);
     const policy = service.restart.policy;
     if (policy === 'never' || (policy === 'on-failure' && !failed)) {
@@ -336,7 +338,7 @@ export class Instance {
   }
 
   private failed(reason: string): void {
-    log.warn({ instance: this.name, reason }, 'supervisor: start failed');
+    this.instanceLog.warn({ reason }, 'start failed');
     this.problem = reason;
     this.rejectWaiters(`${this.name}: ${reason}`);
     if (this.options.service.restart.policy === 'never') {

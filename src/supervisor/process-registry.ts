@@ -70,7 +70,7 @@ export class ProcessRegistry {
     }
     const leftovers = previous.filter((group) => processStartTicks(group.pgid) === group.startTicks && groupAlive(group.pgid));
     for (const group of leftovers) {
-      log.warn({ instance: group.instance, pgid: group.pgid }, 'supervisor: stopping a process left by a previous supervisor');
+      log.warn({ instance: group.instance, pgid: group.pgid }, 'stopping a process left by a previous supervisor');
       try {
         process.kill(-group.pgid, group.signal);
       } catch {
@@ -103,11 +103,11 @@ export class ProcessRegistry {
       if (this.closed || this.watchdog !== child) return;
       this.watchdog = undefined;
       if (this.watchdogRespawns >= WATCHDOG_RESPAWNS_MAX) {
-        log.error({ code, signal }, 'supervisor: the watchdog keeps exiting; running without it (the tracker file still covers a restart)');
+        log.error({ code, signal }, 'the watchdog keeps exiting; running without it (the tracker file still covers a restart)');
         return;
       }
       this.watchdogRespawns++;
-      log.warn({ code, signal }, 'supervisor: the watchdog exited; starting a new one');
+      log.warn({ code, signal }, 'the watchdog exited; starting a new one');
       this.startWatchdog();
     });
     child.unref();
@@ -156,7 +156,7 @@ export class ProcessRegistry {
       fs.writeFileSync(temporary, JSON.stringify([...this.groups.values()]));
       fs.renameSync(temporary, this.trackerFile);
     } catch (error) {
-      log.warn({ err: error }, 'supervisor: cannot write the process tracker file');
+      log.warn({ err: error }, 'cannot write the process tracker file');
     }
   }
 }

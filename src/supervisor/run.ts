@@ -42,7 +42,7 @@ export async function runSupervisor(args: string[]): Promise<void> {
   const stop = async (reason: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
-    log.info({ reason }, 'supervisor: stopping every service');
+    log.info({ reason }, 'stopping every service');
     try {
       await supervisor.shutdown();
     } finally {

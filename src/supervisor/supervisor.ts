@@ -45,6 +45,10 @@ class OperationLock {
   }
 }
 
+const reloadLog = log.child({ operation: 'reload' });
+const updateLog = log.child({ operation: 'update' });
+const rollingRestartLog = log.child({ operation: 'rolling restart' });
+
 const LOCK_WAIT_MS = 10 * 60 * 1000;
 const DEPENDENCY_POLL_MS = 100;
 
@@ -78,7 +82,7 @@ export class Supervisor {
   async start(): Promise<void> {
     this.registry.acquireLock();
     const leftovers = await this.registry.stopLeftovers();
-    if (leftovers > 0) log.warn({ count: leftovers }, 'supervisor: stopped processes a previous supervisor left running');
+    if (leftovers > 0) log.warn({ count: leftovers }, 'stopped processes a previous supervisor left running');
     this.registry.startWatchdog();
     this.buildState.initialise(path.join(this.manifest.root, this.manifest.supervisor.build.lockfile));
     void this.startAll(this.generation);
@@ -121,7 +125,7 @@ export class Supervisor {
       service.waitingFor = `waiting for ${waiting.join(', ')} to be healthy`;
       await sleep(DEPENDENCY_POLL_MS);
     }
-    log.info({ service: service.name, instances: service.instances.length }, 'supervisor: starting service');
+    log.info({ service: service.name, instances: service.instances.length }, 'starting service');
     service.start();
   }
 
@@ -196,7 +200,7 @@ export class Supervisor {
     };
     await gate(undefined, 'before it began');
     for (const instance of service.instances) {
-      log.info({ instance: instance.name }, 'supervisor: rolling restart: restarting');
+      rollingRestartLog.info({ instance: instance.name }, 'restarting');
       try {
         await instance.restart();
       } catch (error) {
@@ -222,7 +226,7 @@ export class Supervisor {
       throw error;
     }
     if (manifest.supervisor.runDir !== this.manifest.supervisor.runDir || manifest.supervisor.host !== this.manifest.supervisor.host) {
-      log.warn('supervisor: run_dir and host changes take effect at the next start of the supervisor');
+      reloadLog.warn('run_dir and host changes take effect at the next start of the supervisor');
     }
     if (invalidate) await this.buildInPlace();
     this.generation++;
@@ -230,7 +234,7 @@ export class Supervisor {
     this.manifest = { ...manifest, supervisor: { ...manifest.supervisor, runDir: previous.supervisor.runDir, host: previous.supervisor.host } };
     for (const [name, service] of [...this.services].reverse()) {
       if (manifest.services.some((spec) => spec.name === name)) continue;
-      log.info({ service: name }, 'supervisor: reload: stopping a service no longer in the manifest');
+      reloadLog.info({ service: name }, 'stopping a service no longer in the manifest');
       await service.stop();
       this.services.delete(name);
       this.retired.set(name, service);
@@ -256,7 +260,7 @@ export class Supervisor {
         await this.restartService(service);
       } catch (error) {
         // As in pmesh, one service failing to start does not fail the reload.
-        log.warn({ service: service.name, err: (error as Error).message }, 'supervisor: reload: service did not restart cleanly');
+        reloadLog.warn({ service: service.name, err: (error as Error).message }, 'service did not restart cleanly');
       }
     }
   }
@@ -296,7 +300,7 @@ export class Supervisor {
     if (to.hash === from.hash) return { from, to };
 
     const short = to.hash.slice(0, 12);
-    log.info({ from: from.hash, to: to.hash }, 'supervisor: update: building the new commit');
+    updateLog.info({ from: from.hash, to: to.hash }, 'building the new commit');
     const built = await this.buildCommit(top, from.hash, to.hash, invalidate);
     let oldModules: string | undefined;
     let oldOutput: string | undefined;
@@ -309,7 +313,7 @@ export class Supervisor {
     } finally {
       await built.cleanup();
     }
-    log.info({ from: from.hash, to: to.hash }, 'supervisor: update: moved; restarting the services');
+    updateLog.info({ from: from.hash, to: to.hash }, 'moved; restarting the services');
     try {
       await this.reloadLocked(false);
     } catch (error) {
@@ -370,7 +374,7 @@ export class Supervisor {
       if (fs.existsSync(live)) fs.renameSync(live, old);
       fs.renameSync(fresh, live);
     } catch (error) {
-      log.warn({ err: (error as Error).message }, 'supervisor: update: cannot move the build over; building in place');
+      updateLog.warn({ err: (error as Error).message }, 'cannot move the build over; building in place');
       if (!fs.existsSync(live) && fs.existsSync(old)) fs.renameSync(old, live);
       const { check, timeoutMs } = this.manifest.supervisor.build;
       const step = await runStep(check, { cwd: this.manifest.root, timeoutMs, registry: this.registry, output: this.buildLog });
@@ -388,7 +392,7 @@ export class Supervisor {
       if (fs.existsSync(live)) fs.renameSync(live, old);
       fs.renameSync(fresh, live);
     } catch (error) {
-      log.warn({ err: (error as Error).message }, 'supervisor: update: cannot move node_modules over; installing in place');
+      updateLog.warn({ err: (error as Error).message }, 'cannot move node_modules over; installing in place');
       if (!fs.existsSync(live) && fs.existsSync(old)) fs.renameSync(old, live);
       const step = await runStep(this.manifest.supervisor.build.install, {
         cwd: this.manifest.root, timeoutMs: this.manifest.supervisor.build.timeoutMs, registry: this.registry, output: this.buildLog,

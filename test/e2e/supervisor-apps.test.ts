@@ -123,12 +123,12 @@ services:
     const crasher = await get('/service/health/crasher');
     assert.equal(crasher.status, 'Down');
     assert.match(crasher.err, /^crasher1: restarting in \d+ms after exit \(code 3\)$/);
-    assert.ok([...output.matchAll(/"instance":"crasher1".*?"msg":"supervisor: started"/g)].length >= 3);
+    assert.ok([...output.matchAll(/"instance":"crasher1".*?"role":"supervisor","name":"[^"]+","address":"127.0.0.1:\d+".*?"msg":"started"/g)].length >= 3);
     await waitFor('finisher exited', async () => (await get('/service/health/finisher')).err === 'finisher1: exit (code 0); restart policy on-failure', 20_000, 50);
     await waitFor('once exited', async () => (await get('/service/health/once')).err === 'once1: exit (code 1); restart policy never', 20_000, 50);
     await sleep(300);
-    assert.equal([...output.matchAll(/"instance":"once1".*?"msg":"supervisor: started"/g)].length, 1);
-    assert.equal([...output.matchAll(/"instance":"finisher1".*?"msg":"supervisor: started"/g)].length, 1);
+    assert.equal([...output.matchAll(/"instance":"once1".*?"msg":"started"/g)].length, 1);
+    assert.equal([...output.matchAll(/"instance":"finisher1".*?"msg":"started"/g)].length, 1);
   });
 
   test('stdout and stderr go to the instance log, rotated at log_max_size', async () => {
@@ -143,9 +143,9 @@ services:
 
   test('dependencies: web started once chatty was healthy', () => {
     const chattyHealthy = output.indexOf('"instance":"chatty1"');
-    const webStarted = output.search(/"service":"web".*"msg":"supervisor: starting service"/);
+    const webStarted = output.search(/"service":"web".*"msg":"starting service"/);
     assert.ok(chattyHealthy >= 0 && webStarted > chattyHealthy);
-    assert.ok(/"instance":"chatty1".*"msg":"supervisor: healthy"[^]*"service":"web".*"msg":"supervisor: starting service"/.test(output));
+    assert.ok(/"instance":"chatty1".*"msg":"healthy"[^]*"service":"web".*"msg":"starting service"/.test(output));
   });
 
   test('a process tree: usage summed over the shell and its children; stop ends the whole group', async () => {
@@ -177,7 +177,7 @@ services:
     // At least the 700 ms grace; the upper bound only tells the SIGKILL from a process never stopped.
     assert.ok(tookMs >= 650 && tookMs < 30_000, `stop took ${tookMs} ms`);
     // The supervisor's log reaches us through a pipe, which may deliver the line after the HTTP answer.
-    await waitFor('the SIGKILL logged', () => /"instance":"web1".*"msg":"supervisor: grace time over; SIGKILL"/.test(output), 30_000, 50);
+    await waitFor('the SIGKILL logged', () => /"instance":"web1".*"msg":"grace time over; SIGKILL"/.test(output), 30_000, 50);
     assert.deepEqual((await post('/service/restart/web')).json, { count: 1 });
     assert.equal((await fetch(`http://127.0.0.1:${webPort}/`).then((response) => response.text())), 'ok');
   });

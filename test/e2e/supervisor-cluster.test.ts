@@ -399,7 +399,7 @@ ${extra}`;
       assert.ok(!alive(before[index]!));
     }
     assert.notEqual((await get('/service')).replica, idBefore, 'a restart gives the service a new id');
-    const starts = [...output.matchAll(/"instance":"(replica\d)".*?"msg":"supervisor: rolling restart: restarting"/g)].slice(-3).map((match) => match[1]);
+    const starts = [...output.matchAll(/"operation":"rolling restart".*?"instance":"(replica\d)".*?"msg":"restarting"/g)].slice(-3).map((match) => match[1]);
     assert.deepEqual(starts, ['replica1', 'replica2', 'replica3']);
     assert.ok(await clusterHealthy());
     assert.equal(metaFailures, 0, `the meta failed ${metaFailures} of ${metaPolls} polls`);

@@ -98,9 +98,9 @@ describe('the ZooKeeper manifest: ZooKeeper, three metas, three replica servers'
 
   test('start order: ZooKeeper, then the metas, then the replica servers', () => {
     const position = (pattern: RegExp): number => output.search(pattern);
-    const zookeeperHealthy = position(/"instance":"zookeeper1".*"msg":"supervisor: healthy"/);
-    const metasStarted = position(/"service":"meta".*"msg":"supervisor: starting service"/);
-    const replicasStarted = position(/"service":"replica".*"msg":"supervisor: starting service"/);
+    const zookeeperHealthy = position(/"instance":"zookeeper1".*"msg":"healthy"/);
+    const metasStarted = position(/"service":"meta".*"msg":"starting service"/);
+    const replicasStarted = position(/"service":"replica".*"msg":"starting service"/);
     assert.ok(zookeeperHealthy >= 0 && zookeeperHealthy < metasStarted && metasStarted < replicasStarted, output);
   });
 
@@ -131,7 +131,7 @@ describe('the ZooKeeper manifest: ZooKeeper, three metas, three replica servers'
     supervisor.kill('SIGTERM');
     await waitFor('supervisor exit', () => supervisor.exitCode !== null, 60000, 100);
     for (const pid of all) assert.ok(!alive(pid));
-    const stops = [...output.matchAll(/"instance":"([a-z]+)\d".*?"msg":"supervisor: stopped"/g)].map((match) => match[1]).slice(-7);
+    const stops = [...output.matchAll(/"instance":"([a-z]+)\d".*?"msg":"stopped"/g)].map((match) => match[1]).slice(-7);
     assert.deepEqual([...new Set(stops)], ['replica', 'meta', 'zookeeper']);
   });
 });
