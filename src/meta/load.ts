@@ -12,6 +12,8 @@ import { ensurePath, joinPath, type MetaStateStore, type StoreOp } from './state
 import { checkTableShape, createAppOps, newAppInfo } from './table-ddl.ts';
 import type { MetaTables } from './tables.ts';
 
+const stateLog = log.child({ component: 'meta state' });
+
 export interface DefaultAppSpec {
   appName: string;
   appType: string;
@@ -80,7 +82,7 @@ export async function loadTables(context: LoadContext, defaultApps: readonly Def
   const repairs: StoreOp[] = [];
   for (const name of await store.children(tables.appsPath)) {
     if (!/^\d+$/.test(name)) {
-      log.warn({ path: joinPath(tables.appsPath, name) }, 'meta state: ignoring a node that is not a table id');
+      stateLog.warn({ path: joinPath(tables.appsPath, name) }, 'ignoring a node that is not a table id');
       continue;
     }
     const appId = Number(name);
@@ -125,7 +127,7 @@ export async function loadTables(context: LoadContext, defaultApps: readonly Def
     tables.installApp(app, configs);
   }
   if (repairs.length > 0) {
-    log.warn({ partitions: repairs.length }, 'meta state: writing missing partition nodes');
+    stateLog.warn({ partitions: repairs.length }, 'writing missing partition nodes');
     await store.multi(repairs);
   }
 }
@@ -147,5 +149,5 @@ async function createDefaultApps(context: LoadContext, specs: readonly DefaultAp
     ops.push(...createAppOps(tables, app));
   }
   await store.multi(ops);
-  if (specs.length > 0) log.info({ tables: specs.map((spec) => spec.appName) }, 'meta state: created the default tables');
+  if (specs.length > 0) stateLog.info({ tables: specs.map((spec) => spec.appName) }, 'created the default tables');
 }
