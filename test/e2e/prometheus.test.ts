@@ -2,30 +2,21 @@
 // `prometheus` package) lints each role's text, and a real Prometheus server scrapes a test
 // cluster and answers queries on what it scraped.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createClient } from '../../src/client/index.ts';
-import { fastClusterSettings, freePort, startPteron, waitFor, type RunningProcess, stopWithTestProcess } from '../helpers/process.ts';
+import { fastClusterSettings, freePort, startPteron, waitFor, type RunningProcess } from '../helpers/process.ts';
+import { requireCommand, startPrometheus } from '../helpers/prometheus.ts';
 
 const CLUSTER = 'prometheus-e2e';
-
-function requireCommand(name: string): void {
-  const found = spawnSync('sh', ['-c', `command -v ${name}`]).status === 0;
-  assert.ok(found, `${name} not found: install Debian's prometheus package`);
-}
 
 async function scrape(server: RunningProcess): Promise<string> {
   const response = await fetch(`${server.url}/metrics?format=prometheus`);
   assert.equal(response.status, 200);
   return response.text();
-}
-
-interface PromVector {
-  status: string;
-  data: { resultType: string; result: Array<{ metric: Record<string, string>; value: [number, string] }> };
 }
 
 describe('Prometheus', () => {
@@ -90,33 +81,8 @@ describe('Prometheus', () => {
   });
 
   it('a real Prometheus server scrapes the cluster and answers queries on it', async () => {
-    const port = await freePort();
-    const targets = Object.values(servers).map((server) => `'127.0.0.1:${server!.port}'`).join(', ');
-    const configFile = path.join(dataRoot, 'prometheus.yml');
-    writeFileSync(configFile, [
-      'global:',
-      '  scrape_interval: 1s',
-      'scrape_configs:',
-      '  - job_name: pteron',
-      '    metrics_path: /metrics',
-      '    params: { format: [prometheus] }',
-      `    static_configs: [{ targets: [${targets}] }]`,
-      '',
-    ].join('\n'));
-    const prometheus: ChildProcess = spawn('prometheus', [
-      `--config.file=${configFile}`, `--storage.tsdb.path=${path.join(dataRoot, 'tsdb')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-    ], { stdio: ['ignore', 'ignore', 'pipe'] });
-    stopWithTestProcess(prometheus);
-    let log = '';
-    prometheus.stderr!.on('data', (chunk) => (log += chunk));
-    const exited = new Promise((resolve) => prometheus.once('exit', resolve));
-    const query = async (expression: string): Promise<PromVector['data']['result']> => {
-      const response = await fetch(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent(expression)}`);
-      const body = (await response.json()) as PromVector;
-      assert.equal(body.status, 'success');
-      return body.data.result;
-    };
+    const prometheus = await startPrometheus(dataRoot, Object.values(servers).map((server) => `127.0.0.1:${server!.port}`));
+    const query = prometheus.query;
     try {
       await waitFor('every target up', async () => {
         const up = await query('up');
@@ -133,12 +99,9 @@ describe('Prometheus', () => {
       assert.equal(p99.length, 1);
       assert.ok(Number(p99[0]!.value[1]) > 0, JSON.stringify(p99));
     } catch (error) {
-      throw new Error(`${(error as Error).message}\nprometheus log:\n${log}`);
+      throw new Error(`${(error as Error).message}\nprometheus log:\n${prometheus.log()}`);
     } finally {
-      process.kill(prometheus.pid!, 'SIGTERM');
-      const timer = setTimeout(() => prometheus.exitCode === null && process.kill(prometheus.pid!, 'SIGKILL'), 30_000);
-      await exited;
-      clearTimeout(timer);
+      await prometheus.stop();
     }
   });
 });
