@@ -90,8 +90,8 @@ export class FuzzCluster {
       envs: JSON.parse(await get(this.metaPort, `/meta/app_envs?name=${TABLE}`)) as Record<string, string>,
       duplications: await get(this.metaPort, `/meta/app/duplication?name=${TABLE}`),
       backupPolicies: await get(this.metaPort, '/meta/backup_policy'),
-      metaFlags: await get(this.metaPort, '/configs'),
-      replicaFlags: await get(this.replicaPort, '/configs'),
+      metaFlags: flagValues(await get(this.metaPort, '/configs')),
+      replicaFlags: flagValues(await get(this.replicaPort, '/configs')),
     };
   }
 }
@@ -101,8 +101,13 @@ export interface ClusterState {
   envs: Record<string, string>;
   duplications: string;
   backupPolicies: string;
-  metaFlags: string;
-  replicaFlags: string;
+  /** Each flag's value, by name. */
+  metaFlags: Record<string, string>;
+  replicaFlags: Record<string, string>;
+}
+
+function flagValues(configs: string): Record<string, string> {
+  return Object.fromEntries(flagsOf(configs).map((flag) => [flag.name, flag.value]));
 }
 
 /** Every part of the state but `changing` must be as it was. */
@@ -291,6 +296,62 @@ export function metaParamsFuzzer(cluster: FuzzCluster): Fuzzer<HttpInput> {
   };
 }
 
+// ---- POST bodies to every other call ----------------------------------------------------
+
+/** Calls other fuzzers cover, or that run for seconds by design (profiles) and are not fuzzed here. */
+const COVERED_ELSEWHERE = /^(api|api\/download|updateConfig|meta\/app\/start_compaction|meta\/app\/usage_scenario|pprof\/(profile|heap|growth))$/;
+
+/** A body for pprof/symbol (addresses joined by `+`) or any call: mutated addresses, JSON, text or bytes. */
+function anyBody(rng: FuzzRng): string {
+  switch (rng.below(5)) {
+    case 0:
+      return mutateText(rng, Array.from({ length: 1 + rng.below(5) }, () => `0x${rng.below(2 ** 31).toString(16)}`).join('+'));
+    case 1:
+      return rng.bytes(rng.length(3000)).toString('latin1');
+    case 2:
+      return mutateJson(rng, { app_name: TABLE, app_id: 1, name: TABLE }, ['app_name', 'app_id', 'appid', 'name', 'detail']);
+    case 3:
+      return rng.pick(['', '0x', '+', '++++', `${'0x1+'.repeat(100_000)}`, '0xffffffffffffffffffffffff', '-0x1', awkwardString(rng, 5000)]);
+    default:
+      return awkwardString(rng, 2000);
+  }
+}
+
+export function postBodiesFuzzer(cluster: FuzzCluster): Fuzzer<HttpInput> {
+  let before: ClusterState;
+  const paths: Record<'meta' | 'replica', string[]> = { meta: [], replica: [] };
+  const outcomes = new Outcomes();
+  return {
+    name: 'post-bodies',
+    outcomes,
+    description: "POST bodies (mutated JSON, address lists, awkward text, random bytes) with awkward parameters to every other call a meta and a replica server list (pprof/symbol, /replica/*, /meta/*, /config, /metrics, the console, ...): an expected status, never an internal error; nothing changes",
+    async prepare() {
+      before = await cluster.snapshot();
+      for (const [server, port] of [['meta', cluster.metaPort], ['replica', cluster.replicaPort]] as const) {
+        const listing = JSON.parse((await rawRequest(port, '/')).text) as Record<string, string>;
+        paths[server] = Object.keys(listing).map((key) => key.slice(1)).filter((key) => !COVERED_ELSEWHERE.test(key));
+      }
+    },
+    generate(rng) {
+      const server = rng.chance(0.5) ? 'meta' : 'replica';
+      const call = rng.pick(paths[server]);
+      const query = rng.chance(0.5) ? '' : `?${rng.pick(['app_id', 'appid', 'name', 'detail', 'seconds', 'types', awkwardString(rng, 10)])}=${queryValue(rng, rng.chance(0.5) ? rng.pick(['1', '0', '-1', TABLE, '4294967296']) : awkwardString(rng, 100))}`;
+      return { port: server === 'meta' ? 1 : 2, method: rng.chance(0.9) ? 'POST' : rng.pick(['PUT', 'PATCH', 'DELETE']), target: `/${call}${query}`, body: anyBody(rng) };
+    },
+    async check(input) {
+      const response = await send({ ...input, port: input.port === 1 ? cluster.metaPort : cluster.replicaPort });
+      outcomes.count(String(response.status));
+      if (response.status === 500) assert.match(response.text, /^ERR_[A-Z_]+$/);
+      checkAnswer(response, [200, 400, 404, 405, 413, 431, 500]);
+    },
+    async finish() {
+      await cluster.checkAlive();
+      assertUnchanged(before, await cluster.snapshot());
+    },
+    show: (input) => `${input.port === 1 ? 'meta' : 'replica'}: ${showHttp({ ...input, port: 0 })}`,
+  };
+}
+
 // ---- POST /api ------------------------------------------------------------------------------
 
 const API_STATES = ['SCHEDULED', 'SUCCEEDED', 'FAILED', 'REFUSED', 'INTERRUPTED'];
@@ -406,8 +467,8 @@ export function updateConfigFuzzer(cluster: FuzzCluster): Fuzzer<ApiInput> {
     parallel: 1,
     async prepare() {
       before = await cluster.snapshot();
-      flags.meta = flagsOf(before.metaFlags);
-      flags.replica = flagsOf(before.replicaFlags);
+      flags.meta = flagsOf((await rawRequest(cluster.metaPort, '/configs')).text);
+      flags.replica = flagsOf((await rawRequest(cluster.replicaPort, '/configs')).text);
     },
     generate(rng) {
       const server = rng.chance(0.5) ? 'meta' : 'replica';
@@ -525,5 +586,5 @@ function spec(create: (cluster: FuzzCluster) => Fuzzer<any>): ClusterFuzzerSpec 
 }
 
 export const CLUSTER_FUZZERS: readonly ClusterFuzzerSpec[] = [
-  spec(startCompactionFuzzer), spec(usageScenarioFuzzer), spec(metaParamsFuzzer), spec(apiFuzzer), spec(updateConfigFuzzer), spec(shellClusterFuzzer),
+  spec(startCompactionFuzzer), spec(usageScenarioFuzzer), spec(metaParamsFuzzer), spec(postBodiesFuzzer), spec(apiFuzzer), spec(updateConfigFuzzer), spec(shellClusterFuzzer),
 ];
