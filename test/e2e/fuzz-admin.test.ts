@@ -6,7 +6,7 @@ import { assertNoFailures, runFuzzer } from '../fuzz/runner.ts';
 import { fuzzSeed } from '../fuzz/seed.ts';
 
 const SEED = fuzzSeed();
-const CASES = 200;
+const CASES = 400;
 
 describe(`fuzzing the admin calls of a real cluster (seed ${SEED}; rerun with PTERON_FUZZ_SEED=${SEED})`, { timeout: 240_000 }, () => {
   const cluster = new FuzzCluster();

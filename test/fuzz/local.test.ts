@@ -6,7 +6,7 @@ import { assertNoFailures, runFuzzer } from './runner.ts';
 import { fuzzSeed } from './seed.ts';
 
 const SEED = fuzzSeed();
-const CASES = 300;
+const CASES = 500;
 
 describe(`fuzzing inputs without a server (seed ${SEED}; rerun with PTERON_FUZZ_SEED=${SEED})`, () => {
   for (const fuzzer of localFuzzers()) {
