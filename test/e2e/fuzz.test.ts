@@ -3,7 +3,6 @@
 // with the same PID, answering /version, without logging an error and without leaking
 // connections. A failing run prints its seed; PTERON_FUZZ_SEED=<seed> replays the same input.
 import assert from 'node:assert/strict';
-import { randomInt } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -13,8 +12,9 @@ import { encodeRequestFrameV0, parseResponseFrame, RPCS, THFT_MAGIC } from '../.
 import { freePort, sleep, startPteron, waitFor, type RunningProcess } from '../helpers/process.ts';
 import { parseResponse, rawRequest, type RawResponse } from '../helpers/raw-http.ts';
 import { caseRng, type FuzzRng } from '../fuzz/random.ts';
+import { fuzzSeed } from '../fuzz/seed.ts';
 
-const SEED = process.env.PTERON_FUZZ_SEED !== undefined ? Number(process.env.PTERON_FUZZ_SEED) : randomInt(2 ** 31);
+const SEED = fuzzSeed();
 /** The role of the process under test: replica by default, PTERON_FUZZ_ROLE=meta for a meta server. */
 const ROLE = process.env.PTERON_FUZZ_ROLE ?? 'replica';
 /** Connections open at once, per phase. */

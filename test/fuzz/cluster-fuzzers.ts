@@ -155,6 +155,11 @@ interface HttpInput {
 const showHttp = (input: HttpInput): string =>
   `${input.method} ${input.target} (port ${input.port === 0 ? '?' : input.port})${input.body === undefined ? '' : ` body ${JSON.stringify(input.body.length > 1500 ? `${input.body.slice(0, 1500)}…(${input.body.length} chars)` : input.body)}`}`;
 
+/** A request to the meta or the replica server. */
+interface ApiInput extends HttpInput {
+  server: 'meta' | 'replica';
+}
+
 function send(input: HttpInput): Promise<RawResponse> {
   return rawRequest(input.port, input.target, { method: input.method, body: input.body });
 }
@@ -337,7 +342,7 @@ function anyBody(rng: FuzzRng): string {
   }
 }
 
-export function postBodiesFuzzer(cluster: FuzzCluster): Fuzzer<HttpInput> {
+export function postBodiesFuzzer(cluster: FuzzCluster): Fuzzer<ApiInput> {
   let before: ClusterState;
   const paths: Record<'meta' | 'replica', string[]> = { meta: [], replica: [] };
   const outcomes = new Outcomes();
@@ -356,10 +361,10 @@ export function postBodiesFuzzer(cluster: FuzzCluster): Fuzzer<HttpInput> {
       const server = rng.chance(0.5) ? 'meta' : 'replica';
       const call = rng.pick(paths[server]);
       const query = rng.chance(0.5) ? '' : `?${rng.pick(['app_id', 'appid', 'name', 'detail', 'seconds', 'types', awkwardString(rng, 10)])}=${queryValue(rng, rng.chance(0.5) ? rng.pick(['1', '0', '-1', TABLE, '4294967296']) : awkwardString(rng, 100))}`;
-      return { port: server === 'meta' ? 1 : 2, method: rng.chance(0.9) ? 'POST' : rng.pick(['PUT', 'PATCH', 'DELETE']), target: `/${call}${query}`, body: anyBody(rng) };
+      return { server, port: 0, method: rng.chance(0.9) ? 'POST' : rng.pick(['PUT', 'PATCH', 'DELETE']), target: `/${call}${query}`, body: anyBody(rng) };
     },
     async check(input) {
-      const response = await sendBody({ ...input, port: input.port === 1 ? cluster.metaPort : cluster.replicaPort });
+      const response = await sendBody({ ...input, port: input.server === 'meta' ? cluster.metaPort : cluster.replicaPort });
       if (!response) return outcomes.count(CLOSED_OVER_LIMIT);
       outcomes.count(String(response.status));
       if (response.status === 500) assert.match(response.text, /^ERR_[A-Z_]+$/);
@@ -369,7 +374,7 @@ export function postBodiesFuzzer(cluster: FuzzCluster): Fuzzer<HttpInput> {
       await cluster.checkAlive();
       assertUnchanged(before, await cluster.snapshot());
     },
-    show: (input) => `${input.port === 1 ? 'meta' : 'replica'}: ${showHttp({ ...input, port: 0 })}`,
+    show: (input) => `${input.server}: ${showHttp(input)}`,
   };
 }
 
@@ -385,10 +390,6 @@ const API_COMMANDS = [
   'sysprop', 'sysenv PATH', 'memory', 'ls', 'ls -a -j', 'app temp', 'nodes -d', 'remote-command help', 'remote-command server-info',
   'remote-command server-stat', 'version &', 'kill 99999',
 ];
-
-interface ApiInput extends HttpInput {
-  server: 'meta' | 'replica';
-}
 
 export function apiFuzzer(cluster: FuzzCluster): Fuzzer<ApiInput> {
   const sessions: Record<'meta' | 'replica', { sessionId: string; consumerId: string }> = { meta: { sessionId: '', consumerId: '' }, replica: { sessionId: '', consumerId: '' } };
