@@ -125,6 +125,14 @@ function isBlank(text: string | undefined): boolean {
   return text === undefined || text.trim() === '';
 }
 
+/** A JSON value for an error message: a scalar as JSON (long strings cut), a container by its kind only (it may nest deeper than JSON.stringify can go). */
+function describeJsonValue(value: unknown): string {
+  if (Array.isArray(value)) return 'an array';
+  if (value !== null && typeof value === 'object') return 'an object';
+  const text = JSON.stringify(value);
+  return text.length > 64 ? `${text.slice(0, 64)}…` : text;
+}
+
 const STRING_FIELDS = ['action', 'requestId', 'sessionId', 'consumerId', 'command', 'userId'] as const;
 
 /** Arthas reads the body into a typed object; wrong types fail the parse, like its JSON binder. */
@@ -153,7 +161,7 @@ function parseApiRequest(text: string): ApiRequest {
   if (timeout !== undefined && timeout !== null) {
     const number = typeof timeout === 'string' && /^\s*[+-]?\d+\s*$/.test(timeout) ? Number(timeout) : timeout;
     if (typeof number !== 'number' || !Number.isInteger(number) || Math.abs(number) > 2 ** 31 - 1) {
-      fail(`field 'execTimeout' must be an integer number of milliseconds, got ${JSON.stringify(timeout)}`);
+      fail(`field 'execTimeout' must be an integer number of milliseconds, got ${describeJsonValue(timeout)}`);
     }
     request.execTimeout = number as number;
   }

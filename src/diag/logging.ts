@@ -11,7 +11,8 @@ export const PEGASUS_LOG_LEVELS: Readonly<Record<string, LogLevel>> = {
 
 /** The logger's level for a Pegasus name (LOG_LEVEL_WARNING) or a pino one (warn), or undefined. */
 export function logLevelOf(name: string): LogLevel | undefined {
-  return PEGASUS_LOG_LEVELS[name] ?? (isLogLevel(name) ? name : undefined);
+  // Own keys only: `__proto__` or `constructor` must not name a level.
+  return Object.hasOwn(PEGASUS_LOG_LEVELS, name) ? PEGASUS_LOG_LEVELS[name] : isLogLevel(name) ? name : undefined;
 }
 
 const environmentLevel = process.env.PTERON_LOG_LEVEL;

@@ -23,7 +23,14 @@ export class YamlReader {
   readonly document: Document;
 
   constructor(readonly file: string, text: string) {
-    this.document = parseDocument(text, { lineCounter: this.lines, merge: true, uniqueKeys: true, prettyErrors: false });
+    try {
+      this.document = parseDocument(text, { lineCounter: this.lines, merge: true, uniqueKeys: true, prettyErrors: false });
+    } catch (error) {
+      // The yaml package recurses once per level of nesting, and not every overflow is caught
+      // inside it: a text nested deep enough (`a: a: a: …` in a flow mapping) exhausts the stack.
+      if (error instanceof RangeError) throw new ManifestError(`${file}: the manifest nests too deeply to be read`);
+      throw error;
+    }
     const first = this.document.errors[0];
     if (first) {
       const where = this.lines.linePos(first.pos[0]);

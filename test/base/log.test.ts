@@ -43,6 +43,16 @@ describe('log levels', () => {
     assert.equal(log.level, before);
   });
 
+  it("takes no name of Object's prototype for a level: the flag keeps its value", () => {
+    const flag = findFlag('logging_start_level')!;
+    const before = [flag.value, log.level];
+    for (const name of ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf']) {
+      assert.equal(logLevelOf(name), undefined, name);
+      assert.throws(() => changeLogLevel(name), /ERR_INVALID_PARAMETERS: value validation failed/, name);
+      assert.deepEqual([flag.value, log.level], before, name);
+    }
+  });
+
   it('sets the logger through [core] logging_start_level, from config and at run time', () => {
     const before = findFlag('logging_start_level')!.value as string;
     try {

@@ -144,6 +144,16 @@ describe('/api envelope and request errors', () => {
     api.close();
   });
 
+  test('an execTimeout of the wrong type is named by its kind, however deep it nests', async () => {
+    const { api } = setup();
+    const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+    for (const [execTimeout, described] of [[deep, 'an array'], ['{"a":{"b":1}}', 'an object'], ['true', 'true'], [JSON.stringify('x'.repeat(100)), `"${'x'.repeat(63)}…`]]) {
+      const json = await call(api, undefined, { raw: `{"action":"exec","command":"version","execTimeout":${execTimeout}}` });
+      assert.deepEqual(json, { message: `Process request error: parse request failed: field 'execTimeout' must be an integer number of milliseconds, got ${described}`, state: 'FAILED' });
+    }
+    api.close();
+  });
+
   test("missing, blank and unknown actions; the requestId is echoed once the body parsed", async () => {
     const { api } = setup();
     assert.deepEqual(await call(api, { requestId: 'r1' }), { message: "'action' is required", requestId: 'r1', state: 'FAILED' });

@@ -247,6 +247,11 @@ describe('/api exec and the built-in commands', () => {
     const refused = await exec('vmoption import foo');
     assert.equal(refused.body.results[0].statusCode, 1);
     assert.match(refused.body.results[0].message, /^import cannot be changed at runtime/);
+    for (const name of ['constructor', '__proto__', 'toString']) {
+      const inherited = await exec(`vmoption ${name} 1`);
+      assert.equal(inherited.body.results[0].statusCode, 1, name);
+      assert.match(inherited.body.results[0].message, new RegExp(`^${name} cannot be changed at runtime`), name);
+    }
   });
 
   test('perfcounter reads the metrics registry; -d adds units and variability', async () => {

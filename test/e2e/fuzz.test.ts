@@ -3,7 +3,6 @@
 // with the same PID, answering /version, without logging an error and without leaking
 // connections. A failing run prints its seed; PTERON_FUZZ_SEED=<seed> replays the same input.
 import assert from 'node:assert/strict';
-import { randomInt } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -12,8 +11,10 @@ import { after, before, describe, it } from 'node:test';
 import { encodeRequestFrameV0, parseResponseFrame, RPCS, THFT_MAGIC } from '../../src/wire/index.ts';
 import { freePort, sleep, startPteron, waitFor, type RunningProcess } from '../helpers/process.ts';
 import { parseResponse, rawRequest, type RawResponse } from '../helpers/raw-http.ts';
+import { caseRng, type FuzzRng } from '../fuzz/random.ts';
+import { fuzzSeed } from '../fuzz/seed.ts';
 
-const SEED = process.env.PTERON_FUZZ_SEED !== undefined ? Number(process.env.PTERON_FUZZ_SEED) : randomInt(2 ** 31);
+const SEED = fuzzSeed();
 /** The role of the process under test: replica by default, PTERON_FUZZ_ROLE=meta for a meta server. */
 const ROLE = process.env.PTERON_FUZZ_ROLE ?? 'replica';
 /** Connections open at once, per phase. */
@@ -21,47 +22,8 @@ const PARALLEL = 24;
 /** How long a client waits for the server to answer or close before it hangs up itself. */
 const LINGER_MS = 60;
 
-/** mulberry32: small, fast, and the same sequence for the same seed on every platform. */
-class Rng {
-  private state: number;
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  /** 0 ≤ n < bound */
-  int(bound: number): number {
-    return Math.floor(this.next() * bound);
-  }
-  chance(probability: number): boolean {
-    return this.next() < probability;
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)]!;
-  }
-  bytes(length: number): Buffer {
-    const out = Buffer.alloc(length);
-    for (let index = 0; index < length; index++) out[index] = this.int(256);
-    return out;
-  }
-  /** Lengths skewed towards small ones, up to `max`. */
-  length(max: number): number {
-    return Math.floor(max ** this.next()) - (this.chance(0.1) ? 1 : 0);
-  }
-  text(alphabet: string, length: number): string {
-    let out = '';
-    for (let index = 0; index < length; index++) out += alphabet[this.int(alphabet.length)];
-    return out;
-  }
-}
-
-/** Forks a generator per case, so that one case's randomness never shifts another's. */
-const caseRng = (phase: number, index: number): Rng => new Rng((SEED ^ Math.imul(phase + 1, 0x9e3779b1) ^ Math.imul(index + 1, 0x85ebca6b)) >>> 0);
+/** A case's own generator: one case's randomness never shifts another's. */
+const rngOf = (phase: number, index: number): FuzzRng => caseRng(SEED, `port phase ${phase}`, index);
 
 interface Exchange {
   received: Buffer;
@@ -124,13 +86,13 @@ async function runCases(count: number, runCase: (index: number) => Promise<void>
 }
 
 /** Splits `data` into a few pieces, as a slow or fragmenting client sends it. */
-function fragments(rng: Rng, data: Buffer, slow: boolean): Array<{ data: Buffer; delayMs: number }> {
+function fragments(rng: FuzzRng, data: Buffer, slow: boolean): Array<{ data: Buffer; delayMs: number }> {
   if (!slow || data.length < 2) return [{ data, delayMs: 0 }];
-  const pieces = 2 + rng.int(Math.min(38, data.length - 1));
+  const pieces = 2 + rng.below(Math.min(38, data.length - 1));
   const cuts = new Set<number>();
-  while (cuts.size < pieces - 1) cuts.add(1 + rng.int(data.length - 1));
+  while (cuts.size < pieces - 1) cuts.add(1 + rng.below(data.length - 1));
   const bounds = [0, ...[...cuts].sort((a, b) => a - b), data.length];
-  return bounds.slice(1).map((end, index) => ({ data: data.subarray(bounds[index], end), delayMs: rng.int(4) }));
+  return bounds.slice(1).map((end, index) => ({ data: data.subarray(bounds[index], end), delayMs: rng.below(4) }));
 }
 
 // ---- THFT frames -------------------------------------------------------------------------
@@ -144,18 +106,18 @@ function thriftString(text: string | Buffer): Buffer {
   return Buffer.concat([length, bytes]);
 }
 
-function randomRpcName(rng: Rng): string {
+function randomRpcName(rng: FuzzRng): string {
   if (rng.chance(0.4)) return rng.pick(RPC_NAMES);
   return rng.text('ABCDEFGHIJKLMNOPQRSTUVWXYZ_0123456789', rng.length(48)) + (rng.chance(0.1) ? 'é\u0000' : '');
 }
 
 /** A thrift value of a random type: sometimes well-formed, sometimes not. */
-function randomThriftStruct(rng: Rng, depth = 0): Buffer {
+function randomThriftStruct(rng: FuzzRng, depth = 0): Buffer {
   const parts: Buffer[] = [];
-  const fields = rng.int(5);
+  const fields = rng.below(5);
   for (let field = 0; field < fields; field++) {
-    const type = rng.pick([2, 3, 6, 8, 10, 11, 12, 13, 14, 15, rng.int(256)]);
-    const header = Buffer.from([type, 0, rng.int(8)]);
+    const type = rng.pick([2, 3, 6, 8, 10, 11, 12, 13, 14, 15, rng.below(256)]);
+    const header = Buffer.from([type, 0, rng.below(8)]);
     parts.push(header);
     switch (type) {
       case 2:
@@ -179,7 +141,7 @@ function randomThriftStruct(rng: Rng, depth = 0): Buffer {
         break;
       default: {
         // list/set/map with a random count, sometimes far more than the bytes that follow
-        const count = rng.chance(0.7) ? rng.int(4) : rng.pick([0x7fffffff, -1, 100000]);
+        const count = rng.chance(0.7) ? rng.below(4) : rng.pick([0x7fffffff, -1, 100000]);
         const head = Buffer.alloc(type === 13 ? 6 : 5);
         head[0] = rng.pick([8, 11, 12, 2]);
         if (type === 13) head[1] = rng.pick([8, 11]);
@@ -192,15 +154,15 @@ function randomThriftStruct(rng: Rng, depth = 0): Buffer {
   return Buffer.concat(parts);
 }
 
-function randomThriftBody(rng: Rng): Buffer {
+function randomThriftBody(rng: FuzzRng): Buffer {
   const name = randomRpcName(rng);
-  const seqid = rng.int(2 ** 32) | 0;
+  const seqid = rng.below(2 ** 32) | 0;
   const args = rng.chance(0.5) ? randomThriftStruct(rng) : rng.chance(0.5) ? Buffer.from([0]) : rng.bytes(rng.length(200));
-  switch (rng.int(6)) {
+  switch (rng.below(6)) {
     case 0: {
       // strict header, random message type
       const head = Buffer.alloc(4);
-      head.writeUInt32BE((0x80010000 | rng.pick([1, 4, 2, 3, rng.int(256)])) >>> 0);
+      head.writeUInt32BE((0x80010000 | rng.pick([1, 4, 2, 3, rng.below(256)])) >>> 0);
       const seq = Buffer.alloc(4);
       seq.writeInt32BE(seqid);
       return Buffer.concat([head, thriftString(name), seq, args]);
@@ -208,7 +170,7 @@ function randomThriftBody(rng: Rng): Buffer {
     case 1: {
       // old non-strict header: name, type byte, seqid
       const seq = Buffer.alloc(5);
-      seq[0] = rng.pick([1, 4, rng.int(256)]);
+      seq[0] = rng.pick([1, 4, rng.below(256)]);
       seq.writeInt32BE(seqid, 1);
       return Buffer.concat([thriftString(name), seq, args]);
     }
@@ -216,7 +178,7 @@ function randomThriftBody(rng: Rng): Buffer {
       // a valid call, cut short
       const frame = encodeRequestFrameV0(name, seqid, args);
       const body = frame.subarray(48);
-      return body.subarray(0, rng.int(body.length + 1));
+      return body.subarray(0, rng.below(body.length + 1));
     }
     case 3: {
       // a huge or negative name length
@@ -232,18 +194,18 @@ function randomThriftBody(rng: Rng): Buffer {
   }
 }
 
-function randomThftFrame(rng: Rng): Buffer {
+function randomThftFrame(rng: FuzzRng): Buffer {
   const body = randomThriftBody(rng);
   const bodyLength = rng.pick([
-    body.length, body.length, body.length, body.length, 0, Math.max(0, body.length - 1 - rng.int(8)), body.length + 1 + rng.int(8),
-    0xffffffff, 16 * 1024 * 1024 + 1, rng.int(2 ** 32),
+    body.length, body.length, body.length, body.length, 0, Math.max(0, body.length - 1 - rng.below(8)), body.length + 1 + rng.below(8),
+    0xffffffff, 16 * 1024 * 1024 + 1, rng.below(2 ** 32),
   ]);
   if (rng.chance(0.75)) {
     const header = Buffer.alloc(48);
     header.writeUInt32BE(THFT_MAGIC, 0);
-    header.writeUInt32BE(rng.chance(0.9) ? 0 : rng.pick([2, 0xffffffff, rng.int(2 ** 32)]), 4);
-    header.writeUInt32BE(rng.chance(0.85) ? 48 : rng.pick([0, 16, 47, 49, 0xffffffff, rng.int(2 ** 32)]), 8);
-    header.writeUInt32BE(rng.int(2 ** 32), 12);
+    header.writeUInt32BE(rng.chance(0.9) ? 0 : rng.pick([2, 0xffffffff, rng.below(2 ** 32)]), 4);
+    header.writeUInt32BE(rng.chance(0.85) ? 48 : rng.pick([0, 16, 47, 49, 0xffffffff, rng.below(2 ** 32)]), 8);
+    header.writeUInt32BE(rng.below(2 ** 32), 12);
     header.writeUInt32BE(bodyLength >>> 0, 16);
     rng.bytes(28).copy(header, 20);
     return Buffer.concat([header, body]);
@@ -253,7 +215,7 @@ function randomThftFrame(rng: Rng): Buffer {
   const header = Buffer.alloc(16);
   header.writeUInt32BE(THFT_MAGIC, 0);
   header.writeUInt32BE(1, 4);
-  header.writeUInt32BE(rng.chance(0.8) ? meta.length : rng.pick([0, 1025, 0xffffffff, rng.int(2 ** 32)]) >>> 0, 8);
+  header.writeUInt32BE(rng.chance(0.8) ? meta.length : rng.pick([0, 1025, 0xffffffff, rng.below(2 ** 32)]) >>> 0, 8);
   header.writeUInt32BE(bodyLength >>> 0, 12);
   return Buffer.concat([header, meta, body]);
 }
@@ -266,10 +228,10 @@ const QUERY_KEYS = [
 ];
 const QUERY_CHARS = 'abcAZ09_,.-=&+%/?#;: \t"\'<>\\é中\u0001';
 
-function randomEscape(rng: Rng): string {
-  switch (rng.int(6)) {
+function randomEscape(rng: FuzzRng): string {
+  switch (rng.below(6)) {
     case 0:
-      return `%${rng.int(256).toString(16).padStart(2, '0').toUpperCase()}`;
+      return `%${rng.below(256).toString(16).padStart(2, '0').toUpperCase()}`;
     case 1:
       return '%';
     case 2:
@@ -283,7 +245,7 @@ function randomEscape(rng: Rng): string {
   }
 }
 
-function randomQueryText(rng: Rng, length: number): string {
+function randomQueryText(rng: FuzzRng, length: number): string {
   let out = '';
   while (out.length < length) out += rng.chance(0.2) ? randomEscape(rng) : rng.text(QUERY_CHARS, 1);
   return out;
@@ -296,9 +258,9 @@ const PLAUSIBLE_VALUES = [
   '1.0', 'temp', '', '%20', '%E4%B8%AD', 'a,b,c,d',
 ];
 
-function plausibleQuery(rng: Rng): string {
+function plausibleQuery(rng: FuzzRng): string {
   const pieces: string[] = [];
-  const count = rng.int(4);
+  const count = rng.below(4);
   for (let index = 0; index < count; index++) {
     const key = rng.pick(QUERY_KEYS.filter((name) => name !== ''));
     pieces.push(rng.chance(0.15) ? key : `${key}=${rng.chance(0.8) ? rng.pick(PLAUSIBLE_VALUES) : rng.text('abcz09_,.-/:', rng.length(20))}`);
@@ -307,7 +269,7 @@ function plausibleQuery(rng: Rng): string {
 }
 
 /** A request any HTTP client could send: valid framing, a known path, plausible parameters. */
-function plausibleHttpRequest(rng: Rng, paths: readonly string[]): Buffer {
+function plausibleHttpRequest(rng: FuzzRng, paths: readonly string[]): Buffer {
   const method = rng.chance(0.7) ? 'GET' : 'POST';
   const body = method === 'POST' && rng.chance(0.5) ? rng.pick([Buffer.from('{"app_name":"temp"}'), Buffer.from('x'), rng.bytes(rng.length(2000))]) : undefined;
   const head =
@@ -318,9 +280,9 @@ function plausibleHttpRequest(rng: Rng, paths: readonly string[]): Buffer {
   return body ? Buffer.concat([Buffer.from(head), body]) : Buffer.from(head);
 }
 
-function randomTarget(rng: Rng, paths: readonly string[]): string {
+function randomTarget(rng: FuzzRng, paths: readonly string[]): string {
   let pathText: string;
-  switch (rng.int(5)) {
+  switch (rng.below(5)) {
     case 0:
       pathText = `/${rng.text('abc/%._-~ ', rng.length(30))}`;
       break;
@@ -335,7 +297,7 @@ function randomTarget(rng: Rng, paths: readonly string[]): string {
   }
   if (rng.chance(0.25)) return pathText;
   const pieces: string[] = [];
-  const count = rng.int(6);
+  const count = rng.below(6);
   for (let index = 0; index < count; index++) {
     const key = rng.chance(0.7) ? rng.pick(QUERY_KEYS) : randomQueryText(rng, rng.length(12));
     if (rng.chance(0.2)) pieces.push(key);
@@ -345,7 +307,7 @@ function randomTarget(rng: Rng, paths: readonly string[]): string {
 }
 
 /** `pipelined`: no HEAD, whose bodiless answer would make the responses after it unparsable here. */
-function randomHttpRequest(rng: Rng, paths: readonly string[], pipelined: boolean): Buffer {
+function randomHttpRequest(rng: FuzzRng, paths: readonly string[], pipelined: boolean): Buffer {
   if (rng.chance(0.5)) return plausibleHttpRequest(rng, paths);
   let method = rng.pick(METHODS);
   if (pipelined && method === 'HEAD') method = 'GET';
@@ -354,7 +316,7 @@ function randomHttpRequest(rng: Rng, paths: readonly string[], pipelined: boolea
   const body = rng.chance(0.4) ? rng.bytes(rng.length(3000)) : rng.chance(0.2) ? Buffer.from('{"app_name":"x","x":1}') : Buffer.alloc(0);
   const headers: string[] = [];
   if (rng.chance(0.9)) headers.push('Host: 127.0.0.1');
-  switch (rng.int(6)) {
+  switch (rng.below(6)) {
     case 0:
       headers.push(`Content-Length: ${body.length}`);
       break;
@@ -378,7 +340,7 @@ function randomHttpRequest(rng: Rng, paths: readonly string[], pipelined: boolea
   if (headers.includes('Transfer-Encoding: chunked')) {
     payload = rng.chance(0.7)
       ? Buffer.concat([Buffer.from(`${body.length.toString(16)}\r\n`), body, Buffer.from(body.length > 0 ? '\r\n0\r\n\r\n' : '\r\n')])
-      : Buffer.concat([Buffer.from(`${rng.text('0123456789abcdefxyz;', 1 + rng.int(6))}\r\n`), body]);
+      : Buffer.concat([Buffer.from(`${rng.text('0123456789abcdefxyz;', 1 + rng.below(6))}\r\n`), body]);
   }
   const newline = rng.chance(0.95) ? '\r\n' : '\n';
   const head = `${method} ${target} ${version}`.trimEnd() + newline + headers.map((header) => header + newline).join('') + newline;
@@ -447,7 +409,7 @@ describe(`fuzzing one ${ROLE} server's port (seed ${SEED}; rerun with PTERON_FUZ
     t.diagnostic(`seed ${SEED}`);
     const prefixes = ['', '', '', 'GET ', 'POST', 'THFT', 'PUT ', 'HEAD', 'G', 'TH', 'GET /', 'THFT\u0000\u0000\u0000\u0000'];
     await runCases(2500, async (index) => {
-      const rng = caseRng(1, index);
+      const rng = rngOf(1, index);
       const data = Buffer.concat([Buffer.from(rng.pick(prefixes), 'latin1'), rng.bytes(rng.length(600))]);
       const result = await exchange(server.port, {
         chunks: fragments(rng, data, rng.chance(0.05)),
@@ -465,10 +427,10 @@ describe(`fuzzing one ${ROLE} server's port (seed ${SEED}; rerun with PTERON_FUZ
     t.diagnostic(`seed ${SEED}`);
     let answered = 0;
     await runCases(1500, async (index) => {
-      const rng = caseRng(2, index);
-      const frames = Array.from({ length: 1 + rng.int(4) }, () => randomThftFrame(rng));
+      const rng = rngOf(2, index);
+      const frames = Array.from({ length: 1 + rng.below(4) }, () => randomThftFrame(rng));
       let data = Buffer.concat(frames);
-      if (rng.chance(0.1)) data = data.subarray(0, rng.int(data.length + 1));
+      if (rng.chance(0.1)) data = data.subarray(0, rng.below(data.length + 1));
       const result = await exchange(server.port, {
         chunks: fragments(rng, data, rng.chance(0.1)),
         end: rng.chance(0.3),
@@ -495,8 +457,8 @@ describe(`fuzzing one ${ROLE} server's port (seed ${SEED}; rerun with PTERON_FUZ
     t.diagnostic(`seed ${SEED}`);
     const statuses = new Map<number, number>();
     await runCases(2500, async (index) => {
-      const rng = caseRng(3, index);
-      const count = rng.chance(0.8) ? 1 : 2 + rng.int(3);
+      const rng = rngOf(3, index);
+      const count = rng.chance(0.8) ? 1 : 2 + rng.below(3);
       const requests = Array.from({ length: count }, () => randomHttpRequest(rng, paths, count > 1));
       const data = Buffer.concat(requests);
       const result = await exchange(server.port, {
@@ -517,13 +479,13 @@ describe(`fuzzing one ${ROLE} server's port (seed ${SEED}; rerun with PTERON_FUZ
   it('answers requests sent slowly, byte by byte, and survives abandoned ones', async () => {
     const version = (await rawRequest(server.port, '/version')).text;
     await runCases(48, async (index) => {
-      const rng = caseRng(4, index);
+      const rng = rngOf(4, index);
       const whole = rng.chance(0.5)
         ? Buffer.from(`GET /version?x=${index} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`)
         : Buffer.concat([Buffer.from(`POST /version HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 64\r\n\r\n`), rng.bytes(64)]);
       const abandon = rng.chance(0.4);
-      const data = abandon ? whole.subarray(0, 1 + rng.int(whole.length - 1)) : whole;
-      const chunks = Array.from(data, (byte) => ({ data: Buffer.from([byte]), delayMs: rng.int(3) }));
+      const data = abandon ? whole.subarray(0, 1 + rng.below(whole.length - 1)) : whole;
+      const chunks = Array.from(data, (byte) => ({ data: Buffer.from([byte]), delayMs: rng.below(3) }));
       const result = await exchange(server.port, {
         chunks,
         end: false,

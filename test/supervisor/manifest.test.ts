@@ -249,6 +249,12 @@ services:
     test(`error names the place: ${what}`, () => assert.match(parseError(text), expected));
   }
 
+  test('a text nested deeper than the YAML parser can recurse is a ManifestError, not a stack overflow', () => {
+    for (const text of [`x: { policy: ${'a: '.repeat(5000)}}\n`, `services:\n  a: { p: ${'always: '.repeat(5000)}}\n`]) {
+      assert.match(parseError(text), /^pteron\.yml: the manifest nests too deeply to be read$/);
+    }
+  });
+
   test('a missing file says which', () => {
     assert.throws(() => loadManifest('/nonexistent/pteron.yml'), /cannot read the manifest \/nonexistent\/pteron\.yml/);
   });

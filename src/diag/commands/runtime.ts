@@ -201,7 +201,8 @@ export const vmoptionCommand: CommandSpec = {
       append({ type: 'vmoption', vmOptions: [current] });
       return;
     }
-    const writable = WRITABLE[name];
+    // Own keys only: `constructor` or `__proto__` is no option.
+    const writable = Object.hasOwn(WRITABLE, name) ? WRITABLE[name] : undefined;
     if (!writable) return { statusCode: STATUS_ERROR, message: `${name} cannot be changed at runtime; writeable options: ${Object.keys(WRITABLE).join(', ')}` };
     if (writable.kind === 'boolean' && value !== 'true' && value !== 'false') {
       return { statusCode: STATUS_ERROR, message: `${name} takes true or false, got '${value}'` };
