@@ -19,26 +19,18 @@ import { defineFlag } from '../config/index.ts';
 
 export type CallKind = 'read' | 'data' | 'peer' | 'admin';
 
-/** HTTP calls that change state, by registered path (a call's sub-paths, e.g. `service/restart/<svc>`, share its kind). */
-const STATE_CHANGING_HTTP: Readonly<Record<string, 'admin'>> = {
-  updateConfig: 'admin',
-  api: 'admin',
-  'ui/ws': 'admin',
-  'meta/app/start_compaction': 'admin',
-  'meta/app/usage_scenario': 'admin',
-  'repo/update': 'admin',
-  reload: 'admin',
-  'service/restart': 'admin',
-  'service/stop': 'admin',
-  shutdown: 'admin',
-};
+/** HTTP calls that change state, by normalised path (no leading slash). */
+const STATE_CHANGING_HTTP: ReadonlySet<string> = new Set([
+  'updateConfig', 'api', 'ui/ws', 'meta/app/start_compaction', 'meta/app/usage_scenario',
+  // The supervisor's.
+  'repo/update', 'reload', 'service/restart', 'service/stop', 'shutdown',
+]);
+/** The supervisor's calls on one service: `service/restart/<svc>`, `service/stop/<svc>`. */
+const STATE_CHANGING_HTTP_PREFIXES: readonly string[] = ['service/restart/', 'service/stop/'];
 
-/** The kind of an HTTP call by its normalised path (no leading slash); every other path reads. */
+/** The kind of an HTTP call by its normalised path; every other path reads. */
 export function httpCallKind(path: string): CallKind {
-  for (let end = path.length; end > 0; end = path.lastIndexOf('/', end - 1)) {
-    const kind = STATE_CHANGING_HTTP[path.slice(0, end)];
-    if (kind) return kind;
-  }
+  if (STATE_CHANGING_HTTP.has(path) || STATE_CHANGING_HTTP_PREFIXES.some((prefix) => path.startsWith(prefix))) return 'admin';
   return 'read';
 }
 
@@ -241,7 +233,7 @@ function httpSecretCandidates(headers: IncomingHttpHeaders): string[] {
   if (typeof header === 'string') candidates.push(header.trim());
   const authorization = headers.authorization;
   if (authorization === undefined) return candidates;
-  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+  const bearer = /^Bearer\s+(\S(?:.*\S)?)\s*$/i.exec(authorization);
   if (bearer) {
     candidates.push(bearer[1]!);
     return candidates;
