@@ -133,11 +133,12 @@ export class RpcServer implements RpcConnectionHandler {
 
     const dispatch = (frame: RequestFrame): void => {
       this.requests.increment();
-      // Both are handled here, in frame order, so the calls after a negotiation are judged by it.
+      // The negotiation and the access check run here, synchronously and in frame order, so the
+      // calls after a negotiation are judged by it.
       if (frame.name === RPCS.RPC_NEGOTIATION.name) {
         const answer = negotiate(frame);
         if (answer.shown) secretShown = answer.shown;
-        reply(frame, answer.reply);
+        if (frame.messageType !== MessageType.ONEWAY) reply(frame, answer.reply);
         return;
       }
       const settings = accessSettings();
