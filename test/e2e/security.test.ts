@@ -147,6 +147,8 @@ describe('state-changing calls of a meta and its replica servers from a remote c
     }
     const listed = await meta.callRpc(RPCS.RPC_CM_LIST_APPS, { status: AppStatus.AS_INVALID });
     assert.ok(listed.result!.infos.some((info) => info.appName === 'sec_rpc'));
+    // Healthy before the next test compares snapshots of the tables.
+    await cluster.waitHealthy('sec_rpc', 2);
     assert.match((await httpFrom(REMOTE, cluster.metaPort, '/meta/app_envs?name=temp')).body, /"replica\.slow_query_threshold":"200"/);
     const replica = rpc(cluster.replicaPorts[0]!, SECRET);
     for (const name of REPLICA_CALLS) assert.equal((await replica.call(name, NOT_THRIFT)).error, 'ERR_INVALID_DATA', name);
