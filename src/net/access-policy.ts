@@ -214,7 +214,7 @@ export type SecretShown = 'none' | 'valid' | 'wrong';
 const digest = (text: string): Buffer => createHash('sha256').update(text, 'utf8').digest();
 
 /** Compares digests, so the time taken says nothing about where the texts differ. */
-export function sameSecret(secret: string, presented: string): boolean {
+function sameSecret(secret: string, presented: string): boolean {
   return timingSafeEqual(digest(secret), digest(presented));
 }
 
