@@ -6,7 +6,7 @@ export const USAGE = `usage:
   pteron meta|replica|collector [--config FILE] [--set section.key=value]... [--port N] [--pretty]
   pteron onebox [start] [--metas N] [--replicas N] [--cluster NAME] [--config FILE] [--set section.key=value]... [--pretty]
   pteron onebox list|stop|clear [--cluster NAME]       (pteron onebox --help for every option)
-  pteron shell [--meta host:port[,host:port...]] [-e "command"]... [--keep-going]
+  pteron shell [--meta host:port[,host:port...]] [--secret S] [-e "command"]... [--keep-going]
   pteron supervisor [--manifest FILE] [--port N] [--pretty]   (default manifest: pteron.yml)
   pteron svc ls|health|metrics|restart|stop [SVC] [--invalidate] [--url URL] [--json]
   pteron repo [update] [--invalidate] [--url URL] [--json]

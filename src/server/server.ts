@@ -7,7 +7,7 @@ import { recordLogStartLevel } from '../diag/logging.ts';
 import { createBuiltinCommands, registerCommandApi } from '../diag/index.ts';
 import { registerConsole } from '../diag/console/index.ts';
 import { answerRemoteCommandsOverRpc, installRemoteCommands } from '../diag/remote/index.ts';
-import { createAdminHttpServer, HttpRouter, listen, RpcServer, type Listener } from '../net/index.ts';
+import { adminSecret, createAdminHttpServer, HttpRouter, listen, RpcServer, setConnectionSecret, type Listener } from '../net/index.ts';
 import { registerBuiltinCalls } from './builtins.ts';
 import { gitCommit, pteronVersion, type ServerIdentity } from './identity.ts';
 import { registerPprofCalls } from '../diag/pprof/index.ts';
@@ -50,6 +50,8 @@ export interface PteronServer {
 
 export function createServer(options: ServerOptions): PteronServer {
   registerProcessMetrics();
+  // The cluster's servers share the admin secret: their connections to one another present it.
+  if (adminSecret.value !== '') setConnectionSecret(adminSecret.value);
   const router = new HttpRouter();
   const rpc = new RpcServer();
   const identity: ServerIdentity = {

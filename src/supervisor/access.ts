@@ -6,9 +6,11 @@
 //   internal and may use everything;
 // - any other origin must present the configured secret, as Basic auth (user or password) or
 //   as a bearer token; without a secret configured, it cannot get in.
-import { createHash, timingSafeEqual } from 'node:crypto';
+// State-changing calls (restart, stop, reload, update, shutdown) are judged before this, by the
+// servers' access policy (net/access-policy.ts): a private-network origin needs the secret for those.
 import type { IncomingHttpHeaders } from 'node:http';
 import net from 'node:net';
+import { httpSecretShown } from '../net/access-policy.ts';
 
 /** `::ffff:10.0.0.1` → `10.0.0.1`; IPv6 in its compressed form; anything else unchanged. */
 export function normalizeAddress(address: string): string {
@@ -74,28 +76,9 @@ export function originAddress(peerAddress: string, headers: IncomingHttpHeaders)
   return peer;
 }
 
-const digest = (text: string): Buffer => createHash('sha256').update(text, 'utf8').digest();
-
-/** Compares digests, so the time taken says nothing about where the texts differ. */
-function sameSecret(secret: string, presented: string): boolean {
-  return timingSafeEqual(digest(secret), digest(presented));
-}
-
+/** The servers' rule for presenting the secret (a bearer token, either half of Basic credentials, X-Pteron-Secret). */
 export function presentsSecret(headers: IncomingHttpHeaders, secret: string): boolean {
-  if (secret === '') return false;
-  const header = headers.authorization;
-  if (header === undefined) return false;
-  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (bearer) return sameSecret(secret, bearer[1]!);
-  const basic = /^Basic\s+([A-Za-z0-9+/=_-]+)\s*$/i.exec(header);
-  if (!basic) return false;
-  const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  if (colon < 0) return sameSecret(secret, decoded);
-  // Either half may carry it, so `curl -u :SECRET` and `curl -u SECRET:` both work.
-  const user = sameSecret(secret, decoded.slice(0, colon));
-  const password = sameSecret(secret, decoded.slice(colon + 1));
-  return user || password;
+  return httpSecretShown(headers, secret) === 'valid';
 }
 
 export type AccessDecision = { allowed: true; via: 'local' | 'secret' } | { allowed: false };

@@ -5,9 +5,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { zooCfg, zooKeeperClassPath } from '../meta/zk/server.ts';
+import { TrustedAddresses, trustedAddresses } from '../net/access-policy.ts';
 import { childCommand } from './child-command.ts';
 import { ManifestError, YamlReader, type Located } from './yaml-reader.ts';
-import { parseDuration, parseOptionalDuration, parseRate, parseSize, type Rate } from './units.ts';
+import { parseDuration, parseOptionalDuration, parseRate, parseSize, type Parsed, type Rate } from './units.ts';
 
 export { ManifestError };
 
@@ -112,6 +113,8 @@ export interface SupervisorSpec {
   logBytesMax: number;
   logFiles: number;
   secret: string;
+  /** The callers that may restart, stop, reload or update without the secret (`[security] trusted_addresses`). */
+  trustedAddresses: string;
   rateLimit: RateLimitSpec | undefined;
   build: BuildSpec;
 }
@@ -136,7 +139,7 @@ function defaultZooKeeperClassPath(): string {
 const SECRET_ENV = 'PTERON_SUPERVISOR_SECRET';
 
 const TOP_KEYS = ['root', 'supervisor', 'services'] as const;
-const SUPERVISOR_KEYS = ['host', 'port', 'run_dir', 'log_dir', 'log_max_size', 'log_files', 'secret', 'secret_env', 'rate_limit', 'build'] as const;
+const SUPERVISOR_KEYS = ['host', 'port', 'run_dir', 'log_dir', 'log_max_size', 'log_files', 'secret', 'secret_env', 'trusted_addresses', 'rate_limit', 'build'] as const;
 const SERVICE_KEYS = [
   'kind', 'instances', 'port', 'ports', 'host', 'data_dir', 'depends_on', 'health', 'restart', 'stop', 'rolling', 'env',
   // pteron kinds
@@ -293,6 +296,14 @@ function startOrder(reader: YamlReader, raws: RawService[]): RawService[] {
   return ordered;
 }
 
+function parseTrustedAddresses(text: string): Parsed<string> {
+  try {
+    return { ok: true, value: new TrustedAddresses(text).text };
+  } catch (error) {
+    return { ok: false, message: (error as Error).message };
+  }
+}
+
 function parseSupervisor(reader: YamlReader, located: Located | undefined, resolvePath: (value: string) => string, options: ParseOptions): SupervisorSpec {
   const fields = located && !reader.isMissing(located) ? reader.object(located, SUPERVISOR_KEYS) : new Map<string, Located>();
   const get = (key: string): Located | undefined => fields.get(key);
@@ -319,6 +330,7 @@ function parseSupervisor(reader: YamlReader, located: Located | undefined, resol
     logBytesMax: get('log_max_size') ? reader.parsed(get('log_max_size')!, parseSize) : 10 * 1024 * 1024,
     logFiles: get('log_files') ? reader.integer(get('log_files')!, 1, 100) : 3,
     secret: get('secret') ? reader.string(get('secret')!) : (env[secretEnv] ?? ''),
+    trustedAddresses: get('trusted_addresses') ? reader.parsed(get('trusted_addresses')!, parseTrustedAddresses) : trustedAddresses.defaultValue,
     rateLimit,
     build: {
       install: build.get('install') ? reader.string(build.get('install')!) : 'npm ci',

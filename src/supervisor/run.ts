@@ -32,7 +32,13 @@ export async function runSupervisor(args: string[]): Promise<void> {
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`--port expects 0-65535, got "${values.port}"`);
   }
   const manifest = loadManifest(values.manifest ?? DEFAULT_MANIFEST, { port });
-  loadConfig(undefined, [`network.listen_address=${manifest.supervisor.host}`]);
+  // The state-changing calls of its port (restart, stop, reload, update, shutdown) follow the
+  // servers' access policy, with the manifest's secret and trusted callers.
+  loadConfig(undefined, [
+    `network.listen_address=${manifest.supervisor.host}`,
+    `security.admin_secret=${manifest.supervisor.secret}`,
+    `security.trusted_addresses=${manifest.supervisor.trustedAddresses}`,
+  ]);
 
   const supervisor = new Supervisor(manifest);
   const sessions = new ClientSessions({ rateLimit: manifest.supervisor.rateLimit });

@@ -13,11 +13,11 @@ export interface ShellRun {
 }
 
 /** `pteron shell <args>`, with `input` on stdin when given; killed after 60 s so a hang fails the test. */
-export function runShellProcess(args: string[], input?: string): Promise<ShellRun> {
+export function runShellProcess(args: string[], input?: string, env: NodeJS.ProcessEnv = {}): Promise<ShellRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [PTERON_BIN, 'shell', ...args], {
       cwd: PROJECT_ROOT,
-      env: { ...process.env, PTERON_LOG_LEVEL: 'warn' },
+      env: { ...process.env, PTERON_LOG_LEVEL: 'warn', ...env },
       stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
     stopWithTestProcess(child);

@@ -144,7 +144,7 @@ services:
     assert.deepEqual(worker!.instances[0]!.argv, ['node', 'worker.js', '1']);
     assert.deepEqual(manifest.supervisor, {
       host: '127.0.0.1', port: 34001, runDir: '/srv/cluster/var/supervisor', logDir: '/srv/cluster/var/supervisor/logs',
-      logBytesMax: 10485760, logFiles: 3, secret: '', rateLimit: undefined,
+      logBytesMax: 10485760, logFiles: 3, secret: '', trustedAddresses: '127.0.0.0/8,::1', rateLimit: undefined,
       build: { install: 'npm ci', check: 'npm run build', timeoutMs: 600000, lockfile: 'package-lock.json' },
     });
   });
@@ -152,7 +152,7 @@ services:
   test('explicit settings: ports list, root, health, restart, stop, rolling, rate limit, secret from the environment, YAML merge keys', () => {
     const manifest = parseManifest(`
 root: ..
-supervisor: { port: 0, run_dir: run, log_max_size: 1mb, log_files: 5, rate_limit: { rate: 10/1s, block_for: 30s }, build: { check: "true", timeout: 1m } }
+supervisor: { port: 0, run_dir: run, log_max_size: 1mb, log_files: 5, trusted_addresses: "127.0.0.1, 10.0.0.0/8", rate_limit: { rate: 10/1s, block_for: 30s }, build: { check: "true", timeout: 1m } }
 services:
   replica:
     kind: replica
@@ -169,6 +169,7 @@ services:
     assert.equal(manifest.root, '/srv/cluster');
     assert.equal(manifest.supervisor.runDir, '/srv/cluster/run');
     assert.equal(manifest.supervisor.secret, 's3cret');
+    assert.equal(manifest.supervisor.trustedAddresses, '127.0.0.1, 10.0.0.0/8');
     assert.deepEqual(manifest.supervisor.rateLimit, { requests: 10, periodMs: 1000, blockForMs: 30000 });
     assert.equal(manifest.supervisor.logBytesMax, 1000000);
     const [replica] = manifest.services;
@@ -243,6 +244,7 @@ services:
     ['ZooKeeper ensemble', 'services:\n  zk:\n    kind: zookeeper\n    ports: [1, 2]\n', /a ZooKeeper ensemble is not supported yet; use one instance$/],
     ['bad service name', 'services:\n  "2x":\n    kind: app\n    command: x\n', /a service name is a letter followed by/],
     ['bad rate', 'supervisor: { rate_limit: { rate: fast } }\nservices:\n  a:\n    kind: app\n    command: x\n', /supervisor\.rate_limit\.rate: expected a rate such as 100\/1s/],
+    ['bad trusted address', 'supervisor: { trusted_addresses: "localhost" }\nservices:\n  a:\n    kind: app\n    command: x\n', /supervisor\.trusted_addresses: "localhost" is not an IP address or subnet/],
     ['duplicate key', 'services:\n  a:\n    kind: app\n    kind: meta\n', /^pteron\.yml:4:5: Map keys must be unique/],
   ];
   for (const [what, text, expected] of errors) {

@@ -9,6 +9,7 @@ import readline from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { formatHostPort, parseHostPortList, PteronError, type HostPort } from '../../base/index.ts';
+import { setConnectionSecret } from '../../net/rpc/client.ts';
 import { pteronVersion } from '../../server/identity.ts';
 import { CommandLineError, splitCommandLine } from './command-line.ts';
 import { listAvailableApps, runCommand, SHELL_COMMANDS } from './commands.ts';
@@ -23,8 +24,11 @@ const PROMPT = '>>> ';
 const HISTORY_LINES_MAX = 1000;
 
 export const SHELL_USAGE = `usage:
-  pteron shell [--meta host:port[,host:port...]] [-e "command"]... [--keep-going]
+  pteron shell [--meta host:port[,host:port...]] [--secret S] [-e "command"]... [--keep-going]
     --meta        the meta servers (default ${DEFAULT_META_SERVERS})
+    --secret      the servers' [security] admin_secret, presented on every connection so that
+                  state-changing commands work from a host outside their trusted_addresses
+                  (default $PTERON_ADMIN_SECRET, which keeps it out of the process list)
     -e            run this command and exit (repeatable); without -e, commands are read
                   from stdin when it is not a terminal, else typed at a prompt
     --keep-going  a script (-e or stdin) runs on after a failed command instead of stopping;
@@ -188,6 +192,7 @@ export async function runShell(argv: readonly string[], streams: ShellStreams = 
         meta: { type: 'string', default: DEFAULT_META_SERVERS },
         execute: { type: 'string', short: 'e', multiple: true },
         'keep-going': { type: 'boolean' },
+        secret: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       allowPositionals: false,
@@ -200,6 +205,7 @@ export async function runShell(argv: readonly string[], streams: ShellStreams = 
     if (metas.length === 0) throw new PteronError('ERR_INVALID_PARAMETERS', '--meta names no meta server');
     commands = values.execute ?? [];
     keepGoing = values['keep-going'] ?? false;
+    if (values.secret !== undefined) setConnectionSecret(values.secret);
   } catch (error) {
     const message = error instanceof PteronError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? (error as Error).message : String(error);
     streams.error.write(`pteron shell: ${message}\n${SHELL_USAGE}`);

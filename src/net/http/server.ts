@@ -7,6 +7,7 @@ import { defineFlag } from '../../config/index.ts';
 import {
   defineMetric, metricRegistry, serverEntity, type Counter, type MetricEntity, type Percentile,
 } from '../../metrics/index.ts';
+import { accessSettings, decideAccess, httpCallKind, httpSecretShown, isTrustedRequest, refusalBody, type AccessVerdict } from '../access-policy.ts';
 import { normalizePath, parseQuery, percentDecode, splitTarget } from './request.ts';
 import { DEFAULT_METHODS, type AdminResponse, type HttpCall, type HttpRouter } from './router.ts';
 
@@ -27,6 +28,10 @@ const requestsMetric = defineMetric({
 const badRequestsMetric = defineMetric({
   entityType: 'server', type: 'Counter', name: 'http_bad_requests', unit: 'Requests',
   desc: 'The number of HTTP requests rejected before reaching a handler (unparsable, too large, unknown path or method)',
+});
+const accessDeniedMetric = defineMetric({
+  entityType: 'server', type: 'Counter', name: 'http_access_denied', unit: 'Requests',
+  desc: 'The number of state-changing HTTP requests refused (403) because the caller is not trusted and did not present the admin secret',
 });
 const callRequestsMetric = defineMetric({
   entityType: 'http_call', type: 'Counter', name: 'http_call_requests', unit: 'Requests',
@@ -91,6 +96,16 @@ function hasNoBody(request: http.IncomingMessage): boolean {
 
 const EMPTY_BODY = Buffer.alloc(0);
 
+/** The access policy's verdict on a request for `path` (see access-policy.ts). */
+function judgeRequest(path: string, request: http.IncomingMessage): AccessVerdict {
+  const settings = accessSettings();
+  const caller = {
+    trusted: isTrustedRequest(request.socket.remoteAddress ?? '', request.headers, settings.trusted),
+    secret: httpSecretShown(request.headers, settings.secret),
+  };
+  return decideAccess(httpCallKind(path), caller, settings);
+}
+
 function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
   return typeof (value as Promise<T> | undefined)?.then === 'function';
 }
@@ -105,6 +120,7 @@ export function createAdminHttpServer(router: HttpRouter): http.Server {
   const entity = serverEntity();
   const requests = entity.counter(requestsMetric);
   const badRequests = entity.counter(badRequestsMetric);
+  const accessDenied = entity.counter(accessDeniedMetric);
   // Per-call metrics, looked up once per registered path rather than once per request.
   const callMetricsByPath = new Map<string, CallMetrics>();
 
@@ -171,6 +187,13 @@ export function createAdminHttpServer(router: HttpRouter): http.Server {
       reject(response, 405, `method ${method} is not supported by /${path}; use ${methods.join(' or ')}`, { Allow: methods.join(', ') });
       return undefined;
     }
+    const verdict = judgeRequest(path, request);
+    if (!verdict.allowed) {
+      request.resume();
+      accessDenied.increment();
+      send(response, { status: 403, body: refusalBody(verdict.reason), contentType: 'application/json' });
+      return undefined;
+    }
 
     if (hasNoBody(request)) return handle(call, request, response, path, query, rawQuery, EMPTY_BODY, startNs);
     return readBody(request, bodyBytesMax.value).then((body) => {
@@ -227,10 +250,19 @@ export function createAdminHttpServer(router: HttpRouter): http.Server {
   server.on('upgrade', (request: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     requests.increment();
     let handler;
+    let path = '';
     try {
-      handler = router.findUpgrade(normalizePath(percentDecode(splitTarget(request.url ?? '/').rawPath)));
+      path = normalizePath(percentDecode(splitTarget(request.url ?? '/').rawPath));
+      handler = router.findUpgrade(path);
     } catch (error) {
       if (!(error instanceof PteronError)) throw error;
+    }
+    const verdict = handler ? judgeRequest(path, request) : undefined;
+    if (verdict && !verdict.allowed) {
+      accessDenied.increment();
+      const body = refusalBody(verdict.reason);
+      socket.end(`HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      return;
     }
     if (!handler) {
       badRequests.increment();

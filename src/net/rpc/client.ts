@@ -9,6 +9,9 @@
 //   beyond that a call fails at once with ERR_BUSY.
 // - A reply's rDSN error is returned, not thrown: `{ error: 'ERR_OBJECT_NOT_FOUND', result }`.
 //   Only transport failures reject, always with a PteronError.
+// - With a secret (the option, else `setConnectionSecret()`'s, else $PTERON_ADMIN_SECRET), every
+//   connection starts with an RPC_NEGOTIATION that presents it (SASL PLAIN), sent ahead of the
+//   first call without waiting for its answer: the server judges the calls after it by it.
 // - Frames are not written one by one: those queued within one turn of the event loop go out
 //   together (one writev) once its I/O callbacks have run, in the order they were queued. On
 //   loopback every write is a system call that also runs the receiver's side of TCP and wakes it.
@@ -16,7 +19,7 @@ import net from 'node:net';
 import { PteronError, type ErrorName } from '../../base/errors.ts';
 import { formatHostPort, type HostPort } from '../../base/host-port.ts';
 import { encodeRequestFrameV0, FrameError, parseResponseFrame, ThriftDecodeError, type ResponseFrame } from '../../wire/index.ts';
-import { decodeResult, encodeArgs, type RpcDefinition } from '../../wire/structs/index.ts';
+import { decodeResult, encodeArgs, NegotiationStatus, negotiationRequestCodec, type RpcDefinition } from '../../wire/structs/index.ts';
 
 export interface RpcClientOptions {
   /** Default timeout of a call, from call() to its reply. */
@@ -27,6 +30,25 @@ export interface RpcClientOptions {
   queuedMax?: number;
   /** A reply frame longer than this breaks the connection. */
   frameBytesMax?: number;
+  /** The admin secret each connection presents; '' presents none. Defaults to `setConnectionSecret()`'s. */
+  secret?: string;
+  /** The local address connections are made from (the kernel's choice by default). */
+  localAddress?: string;
+}
+
+let defaultSecret = process.env.PTERON_ADMIN_SECRET ?? '';
+
+/** The secret every client made without the `secret` option presents from now on (a server's `[security] admin_secret`). */
+export function setConnectionSecret(secret: string): void {
+  defaultSecret = secret;
+}
+
+/** Seqids of calls start at 1: the negotiation's answer, on 0, is delivered to nobody. */
+const NEGOTIATION_SEQID = 0;
+
+function negotiationFrame(secret: string): Buffer {
+  const args = encodeArgs(negotiationRequestCodec, { status: NegotiationStatus.SASL_INITIATE, msg: Buffer.from(`\0pteron\0${secret}`, 'utf8') });
+  return encodeRequestFrameV0('RPC_NEGOTIATION', NEGOTIATION_SEQID, args, { appId: 0, partitionIndex: 0, partitionHash: 0n, clientTimeoutMs: RPC_CLIENT_DEFAULTS.timeoutMs });
 }
 
 /** Where a request is headed inside the server, and how long to wait for it. */
@@ -105,6 +127,8 @@ export class RpcClient {
   private readonly inFlightMax: number;
   private readonly queuedMax: number;
   private readonly frameBytesMax: number;
+  private readonly secret: string | undefined;
+  private readonly localAddress: string | undefined;
   private connection: Connection | undefined;
   private readonly queue: PendingCall[] = [];
   private nextSeqid = 1;
@@ -119,6 +143,8 @@ export class RpcClient {
     this.inFlightMax = positiveInteger(options.inFlightMax ?? RPC_CLIENT_DEFAULTS.inFlightMax, 'inFlightMax', SEQID_MAX / 2);
     this.queuedMax = Math.max(0, Math.floor(options.queuedMax ?? RPC_CLIENT_DEFAULTS.queuedMax));
     this.frameBytesMax = positiveInteger(options.frameBytesMax ?? RPC_CLIENT_DEFAULTS.frameBytesMax, 'frameBytesMax', 0x7fffffff);
+    this.secret = options.secret;
+    this.localAddress = options.localAddress;
   }
 
   /** Calls on the wire, waiting for their reply. */
@@ -297,7 +323,7 @@ export class RpcClient {
 
   private connect(): Connection {
     if (this.connection && !this.connection.closed) return this.connection;
-    const socket = net.connect({ host: this.address.host, port: this.address.port, noDelay: true });
+    const socket = net.connect({ host: this.address.host, port: this.address.port, noDelay: true, localAddress: this.localAddress });
     const connection: Connection = {
       socket,
       pending: new Map(),
@@ -316,6 +342,8 @@ export class RpcClient {
     socket.on('error', (error) => this.breakConnection(connection, error.message));
     socket.on('close', () => this.breakConnection(connection, 'connection closed by the server'));
     socket.on('end', () => socket.end());
+    const secret = this.secret ?? defaultSecret;
+    if (secret !== '') this.enqueue(connection, negotiationFrame(secret), undefined);
     return connection;
   }
 

@@ -7,9 +7,10 @@ import { log, type ErrorName } from '../../base/index.ts';
 import { defineFlag } from '../../config/index.ts';
 import { defineMetric, serverEntity } from '../../metrics/index.ts';
 import {
-  decodeArgs, encodeResponseFrame, encodeResult, FrameError, MessageType, parseRequestFrame, ThriftDecodeError,
-  type CallDefinition, type OnewayDefinition, type RequestFrame,
+  decodeArgs, encodeResponseFrame, encodeResult, FrameError, MessageType, NegotiationStatus, parseRequestFrame, RPCS, ThriftDecodeError,
+  type CallDefinition, type NegotiationMessage, type OnewayDefinition, type RequestFrame,
 } from '../../wire/index.ts';
+import { accessSettings, decideAccess, plainSecretShown, refusalMessage, rpcKind, type SecretShown } from '../access-policy.ts';
 import type { RpcConnectionHandler } from '../listener.ts';
 
 export const frameBodyBytesMax = defineFlag({
@@ -31,6 +32,10 @@ const framesRejectedMetric = defineMetric({
 const rpcRequestsMetric = defineMetric({
   entityType: 'server', type: 'Counter', name: 'rpc_requests', unit: 'Requests',
   desc: 'The number of RPC requests received',
+});
+const accessDeniedMetric = defineMetric({
+  entityType: 'server', type: 'Counter', name: 'rpc_access_denied', unit: 'Requests',
+  desc: 'The number of peer or admin RPCs refused (ERR_ACL_DENY) because the caller is not trusted and its connection did not present the admin secret',
 });
 const unknownRpcMetric = defineMetric({
   entityType: 'server', type: 'Counter', name: 'rpc_unknown_requests', unit: 'Requests',
@@ -57,6 +62,7 @@ export class RpcServer implements RpcConnectionHandler {
   private readonly framesRejected = serverEntity().counter(framesRejectedMetric);
   private readonly requests = serverEntity().counter(rpcRequestsMetric);
   private readonly unknownRequests = serverEntity().counter(unknownRpcMetric);
+  private readonly accessDenied = serverEntity().counter(accessDeniedMetric);
 
   register(name: string, handler: RpcHandler): void {
     if (this.handlers.has(name)) throw new Error(`rpc handler ${name} registered twice`);
@@ -120,8 +126,32 @@ export class RpcServer implements RpcConnectionHandler {
       setImmediate(flush);
     };
 
+    // Whether the peer is trusted is settled at accept; what secret it showed, by its RPC_NEGOTIATION.
+    const trusted = accessSettings().trusted.has(socket.remoteAddress ?? '');
+    let secretShown: SecretShown = 'none';
+    let refusalLogged = false;
+
     const dispatch = (frame: RequestFrame): void => {
       this.requests.increment();
+      // The negotiation and the access check run here, synchronously and in frame order, so the
+      // calls after a negotiation are judged by it.
+      if (frame.name === RPCS.RPC_NEGOTIATION.name) {
+        const answer = negotiate(frame);
+        if (answer.shown) secretShown = answer.shown;
+        if (frame.messageType !== MessageType.ONEWAY) reply(frame, answer.reply);
+        return;
+      }
+      const settings = accessSettings();
+      const verdict = decideAccess(rpcKind(frame.name), { trusted, secret: secretShown }, settings);
+      if (!verdict.allowed) {
+        this.accessDenied.increment();
+        if (!refusalLogged) {
+          refusalLogged = true;
+          log.warn({ remote: socket.remoteAddress, rpc: frame.name, reason: verdict.reason }, `RPC refused: ${refusalMessage(verdict.reason)}`);
+        }
+        if (frame.messageType !== MessageType.ONEWAY) reply(frame, { error: 'ERR_ACL_DENY' });
+        return;
+      }
       const handler = this.handlers.get(frame.name);
       const oneway = frame.messageType === MessageType.ONEWAY;
       if (!handler) {
@@ -187,6 +217,43 @@ export class RpcServer implements RpcConnectionHandler {
     });
     drain();
     resumeIfClear();
+  }
+}
+
+function negotiationReply(status: NegotiationStatus, msg = ''): RpcReply {
+  return { error: 'ERR_OK', result: encodeResult(RPCS.RPC_NEGOTIATION.result, { status, msg: Buffer.from(msg, 'utf8') }) };
+}
+
+const PLAIN_MECHANISM = 'PLAIN';
+
+/**
+ * One step of Pegasus's negotiation with the PLAIN mechanism as the only one: list, select, then
+ * SASL_INITIATE with the secret as password (a client may send SASL_INITIATE at once). `shown`
+ * is what the step says of the connection's secret, when it says anything.
+ */
+function negotiate(frame: RequestFrame): { reply: RpcReply; shown?: SecretShown } {
+  let request: NegotiationMessage;
+  try {
+    request = decodeArgs(RPCS.RPC_NEGOTIATION.args, frame.args);
+  } catch (error) {
+    if (!(error instanceof ThriftDecodeError)) throw error;
+    return { reply: { error: 'ERR_INVALID_DATA' } };
+  }
+  const { secret } = accessSettings();
+  if (secret === '') return { reply: negotiationReply(NegotiationStatus.SASL_AUTH_DISABLE) };
+  switch (request.status) {
+    case NegotiationStatus.SASL_LIST_MECHANISMS:
+      return { reply: negotiationReply(NegotiationStatus.SASL_LIST_MECHANISMS_RESP, PLAIN_MECHANISM) };
+    case NegotiationStatus.SASL_SELECT_MECHANISMS:
+      return request.msg.toString('utf8') === PLAIN_MECHANISM
+        ? { reply: negotiationReply(NegotiationStatus.SASL_SELECT_MECHANISMS_RESP) }
+        : { reply: negotiationReply(NegotiationStatus.SASL_AUTH_FAIL, `only ${PLAIN_MECHANISM} is supported`) };
+    case NegotiationStatus.SASL_INITIATE: {
+      const shown = plainSecretShown(request.msg, secret);
+      return { reply: negotiationReply(shown === 'valid' ? NegotiationStatus.SASL_SUCC : NegotiationStatus.SASL_AUTH_FAIL), shown };
+    }
+    default:
+      return { reply: negotiationReply(NegotiationStatus.SASL_AUTH_FAIL, `unexpected negotiation status ${request.status}`) };
   }
 }
 

@@ -18,6 +18,7 @@ export * from './peer.ts';
 export * from './duplication.ts';
 export * from './backup.ts';
 export * from './partition-split.ts';
+export * from './security.ts';
 export { ARGS_FIELD_ID, RESULT_FIELD_ID, encodeArgs, decodeArgs, encodeResult, decodeResult } from './envelope.ts';
 export {
   RPCS, RPC_BY_NAME, findRpc, type RpcDefinition, type CallDefinition, type OnewayDefinition, type AnyRpcDefinition, type RpcName, type RpcArgs, type RpcResult, type RpcRole,

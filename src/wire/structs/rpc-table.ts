@@ -11,6 +11,7 @@ import { blobType } from './placeholders.ts';
 import * as replicaAdmin from './replica-admin.ts';
 import * as replication from './replication.ts';
 import * as rrdb from './rrdb.ts';
+import * as security from './security.ts';
 import { i64Type, stringType, type WireType } from './types.ts';
 
 /** Which server answers: replica servers (header carries app_id/pidx), meta servers, or any. */
@@ -198,6 +199,8 @@ export const RPCS = {
   RPC_DETECT_HOTKEY: call('RPC_DETECT_HOTKEY', 'replica', replicaAdmin.detectHotkeyRequestCodec, replicaAdmin.detectHotkeyResponseCodec),
 
   // Any server.
+  /** Authenticates the connection it arrives on (the SASL PLAIN mechanism, password = `[security] admin_secret`). */
+  RPC_NEGOTIATION: call('RPC_NEGOTIATION', 'any', security.negotiationRequestCodec, security.negotiationResponseCodec),
   /** Result: the command's output as a plain string (field 0 of type STRING). */
   RPC_CLI_CLI_CALL: call('RPC_CLI_CLI_CALL', 'any', commandCodec, stringType),
 } as const;
