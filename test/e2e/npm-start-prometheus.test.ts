@@ -3,13 +3,13 @@
 // server: every process of it (supervisor, meta, three replica servers, collector) is up as a
 // target, and the data-plane traffic the test sends shows in what Prometheus stored.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createClient } from '../../src/client/index.ts';
-import { alive, freePort, PROJECT_ROOT, waitFor, stopWithTestProcess } from '../helpers/process.ts';
+import { alive, freePort, PROJECT_ROOT, waitFor, spawnSupervisor } from '../helpers/process.ts';
 import { requireCommand, startPrometheus } from '../helpers/prometheus.ts';
 
 describe('npm start\'s cluster scraped by a real Prometheus', { timeout: 300_000 }, () => {
@@ -40,14 +40,7 @@ describe('npm start\'s cluster scraped by a real Prometheus', { timeout: 300_000
     assert.ok(!/onebox\/|\b34[0-9]{3}\b/.test(moved.replace(/#.*$/gm, '')), 'every port and path was moved');
     fs.writeFileSync(path.join(dir, 'pteron.yml'), moved);
     // What `npm start` runs once the build is there (npm test builds before the tests).
-    supervisor = spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin/pteron.js'), 'supervisor', '--manifest', path.join(dir, 'pteron.yml')], {
-      cwd: PROJECT_ROOT,
-      env: { ...process.env, PTERON_LOG_LEVEL: 'info' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    stopWithTestProcess(supervisor);
-    supervisor.stdout!.on('data', (chunk) => (output += chunk));
-    supervisor.stderr!.on('data', (chunk) => (output += chunk));
+    supervisor = spawnSupervisor(path.join(dir, 'pteron.yml'), (chunk) => (output += chunk), { compiled: true });
     try {
       await waitFor('every service healthy', async () => {
         const health = await supervisorGet('/service/health');

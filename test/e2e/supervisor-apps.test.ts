@@ -3,14 +3,12 @@
 // in /service/metrics, and stopping a whole process group, with SIGKILL after the grace time
 // for a process that ignores its stop signal.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { freePort, PROJECT_ROOT, sleep, waitFor, stopWithTestProcess } from '../helpers/process.ts';
-
-const MAIN = path.join(PROJECT_ROOT, 'src/cli/main.ts');
+import { freePort, sleep, waitFor, spawnSupervisor } from '../helpers/process.ts';
 
 /** Running: it exists and is not a zombie waiting for its new parent to reap it. */
 function alive(pid: number): boolean {
@@ -93,14 +91,7 @@ services:
     kind: app
     command: [/bin/sh, -c, "sleep 300 & sleep 300 & wait"]
 `);
-    supervisor = spawn(process.execPath, ['--import', 'tsx', MAIN, 'supervisor', '--manifest', path.join(dir, 'pteron.yml')], {
-      cwd: PROJECT_ROOT,
-      env: { ...process.env, PTERON_LOG_LEVEL: 'info' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    stopWithTestProcess(supervisor);
-    supervisor.stdout!.on('data', (chunk) => (output += chunk));
-    supervisor.stderr!.on('data', (chunk) => (output += chunk));
+    supervisor = spawnSupervisor(path.join(dir, 'pteron.yml'), (chunk) => (output += chunk));
     try {
       await waitFor('web healthy', async () => (await get('/service/health/web')).healthy === 1, 60_000, 100);
     } catch (error) {

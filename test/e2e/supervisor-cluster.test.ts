@@ -4,7 +4,7 @@
 // under client load, a refused build, stop and start, reload, access and the rate limit, the
 // `pteron svc` and `pteron repo` commands, and no process left after a SIGKILL of the supervisor.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -12,7 +12,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createClient } from '../../src/client/index.ts';
 import { childrenByParent, readProcessUsage } from '../../src/supervisor/proc-stats.ts';
-import { alive, freePort, PROJECT_ROOT, sleep, waitFor, stopWithTestProcess } from '../helpers/process.ts';
+import { alive, freePort, PROJECT_ROOT, sleep, waitFor, spawnSupervisor } from '../helpers/process.ts';
 
 const MAIN = path.join(PROJECT_ROOT, 'src/cli/main.ts');
 const SECRET = 'open-sesame';
@@ -167,14 +167,7 @@ ${extra}`;
     metaPort = await freePort();
     for (let index = 0; index < 3; index++) replicaPorts.push(await freePort());
     fs.writeFileSync(manifestFile, manifest());
-    supervisor = spawn(process.execPath, ['--import', 'tsx', MAIN, 'supervisor', '--manifest', manifestFile], {
-      cwd: PROJECT_ROOT,
-      env: { ...process.env, PTERON_LOG_LEVEL: 'info' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    stopWithTestProcess(supervisor);
-    supervisor.stdout!.on('data', (chunk) => (output += chunk));
-    supervisor.stderr!.on('data', (chunk) => (output += chunk));
+    supervisor = spawnSupervisor(manifestFile, (chunk) => (output += chunk));
     try {
       await waitFor('every service healthy', allHealthy, 60000, 200);
       await waitFor('table temp fully healthy', clusterHealthy, 60000, 200);

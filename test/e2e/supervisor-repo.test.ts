@@ -4,15 +4,14 @@
 // compiled) apart, checked out, its compiled tree swapped in and the process restarted on it; a
 // commit that fails the type-check, or a fetch that fails, changes nothing.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { repoInfo } from '../../src/supervisor/git.ts';
-import { alive, freePort, PROJECT_ROOT, waitFor, stopWithTestProcess } from '../helpers/process.ts';
+import { alive, freePort, PROJECT_ROOT, waitFor, spawnSupervisor } from '../helpers/process.ts';
 
-const MAIN = path.join(PROJECT_ROOT, 'src/cli/main.ts');
 const AUTHOR = ['-c', 'user.name=Release Bot', '-c', 'user.email=bot@example.com'];
 
 function git(cwd: string, ...args: string[]): string {
@@ -85,14 +84,7 @@ services:
     restart: { backoff: 300ms }
     stop: { grace: 3s }
 `);
-    supervisor = spawn(process.execPath, ['--import', 'tsx', MAIN, 'supervisor', '--manifest', manifestFile], {
-      cwd: PROJECT_ROOT,
-      env: { ...process.env, PTERON_LOG_LEVEL: 'info' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    stopWithTestProcess(supervisor);
-    supervisor.stdout!.on('data', (chunk) => (output += chunk));
-    supervisor.stderr!.on('data', (chunk) => (output += chunk));
+    supervisor = spawnSupervisor(manifestFile, (chunk) => (output += chunk));
     try {
       await waitFor('collector healthy', healthy, 60000, 200);
     } catch (error) {

@@ -3,15 +3,13 @@
 // state in it, then the replica servers; a SIGKILLed ZooKeeper is restarted and the cluster
 // recovers; shutdown stops ZooKeeper last. Skipped where Debian's zookeeper package is missing.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { zooKeeperAvailable } from '../../src/meta/zk/server.ts';
-import { alive, freePort, PROJECT_ROOT, waitFor, stopWithTestProcess } from '../helpers/process.ts';
-
-const MAIN = path.join(PROJECT_ROOT, 'src/cli/main.ts');
+import { alive, freePort, PROJECT_ROOT, waitFor, spawnSupervisor } from '../helpers/process.ts';
 
 describe('the ZooKeeper manifest: ZooKeeper, three metas, three replica servers', { timeout: 240000, skip: !zooKeeperAvailable() && 'Debian\'s zookeeper package is not installed' }, () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pteron-supervisor-zk-'));
@@ -69,14 +67,7 @@ describe('the ZooKeeper manifest: ZooKeeper, three metas, three replica servers'
       ].join('\n'));
     assert.ok(!moved.includes('onebox/') && !moved.includes('34801'), 'every port and path was moved');
     fs.writeFileSync(path.join(dir, 'pteron.yml'), moved);
-    supervisor = spawn(process.execPath, ['--import', 'tsx', MAIN, 'supervisor', '--manifest', path.join(dir, 'pteron.yml')], {
-      cwd: PROJECT_ROOT,
-      env: { ...process.env, PTERON_LOG_LEVEL: 'info' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    stopWithTestProcess(supervisor);
-    supervisor.stdout!.on('data', (chunk) => (output += chunk));
-    supervisor.stderr!.on('data', (chunk) => (output += chunk));
+    supervisor = spawnSupervisor(path.join(dir, 'pteron.yml'), (chunk) => (output += chunk));
     try {
       await waitFor('every service healthy', everythingHealthy, 120000, 250);
       await waitFor('table temp fully healthy', clusterHealthy, 120000, 250);

@@ -104,6 +104,24 @@ export function stopWithTestProcess(child: ChildProcess): void {
   child.once('exit', () => startedChildren.delete(child));
 }
 
+/**
+ * `pteron supervisor --manifest FILE` as a child of the test, logging at info, its stdout and
+ * stderr handed to `onOutput`: from the TypeScript sources, or with `compiled` from `bin/pteron.js`
+ * (what `npm start` runs).
+ */
+export function spawnSupervisor(manifestFile: string, onOutput: (chunk: string) => void, options: { compiled?: boolean } = {}): ChildProcess {
+  const entry = options.compiled ? [path.join(PROJECT_ROOT, 'bin/pteron.js')] : ['--import', 'tsx', path.join(PROJECT_ROOT, 'src/cli/main.ts')];
+  const supervisor = spawn(process.execPath, [...entry, 'supervisor', '--manifest', manifestFile], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, PTERON_LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  stopWithTestProcess(supervisor);
+  supervisor.stdout!.on('data', (chunk: Buffer) => onOutput(chunk.toString()));
+  supervisor.stderr!.on('data', (chunk: Buffer) => onOutput(chunk.toString()));
+  return supervisor;
+}
+
 function stopStartedChildren(): void {
   console.error(`test process stopped: stopping the ${startedChildren.size} processes it started`);
   for (const child of startedChildren) child.kill('SIGTERM');
