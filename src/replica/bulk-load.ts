@@ -213,7 +213,11 @@ export class ReplicaBulkLoads {
     context.ingestion = 'IS_RUNNING';
     replica.ingestingBulkLoad = true;
     serving.path.submit({ op: 'ingest', request: ingestion }, 0).then(
-      () => log.info({ gpid: gpidText(request.pid) }, 'bulk load ingestion committed'),
+      () => {
+        log.info({ gpid: gpidText(request.pid) }, 'bulk load ingestion committed');
+        // No write follows to carry the commit to the secondaries: tell them now.
+        replica.announceCommit();
+      },
       (error: unknown) => {
         // Not committed here (the primary changed or failed): the next request submits it again.
         context.ingestionSubmitted = false;

@@ -518,6 +518,15 @@ export class Replica implements MutationCommitter {
     this.run(serving);
   }
 
+  /** A primary tells its secondaries how far it committed now (after a bulk-load ingestion). */
+  announceCommit(): void {
+    const serving = this.serving;
+    if (!serving) return;
+    serving.parts.core.groupCheckAtNextTick();
+    serving.parts.core.tick(Date.now());
+    this.run(serving);
+  }
+
   tick(nowMs: number): void {
     const serving = this.serving;
     if (!serving) return;
