@@ -1,6 +1,7 @@
 // Bulk load on real processes (one meta, three replica servers, a local_service block service in
-// a temp directory): files written by `pteron bulk-load generate` land in `temp` while reads go
-// on, and every record reads back next to what the table held; a data file whose content does
+// a temp directory): files written by `pteron bulk-load generate` land in `temp` while reads and
+// writes go on (a write that meets an ingestion gets ERR_OPERATION_DISABLED), and every record
+// reads back next to what the table held and what was written meanwhile; a data file whose content does
 // not match its md5 fails the load with ERR_CORRUPTION and nothing of it is ingested; bad input
 // (unknown provider, missing files, malformed body, a second load of the same table) gets
 // Pegasus's errors and changes nothing.
@@ -10,7 +11,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parseHostPort } from '../../src/base/index.ts';
 import { generateBulkLoad } from '../../src/cli/bulk-load-generate.ts';
-import { createClient, type PegasusClient } from '../../src/client/index.ts';
+import { createClient, type PegasusClient, type PegasusError } from '../../src/client/index.ts';
 import { bulkLoadStatusOf } from '../../src/cluster/index.ts';
 import { RpcClient } from '../../src/net/index.ts';
 import { RPCS } from '../../src/wire/index.ts';
@@ -88,13 +89,25 @@ describe('bulk load on a real cluster', () => {
     const again = await start(request('temp'));
     assert.deepEqual(again, { status: 200, text: '{"error":"ERR_BUSY","hint_msg":"app(temp) is already executing bulk load"}\n' });
 
-    // Reads go on while the bulk load runs.
+    // Reads go on while the bulk load runs; writes too, except while a primary ingests.
     let reads = 0;
     let loading = true;
     const reader = (async () => {
       while (loading) {
         assert.equal((await temp.get(`kept${reads % 50}`, 's'))?.toString(), `before-${reads % 50}`);
         reads += 1;
+      }
+    })();
+    const written: string[] = [];
+    const refusals = new Set<string>();
+    const writer = (async () => {
+      for (let index = 0; loading; index++) {
+        try {
+          await temp.set(`during${index}`, 's', `w${index}`);
+          written.push(`during${index}/s=w${index}`);
+        } catch (error) {
+          refusals.add((error as PegasusError).code);
+        }
       }
     })();
     const seen = new Set<string>();
@@ -107,8 +120,12 @@ describe('bulk load on a real cluster', () => {
     } finally {
       loading = false;
       await reader;
+      await writer;
     }
     assert.ok(reads > 0, 'reads were served during the bulk load');
+    assert.ok(written.length > 0, 'writes were served during the bulk load');
+    // A write that meets an ingestion is refused with Pegasus's error, and nothing else fails.
+    assert.ok([...refusals].every((code) => code === 'ERR_OPERATION_DISABLED'), [...refusals].join(', '));
     assert.ok(seen.has('BLS_SUCCEED'));
     const done = await query('temp');
     assert.equal(done.err, 'ERR_OK');
@@ -119,6 +136,7 @@ describe('bulk load on a real cluster', () => {
     const expected = [
       ...lines.map((line) => JSON.parse(line) as { hash_key: string; sort_key: string; value: string }).map((record) => `${record.hash_key}/${record.sort_key}=${record.value}`),
       ...Array.from({ length: 50 }, (_, index) => `kept${index}/s=before-${index}`),
+      ...written,
     ].sort();
     assert.deepEqual(await fullScan(client, 'temp'), expected);
     assert.equal((await temp.get('bulk123', 's4'))?.toString(), 'loaded-123');
