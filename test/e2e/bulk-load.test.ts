@@ -17,6 +17,7 @@ import { RpcClient } from '../../src/net/index.ts';
 import { RPCS } from '../../src/wire/index.ts';
 import { TestCluster } from '../helpers/data-plane.ts';
 import { waitFor } from '../helpers/process.ts';
+import { runShellScript } from '../helpers/shell-process.ts';
 
 const PARTITIONS = 4;
 const RECORDS = 20_000;
@@ -132,6 +133,12 @@ describe('bulk load on a real cluster', () => {
     assert.deepEqual(done.partitionsStatus.map(bulkLoadStatusOf), Array(PARTITIONS).fill('BLS_SUCCEED'));
     assert.equal(done.hintMsg, 'app(temp) is not during bulk load, return last time result');
     assert.equal(await queryHttp('temp'), '{"error":"ERR_OK","app_status":"replication::bulk_load_status::BLS_SUCCEED"}\n');
+    const shell = await runShellScript(`127.0.0.1:${cluster.metaPort}`, [
+      'query_bulk_load_status -a temp -d', `start_bulk_load -a temp -c ${CLUSTER} -p nowhere -r ${REMOTE_ROOT}`,
+    ], { keepGoing: true });
+    assert.match(shell.stdout, /^\[all partitions\]\npartition_index +partition_status +is_cleaned_up *\n0 +BLS_SUCCEED +YES *\n/m, shell.stdout + shell.stderr);
+    assert.match(shell.stdout, /^\[summary\]\nis_bulk_loading +: NO *\napp_bulk_load_status +: BLS_SUCCEED *\n/m);
+    assert.match(shell.stderr, /^start bulk load failed, error=ERR_INVALID_PARAMETERS \[hint:"invalid file_provider"\]$/m);
 
     const expected = [
       ...lines.map((line) => JSON.parse(line) as { hash_key: string; sort_key: string; value: string }).map((record) => `${record.hash_key}/${record.sort_key}=${record.value}`),
