@@ -14,6 +14,10 @@ interface BenchEntry {
 }
 
 const BENCHES: Record<string, BenchEntry> = {
+  'bulk-load': {
+    description: 'records/s of a bulk load (generated files, download, 2PC ingestion) next to multi_set of the same records, 1 meta + 3 replica servers',
+    load: () => import('./bulk-load.ts'),
+  },
   'http-admin': {
     description: 'GET /version req/s and latency vs bare node:http; /metrics render time with 10,000 metrics',
     load: () => import('./http-admin.ts'),

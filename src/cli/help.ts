@@ -10,6 +10,7 @@ export const USAGE = `usage:
   pteron supervisor [--manifest FILE] [--port N] [--pretty]   (default manifest: pteron.yml)
   pteron svc ls|health|metrics|restart|stop [SVC] [--invalidate] [--url URL] [--json]
   pteron repo [update] [--invalidate] [--url URL] [--json]
+  pteron bulk-load generate --input FILE.jsonl|FILE.csv --table-partitions N --out DIR --app NAME --app-id ID [--cluster NAME]
   pteron --version | --help
   pteron COMMAND --help                               (a role's --help lists its config flags)
 `;

@@ -31,13 +31,14 @@ async function main(argv: string[]): Promise<void> {
   }
   if (command === 'supervisor') return (await import('../supervisor/index.ts')).runSupervisor(rest);
   if (command === 'onebox') return (await import('./onebox.ts')).oneboxCommand(rest);
+  if (command === 'bulk-load') return (await import('./bulk-load-generate.ts')).bulkLoadCommand(rest);
   if (command === 'svc' || command === 'repo') {
     const { runRepoCommand, runSvcCommand } = await import('../supervisor/index.ts');
     process.exitCode = await (command === 'svc' ? runSvcCommand(rest) : runRepoCommand(rest));
     return;
   }
   const role = ROLES[command];
-  if (!role) throw new ConfigError(`unknown command "${command}"; expected a role (${Object.keys(ROLES).join(', ')}) or onebox, shell, supervisor, svc, repo`);
+  if (!role) throw new ConfigError(`unknown command "${command}"; expected a role (${Object.keys(ROLES).join(', ')}) or onebox, shell, supervisor, svc, repo, bulk-load`);
   const { values } = parseArgs({
     args: rest,
     options: {

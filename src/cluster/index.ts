@@ -11,3 +11,4 @@ export * from './duplication-config.ts';
 export * from './duplication-json.ts';
 export * from './app-stat.ts';
 export * from './backup-layout.ts';
+export * from './bulk-load-layout.ts';

@@ -98,7 +98,6 @@ export const APP_ENV_DEFINITIONS: ReadonlyMap<string, EnvDefinition> = new Map<s
  */
 const NOT_IMPLEMENTED_ENVS: ReadonlyMap<string, string> = new Map([
   ['replica.backup_request_throttling', 'backup requests (reads served by secondaries) are not implemented'],
-  ['rocksdb.allow_ingest_behind', 'bulk load ingestion is not implemented'],
   ['rocksdb.num_levels', 'the LevelDB engine has a fixed number of levels'],
   ['rocksdb.checkpoint.reserve_min_count', 'replicas keep no local checkpoints to reserve'],
   ['rocksdb.checkpoint.reserve_time_seconds', 'replicas keep no local checkpoints to reserve'],

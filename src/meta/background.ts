@@ -1,9 +1,10 @@
 // The meta's periodic work on real timers: the failure-detector check (fd_check_interval_seconds),
-// the guardian's sweep over every partition (lb_interval_ms) and the cold backups
-// (backup_check_interval_ms). The state's own logic stays
+// the guardian's sweep over every partition (lb_interval_ms), the cold backups
+// (backup_check_interval_ms) and the bulk loads (bulk_load_request_interval_ms). The state's own logic stays
 // timer-free; this is the thin I/O shell around it.
 import { log } from '../base/index.ts';
 import { backupCheckIntervalMs } from './backup/flags.ts';
+import { bulkLoadRequestIntervalMs } from './bulk-load/flags.ts';
 import { lbIntervalMs } from './flags.ts';
 import type { MetaServerState } from './server-state.ts';
 
@@ -38,6 +39,7 @@ export function startMetaBackgroundWork(state: MetaServerState, options: MetaBac
   every('check nodes', options.checkNodesIntervalMs ?? state.failureDetector.options.checkIntervalMs, () => state.checkNodes());
   every('check all partitions', options.checkAllIntervalMs ?? lbIntervalMs.value, () => state.checkAllPartitions());
   every('cold backups', backupCheckIntervalMs.value, () => state.tickBackups());
+  every('bulk loads', bulkLoadRequestIntervalMs.value, async () => state.tickBulkLoads());
   return () => {
     for (const timer of timers) clearInterval(timer);
   };

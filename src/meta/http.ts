@@ -1,14 +1,15 @@
 // The meta server's admin HTTP calls: /meta/app, /meta/app/duplication, /meta/apps, /meta/nodes, /meta/cluster,
-// /meta/app_envs, /meta/backup_policy, /meta/app/start_compaction, /meta/app/usage_scenario and /envs/list, with
+// /meta/app_envs, /meta/backup_policy, /meta/app/start_bulk_load, /meta/app/query_bulk_load, /meta/app/start_compaction, /meta/app/usage_scenario and /envs/list, with
 // Pegasus's exact bodies, status codes and the backup-meta 307 redirect (spec pegasus-http
-// §5.1–§5.8, §5.11–§5.14).
+// §5.1–§5.14).
 import { formatLocalTime, multiTable, PteronError, renderRowsCompactJson, renderTablesCompactJson, singleTable, type Table } from '../base/index.ts';
 import { decodeJsonStruct, INVALID_REQUEST_STRUCTURE, nj, type AdminRequest, type AdminResponse, type HttpRouter } from '../net/index.ts';
 import { appEnvCatalogue } from './app-envs.ts';
 import { MANUAL_COMPACT_ENVS } from './manual-compaction.ts';
+import { statusText } from './bulk-load/status-machine.ts';
 import type { BalanceOperationCount } from './balancer.ts';
 import {
-  appDetailTables, appHealthTables, duplicationEnabled, duplicationQueryJson, appStatusDisplayName, compareHostPort, countPartitionHealth, functionLevelDisplayName,
+  appDetailTables, appHealthTables, bulkLoadStatusOf, duplicationEnabled, duplicationQueryJson, appStatusDisplayName, compareHostPort, countPartitionHealth, functionLevelDisplayName,
   modelPartitionPlacement, modelPartitionReplicas, nodeSummaryTable, type AppInfo, type PartitionConfiguration,
 } from '../cluster/index.ts';
 import type { MetaServerState } from './server-state.ts';
@@ -312,6 +313,42 @@ export async function updateUsageScenario(request: AdminRequest, deps: MetaHttpD
   return setAppEnvs(deps.state, usageScenarioEnvs(request.body));
 }
 
+/** `start_bulk_load_request` as the HTTP call decodes it: ingest_behind is not among its fields, so it is always false here. */
+const START_BULK_LOAD_REQUEST = { app_name: 'string', cluster_name: 'string', file_provider_type: 'string', remote_root_path: 'string' } as const;
+
+/** `/meta/app/start_bulk_load` (spec §5.9): the checks of the body, then the bulk load service's synchronous answer. */
+export async function startBulkLoad(request: AdminRequest, deps: MetaHttpDeps): Promise<AdminResponse> {
+  const redirect = redirectIfNotLeader(request, deps);
+  if (redirect) return redirect;
+  const body = decodeJsonStruct(request.body, START_BULK_LOAD_REQUEST);
+  if (!body) return badRequest(INVALID_REQUEST_STRUCTURE);
+  for (const field of ['app_name', 'cluster_name', 'file_provider_type', 'remote_root_path'] as const) {
+    if ((body[field] ?? '') === '') return badRequest(`${field} should not be empty`);
+  }
+  const answer = (err: string, hint: string): AdminResponse => ok(renderRowsCompactJson([['error', err], ['hint_msg', hint]]));
+  try {
+    const result = await deps.state.startBulkLoad({
+      appName: body.app_name!, clusterName: body.cluster_name!, fileProviderType: body.file_provider_type!, remoteRootPath: body.remote_root_path!,
+      ingestBehind: false,
+    });
+    return answer(result.err, result.hintMsg);
+  } catch (error) {
+    if (!(error instanceof PteronError)) throw error;
+    return answer(error.code, error.message);
+  }
+}
+
+/** `/meta/app/query_bulk_load?name=` (spec §5.10). */
+export function queryBulkLoad(request: AdminRequest, deps: MetaHttpDeps): AdminResponse {
+  const redirect = redirectIfNotLeader(request, deps);
+  if (redirect) return redirect;
+  const name = request.query.get('name');
+  if (name === undefined) return badRequest('name should not be empty');
+  const result = deps.state.queryBulkLoad(name);
+  const status = result.err === 'ERR_APP_NOT_EXIST' || result.err === 'ERR_APP_DROPPED' ? 'BLS_INVALID' : bulkLoadStatusOf(result.appStatus);
+  return ok(renderRowsCompactJson([['error', result.err], ['app_status', statusText(status)]]));
+}
+
 /** `/meta/app/duplication?name=`: the table's duplications, as Pegasus's JSON (spec pegasus-http §5.8). */
 export function getAppDuplication(request: AdminRequest, deps: MetaHttpDeps): AdminResponse {
   const redirect = redirectIfNotLeader(request, deps);
@@ -369,6 +406,14 @@ export function registerMetaHttpCalls(router: HttpRouter, deps: MetaHttpDeps): v
   router.register({
     path: 'meta/app_envs', parameters: 'name=<app_name>', description: 'Query app environments.',
     handler: (request) => getAppEnvs(request, deps),
+  });
+  router.register({
+    path: 'meta/app/query_bulk_load', parameters: 'name=<app_name>', description: 'Query app bulk load info.',
+    handler: (request) => queryBulkLoad(request, deps),
+  });
+  router.register({
+    path: 'meta/app/start_bulk_load', parameters: 'A JSON format of start_bulk_load_request structure', description: 'Start bulk load on an app.',
+    handler: (request) => startBulkLoad(request, deps),
   });
   router.register({
     path: 'meta/app/start_compaction', parameters: 'A JSON format of manual_compaction_info structure', description: 'Start compaction for an app.',

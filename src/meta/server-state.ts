@@ -19,6 +19,7 @@
 //   atomic-idempotent.ts      a table's atomic_idempotent flag (RPC_CM_GET/SET_ATOMIC_IDEMPOTENT)
 //   duplication/              duplications to remote clusters (RPC_CM_*_DUPLICATION, RPC_CM_DUPLICATION_SYNC)
 //   backup/                   cold backup policies, one-time backups and restore
+//   bulk-load/                bulk loads: start, control, query, clear, and driving the replicas
 //   partition-split.ts        partition split: start, control, query, children registering
 //   flags.ts, metrics.ts      the flags and metrics they read and update
 // The pattern: a concept is a class constructed here with a context, an interface that the
@@ -69,6 +70,8 @@ import type { BackupRequest, BackupResponse, ConfigurationRestoreRequest, QueryR
 import { ColdBackupService } from './backup/backup-service.ts';
 import { coldBackupDisabled } from './backup/flags.ts';
 import { Restores } from './backup/restore.ts';
+import type { BulkLoadHintResponse, BulkLoadRequest, BulkLoadResponse, ControlBulkLoadResponse, QueryBulkLoadResponse, StartBulkLoadRequest } from '../wire/index.ts';
+import { BulkLoadService } from './bulk-load/bulk-load-service.ts';
 
 export interface MetaServerStateOptions {
   store: MetaStateStore;
@@ -99,6 +102,8 @@ export interface MetaServerStateOptions {
   blockServices?: BlockServiceRegistry;
   /** RPC_COLD_BACKUP to a partition's primary (the role sends it). */
   sendColdBackup?: (primary: string, request: BackupRequest) => Promise<BackupResponse>;
+  /** RPC_BULK_LOAD to a member of a partition (the role sends it). */
+  sendBulkLoad?: (node: string, request: BulkLoadRequest) => Promise<BulkLoadResponse>;
 }
 
 /** Guardian rounds chained after the meta's own updates (downgrade → promote …) in one call. */
@@ -130,6 +135,7 @@ export class MetaServerState {
   /** Undefined while cold backup is disabled (`[meta_server] cold_backup_disabled`). */
   private readonly backups: ColdBackupService | undefined;
   private readonly restores: Restores;
+  private readonly bulkLoads: BulkLoadService;
   private readonly splits: PartitionSplits;
   /** `meta.lb.assign_secondary_black_list`: nodes the guardian never picks for a new secondary. */
   private assignSecondaryBlackList: ReadonlySet<string> = new Set();
@@ -220,6 +226,16 @@ export class MetaServerState {
       partitionsOf: (appId) => tables.partitionsOf(appId),
       createApp: (request) => this.ddl.createApp(request),
     });
+    this.bulkLoads = new BulkLoadService({
+      store, root: this.root, blockServices,
+      getApp: (appId) => tables.getApp(appId),
+      findApp: (name) => tables.findApp(name),
+      partitionsOf: (appId) => tables.partitionsOf(appId),
+      appPath: (appId) => tables.appPath(appId),
+      applyApp: (app) => tables.appsById.set(app.appId, app),
+      serial: (task) => this.serial(task),
+      sendBulkLoad: options.sendBulkLoad ?? (() => Promise.reject(new Error('no replica servers to ask'))),
+    });
     this.splits = new PartitionSplits({ tables, store, nowMs, cure });
     this.proposals = new BalancerProposals({
       tables,
@@ -238,6 +254,7 @@ export class MetaServerState {
     state.liveness.assumeMembersAlive();
     await state.replicaCount.recoverUnfinished();
     await state.backups?.load();
+    await state.bulkLoads.load();
     log.info({ root: state.root, tables: state.tables.appsById.size, store: state.store.type }, 'meta state loaded');
     return state;
   }
@@ -453,6 +470,30 @@ export class MetaServerState {
   /** `RPC_CM_QUERY_RESTORE_STATUS`. */
   queryRestoreStatus(appId: number): QueryRestoreResponse {
     return this.restores.query(appId);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // bulk load (bulk-load/)
+
+  /** `RPC_CM_START_BULK_LOAD` and `/meta/app/start_bulk_load`. */
+  startBulkLoad(request: StartBulkLoadRequest): Promise<BulkLoadHintResponse> {
+    return this.serial(() => this.bulkLoads.start(request));
+  }
+  /** `RPC_CM_CONTROL_BULK_LOAD`: pause, restart, cancel, force cancel (bulk_load_control_type). */
+  controlBulkLoad(appName: string, type: number): Promise<ControlBulkLoadResponse> {
+    return this.serial(() => this.bulkLoads.control(appName, type));
+  }
+  /** `RPC_CM_QUERY_BULK_LOAD_STATUS` and `/meta/app/query_bulk_load`. */
+  queryBulkLoad(appName: string): QueryBulkLoadResponse {
+    return this.bulkLoads.query(appName);
+  }
+  /** `RPC_CM_CLEAR_BULK_LOAD`. */
+  clearBulkLoad(appName: string): Promise<BulkLoadHintResponse> {
+    return this.serial(() => this.bulkLoads.clear(appName));
+  }
+  /** Asks the members of bulk-loading partitions how far they are (a timer calls it). */
+  tickBulkLoads(): void {
+    this.bulkLoads.tick();
   }
 
   // -------------------------------------------------------------------------------------------

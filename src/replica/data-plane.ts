@@ -8,7 +8,8 @@
 //   5. a non-zero partition_hash routes to this partition, else ERR_PARENT_PARTITION_MISUSED (or
 //      ERR_SPLITTING for a split child's key at a parent unsure whether it still serves it, and
 //      for any write while the parent copies itself to its child: ./split/);
-//   6. writes: primary + secondaries ≥ mutation_2pc_min_replica_count, else ERR_NOT_ENOUGH_MEMBER;
+//   6. writes: ERR_OPERATION_DISABLED while a bulk load's ingestion runs (./bulk-load.ts); primary +
+//      secondaries ≥ mutation_2pc_min_replica_count, else ERR_NOT_ENOUGH_MEMBER;
 //   7. the throttling envs (./throttling/): `replica.write_throttling` and `_by_size` for writes,
 //      `replica.read_throttling` for reads. A delayed request waits the rule's delay and then
 //      passes the gate again, throttling aside; a rejected one gets ERR_BUSY after the rule's delay.
@@ -134,6 +135,11 @@ export function registerDataPlane(rpc: RpcServer, stub: ReplicaStub, hotkeys?: H
     if (misrouted !== undefined) return { error: misrouted };
     // A parent copying itself to its child holds writes back (clients retry ERR_SPLITTING).
     if (kind === 'write' && replica.split.barrier) return { error: 'ERR_SPLITTING' };
+    // A bulk load's ingestion holds writes off, as Pegasus's primary does.
+    if (kind === 'write' && replica.ingestingBulkLoad) {
+      replica.metrics.bulkLoadRejectedWrites.increment();
+      return { error: 'ERR_OPERATION_DISABLED' };
+    }
     if (kind === 'write') {
       const members = 1 + (replica.config?.secondaries.length ?? 0);
       if (members < mutation2pcMinReplicaCount.value) return { error: 'ERR_NOT_ENOUGH_MEMBER' };

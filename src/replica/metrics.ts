@@ -41,6 +41,10 @@ const writeSizeExceedMetric = defineMetric({
   entityType: 'replica', type: 'Counter', name: 'write_size_exceed_threshold_requests', unit: 'Requests',
   desc: 'The number of write requests whose size exceeds the threshold',
 });
+const bulkLoadRejectedWritesMetric = defineMetric({
+  entityType: 'replica', type: 'Counter', name: 'bulk_load_ingestion_rejected_write_requests', unit: 'Requests',
+  desc: 'The number of rejected write requests by bulk load ingestion',
+});
 
 const abnormalReadsMetric = defineMetric({
   entityType: 'replica', type: 'Counter', name: 'abnormal_read_requests', unit: 'Requests', desc: 'The number of abnormal read requests',
@@ -104,6 +108,7 @@ export class ReplicaMetrics {
   readonly readFilteredValues: Counter;
   readonly committedRequests: Counter;
   readonly writeSizeExceeded: Counter;
+  readonly bulkLoadRejectedWrites: Counter;
   readonly abnormalReads: Counter;
   readonly throttlingDelayedWrites: Counter;
   readonly throttlingRejectedWrites: Counter;
@@ -125,6 +130,7 @@ export class ReplicaMetrics {
     this.readFilteredValues = this.entity.counter(readFilteredValuesMetric);
     this.committedRequests = this.entity.counter(committedRequestsMetric);
     this.writeSizeExceeded = this.entity.counter(writeSizeExceedMetric);
+    this.bulkLoadRejectedWrites = this.entity.counter(bulkLoadRejectedWritesMetric);
     this.abnormalReads = this.entity.counter(abnormalReadsMetric);
     this.throttlingDelayedWrites = this.entity.counter(throttlingDelayedWritesMetric);
     this.throttlingRejectedWrites = this.entity.counter(throttlingRejectedWritesMetric);

@@ -11,7 +11,7 @@ import { PteronError, assert, log, type Gpid } from '../base/index.ts';
 import { parseCInteger } from '../config/index.ts';
 import { MANUAL_COMPACT_STATUS_VALUES, appInfoToJson, gpidText, type AppInfo, type PartitionConfiguration } from '../cluster/index.ts';
 import { ReplicaStore, classicLevelEngine, type EngineFactory } from '../storage/index.ts';
-import { PartitionStatus, type ReplicaInfo } from '../wire/index.ts';
+import { PartitionStatus, type IngestionRequest, type ReplicaInfo } from '../wire/index.ts';
 import {
   configChangeRetryMs, durableIntervalMs, groupCheckIntervalMs, iterationThresholdTimeMs, learnCacheBytesMax, learnCacheDecreesMax, learnTimeoutMs, plogForceFlush,
   prepareRetryMs, prepareTimeoutMsForSecondaries, scanContextsMax, scanContextTimeoutMs, stalenessForCommit, writeQueueMax,
@@ -142,6 +142,8 @@ export interface ReplicaServices {
    * before it serves; a rejection fails the open.
    */
   restore?(replica: Replica, store: ReplicaStore): Promise<void>;
+  /** Applies a committed bulk-load ingestion: the files this replica downloaded go into `store` as `decree` (./bulk-load.ts). */
+  ingestBulkLoad?(replica: Replica, store: ReplicaStore, request: IngestionRequest, decree: number): Promise<void>;
 }
 
 /** Where a replica keeps its private mutation log. */
@@ -218,6 +220,8 @@ export class Replica implements MutationCommitter {
   updateSeq = 0;
   /** Opened because a primary made this node a learner (not because the meta listed it). */
   openedToLearn = false;
+  /** While this primary's bulk-load ingestion is on its way (./bulk-load.ts): writes get ERR_OPERATION_DISABLED. */
+  ingestingBulkLoad = false;
   private readonly waiters = new Map<number, CommitWaiter>();
   /** Committed mutations a secondary has yet to hand to its store (see deferApply). */
   private deferredApplies: Mutation[] = [];
@@ -443,7 +447,13 @@ export class Replica implements MutationCommitter {
           parts: {
             store,
             mutationLog: opened.log,
-            applier: new StoreApplier(store, () => ({ defaultTtlSeconds: this.envs.defaultTtlSeconds, clusterId: this.clusterId })),
+            applier: new StoreApplier(
+              store,
+              () => ({ defaultTtlSeconds: this.envs.defaultTtlSeconds, clusterId: this.clusterId }),
+              (request, decree) => this.services.ingestBulkLoad
+                ? this.services.ingestBulkLoad(this, store, request, decree)
+                : Promise.reject(new PteronError('ERR_INVALID_STATE', 'this server does not ingest bulk loads')),
+            ),
             core: new ReplicaCore(coreOptionsFromFlags(this.self), {
               lastApplied: store.lastAppliedDecree,
               ballot: this.savedBallotOnDisk,
@@ -505,6 +515,15 @@ export class Replica implements MutationCommitter {
     const { core } = serving.parts;
     if (core.learners.size > 0 && !core.learners.has(node)) return;
     core.addLearner(node, Date.now());
+    this.run(serving);
+  }
+
+  /** A primary tells its secondaries how far it committed now (after a bulk-load ingestion). */
+  announceCommit(): void {
+    const serving = this.serving;
+    if (!serving) return;
+    serving.parts.core.groupCheckAtNextTick();
+    serving.parts.core.tick(Date.now());
     this.run(serving);
   }
 

@@ -27,3 +27,5 @@ export type { CompactOptions, CompactStats } from './compaction.ts';
 export {
   encodeCheckpoint, decodeCheckpoint, writeCheckpointFile, readCheckpointFile, type DecodedCheckpoint,
 } from './checkpoint-stream.ts';
+export { BulkLoadFileWriter, readBulkLoadFile, type BulkRecord } from './bulk-load-file.ts';
+export type { IngestOptions, IngestStats } from './bulk-ingest.ts';

@@ -17,6 +17,7 @@ import {
   hashKeyBounds, isExpireTsPassed, isValidKey, metaStoreKey, now2016Seconds, readExpireTs, toDataFamilyBounds, ttlRemainingSeconds,
   type KeyBounds, type StoredRecord,
 } from './schema.ts';
+import { ingestBulkLoad, type IngestOptions, type IngestStats } from './bulk-ingest.ts';
 import { compactStore, type CompactOptions, type CompactStats } from './compaction.ts';
 import { importCheckpoint, openCheckpoint, type Checkpoint, type ImportStats, type OpenCheckpoint } from './checkpoint.ts';
 import {
@@ -179,6 +180,9 @@ export class ReplicaStore {
       },
       get failure() {
         return store.failure;
+      },
+      get appliedDecree() {
+        return store.appliedDecree;
       },
       enqueue: (job) => this.enqueue(job),
       resetToEmpty: () => this.resetToEmpty(),
@@ -572,6 +576,14 @@ export class ReplicaStore {
   /** Replaces the whole content of the store with `checkpoint` (learning; checkpoint.ts). */
   importCheckpoint(checkpoint: Checkpoint): Promise<ImportStats> {
     return importCheckpoint(this.internals, checkpoint);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Bulk load
+
+  /** Writes the records of bulk-load data files as decree `decree` (bulk-ingest.ts). */
+  ingestBulkLoad(decree: number, files: readonly string[], options: IngestOptions): Promise<IngestStats> {
+    return ingestBulkLoad(this.internals, decree, files, options);
   }
 
   // -------------------------------------------------------------------------------------------

@@ -43,6 +43,8 @@ export interface StoreInternals {
   readonly dataVersion: number;
   /** Whether writes are fsynced. */
   readonly syncWrites: boolean;
+  /** The last decree applied. */
+  readonly appliedDecree: number;
   /** The error that failed the store, if one did. */
   readonly failure: Error | undefined;
   /** Runs `job` after every earlier write of the store. */

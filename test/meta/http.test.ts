@@ -294,6 +294,8 @@ describe('backup-meta redirect', () => {
       ['/envs/list', 'List all available table environments.'],
       ['/meta/app', 'name=<app_name>[&detail]. Query app info.'],
       ['/meta/app/duplication', 'name=<app_name>. Query app duplication info.'],
+      ['/meta/app/query_bulk_load', 'name=<app_name>. Query app bulk load info.'],
+      ['/meta/app/start_bulk_load', 'A JSON format of start_bulk_load_request structure. Start bulk load on an app.'],
       ['/meta/app/start_compaction', 'A JSON format of manual_compaction_info structure. Start compaction for an app.'],
       ['/meta/app/usage_scenario', 'A JSON format of usage_scenario_info structure. Update usage scenario of an app.'],
       ['/meta/app_envs', 'name=<app_name>. Query app environments.'],

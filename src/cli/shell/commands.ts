@@ -11,6 +11,7 @@ import {
 import { formatHelp, formatHelpEntry } from './format.ts';
 import { APP_STAT_COMMANDS } from './app-stat-commands.ts';
 import { BACKUP_COMMANDS } from './backup-commands.ts';
+import { BULK_LOAD_COMMANDS } from './bulk-load-commands.ts';
 import { COMPACTION_COMMANDS } from './compaction-commands.ts';
 import { DATA_COMMANDS } from './data-commands.ts';
 import { DUPLICATION_COMMANDS } from './duplication-commands.ts';
@@ -534,7 +535,7 @@ const help: ShellCommand = {
 export const SHELL_COMMANDS: readonly ShellCommand[] = [
   help, version, clusterInfo, app, ls, nodes, create, drop, recall, use, getAppEnvs, setAppEnvs, delAppEnvs, clearAppEnvs, ...COMPACTION_COMMANDS,
   ...TABLE_ADMIN_COMMANDS, ...DUPLICATION_COMMANDS,
-  ...BACKUP_COMMANDS, ...SPLIT_COMMANDS,
+  ...BACKUP_COMMANDS, ...BULK_LOAD_COMMANDS, ...SPLIT_COMMANDS,
   ...META_LEVEL_COMMANDS, ...HOTKEY_COMMANDS,
   ...SESSION_COMMANDS, ...DATA_COMMANDS, ...RANGE_COMMANDS, ...TABLE_DATA_COMMANDS, ...APP_STAT_COMMANDS, ...NODE_COMMANDS, remoteCommand, exit,
 ];

@@ -8,7 +8,8 @@
 //     u8 op code (below)
 //     remove:  thrift binary (i32 length + bytes): the composite key
 //     others:  the request struct in thrift binary protocol (its rrdb.thrift codec; duplicate:
-//              duplicate_request, the entries as the other cluster shipped them)
+//              duplicate_request, the entries as the other cluster shipped them; ingest:
+//              ingestion_request, a bulk load's files)
 //
 // The request is kept as the client's request (not storage ops) so that every replica replays
 // the same request against the same state. Op codes are on disk: never renumber them.
@@ -19,7 +20,7 @@
 import { PteronError, assert } from '../../base/index.ts';
 import {
   ThriftDecodeError, ThriftReader, ThriftWriter,
-  checkAndMutateRequestCodec, checkAndSetRequestCodec, duplicateRequestCodec, incrRequestCodec, multiPutRequestCodec, multiRemoveRequestCodec, updateRequestCodec,
+  checkAndMutateRequestCodec, checkAndSetRequestCodec, duplicateRequestCodec, incrRequestCodec, ingestionRequestCodec, multiPutRequestCodec, multiRemoveRequestCodec, updateRequestCodec,
 } from '../../wire/index.ts';
 import type { ClientWrite, Mutation, WriteOp } from '../write/mutation.ts';
 
@@ -34,6 +35,7 @@ const OP_CODES: Readonly<Record<WriteOp, number>> = {
   check_and_set: 6,
   check_and_mutate: 7,
   duplicate: 8,
+  ingest: 9,
 };
 
 /** Fixed part: version, decree, ballot, timestamp, write count. */
@@ -72,6 +74,9 @@ function writeClientWrite(writer: ThriftWriter, write: ClientWrite): void {
     case 'duplicate':
       duplicateRequestCodec.write(writer, write.request);
       return;
+    case 'ingest':
+      ingestionRequestCodec.write(writer, write.request);
+      return;
   }
 }
 
@@ -94,6 +99,8 @@ function readClientWrite(reader: ThriftReader): ClientWrite {
       return { op: 'check_and_mutate', request: checkAndMutateRequestCodec.read(reader) };
     case OP_CODES.duplicate:
       return { op: 'duplicate', request: duplicateRequestCodec.read(reader) };
+    case OP_CODES.ingest:
+      return { op: 'ingest', request: ingestionRequestCodec.read(reader) };
     default:
       throw invalid(`unknown write op code ${opCode} at offset ${reader.offset - 1}`);
   }

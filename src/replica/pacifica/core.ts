@@ -388,6 +388,15 @@ export class ReplicaCore {
     }
   }
 
+  /**
+   * A primary's next tick sends its group check at once instead of after the interval, so the
+   * secondaries learn the last commit now (they learn it with the next prepare otherwise, and a
+   * bulk-load ingestion is followed by none: writes are held off while it runs).
+   */
+  groupCheckAtNextTick(): void {
+    this.lastGroupCheckMs = Number.NEGATIVE_INFINITY;
+  }
+
   /** The clock: retries, timeouts, group checks. */
   tick(nowMs: number): void {
     if (this.currentRole === 'primary') this.tickPrimary(nowMs);

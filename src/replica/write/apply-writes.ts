@@ -105,6 +105,9 @@ async function applyWrite(write: ClientWrite, builder: MutationBuilder, env: App
       return applyIncr(write.request, builder, env);
     case 'duplicate':
       return applyDuplicate(write.request, builder, env);
+    case 'ingest':
+      // StoreApplier ingests a bulk load's files itself; it is never a write among others.
+      throw new Error('an ingestion is applied by the StoreApplier, not as a client write');
     case 'check_and_set': {
       const request = write.request;
       const none = { returned: false, exist: false, value: EMPTY };

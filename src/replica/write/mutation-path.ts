@@ -24,6 +24,8 @@ import { PteronError, assert, log } from '../../base/index.ts';
 import { now2016Seconds, type ReplicaStore } from '../../storage/index.ts';
 import { applyMutationWrites, makeIdempotent, type ApplyEnv, type IdempotentForm } from './apply-writes.ts';
 import { isAtomicWrite, isBatchable, readsBeforeWrite, type ClientWrite, type Mutation, type WriteOutcome } from './mutation.ts';
+import { STATUS_OK } from '../status.ts';
+import type { IngestionRequest } from '../../wire/index.ts';
 
 export interface CommitResult {
   decree: number;
@@ -284,6 +286,9 @@ export class MutationPath {
   }
 }
 
+/** Ingests a bulk load's files into the store as decree `decree` (the replica's bulk loader). */
+export type Ingestor = (request: IngestionRequest, decree: number) => Promise<void>;
+
 /** Defaults the applier reads from the table when it applies a mutation. */
 export interface ApplySettings {
   defaultTtlSeconds: number;
@@ -306,6 +311,7 @@ export class StoreApplier {
   constructor(
     private readonly store: ReplicaStore,
     private readonly settings: () => ApplySettings,
+    private readonly ingest: Ingestor = () => Promise.reject(new PteronError('ERR_INVALID_STATE', 'this replica cannot ingest bulk loads')),
   ) {}
 
   /** Resolves once every mutation handed over so far reached the store (or failed). */
@@ -314,6 +320,8 @@ export class StoreApplier {
   }
 
   apply(mutation: Mutation): Promise<WriteOutcome[]> {
+    const ingestion = mutation.writes[0]?.op === 'ingest' ? mutation.writes[0] : undefined;
+    if (ingestion !== undefined) return this.applyIngestion(mutation.decree, ingestion.request);
     const reads = mutation.writes.some(readsBeforeWrite);
     const planned = this.planning.then(async () => {
       if (reads) await this.lastWrite.catch(() => undefined);
@@ -327,6 +335,18 @@ export class StoreApplier {
       await written;
       return outcomes;
     });
+  }
+
+  /** An ingestion waits for every earlier mutation to reach the store, and later ones wait for it. */
+  private applyIngestion(decree: number, request: IngestionRequest): Promise<WriteOutcome[]> {
+    const planned = this.planning.then(async () => {
+      await this.lastWrite.catch(() => undefined);
+      const written = this.ingest(request, decree);
+      this.lastWrite = written;
+      await written;
+    });
+    this.planning = planned.catch(() => undefined);
+    return planned.then(() => [{ error: STATUS_OK }]);
   }
 
   /** An atomic write as the plain writes it results in now; the caller makes sure every earlier mutation was applied. */

@@ -3,7 +3,7 @@
 // replica that applies it (today the primary; with PacificA the secondaries too) executes the
 // same requests against the same state and gets the same result.
 import type {
-  CheckAndMutateRequest, CheckAndSetRequest, DuplicateRequest, IncrRequest, MultiPutRequest, MultiRemoveRequest, UpdateRequest,
+  CheckAndMutateRequest, CheckAndSetRequest, DuplicateRequest, IncrRequest, IngestionRequest, MultiPutRequest, MultiRemoveRequest, UpdateRequest,
 } from '../../wire/index.ts';
 
 export type ClientWrite =
@@ -15,7 +15,9 @@ export type ClientWrite =
   | { op: 'check_and_set'; request: CheckAndSetRequest }
   | { op: 'check_and_mutate'; request: CheckAndMutateRequest }
   /** Writes another cluster's replica shipped here (RPC_RRDB_RRDB_DUPLICATE), each with its own timetag. */
-  | { op: 'duplicate'; request: DuplicateRequest };
+  | { op: 'duplicate'; request: DuplicateRequest }
+  /** A bulk load's ingestion (Pegasus's RPC_RRDB_RRDB_BULK_LOAD): every replica ingests its downloaded files at this decree. */
+  | { op: 'ingest'; request: IngestionRequest };
 
 export type WriteOp = ClientWrite['op'];
 
@@ -48,7 +50,7 @@ export function isBatchable(write: ClientWrite): boolean {
 
 /** Writes whose result depends on the current value: they must see every earlier decree applied. */
 export function readsBeforeWrite(write: ClientWrite): boolean {
-  return write.op === 'incr' || write.op === 'check_and_set' || write.op === 'check_and_mutate' || write.op === 'duplicate';
+  return write.op === 'incr' || write.op === 'check_and_set' || write.op === 'check_and_mutate' || write.op === 'duplicate' || write.op === 'ingest';
 }
 
 /** Writes that are not idempotent: a table that is duplicated refuses them unless it makes them idempotent. */

@@ -15,12 +15,13 @@ import { formatHostPort, INVALID_HOST_PORT, log, parseHostPortList, PteronError,
 import type { LoadedConfig } from '../../config/index.ts';
 import { blockServicesFromConfig } from '../../block/index.ts';
 import { registerBackupRpcs } from './backup-rpcs.ts';
+import { registerBulkLoadRpcs } from './bulk-load-rpcs.ts';
 import { registerPrimaryRpc, type Standing } from './primary-rpc.ts';
 import { HttpRouter, registerTypedRpc, RpcClient, type AdminResponse } from '../../net/index.ts';
 import { dataDir, type PteronServer } from '../server.ts';
 import {
   AppEnvOperation, ConfigType, MetaFunctionLevel, NodeStatus, PatternMatchType, RPCS, type AppInfo as WireAppInfo,
-  type BackupRequest, type BackupResponse, type RecoveryRequest, type RecoveryResponse,
+  type BackupRequest, type BackupResponse, type BulkLoadRequest, type BulkLoadResponse, type RecoveryRequest, type RecoveryResponse,
 } from '../../wire/index.ts';
 import { addServerStat, registerRemoteCommand } from '../../diag/remote/index.ts';
 import { metaRemoteCommands, registerMetaCommands } from './commands.ts';
@@ -169,6 +170,12 @@ export async function installMeta(server: PteronServer, config: LoadedConfig): P
     return reply.result;
   };
 
+  const sendBulkLoad = async (node: string, request: BulkLoadRequest): Promise<BulkLoadResponse> => {
+    const reply = await clientOf(node).callRpc(RPCS.RPC_BULK_LOAD, request, { appId: request.pid.appId, partitionIndex: request.pid.partitionIndex });
+    if (reply.result === undefined) throw new PteronError(reply.error as ErrorName, `RPC_BULK_LOAD to ${node} failed`);
+    return reply.result;
+  };
+
   /** Reads the state from `store` and starts the failure detector and guardian timers. */
   const openServing = async (store: MetaStateStore, writable: () => boolean): Promise<MetaPrimary> => {
     let opened: MetaServerState | undefined;
@@ -195,7 +202,7 @@ export async function installMeta(server: PteronServer, config: LoadedConfig): P
     const onStart = parseFunctionLevel(metaFunctionLevelOnStart.value)!;
     const functionLevel = recoverFromReplicaServer.value && !levelAtMost(onStart, 'fl_steady') ? 'fl_steady' : onStart;
     const state = await MetaServerState.open({
-      store, defaultApps, sendProposal, settleMs, functionLevel, duplication, blockServices, sendColdBackup,
+      store, defaultApps, sendProposal, settleMs, functionLevel, duplication, blockServices, sendColdBackup, sendBulkLoad,
     });
     opened = state;
     const settleTimer = setTimeout(() => {
@@ -547,6 +554,7 @@ export async function installMeta(server: PteronServer, config: LoadedConfig): P
   });
 
   registerBackupRpcs(rpc, standing);
+  registerBulkLoadRpcs(rpc, standing);
 
   // Replica servers. A backup acknowledges beacons as not the master and names the primary,
   // so the replica server switches to it (spec §2.6).

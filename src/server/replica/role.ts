@@ -27,6 +27,7 @@ import { registerReplicaHttpCalls } from '../../replica/http.ts';
 import { MetaLink, proposedConfiguration, type MetaLinkAction, type MetaLinkEvent } from '../../replica/meta-link.ts';
 import { CheckpointServer, fetchCheckpoint, PEER_RPCS, peerMessageFromWire, PeerTransport } from '../../replica/peers.ts';
 import { ColdBackups } from '../../replica/cold-backup.ts';
+import { ReplicaBulkLoads } from '../../replica/bulk-load.ts';
 import { membershipOf, type Replica, type ReplicaServices } from '../../replica/replica.ts';
 import { restorePartition, restoreSourceOf } from '../../replica/restore.ts';
 import { ParentSplits } from '../../replica/split/index.ts';
@@ -85,11 +86,14 @@ export async function installReplica(server: PteronServer, config: LoadedConfig)
     leaseValid: () => link.leaseValid(clockMs()),
     duplication: { clusterId: duplicationGroup.ownClusterIdOrZero(), sender: duplicateSender },
     restore: (replica, store) => restoreReplica(replica, store),
+    ingestBulkLoad: (replica, store, request, decree) => bulkLoads.ingest(replica, store, request, decree),
   };
   const blockServices = blockServicesFromConfig(config);
   const stub = new ReplicaStub({ self, dataDir: dataDir.value, services });
   const coldBackups = new ColdBackups({ self, blockServices, find: (gpid) => stub.find(gpid.appId, gpid.partitionIndex) });
   registerTypedRpc(server.rpc, RPCS.RPC_COLD_BACKUP, (request) => coldBackups.handle(request));
+  const bulkLoads = new ReplicaBulkLoads({ self, blockServices, find: (gpid) => stub.find(gpid.appId, gpid.partitionIndex) });
+  registerTypedRpc(server.rpc, RPCS.RPC_BULK_LOAD, (request) => bulkLoads.handle(request));
 
   /**
    * Fills a restored table's first primary from the backup and tells the meta how it went. Data

@@ -23,3 +23,4 @@ export { ARGS_FIELD_ID, RESULT_FIELD_ID, encodeArgs, decodeArgs, encodeResult, d
 export {
   RPCS, RPC_BY_NAME, findRpc, type RpcDefinition, type CallDefinition, type OnewayDefinition, type AnyRpcDefinition, type RpcName, type RpcArgs, type RpcResult, type RpcRole,
 } from './rpc-table.ts';
+export * from './bulk-load.ts';

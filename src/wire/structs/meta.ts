@@ -447,7 +447,7 @@ export const balancerResponseCodec = errOnlyStruct('configuration_balancer_respo
 export interface AppNameRequest {
   appName: string;
 }
-function appNameStruct(name: string): StructType<AppNameRequest> {
+export function appNameStruct(name: string): StructType<AppNameRequest> {
   return defineStruct<AppNameRequest>(name, [{ id: 1, name: 'appName', type: stringType }]);
 }
 

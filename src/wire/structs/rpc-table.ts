@@ -2,6 +2,7 @@
 // args struct's field 1 holds, what the result struct's field 0 holds, and which server role
 // answers. The reply's name is always the request name + "_ACK".
 import * as backup from './backup.ts';
+import * as bulkLoad from './bulk-load.ts';
 import { commandCodec } from './command.ts';
 import * as duplication from './duplication.ts';
 import * as meta from './meta.ts';
@@ -174,7 +175,15 @@ export const RPCS = {
   ),
   /** The meta asks a partition's primary to back it up; asked again until it answers ERR_OK (progress 1000). */
   RPC_COLD_BACKUP: call('RPC_COLD_BACKUP', 'replica', backup.backupRequestCodec, backup.backupResponseCodec),
-  /** Sent to a replica server: the tables it knows (Go admin-cli; the meta in recovery mode). */
+  // Bulk load (idl/bulk_load.thrift).
+  RPC_CM_START_BULK_LOAD: call('RPC_CM_START_BULK_LOAD', 'meta', bulkLoad.startBulkLoadRequestCodec, bulkLoad.startBulkLoadResponseCodec),
+  RPC_CM_CONTROL_BULK_LOAD: call('RPC_CM_CONTROL_BULK_LOAD', 'meta', bulkLoad.controlBulkLoadRequestCodec, bulkLoad.controlBulkLoadResponseCodec),
+  RPC_CM_QUERY_BULK_LOAD_STATUS: call(
+    'RPC_CM_QUERY_BULK_LOAD_STATUS', 'meta', bulkLoad.queryBulkLoadRequestCodec, bulkLoad.queryBulkLoadResponseCodec,
+  ),
+  RPC_CM_CLEAR_BULK_LOAD: call('RPC_CM_CLEAR_BULK_LOAD', 'meta', bulkLoad.clearBulkLoadStateRequestCodec, bulkLoad.clearBulkLoadStateResponseCodec),
+  /** The meta drives a partition's bulk load: sent to each of its members (Pegasus sends it to the primary, which asks its secondaries). */
+  RPC_BULK_LOAD: call('RPC_BULK_LOAD', 'replica', bulkLoad.bulkLoadRequestCodec, bulkLoad.bulkLoadResponseCodec),
   RPC_CM_START_PARTITION_SPLIT: call(
     'RPC_CM_START_PARTITION_SPLIT', 'meta', partitionSplit.startPartitionSplitRequestCodec, partitionSplit.startPartitionSplitResponseCodec,
   ),
