@@ -21,7 +21,7 @@ export type CallKind = 'read' | 'data' | 'peer' | 'admin';
 
 /** HTTP calls that change state, by normalised path (no leading slash). */
 const STATE_CHANGING_HTTP: ReadonlySet<string> = new Set([
-  'updateConfig', 'api', 'ui/ws', 'meta/app/start_compaction', 'meta/app/usage_scenario',
+  'updateConfig', 'api', 'ui/ws', 'meta/app/start_compaction', 'meta/app/usage_scenario', 'meta/app/start_bulk_load',
   // The supervisor's.
   'repo/update', 'reload', 'service/restart', 'service/stop', 'shutdown',
 ]);
@@ -67,6 +67,7 @@ export const RPC_KINDS: Readonly<Record<string, CallKind>> = {
   RPC_CM_LIST_DUPLICATION: 'read',
   RPC_CM_QUERY_BACKUP_POLICY: 'read',
   RPC_CM_QUERY_BACKUP_STATUS: 'read',
+  RPC_CM_QUERY_BULK_LOAD_STATUS: 'read',
   RPC_CM_QUERY_RESTORE_STATUS: 'read',
   RPC_CM_QUERY_PARTITION_SPLIT: 'read',
   RPC_CM_QUERY_CHILD_STATE: 'read',
@@ -89,6 +90,7 @@ export const RPC_KINDS: Readonly<Record<string, CallKind>> = {
   RPC_CM_DUPLICATION_SYNC: 'peer',
   RPC_CM_REPORT_RESTORE_STATUS: 'peer',
   RPC_COLD_BACKUP: 'peer',
+  RPC_BULK_LOAD: 'peer',
   RPC_CM_REGISTER_CHILD_REPLICA: 'peer',
   RPC_CM_NOTIFY_STOP_SPLIT: 'peer',
 
@@ -109,6 +111,9 @@ export const RPC_KINDS: Readonly<Record<string, CallKind>> = {
   RPC_CM_MODIFY_BACKUP_POLICY: 'admin',
   RPC_CM_START_BACKUP_APP: 'admin',
   RPC_CM_START_RESTORE: 'admin',
+  RPC_CM_START_BULK_LOAD: 'admin',
+  RPC_CM_CONTROL_BULK_LOAD: 'admin',
+  RPC_CM_CLEAR_BULK_LOAD: 'admin',
   RPC_CM_START_PARTITION_SPLIT: 'admin',
   RPC_CM_CONTROL_PARTITION_SPLIT: 'admin',
   RPC_DETECT_HOTKEY: 'admin',
