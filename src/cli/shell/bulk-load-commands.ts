@@ -6,15 +6,14 @@ import { formatHostPort, multiTable, renderTables, singleTable, type Table } fro
 import { INGESTION_STATUSES, bulkLoadStatusOf } from '../../cluster/index.ts';
 import { RPCS, type QueryBulkLoadResponse } from '../../wire/structs/index.ts';
 import { parseInt32 } from './command-line.ts';
-import type { MetaReply } from './meta-client.ts';
+import { replyError, type MetaReply } from './meta-client.ts';
 import { flag, options, param, type CommandResult, type ShellCommand, type ShellState } from './shell-command.ts';
 
 const APP = param('a', 'app_name');
 
 /** Pegasus's `error=<err> [hint:"<hint>"]` line of a failed call, on stderr. */
 function failed(state: ShellState, what: string, reply: MetaReply<{ hintMsg?: string }>): CommandResult {
-  const err = reply.response === undefined && reply.detail ? `${reply.err}: ${reply.detail}` : reply.err;
-  state.io.err(`${what} failed, error=${err} [hint:"${reply.response?.hintMsg ?? ''}"]\n`);
+  state.io.err(`${what} failed, error=${replyError(reply)} [hint:"${reply.response?.hintMsg ?? ''}"]\n`);
   return 'failed';
 }
 
@@ -176,7 +175,7 @@ const queryBulkLoadStatus: ShellCommand = {
     if (partitionIndex === undefined) return 'usage';
     const reply = await state.meta.call(RPCS.RPC_CM_QUERY_BULK_LOAD_STATUS, { appName });
     if (reply.response === undefined) {
-      state.io.err(`query bulk load failed, error=${reply.detail ? `${reply.err}: ${reply.detail}` : reply.err}\n`);
+      state.io.err(`query bulk load failed, error=${replyError(reply)}\n`);
       return 'failed';
     }
     if (reply.err !== 'ERR_OK') return failed(state, 'query bulk load', reply);
